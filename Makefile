@@ -1,0 +1,58 @@
+# The two commands a newcomer needs are `make demo` and `make test`; both build their
+# environments from the locked requirements on first use.
+PYTHON ?= python3.11
+VENV := .venv
+TOOLS := .venv-tools
+PY := $(VENV)/bin/python
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: test demo lint typecheck lint-infra pytest openapi lock clean
+
+test: lint typecheck lint-infra pytest
+
+demo: $(VENV)/.installed
+	@echo "make demo: not yet available. The local platform (issue 'Local mode') has not landed;"
+	@echo "until it does, 'make test' exercises the API against moto."
+
+# --- environments -----------------------------------------------------------------------
+$(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(TOOLS)/.installed: requirements/tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/tools.txt
+	touch $@
+
+# --- checks -----------------------------------------------------------------------------
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+lint-infra: $(TOOLS)/.installed
+	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/sam validate --lint --region us-east-1 --template-file template.yaml
+	@asl=$$(find statemachine -name '*.asl.json' 2>/dev/null); \
+	if [ -z "$$asl" ]; then echo "statelint: no ASL files under statemachine/ yet"; \
+	else for f in $$asl; do echo "statelint $$f"; $(TOOLS)/bin/statelint $$f || exit 1; done; fi
+
+pytest: $(VENV)/.installed
+	$(VENV)/bin/pytest
+
+# --- maintenance ------------------------------------------------------------------------
+openapi: $(VENV)/.installed
+	$(PY) -m iacp.openapi > docs/openapi.json
+
+lock: $(VENV)/.installed
+	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes layers/common/requirements.in -o layers/common/requirements.txt
+	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes -c layers/common/requirements.txt requirements/dev.in -o requirements/dev.txt
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements/tools.in -o requirements/tools.txt
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .pytest_cache .ruff_cache .aws-sam

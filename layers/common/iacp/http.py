@@ -1,0 +1,112 @@
+"""What every route shares: the error shape, and the caller and services as dependencies.
+
+Errors are ``{"errors": [{"status", "title", "detail", "source"}]}`` (design §9). Client
+mistakes are 4xx naming the field; anything unexpected is a 500 that says nothing of the
+internals (the details go to the log, never to the client).
+"""
+
+from http import HTTPStatus
+from typing import Annotated, Any, cast
+
+from aws_lambda_powertools.event_handler import (
+    APIGatewayRestResolver,
+    Depends,
+    Response,
+    content_types,
+)
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.request import Request
+from pydantic import ValidationError
+
+from iacp.errors import DomainError, Unauthorized
+from iacp.observability import logger
+from iacp.pagination import Limit
+from iacp.services import Services
+from iacp.tokens.models import Principal
+
+
+def error_response(
+    status: HTTPStatus, detail: str, source: dict[str, str] | None = None
+) -> Response[str]:
+    return error_list_response(status, [(detail, source)])
+
+
+def error_list_response(
+    status: HTTPStatus, problems: list[tuple[str, dict[str, str] | None]]
+) -> Response[str]:
+    errors = [
+        {"status": str(status.value), "title": status.phrase, "detail": detail, "source": source}
+        for detail, source in problems
+    ]
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body={"errors": errors},  # type: ignore[arg-type]
+    )
+
+
+def current_services(request: Request) -> Services:
+    return cast(Services, request.context["services"])
+
+
+def current_principal(request: Request) -> Principal:
+    """The caller, as the authorizer vouched for it. A request that reached a protected
+    route without an authorizer context is refused, never served anonymously."""
+    request_context = request.resolved_event.raw_event.get("requestContext") or {}
+    authorizer = request_context.get("authorizer") or {}
+    try:
+        return Principal.from_authorizer_context(authorizer)
+    except ValidationError:
+        raise Unauthorized("A valid API token is required.") from None
+
+
+def register_error_handlers(app: APIGatewayRestResolver) -> None:
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(error: RequestValidationError) -> Response[str]:
+        return error_list_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY, [_describe(e) for e in error.errors()]
+        )
+
+    @app.exception_handler(DomainError)
+    def domain_error(error: DomainError) -> Response[str]:
+        return error_response(error.status, error.detail, error.source)
+
+    @app.not_found
+    def no_route(error: NotFoundError) -> Response[str]:
+        event = app.current_event
+        return error_response(
+            HTTPStatus.NOT_FOUND, f"No route for {event.http_method} {event.path}."
+        )
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return error_response(
+            HTTPStatus.INTERNAL_SERVER_ERROR, "The platform could not handle the request."
+        )
+
+
+def _describe(error: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
+    """One pydantic error as (detail, source); the offending input is never echoed back,
+    since it may be a secret."""
+    where, *path = error.get("loc") or ("body",)
+    if error.get("type") == "json_invalid":
+        return "The request body is not valid JSON.", {"pointer": ""}
+    if where == "body":
+        pointer = "".join(f"/{part}" for part in path)
+        name = pointer.lstrip("/") or "body"
+        return f"{name}: {error.get('msg', 'is invalid')}", {"pointer": pointer}
+    name = str(path[0]) if path else str(where)
+    return f"{name}: {error.get('msg', 'is invalid')}", {"parameter": name}
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+"""A route parameter that receives the authenticated caller."""
+
+ServicesDep = Annotated[Services, Depends(current_services)]
+"""A route parameter that receives the process's services."""
+
+LimitQuery = Annotated[Limit, Query(description="Items per page (1-100).")]
+CursorQuery = Annotated[str | None, Query(description="next_cursor of the previous page.")]

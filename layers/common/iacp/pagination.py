@@ -1,0 +1,47 @@
+"""Lists are ``{"items": [...], "next_cursor": null | str}`` and take ``?cursor=&limit=``.
+
+A cursor is DynamoDB's ``LastEvaluatedKey`` as URL-safe base64 JSON. It is opaque to
+clients; a cursor that does not decode to the key shape of the list it came from is a 422.
+"""
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+from iacp.errors import InvalidInput
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, key_names: frozenset[str]) -> dict[str, str] | None:
+    if cursor is None:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        key = None
+    if (
+        not isinstance(key, dict)
+        or set(key) != key_names
+        or not all(isinstance(v, str) for v in key.values())
+    ):
+        raise InvalidInput("The cursor is not one this list handed out.", parameter="cursor")
+    return key

@@ -1,0 +1,39 @@
+"""Routes: /api/v1/tokens (admin only)."""
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep
+from iacp.pagination import DEFAULT_LIMIT, Page
+from iacp.tokens.models import ApiToken, CreatedToken, TokenCreate
+
+router = APIGatewayRouter()
+TAGS = ["tokens"]
+
+
+@router.post(
+    "/api/v1/tokens",
+    status_code=201,
+    tags=TAGS,
+    summary="Create an API token; the token is in this reply only",
+)
+def create_token(body: TokenCreate, caller: Caller, services: ServicesDep) -> CreatedToken:
+    return services.tokens.create(caller, body)
+
+
+@router.get("/api/v1/tokens", tags=TAGS, summary="List API tokens (never their secrets)")
+def list_tokens(
+    caller: Caller,
+    services: ServicesDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[ApiToken]:
+    return services.tokens.page(caller, limit, cursor)
+
+
+@router.delete(
+    "/api/v1/tokens/<token_id>", status_code=204, tags=TAGS, summary="Revoke an API token"
+)
+def revoke_token(token_id: str, caller: Caller, services: ServicesDep) -> Response[None]:
+    services.tokens.revoke(caller, token_id)
+    return Response(status_code=204)

@@ -1,0 +1,112 @@
+"""API tokens and the principal a token authenticates as."""
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from iacp.errors import Forbidden
+from iacp.timestamps import UtcDatetime
+
+TOKEN_ID_PATTERN = re.compile(r"^at-[A-Za-z0-9]{16}$")
+WorkspaceId = Annotated[str, StringConstraints(pattern=r"^ws-[A-Za-z0-9]{16}$")]
+
+
+class Role(StrEnum):
+    """Roles are ordered: each includes the rights of the ones before it."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class Principal(BaseModel):
+    """Who is calling: the token's id, its role and, if limited, its workspaces."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token_id: str
+    role: Role
+    workspaces: frozenset[str] | None = None
+
+    def to_authorizer_context(self) -> dict[str, str]:
+        """API Gateway passes only flat string values from the authorizer to the function."""
+        workspaces = "" if self.workspaces is None else ",".join(sorted(self.workspaces))
+        limited = "true" if self.workspaces is not None else "false"
+        return {
+            "token_id": self.token_id,
+            "role": self.role.value,
+            "limited": limited,
+            "workspaces": workspaces,
+        }
+
+    @classmethod
+    def from_authorizer_context(cls, context: dict[str, Any]) -> "Principal":
+        limited = context.get("limited") == "true"
+        workspaces = str(context.get("workspaces") or "")
+        return cls(
+            token_id=context.get("token_id"),
+            role=context.get("role"),
+            workspaces=frozenset(filter(None, workspaces.split(","))) if limited else None,
+        )
+
+    def require(self, role: Role) -> None:
+        if self.role.rank < role.rank:
+            raise Forbidden(f"This needs the '{role}' role; the token has '{self.role}'.")
+
+    def require_unlimited(self, action: str) -> None:
+        if self.workspaces is not None:
+            raise Forbidden(f"A token limited to named workspaces cannot {action}.")
+
+    def can_see(self, workspace_id: str) -> bool:
+        return self.workspaces is None or workspace_id in self.workspaces
+
+    def require_workspace(self, workspace_id: str, role: Role) -> None:
+        self.require(role)
+        if not self.can_see(workspace_id):
+            raise Forbidden(f"This token is not allowed to use workspace {workspace_id}.")
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    description: str = Field("", max_length=200)
+    workspaces: list[WorkspaceId] | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Limit the token to these workspaces; omit for all workspaces.",
+    )
+    expires_at: UtcDatetime | None = Field(None, description="When the token stops working.")
+
+
+class ApiToken(BaseModel):
+    """A token as listed: everything but the secret, which only its holder has."""
+
+    id: str
+    created_at: UtcDatetime
+    created_by: str
+    description: str
+    role: Role
+    workspaces: list[str] | None
+    expires_at: UtcDatetime | None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def principal(self) -> Principal:
+        workspaces = None if self.workspaces is None else frozenset(self.workspaces)
+        return Principal(token_id=self.id, role=self.role, workspaces=workspaces)
+
+
+class CreatedToken(ApiToken):
+    """Returned once, when the token is made: ``token`` is never shown again."""
+
+    token: str

@@ -1,0 +1,1 @@
+"""Workspace variables: Terraform and environment variables, sensitive ones sealed at rest."""

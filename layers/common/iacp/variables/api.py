@@ -1,0 +1,49 @@
+"""Routes: /api/v1/workspaces/{ws}/vars."""
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep
+from iacp.pagination import DEFAULT_LIMIT, Page
+from iacp.variables.models import Variable, VariableCreate, VariableUpdate
+
+router = APIGatewayRouter()
+TAGS = ["variables"]
+VARS = "/api/v1/workspaces/<workspace_id>/vars"
+
+
+@router.post(VARS, status_code=201, tags=TAGS, summary="Create a variable")
+def create_variable(
+    workspace_id: str, body: VariableCreate, caller: Caller, services: ServicesDep
+) -> Variable:
+    return services.variables.create(caller, workspace_id, body)
+
+
+@router.get(VARS, tags=TAGS, summary="List a workspace's variables (sensitive values are null)")
+def list_variables(
+    workspace_id: str,
+    caller: Caller,
+    services: ServicesDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[Variable]:
+    return services.variables.page(caller, workspace_id, limit, cursor)
+
+
+@router.patch(VARS + "/<variable_id>", tags=TAGS, summary="Change a variable")
+def update_variable(
+    workspace_id: str,
+    variable_id: str,
+    body: VariableUpdate,
+    caller: Caller,
+    services: ServicesDep,
+) -> Variable:
+    return services.variables.update(caller, workspace_id, variable_id, body)
+
+
+@router.delete(VARS + "/<variable_id>", status_code=204, tags=TAGS, summary="Delete a variable")
+def delete_variable(
+    workspace_id: str, variable_id: str, caller: Caller, services: ServicesDep
+) -> Response[None]:
+    services.variables.delete(caller, workspace_id, variable_id)
+    return Response(status_code=204)

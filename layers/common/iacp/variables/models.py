@@ -1,0 +1,70 @@
+"""Variables (design §9). A sensitive value is write-only: it is stored sealed and every
+reply shows ``"value": null`` with ``"sensitive": true``."""
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from iacp.timestamps import UtcDatetime
+
+
+class VariableCategory(StrEnum):
+    TERRAFORM = "terraform"
+    ENV = "env"
+
+
+# Terraform allows '-' in variable names; the environment does not.
+KEY_PATTERNS = {
+    VariableCategory.TERRAFORM: re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$"),
+    VariableCategory.ENV: re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"),
+}
+
+Key = Annotated[str, Field(min_length=1, max_length=128)]
+Value = Annotated[str, Field(max_length=65536)]
+Description = Annotated[str, Field(max_length=512)]
+
+
+class Variable(BaseModel):
+    id: str
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    workspace_id: str
+    key: str
+    value: str | None = Field(description="null when the variable is sensitive")
+    category: VariableCategory
+    hcl: bool
+    sensitive: bool
+    description: str
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VariableCreate(_Input):
+    key: Key
+    value: Value = ""
+    category: VariableCategory
+    hcl: StrictBool = Field(False, description="Parse the value as HCL (terraform variables only)")
+    sensitive: StrictBool = Field(False, description="Write-only: never returned, stored sealed")
+    description: Description = ""
+
+
+class VariableUpdate(_Input):
+    """Only the fields present change. A sensitive variable cannot be made non-sensitive."""
+
+    key: Key | None = None
+    value: Value | None = None
+    category: VariableCategory | None = None
+    hcl: StrictBool | None = None
+    sensitive: StrictBool | None = None
+    description: Description | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be changed but not set to null")
+        return value

@@ -1,0 +1,1 @@
+"""Workspaces: a Terraform configuration's settings, its lock and (later) its runs."""

@@ -1,0 +1,82 @@
+"""Routes: /api/v1/workspaces and their lock actions."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep
+from iacp.pagination import DEFAULT_LIMIT, Page
+from iacp.workspaces.models import LockRequest, Workspace, WorkspaceCreate, WorkspaceUpdate
+
+router = APIGatewayRouter()
+TAGS = ["workspaces"]
+
+
+@router.post("/api/v1/workspaces", status_code=201, tags=TAGS, summary="Create a workspace")
+def create_workspace(body: WorkspaceCreate, caller: Caller, services: ServicesDep) -> Workspace:
+    return services.workspaces.create(caller, body)
+
+
+@router.get("/api/v1/workspaces", tags=TAGS, summary="List workspaces, by name")
+def list_workspaces(
+    caller: Caller,
+    services: ServicesDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[Workspace]:
+    return services.workspaces.page(caller, limit, cursor)
+
+
+@router.get("/api/v1/workspaces/<workspace_id>", tags=TAGS, summary="Show a workspace")
+def get_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> Workspace:
+    return services.workspaces.get(caller, workspace_id)
+
+
+@router.patch("/api/v1/workspaces/<workspace_id>", tags=TAGS, summary="Change a workspace")
+def update_workspace(
+    workspace_id: str, body: WorkspaceUpdate, caller: Caller, services: ServicesDep
+) -> Workspace:
+    return services.workspaces.update(caller, workspace_id, body)
+
+
+@router.delete(
+    "/api/v1/workspaces/<workspace_id>",
+    status_code=204,
+    tags=TAGS,
+    summary="Delete a workspace (refused while it is locked or has an active run)",
+)
+def delete_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> Response[None]:
+    services.workspaces.delete(caller, workspace_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/api/v1/workspaces/<workspace_id>/actions/lock", tags=TAGS, summary="Lock a workspace"
+)
+def lock_workspace(
+    workspace_id: str,
+    caller: Caller,
+    services: ServicesDep,
+    body: Annotated[LockRequest | None, Body()] = None,
+) -> Workspace:
+    return services.workspaces.lock(caller, workspace_id, body or LockRequest())
+
+
+@router.post(
+    "/api/v1/workspaces/<workspace_id>/actions/unlock",
+    tags=TAGS,
+    summary="Unlock a workspace this token locked",
+)
+def unlock_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> Workspace:
+    return services.workspaces.unlock(caller, workspace_id)
+
+
+@router.post(
+    "/api/v1/workspaces/<workspace_id>/actions/force-unlock",
+    tags=TAGS,
+    summary="Release whoever's lock (admin)",
+)
+def force_unlock_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> Workspace:
+    return services.workspaces.force_unlock(caller, workspace_id)

@@ -1,0 +1,141 @@
+"""Workspace rules: who may do what, and the lock rules of design §4.
+
+A lock records who holds it and why. Only its holder unlocks; force-unlock needs admin.
+The store's conditional writes make concurrent lock attempts safe: exactly one wins.
+"""
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from iacp.errors import Conflict, NotFound
+from iacp.ids import new_id
+from iacp.observability import logger
+from iacp.pagination import Page
+from iacp.timestamps import utcnow
+from iacp.tokens.models import Principal, Role
+from iacp.workspaces.models import (
+    LockRequest,
+    Workspace,
+    WorkspaceCreate,
+    WorkspaceLock,
+    WorkspaceUpdate,
+)
+from iacp.workspaces.store import WorkspaceStore
+
+
+class WorkspaceService:
+    def __init__(self, store: WorkspaceStore, clock: Callable[[], datetime] = utcnow):
+        self._store = store
+        self._clock = clock
+
+    def create(self, principal: Principal, request: WorkspaceCreate) -> Workspace:
+        principal.require(Role.WRITE)
+        principal.require_unlimited("create workspaces")
+        now = self._clock()
+        workspace = Workspace(
+            id=new_id("ws"), created_at=now, updated_at=now, **request.model_dump()
+        )
+        self._store.create(workspace)
+        logger.info("workspace created", extra={"workspace_id": workspace.id})
+        return workspace
+
+    def page(self, principal: Principal, limit: int, cursor: str | None) -> Page[Workspace]:
+        principal.require(Role.READ)
+        if principal.workspaces is not None:
+            # A limited token sees only its own few workspaces: one page holds them all.
+            return Page[Workspace](items=self._store.get_many(sorted(principal.workspaces)))
+        items, next_cursor = self._store.page(limit, cursor)
+        return Page[Workspace](items=items, next_cursor=next_cursor)
+
+    def get(self, principal: Principal, workspace_id: str) -> Workspace:
+        principal.require_workspace(workspace_id, Role.READ)
+        return self._existing(workspace_id)
+
+    def missing(self, workspace_ids: Iterable[str]) -> list[str]:
+        """Of ``workspace_ids``, those with no workspace."""
+        wanted = sorted(set(workspace_ids))
+        found = {w.id for w in self._store.get_many(wanted)}
+        return [w for w in wanted if w not in found]
+
+    def update(
+        self, principal: Principal, workspace_id: str, request: WorkspaceUpdate
+    ) -> Workspace:
+        principal.require_workspace(workspace_id, Role.WRITE)
+        current = self._existing(workspace_id)
+        changes = request.model_dump(include=request.model_fields_set)
+        updated = self._store.update(current, changes, self._clock())
+        if updated is None:
+            raise NotFound(f"No workspace {workspace_id}.")
+        return updated
+
+    def delete(self, principal: Principal, workspace_id: str) -> None:
+        principal.require_workspace(workspace_id, Role.WRITE)
+        workspace = self._existing(workspace_id)
+        if not self._store.delete(workspace):
+            current = self._existing(workspace_id)
+            if current.current_run_id is not None:
+                raise Conflict(
+                    f"Workspace {workspace_id} has an active run ({current.current_run_id})."
+                )
+            raise Conflict(f"Workspace {workspace_id} is locked; unlock it before deleting it.")
+        logger.info("workspace deleted", extra={"workspace_id": workspace_id})
+
+    def lock(self, principal: Principal, workspace_id: str, request: LockRequest) -> Workspace:
+        principal.require_workspace(workspace_id, Role.WRITE)
+        return self.lock_workspace(workspace_id, holder=principal.token_id, reason=request.reason)
+
+    def lock_workspace(self, workspace_id: str, *, holder: str, reason: str) -> Workspace:
+        """Take the lock for ``holder`` (an API token or a run), or raise ``Conflict``."""
+        lock = WorkspaceLock(holder=holder, reason=reason, locked_at=self._clock())
+        locked = self._store.lock(workspace_id, lock)
+        if locked is None:
+            current = self._existing(workspace_id)
+            raise Conflict(f"Workspace {workspace_id} is already locked by {_holder(current)}.")
+        logger.info("workspace locked", extra={"workspace_id": workspace_id, "holder": holder})
+        return locked
+
+    def unlock(self, principal: Principal, workspace_id: str) -> Workspace:
+        principal.require_workspace(workspace_id, Role.WRITE)
+        return self.unlock_workspace(workspace_id, holder=principal.token_id)
+
+    def unlock_workspace(self, workspace_id: str, *, holder: str) -> Workspace:
+        unlocked = self._store.unlock(workspace_id, holder)
+        if unlocked is None:
+            current = self._existing(workspace_id)
+            if current.lock is None:
+                raise Conflict(f"Workspace {workspace_id} is not locked.")
+            raise Conflict(
+                f"Workspace {workspace_id} is locked by {_holder(current)}; only the holder can "
+                "unlock it, or an admin with force-unlock."
+            )
+        logger.info("workspace unlocked", extra={"workspace_id": workspace_id, "holder": holder})
+        return unlocked
+
+    def force_unlock(self, principal: Principal, workspace_id: str) -> Workspace:
+        principal.require_workspace(workspace_id, Role.ADMIN)
+        current = self._existing(workspace_id)
+        unlocked = self._store.unlock(workspace_id, holder=None)
+        if unlocked is None:
+            raise Conflict(f"Workspace {workspace_id} is not locked.")
+        logger.warning(
+            "workspace force-unlocked",
+            extra={
+                "workspace_id": workspace_id,
+                "by": principal.token_id,
+                "previous_holder": current.lock.holder if current.lock else None,
+            },
+        )
+        return unlocked
+
+    def _existing(self, workspace_id: str) -> Workspace:
+        workspace = self._store.get(workspace_id)
+        if workspace is None:
+            raise NotFound(f"No workspace {workspace_id}.")
+        return workspace
+
+
+def _holder(workspace: Workspace) -> str:
+    if workspace.lock is None:
+        return "nobody (it was just released)"
+    reason = f" ({workspace.lock.reason})" if workspace.lock.reason else ""
+    return f"{workspace.lock.holder}{reason}"

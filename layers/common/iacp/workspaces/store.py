@@ -1,0 +1,287 @@
+"""The workspaces table (see docs/architecture.md for its item layout).
+
+Everything under ``pk = <workspace id>`` belongs to the workspace: its own item
+(``sk = "workspace"``) and its variables. A name-claim item (``pk = "name#<lower-case name>"``)
+makes names unique: it is written in the same transaction as the workspace, conditionally.
+"""
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from iacp.aws import dynamodb_table
+from iacp.dynamo import TransactionCanceled, is_condition_failure, transact_write
+from iacp.errors import Conflict
+from iacp.pagination import decode_cursor, encode_cursor
+from iacp.timestamps import from_iso, to_iso
+from iacp.workspaces.models import Workspace, WorkspaceLock
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from mypy_boto3_dynamodb.service_resource import Table
+
+WORKSPACE_SK = "workspace"
+LIST_INDEX = "by-name"
+_LIST_KEY = frozenset({"pk", "sk", "entity", "name"})
+_UPDATABLE = ("description", "terraform_version", "working_directory", "auto_apply")
+
+
+class NameTaken(Conflict):
+    def __init__(self, name: str):
+        super().__init__(f"A workspace named '{name}' already exists.", pointer="/name")
+
+
+class WorkspaceStore(Protocol):
+    def create(self, workspace: Workspace) -> None: ...
+    def get(self, workspace_id: str) -> Workspace | None: ...
+    def get_many(self, workspace_ids: list[str]) -> list[Workspace]: ...
+    def page(self, limit: int, cursor: str | None) -> tuple[list[Workspace], str | None]: ...
+    def update(
+        self, current: Workspace, changes: dict[str, Any], at: "datetime"
+    ) -> Workspace | None: ...
+    def delete(self, workspace: Workspace) -> bool: ...
+    def lock(self, workspace_id: str, lock: WorkspaceLock) -> Workspace | None: ...
+    def unlock(self, workspace_id: str, holder: str | None) -> Workspace | None: ...
+
+
+def _name_claim_key(name: str) -> dict[str, str]:
+    return {"pk": f"name#{name.lower()}", "sk": "name"}
+
+
+class DynamoWorkspaceStore:
+    """Conditional writes throughout; a method returns ``None``/``False`` when its condition
+    failed, and the service reads the workspace again to say why."""
+
+    def __init__(self, table_name: str):
+        self._table: Table = dynamodb_table(table_name)
+        self._name = table_name
+
+    def create(self, workspace: Workspace) -> None:
+        try:
+            transact_write(
+                [
+                    {
+                        "Put": {
+                            "TableName": self._name,
+                            "Item": _item(workspace),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._name,
+                            "Item": _name_claim_key(workspace.name)
+                            | {"workspace_id": workspace.id},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except TransactionCanceled as canceled:
+            if canceled.failed[1]:
+                raise NameTaken(workspace.name) from canceled
+            raise
+
+    def get(self, workspace_id: str) -> Workspace | None:
+        reply = self._table.get_item(
+            Key={"pk": workspace_id, "sk": WORKSPACE_SK}, ConsistentRead=True
+        )
+        item = reply.get("Item")
+        return None if item is None else _workspace(item)
+
+    def get_many(self, workspace_ids: list[str]) -> list[Workspace]:
+        found = [self.get(workspace_id) for workspace_id in workspace_ids]
+        return sorted((w for w in found if w is not None), key=lambda w: w.name)
+
+    def page(self, limit: int, cursor: str | None) -> tuple[list[Workspace], str | None]:
+        request: dict[str, Any] = {
+            "IndexName": LIST_INDEX,
+            "KeyConditionExpression": "entity = :workspace",
+            "ExpressionAttributeValues": {":workspace": "workspace"},
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor, _LIST_KEY)
+        if start:
+            request["ExclusiveStartKey"] = start
+        reply = self._table.query(**request)
+        items = [_workspace(i) for i in reply["Items"]]
+        return items, encode_cursor(reply.get("LastEvaluatedKey"))
+
+    def update(
+        self, current: Workspace, changes: dict[str, Any], at: "datetime"
+    ) -> Workspace | None:
+        names = {"#updated_at": "updated_at"}
+        values: dict[str, Any] = {":updated_at": to_iso(at)}
+        sets = ["#updated_at = :updated_at"]
+        removes = []
+        for field in (*_UPDATABLE, "name"):
+            if field not in changes:
+                continue
+            names[f"#{field}"] = field
+            if changes[field] is None:
+                removes.append(f"#{field}")
+            else:
+                values[f":{field}"] = changes[field]
+                sets.append(f"#{field} = :{field}")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        update = {
+            "TableName": self._name,
+            "Key": {"pk": current.id, "sk": WORKSPACE_SK},
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        new_name = changes.get("name")
+        if new_name is None or new_name.lower() == current.name.lower():
+            return self._update(update)
+        # A rename moves the name claim in the same transaction as the workspace.
+        try:
+            transact_write(
+                [
+                    {"Update": update},
+                    {
+                        "Delete": {
+                            "TableName": self._name,
+                            "Key": _name_claim_key(current.name),
+                            "ConditionExpression": "workspace_id = :id",
+                            "ExpressionAttributeValues": {":id": current.id},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._name,
+                            "Item": _name_claim_key(new_name) | {"workspace_id": current.id},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except TransactionCanceled as canceled:
+            if canceled.failed[2]:
+                raise NameTaken(new_name) from canceled
+            return None
+        return self.get(current.id)
+
+    def delete(self, workspace: Workspace) -> bool:
+        """Delete a workspace that is neither locked nor running, then everything under it."""
+        try:
+            transact_write(
+                [
+                    {
+                        "Delete": {
+                            "TableName": self._name,
+                            "Key": {"pk": workspace.id, "sk": WORKSPACE_SK},
+                            "ConditionExpression": (
+                                "attribute_exists(pk) AND attribute_not_exists(#lock)"
+                                " AND attribute_not_exists(current_run_id)"
+                            ),
+                            "ExpressionAttributeNames": {"#lock": "lock"},
+                        }
+                    },
+                    {"Delete": {"TableName": self._name, "Key": _name_claim_key(workspace.name)}},
+                ]
+            )
+        except TransactionCanceled:
+            return False
+        self._delete_collection(workspace.id)
+        return True
+
+    def lock(self, workspace_id: str, lock: WorkspaceLock) -> Workspace | None:
+        return self._update(
+            {
+                "Key": {"pk": workspace_id, "sk": WORKSPACE_SK},
+                "UpdateExpression": "SET #lock = :lock",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#lock)",
+                "ExpressionAttributeNames": {"#lock": "lock"},
+                "ExpressionAttributeValues": {":lock": _lock_item(lock)},
+            }
+        )
+
+    def unlock(self, workspace_id: str, holder: str | None) -> Workspace | None:
+        """Release the lock if ``holder`` holds it, or whoever does when ``holder`` is None."""
+        condition = "attribute_exists(#lock)"
+        values: dict[str, Any] = {}
+        if holder is not None:
+            condition = "#lock.holder = :holder"
+            values[":holder"] = holder
+        request: dict[str, Any] = {
+            "Key": {"pk": workspace_id, "sk": WORKSPACE_SK},
+            "UpdateExpression": "REMOVE #lock",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#lock": "lock"},
+        }
+        if values:
+            request["ExpressionAttributeValues"] = values
+        return self._update(request)
+
+    def _update(self, request: dict[str, Any]) -> Workspace | None:
+        request = {k: v for k, v in request.items() if k != "TableName"}
+        try:
+            reply = self._table.update_item(**request, ReturnValues="ALL_NEW")
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        return _workspace(reply["Attributes"])
+
+    def _delete_collection(self, workspace_id: str) -> None:
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": workspace_id},
+            "ProjectionExpression": "pk, sk",
+        }
+        with self._table.batch_writer() as batch:
+            while True:
+                reply = self._table.query(**query)
+                for key in reply["Items"]:
+                    batch.delete_item(Key={"pk": key["pk"], "sk": key["sk"]})
+                if "LastEvaluatedKey" not in reply:
+                    break
+                query["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+
+def _lock_item(lock: WorkspaceLock) -> dict[str, str]:
+    return {"holder": lock.holder, "reason": lock.reason, "locked_at": to_iso(lock.locked_at)}
+
+
+def _item(workspace: Workspace) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": workspace.id,
+        "sk": WORKSPACE_SK,
+        "entity": "workspace",
+        "name": workspace.name,
+        "description": workspace.description,
+        "working_directory": workspace.working_directory,
+        "auto_apply": workspace.auto_apply,
+        "created_at": to_iso(workspace.created_at),
+        "updated_at": to_iso(workspace.updated_at),
+    }
+    if workspace.terraform_version is not None:
+        item["terraform_version"] = workspace.terraform_version
+    if workspace.lock is not None:
+        item["lock"] = _lock_item(workspace.lock)
+    if workspace.current_run_id is not None:
+        item["current_run_id"] = workspace.current_run_id
+    return item
+
+
+def _workspace(item: dict[str, Any]) -> Workspace:
+    lock = item.get("lock")
+    return Workspace(
+        id=str(item["pk"]),
+        name=str(item["name"]),
+        description=str(item.get("description", "")),
+        terraform_version=item.get("terraform_version"),
+        working_directory=str(item.get("working_directory", "")),
+        auto_apply=bool(item.get("auto_apply", False)),
+        created_at=from_iso(str(item["created_at"])),
+        updated_at=from_iso(str(item["updated_at"])),
+        lock=None
+        if lock is None
+        else WorkspaceLock(
+            holder=lock["holder"], reason=lock["reason"], locked_at=from_iso(lock["locked_at"])
+        ),
+        current_run_id=item.get("current_run_id"),
+    )

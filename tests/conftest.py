@@ -1,0 +1,156 @@
+"""Shared fixtures: moto stands in for AWS; everything else is the real code.
+
+Requests go through ``local.gateway.ApiGateway``, which reads template.yaml: the real
+authorizer function, its cache time, the real API function and the template's gateway
+responses, with the events API Gateway builds.
+"""
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+# Before anything imports boto3 or Powertools: fake credentials, one region, no tracing.
+for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_name, None)
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_METRICS_NAMESPACE="iacp-test",
+)
+
+import pytest  # noqa: E402
+from aws_lambda_powertools.utilities.parameters.base import clear_caches  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from iacp.tokens.models import Role  # noqa: E402
+from iacp.tokens.service import mint_token  # noqa: E402
+from iacp.tokens.store import DynamoTokenStore  # noqa: E402
+from local.functions import Handler, load_handlers  # noqa: E402
+from local.gateway import ApiGateway, GatewayReply  # noqa: E402
+from local.template import Provisioned, Template  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def template() -> Template:
+    return Template.load()
+
+
+@pytest.fixture(scope="session")
+def provisioned(template: Template) -> Provisioned:
+    return Provisioned(template, prefix="iacp-test")
+
+
+@pytest.fixture(scope="session")
+def handlers(provisioned: Provisioned) -> dict[str, Handler]:
+    return load_handlers(provisioned)
+
+
+@pytest.fixture
+def aws(provisioned: Provisioned) -> Iterator[Provisioned]:
+    with mock_aws():
+        clear_caches()  # the platform secret is new in every test
+        provisioned.create()
+        yield provisioned
+
+
+@dataclass
+class FakeClock:
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def gateway(aws: Provisioned, handlers: dict[str, Handler], clock: FakeClock) -> ApiGateway:
+    return ApiGateway(aws.template, handlers, clock=clock)
+
+
+@dataclass
+class ApiClient:
+    """Calls the API through the gateway as a client would, with a bearer token."""
+
+    gateway: ApiGateway
+    token: str | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        json_body: Any = None,
+        *,
+        query: dict[str, str] | None = None,
+        body: str | None = None,
+    ) -> GatewayReply:
+        headers = {"Content-Type": "application/json", **self.headers}
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if json_body is not None:
+            body = json.dumps(json_body)
+        return self.gateway.request(
+            method, f"/api/v1{path}", headers=headers, query=query, body=body
+        )
+
+    def get(self, path: str, **kwargs: Any) -> GatewayReply:
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path: str, json_body: Any = None, **kwargs: Any) -> GatewayReply:
+        return self.call("POST", path, json_body, **kwargs)
+
+    def patch(self, path: str, json_body: Any = None, **kwargs: Any) -> GatewayReply:
+        return self.call("PATCH", path, json_body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> GatewayReply:
+        return self.call("DELETE", path, **kwargs)
+
+    def with_token(self, token: str | None) -> "ApiClient":
+        return ApiClient(self.gateway, token)
+
+
+def mint(aws: Provisioned, role: Role, workspaces: list[str] | None = None) -> str:
+    store = DynamoTokenStore(aws.refs["TokensTable"])
+    return mint_token(store, role=role, description="test", created_by="test", workspaces=workspaces).token
+
+
+@pytest.fixture
+def admin(gateway: ApiGateway, aws: Provisioned) -> ApiClient:
+    return ApiClient(gateway, mint(aws, Role.ADMIN))
+
+
+@pytest.fixture
+def writer(gateway: ApiGateway, aws: Provisioned) -> ApiClient:
+    return ApiClient(gateway, mint(aws, Role.WRITE))
+
+
+@pytest.fixture
+def reader(gateway: ApiGateway, aws: Provisioned) -> ApiClient:
+    return ApiClient(gateway, mint(aws, Role.READ))
+
+
+@pytest.fixture
+def anonymous(gateway: ApiGateway) -> ApiClient:
+    return ApiClient(gateway, None)
+
+
+def assert_error(reply: GatewayReply, status: int, pointer: str | None = None) -> dict[str, Any]:
+    """The reply is the API's error shape with this status; returns the first error."""
+    assert reply.status == status, reply.body
+    assert reply.headers.get("Content-Type", "").startswith("application/json")
+    errors = reply.json()["errors"]
+    assert errors, reply.body
+    first: dict[str, Any] = errors[0]
+    assert first["status"] == str(status)
+    assert first["title"] and first["detail"]
+    if pointer is not None:
+        assert any((e.get("source") or {}).get("pointer") == pointer for e in errors), errors
+    return first
