@@ -116,9 +116,7 @@ class ApiGateway:
         if match is None:
             return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", 403)
         route, path_parameters = match
-        method_arn = (
-            f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self.stage}/{method}{path}"
-        )
+        method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self.stage}/{method}{path}"
         authorizer_context: dict[str, Any] | None = None
         if route.authorized:
             decision = self._authorize(headers, method_arn)
@@ -144,7 +142,9 @@ class ApiGateway:
                 return route, found.groupdict()
         return None
 
-    def _authorize(self, headers: Mapping[str, str], method_arn: str) -> dict[str, Any] | GatewayReply:
+    def _authorize(
+        self, headers: Mapping[str, str], method_arn: str
+    ) -> dict[str, Any] | GatewayReply:
         token = next((v for k, v in headers.items() if k.lower() == self._identity_header), None)
         if not token or not self._identity_pattern.match(token):
             return self._gateway_response("UNAUTHORIZED", 401)  # API Gateway answers itself
@@ -190,7 +190,9 @@ class ApiGateway:
             "headers": headers,
             "multiValueHeaders": {k: [v] for k, v in headers.items()},
             "queryStringParameters": dict(query) if query else None,
-            "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+            "multiValueQueryStringParameters": {k: [v] for k, v in query.items()}
+            if query
+            else None,
             "pathParameters": path_parameters or None,
             "stageVariables": None,
             "requestContext": {

@@ -36,6 +36,7 @@ def lambda_handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[st
         metrics.add_metric(name="TokenRejected", unit=MetricUnit.Count, value=1)
         # API Gateway answers 401 (the UNAUTHORIZED gateway response) for exactly this error.
         raise Exception("Unauthorized") from None
+    metrics.add_metric(name="TokenAccepted", unit=MetricUnit.Count, value=1)
     arn = event.parsed_arn
     response = APIGatewayAuthorizerResponse(
         principal_id=principal.token_id,

@@ -17,14 +17,55 @@ from aws_lambda_powertools.event_handler import (
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.request import Request
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from iacp.errors import DomainError, Unauthorized
 from iacp.observability import logger
 from iacp.pagination import Limit
 from iacp.services import Services
 from iacp.tokens.models import Principal
+
+
+class ErrorSource(BaseModel):
+    pointer: str | None = Field(None, description="JSON pointer to the body field at fault")
+    parameter: str | None = Field(None, description="The query or path parameter at fault")
+    header: str | None = Field(None, description="The header at fault")
+
+
+class Error(BaseModel):
+    status: str
+    title: str
+    detail: str
+    source: ErrorSource | None = None
+
+
+class ErrorDocument(BaseModel):
+    errors: list[Error]
+
+
+_ERROR_DESCRIPTIONS = {
+    401: "No valid API token (missing, malformed, unknown, revoked or expired)",
+    403: "The token's role or workspace limits do not allow this",
+    404: "No such object",
+    409: "The current state does not allow this (name taken, lock held, ...)",
+    422: "The body or a parameter is invalid; each error names its field",
+}
+
+
+def responses(status: int, description: str, *errors: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI responses of a route: its success, plus the errors it can answer (401, 403
+    and 422 always) in the API's error shape."""
+    documented: dict[int, OpenAPIResponse] = {status: {"description": description}}
+    if status == HTTPStatus.NO_CONTENT:
+        documented[status]["content"] = {}
+    for code in sorted({401, 403, 422, *errors}):
+        documented[code] = {
+            "description": _ERROR_DESCRIPTIONS[code],
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorDocument}},
+        }
+    return documented
 
 
 def error_response(
@@ -36,14 +77,21 @@ def error_response(
 def error_list_response(
     status: HTTPStatus, problems: list[tuple[str, dict[str, str] | None]]
 ) -> Response[str]:
-    errors = [
-        {"status": str(status.value), "title": status.phrase, "detail": detail, "source": source}
-        for detail, source in problems
-    ]
+    document = ErrorDocument(
+        errors=[
+            Error(
+                status=str(status.value),
+                title=status.phrase,
+                detail=detail,
+                source=None if source is None else ErrorSource.model_validate(source),
+            )
+            for detail, source in problems
+        ]
+    )
     return Response(
         status_code=status.value,
         content_type=content_types.APPLICATION_JSON,
-        body={"errors": errors},  # type: ignore[arg-type]
+        body=document.model_dump_json(exclude_none=True),
     )
 
 

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep
+from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, responses
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.tokens.models import ApiToken, CreatedToken, TokenCreate
 
@@ -16,12 +16,18 @@ TAGS = ["tokens"]
     status_code=201,
     tags=TAGS,
     summary="Create an API token; the token is in this reply only",
+    responses=responses(201, "The new token, with its secret (shown once)"),
 )
 def create_token(body: TokenCreate, caller: Caller, services: ServicesDep) -> CreatedToken:
     return services.tokens.create(caller, body)
 
 
-@router.get("/api/v1/tokens", tags=TAGS, summary="List API tokens (never their secrets)")
+@router.get(
+    "/api/v1/tokens",
+    tags=TAGS,
+    summary="List API tokens (never their secrets)",
+    responses=responses(200, "A page of tokens"),
+)
 def list_tokens(
     caller: Caller,
     services: ServicesDep,
@@ -32,7 +38,11 @@ def list_tokens(
 
 
 @router.delete(
-    "/api/v1/tokens/<token_id>", status_code=204, tags=TAGS, summary="Revoke an API token"
+    "/api/v1/tokens/<token_id>",
+    status_code=204,
+    tags=TAGS,
+    summary="Revoke an API token",
+    responses=responses(204, "Revoked: it stops working within the authorizer cache time", 404),
 )
 def revoke_token(token_id: str, caller: Caller, services: ServicesDep) -> Response[None]:
     services.tokens.revoke(caller, token_id)

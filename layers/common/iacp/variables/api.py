@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep
+from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, responses
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.variables.models import Variable, VariableCreate, VariableUpdate
 
@@ -12,14 +12,25 @@ TAGS = ["variables"]
 VARS = "/api/v1/workspaces/<workspace_id>/vars"
 
 
-@router.post(VARS, status_code=201, tags=TAGS, summary="Create a variable")
+@router.post(
+    VARS,
+    status_code=201,
+    tags=TAGS,
+    summary="Create a variable",
+    responses=responses(201, "The new variable", 404, 409),
+)
 def create_variable(
     workspace_id: str, body: VariableCreate, caller: Caller, services: ServicesDep
 ) -> Variable:
     return services.variables.create(caller, workspace_id, body)
 
 
-@router.get(VARS, tags=TAGS, summary="List a workspace's variables (sensitive values are null)")
+@router.get(
+    VARS,
+    tags=TAGS,
+    summary="List a workspace's variables (sensitive values are null)",
+    responses=responses(200, "A page of variables", 404),
+)
 def list_variables(
     workspace_id: str,
     caller: Caller,
@@ -30,7 +41,12 @@ def list_variables(
     return services.variables.page(caller, workspace_id, limit, cursor)
 
 
-@router.patch(VARS + "/<variable_id>", tags=TAGS, summary="Change a variable")
+@router.patch(
+    VARS + "/<variable_id>",
+    tags=TAGS,
+    summary="Change a variable",
+    responses=responses(200, "The changed variable", 404, 409),
+)
 def update_variable(
     workspace_id: str,
     variable_id: str,
@@ -41,7 +57,13 @@ def update_variable(
     return services.variables.update(caller, workspace_id, variable_id, body)
 
 
-@router.delete(VARS + "/<variable_id>", status_code=204, tags=TAGS, summary="Delete a variable")
+@router.delete(
+    VARS + "/<variable_id>",
+    status_code=204,
+    tags=TAGS,
+    summary="Delete a variable",
+    responses=responses(204, "Deleted", 404),
+)
 def delete_variable(
     workspace_id: str, variable_id: str, caller: Caller, services: ServicesDep
 ) -> Response[None]:

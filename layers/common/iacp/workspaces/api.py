@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep
+from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, responses
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.workspaces.models import LockRequest, Workspace, WorkspaceCreate, WorkspaceUpdate
 
@@ -14,12 +14,23 @@ router = APIGatewayRouter()
 TAGS = ["workspaces"]
 
 
-@router.post("/api/v1/workspaces", status_code=201, tags=TAGS, summary="Create a workspace")
+@router.post(
+    "/api/v1/workspaces",
+    status_code=201,
+    tags=TAGS,
+    summary="Create a workspace",
+    responses=responses(201, "The new workspace", 409),
+)
 def create_workspace(body: WorkspaceCreate, caller: Caller, services: ServicesDep) -> Workspace:
     return services.workspaces.create(caller, body)
 
 
-@router.get("/api/v1/workspaces", tags=TAGS, summary="List workspaces, by name")
+@router.get(
+    "/api/v1/workspaces",
+    tags=TAGS,
+    summary="List workspaces, by name",
+    responses=responses(200, "A page of workspaces"),
+)
 def list_workspaces(
     caller: Caller,
     services: ServicesDep,
@@ -29,12 +40,22 @@ def list_workspaces(
     return services.workspaces.page(caller, limit, cursor)
 
 
-@router.get("/api/v1/workspaces/<workspace_id>", tags=TAGS, summary="Show a workspace")
+@router.get(
+    "/api/v1/workspaces/<workspace_id>",
+    tags=TAGS,
+    summary="Show a workspace",
+    responses=responses(200, "The workspace", 404),
+)
 def get_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> Workspace:
     return services.workspaces.get(caller, workspace_id)
 
 
-@router.patch("/api/v1/workspaces/<workspace_id>", tags=TAGS, summary="Change a workspace")
+@router.patch(
+    "/api/v1/workspaces/<workspace_id>",
+    tags=TAGS,
+    summary="Change a workspace",
+    responses=responses(200, "The changed workspace", 404, 409),
+)
 def update_workspace(
     workspace_id: str, body: WorkspaceUpdate, caller: Caller, services: ServicesDep
 ) -> Workspace:
@@ -46,6 +67,7 @@ def update_workspace(
     status_code=204,
     tags=TAGS,
     summary="Delete a workspace (refused while it is locked or has an active run)",
+    responses=responses(204, "Deleted, with its variables", 404, 409),
 )
 def delete_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> Response[None]:
     services.workspaces.delete(caller, workspace_id)
@@ -53,7 +75,10 @@ def delete_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -
 
 
 @router.post(
-    "/api/v1/workspaces/<workspace_id>/actions/lock", tags=TAGS, summary="Lock a workspace"
+    "/api/v1/workspaces/<workspace_id>/actions/lock",
+    tags=TAGS,
+    summary="Lock a workspace",
+    responses=responses(200, "The locked workspace", 404, 409),
 )
 def lock_workspace(
     workspace_id: str,
@@ -68,6 +93,7 @@ def lock_workspace(
     "/api/v1/workspaces/<workspace_id>/actions/unlock",
     tags=TAGS,
     summary="Unlock a workspace this token locked",
+    responses=responses(200, "The unlocked workspace", 404, 409),
 )
 def unlock_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> Workspace:
     return services.workspaces.unlock(caller, workspace_id)
@@ -77,6 +103,7 @@ def unlock_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -
     "/api/v1/workspaces/<workspace_id>/actions/force-unlock",
     tags=TAGS,
     summary="Release whoever's lock (admin)",
+    responses=responses(200, "The unlocked workspace", 404, 409),
 )
 def force_unlock_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> Workspace:
     return services.workspaces.force_unlock(caller, workspace_id)

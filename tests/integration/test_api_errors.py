@@ -1,0 +1,95 @@
+"""The error contract of design §9 across the API: the shape, the status classes, and a
+500 that says nothing of the internals."""
+
+import json
+
+import pytest
+
+from iacp.workspaces.service import WorkspaceService
+from tests.conftest import assert_error
+
+
+def test_unknown_route_is_404_in_the_error_shape(admin):
+    error = assert_error(admin.get("/no-such-thing"), 404)
+
+    assert "/api/v1/no-such-thing" in error["detail"]
+
+
+def test_path_outside_the_api_is_the_gateways_404(admin):
+    reply = admin.gateway.request("GET", "/elsewhere")
+
+    assert_error(reply, 404)
+
+
+def test_validation_errors_list_every_field_with_a_pointer(writer):
+    reply = writer.post("/workspaces", {"name": "bad name", "auto_apply": "no", "x": 1})
+
+    errors = reply.json()["errors"]
+    assert reply.status == 422
+    assert {e["source"]["pointer"] for e in errors} == {"/name", "/auto_apply", "/x"}
+    assert all(e["status"] == "422" and e["title"] == "Unprocessable Entity" for e in errors)
+    assert all(e["detail"].split(":")[0] in ("name", "auto_apply", "x") for e in errors)
+
+
+def test_invalid_json_is_422_and_not_echoed(writer):
+    error = assert_error(writer.post("/workspaces", body='{"name": "s3cr3t'), 422)
+
+    assert "s3cr3t" not in json.dumps(error)
+
+
+def test_an_unexpected_failure_is_a_500_without_internals(writer, monkeypatch):
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("connection string postgres://admin:pw@db")
+
+    monkeypatch.setattr(WorkspaceService, "create", broken)
+
+    reply = writer.post("/workspaces", {"name": "fine"})
+
+    error = assert_error(reply, 500)
+    assert "postgres" not in reply.body
+    assert error["detail"] == "The platform could not handle the request."
+
+
+@pytest.mark.parametrize("header", ["", "Bearer", "Token abc", "Bearer a b"])
+def test_malformed_authorization_header_is_401(gateway, header):
+    reply = gateway.request("GET", "/api/v1/workspaces", headers={"Authorization": header})
+
+    error = assert_error(reply, 401)
+    assert error["source"] == {"header": "Authorization"}
+
+
+def test_openapi_document_is_public_and_matches_the_committed_copy(anonymous):
+    reply = anonymous.get("/openapi.json")
+
+    assert reply.status == 200
+    with open("docs/openapi.json") as committed:
+        assert reply.json() == json.load(committed), "run `make openapi` and commit the result"
+
+
+def test_openapi_document_describes_every_route_and_the_bearer_scheme(anonymous):
+    document = anonymous.get("/openapi.json").json()
+
+    operations = {
+        f"{method.upper()} {path}"
+        for path, methods in document["paths"].items()
+        for method in methods
+    }
+    assert {
+        "POST /api/v1/workspaces",
+        "GET /api/v1/workspaces",
+        "GET /api/v1/workspaces/{workspace_id}",
+        "PATCH /api/v1/workspaces/{workspace_id}",
+        "DELETE /api/v1/workspaces/{workspace_id}",
+        "POST /api/v1/workspaces/{workspace_id}/actions/lock",
+        "POST /api/v1/workspaces/{workspace_id}/actions/unlock",
+        "POST /api/v1/workspaces/{workspace_id}/actions/force-unlock",
+        "GET /api/v1/workspaces/{workspace_id}/vars",
+        "POST /api/v1/workspaces/{workspace_id}/vars",
+        "PATCH /api/v1/workspaces/{workspace_id}/vars/{variable_id}",
+        "DELETE /api/v1/workspaces/{workspace_id}/vars/{variable_id}",
+        "POST /api/v1/tokens",
+        "GET /api/v1/tokens",
+        "DELETE /api/v1/tokens/{token_id}",
+    } == operations
+    assert document["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
+    assert document["security"] == [{"apiToken": []}]

@@ -1,0 +1,263 @@
+"""Workspaces: create, list, show, change, delete, through the gateway as a client sees it."""
+
+import boto3
+import pytest
+from iacp.tokens.models import Role
+
+from tests.conftest import ApiClient, assert_error, mint
+
+
+def create(client: ApiClient, name: str, **fields: object) -> dict:
+    reply = client.post("/workspaces", {"name": name, **fields})
+    assert reply.status == 201, reply.body
+    return reply.json()
+
+
+def all_workspaces(client: ApiClient) -> list[dict]:
+    return client.get("/workspaces", query={"limit": "100"}).json()["items"]
+
+
+def test_create_returns_the_workspace_with_an_id_and_no_lock(writer):
+    workspace = create(writer, "network-prod", description="VPCs", auto_apply=True)
+
+    assert workspace["id"].startswith("ws-") and len(workspace["id"]) == 19
+    assert workspace["name"] == "network-prod"
+    assert workspace["description"] == "VPCs"
+    assert workspace["auto_apply"] is True
+    assert workspace["terraform_version"] is None
+    assert workspace["locked"] is False and workspace["lock"] is None
+    assert workspace["created_at"].endswith("Z")
+
+
+def test_show_returns_what_was_created(reader, writer):
+    workspace = create(writer, "dns", terraform_version="1.9.8", working_directory="envs/prod")
+
+    reply = reader.get(f"/workspaces/{workspace['id']}")
+
+    assert reply.status == 200
+    assert reply.json() == workspace
+
+
+def test_names_are_unique_ignoring_case(writer):
+    create(writer, "Billing")
+
+    reply = writer.post("/workspaces", {"name": "billing"})
+
+    assert_error(reply, 409, pointer="/name")
+    assert [w["name"] for w in all_workspaces(writer)] == ["Billing"]
+
+
+def test_list_is_sorted_by_name_and_paginated(writer):
+    for name in ("charlie", "alpha", "echo", "bravo", "delta"):
+        create(writer, name)
+
+    names, cursor, pages = [], None, 0
+    while True:
+        query = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        page = writer.get("/workspaces", query=query).json()
+        names += [w["name"] for w in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert names == ["alpha", "bravo", "charlie", "delta", "echo"]
+    assert pages >= 3
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"limit": "x"}, "limit"),
+        ({"cursor": "bm90IGEgY3Vyc29y"}, "cursor"),
+        ({"cursor": "%%%"}, "cursor"),
+    ],
+)
+def test_bad_list_parameters_are_422_naming_the_parameter(reader, query, parameter):
+    error = assert_error(reader.get("/workspaces", query=query), 422)
+
+    assert error["source"] == {"parameter": parameter}
+
+
+def test_update_changes_only_the_fields_sent(writer):
+    workspace = create(writer, "app", description="old", terraform_version="1.9.8")
+
+    reply = writer.patch(f"/workspaces/{workspace['id']}", {"description": "new"})
+
+    assert reply.status == 200
+    updated = reply.json()
+    assert updated["description"] == "new"
+    assert updated["terraform_version"] == "1.9.8"
+    assert updated["name"] == "app"
+
+
+def test_update_to_null_terraform_version_returns_to_the_default(writer):
+    workspace = create(writer, "app", terraform_version="1.9.8")
+
+    updated = writer.patch(f"/workspaces/{workspace['id']}", {"terraform_version": None}).json()
+
+    assert updated["terraform_version"] is None
+
+
+def test_rename_frees_the_old_name_and_claims_the_new(writer):
+    first = create(writer, "old-name")
+    create(writer, "taken")
+
+    assert_error(writer.patch(f"/workspaces/{first['id']}", {"name": "TAKEN"}), 409, "/name")
+    renamed = writer.patch(f"/workspaces/{first['id']}", {"name": "new-name"})
+    assert renamed.status == 200
+    again = create(writer, "old-name")
+
+    assert again["id"] != first["id"]
+    assert sorted(w["name"] for w in all_workspaces(writer)) == ["new-name", "old-name", "taken"]
+
+
+def test_rename_changing_only_case_keeps_the_claim(writer):
+    workspace = create(writer, "Case")
+
+    reply = writer.patch(f"/workspaces/{workspace['id']}", {"name": "case"})
+
+    assert reply.status == 200 and reply.json()["name"] == "case"
+    assert_error(writer.post("/workspaces", {"name": "CASE"}), 409)
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"name": None}, "/name"),
+        ({"auto_apply": None}, "/auto_apply"),
+        ({"auto_apply": "yes"}, "/auto_apply"),
+        ({"terraform_version": "latest"}, "/terraform_version"),
+        ({"working_directory": "../etc"}, "/working_directory"),
+        ({"colour": "blue"}, "/colour"),
+    ],
+)
+def test_bad_update_is_422_and_changes_nothing(writer, body, pointer):
+    workspace = create(writer, "steady")
+
+    assert_error(writer.patch(f"/workspaces/{workspace['id']}", body), 422, pointer)
+
+    assert writer.get(f"/workspaces/{workspace['id']}").json() == workspace
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({}, "/name"),
+        ({"name": ""}, "/name"),
+        ({"name": "has space"}, "/name"),
+        ({"name": "x" * 91}, "/name"),
+        ({"name": "ok", "auto_apply": 1}, "/auto_apply"),
+        ({"name": "ok", "terraform_version": "1.9"}, "/terraform_version"),
+        ({"name": "ok", "working_directory": "/abs"}, "/working_directory"),
+        ({"name": "ok", "working_directory": "a/../../b"}, "/working_directory"),
+        ({"name": "ok", "description": "d" * 1001}, "/description"),
+        ({"name": "ok", "vcs": {}}, "/vcs"),
+    ],
+)
+def test_bad_create_is_422_naming_the_field_and_writes_nothing(writer, body, pointer):
+    assert_error(writer.post("/workspaces", body), 422, pointer)
+
+    assert all_workspaces(writer) == []
+
+
+def test_a_body_that_is_not_an_object_is_422(writer):
+    assert_error(writer.post("/workspaces", ["name"]), 422)
+    assert_error(writer.post("/workspaces", body="name=prod"), 422)
+    assert all_workspaces(writer) == []
+
+
+def test_delete_removes_the_workspace_its_name_and_its_variables(aws, writer):
+    workspace = create(writer, "short-lived")
+    writer.post(
+        f"/workspaces/{workspace['id']}/vars", {"key": "a", "value": "1", "category": "env"}
+    )
+
+    reply = writer.delete(f"/workspaces/{workspace['id']}")
+
+    assert reply.status == 204 and reply.body == ""
+    assert_error(writer.get(f"/workspaces/{workspace['id']}"), 404)
+    table = boto3.resource("dynamodb").Table(aws.refs["WorkspacesTable"])
+    assert table.scan()["Items"] == []  # no workspace, name claim, variable or key claim left
+    create(writer, "short-lived")  # the name is free again
+
+
+def test_delete_is_refused_while_locked(writer):
+    workspace = create(writer, "held")
+    writer.post(f"/workspaces/{workspace['id']}/actions/lock", {"reason": "maintenance"})
+
+    assert_error(writer.delete(f"/workspaces/{workspace['id']}"), 409)
+
+    assert writer.get(f"/workspaces/{workspace['id']}").status == 200
+
+
+def test_delete_is_refused_while_a_run_is_active(aws, writer):
+    workspace = create(writer, "busy")
+    # The run pipeline marks the workspace's active run; stand in for it at the table.
+    table = boto3.resource("dynamodb").Table(aws.refs["WorkspacesTable"])
+    table.update_item(
+        Key={"pk": workspace["id"], "sk": "workspace"},
+        UpdateExpression="SET current_run_id = :run",
+        ExpressionAttributeValues={":run": "run-0000000000000000"},
+    )
+
+    error = assert_error(writer.delete(f"/workspaces/{workspace['id']}"), 409)
+
+    assert "run-0000000000000000" in error["detail"]
+    assert writer.get(f"/workspaces/{workspace['id']}").status == 200
+
+
+def test_unknown_workspace_is_404_on_every_route(writer, admin):
+    missing = "ws-AAAAAAAAAAAAAAAA"
+    assert_error(writer.get(f"/workspaces/{missing}"), 404)
+    assert_error(writer.patch(f"/workspaces/{missing}", {"description": "x"}), 404)
+    assert_error(writer.delete(f"/workspaces/{missing}"), 404)
+    assert_error(writer.post(f"/workspaces/{missing}/actions/lock", {}), 404)
+    assert_error(writer.post(f"/workspaces/{missing}/actions/unlock"), 404)
+    assert_error(admin.post(f"/workspaces/{missing}/actions/force-unlock"), 404)
+
+
+def test_every_route_needs_a_token(anonymous, writer):
+    workspace = create(writer, "guarded")
+    ws = workspace["id"]
+    for method, path in [
+        ("GET", "/workspaces"),
+        ("POST", "/workspaces"),
+        ("GET", f"/workspaces/{ws}"),
+        ("PATCH", f"/workspaces/{ws}"),
+        ("DELETE", f"/workspaces/{ws}"),
+        ("POST", f"/workspaces/{ws}/actions/lock"),
+        ("POST", f"/workspaces/{ws}/actions/unlock"),
+        ("POST", f"/workspaces/{ws}/actions/force-unlock"),
+    ]:
+        assert_error(anonymous.call(method, path, {}), 401)
+
+    assert writer.get(f"/workspaces/{ws}").json() == workspace
+
+
+def test_read_role_reads_but_does_not_write(reader, writer):
+    workspace = create(writer, "audited")
+    ws = workspace["id"]
+
+    assert reader.get("/workspaces").status == 200
+    assert reader.get(f"/workspaces/{ws}").status == 200
+    assert_error(reader.post("/workspaces", {"name": "nope"}), 403)
+    assert_error(reader.patch(f"/workspaces/{ws}", {"description": "x"}), 403)
+    assert_error(reader.delete(f"/workspaces/{ws}"), 403)
+    assert_error(reader.post(f"/workspaces/{ws}/actions/lock", {}), 403)
+
+    assert writer.get(f"/workspaces/{ws}").json() == workspace
+
+
+def test_limited_token_sees_and_changes_only_its_workspaces(aws, gateway, writer):
+    mine = create(writer, "mine")
+    theirs = create(writer, "theirs")
+    limited = ApiClient(gateway, mint(aws, Role.WRITE, workspaces=[mine["id"]]))
+
+    assert [w["name"] for w in all_workspaces(limited)] == ["mine"]
+    assert limited.patch(f"/workspaces/{mine['id']}", {"description": "ok"}).status == 200
+    assert_error(limited.get(f"/workspaces/{theirs['id']}"), 403)
+    assert_error(limited.patch(f"/workspaces/{theirs['id']}", {"description": "x"}), 403)
+    assert_error(limited.post("/workspaces", {"name": "another"}), 403)

@@ -1,0 +1,135 @@
+"""template.yaml keeps the security and reliability properties of the Foundation issue;
+cfn-lint and `sam validate --lint` check its syntax (make lint-infra), these check intent."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from iacp.settings import ApiSettings, AuthorizerSettings
+from local.template import Template
+
+TEMPLATE = Template.load()
+SUPPORTED_RUNTIMES = {"python3.12", "python3.13"}
+# SAM policy templates that are scoped to one named resource by construction.
+SCOPED_POLICY_TEMPLATES = {
+    "DynamoDBReadPolicy": "TableName",
+    "DynamoDBCrudPolicy": "TableName",
+    "AWSSecretsManagerGetSecretValuePolicy": "SecretArn",
+}
+FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {"ApiFunction": ApiSettings, "AuthorizerFunction": AuthorizerSettings}
+
+
+def functions() -> dict[str, dict[str, Any]]:
+    return TEMPLATE.resources("AWS::Serverless::Function")
+
+
+def test_functions_run_a_supported_python_on_arm64():
+    globals_ = TEMPLATE.body["Globals"]["Function"]
+    for name in functions():
+        props = TEMPLATE.properties(name)
+        assert props.get("Runtime", globals_["Runtime"]) in SUPPORTED_RUNTIMES, name
+        assert props.get("Architectures", globals_["Architectures"]) == ["arm64"], name
+
+
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_each_function_has_only_scoped_permissions(name):
+    policies = TEMPLATE.properties(name).get("Policies", [])
+    assert policies, f"{name} has no policies: it would get SAM's defaults"
+    for policy in policies:
+        assert isinstance(policy, dict), f"{name}: managed policy {policy} is not least privilege"
+        (kind, args), *_ = policy.items()
+        if kind == "Statement":
+            for statement in args:
+                actions = (
+                    statement["Action"]
+                    if isinstance(statement["Action"], list)
+                    else [statement["Action"]]
+                )
+                resources = (
+                    statement["Resource"]
+                    if isinstance(statement["Resource"], list)
+                    else [statement["Resource"]]
+                )
+                assert not ("*" in actions and "*" in resources), f"{name}: * on *"
+                assert all(a != "*" and not a.endswith(":*") for a in actions), f"{name}: {actions}"
+            continue
+        assert kind in SCOPED_POLICY_TEMPLATES, f"{name}: unreviewed policy template {kind}"
+        assert "Ref" in args[SCOPED_POLICY_TEMPLATES[kind]], (
+            f"{name}: {kind} not scoped to a resource"
+        )
+
+
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_each_function_environment_is_what_its_code_validates(name):
+    template_names = set(TEMPLATE.function_environment(name)) - {
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_LOG_LEVEL",
+        "POWERTOOLS_METRICS_NAMESPACE",
+    }
+    settings = FUNCTION_SETTINGS[name]
+    assert template_names == {field.alias for field in settings.model_fields.values()}
+
+
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_each_function_handler_exists(name):
+    props = TEMPLATE.properties(name)
+    module, _, attribute = props["Handler"].rpartition(".")
+    source = Path(props["CodeUri"]) / f"{module}.py"
+    assert re.search(rf"^def {attribute}\(", source.read_text(), re.MULTILINE), source
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATE.resources("AWS::DynamoDB::Table")))
+def test_tables_are_on_demand_encrypted_recoverable_and_retained(name):
+    table = TEMPLATE.body["Resources"][name]
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert table["DeletionPolicy"] == "Retain"
+
+
+def test_artifacts_bucket_is_versioned_encrypted_private_and_tls_only():
+    props = TEMPLATE.properties("ArtifactsBucket")
+    assert props["VersioningConfiguration"]["Status"] == "Enabled"
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(props["PublicAccessBlockConfiguration"]) == 4
+    policy = TEMPLATE.properties("ArtifactsBucketPolicy")
+    assert policy["Bucket"] == {"Ref": "ArtifactsBucket"}
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_platform_secret_is_generated_never_literal():
+    props = TEMPLATE.properties("PlatformSecret")
+    assert "SecretString" not in props
+    assert props["GenerateSecretString"]["PasswordLength"] >= 32
+
+
+def test_api_uses_the_token_authorizer_with_a_short_cache():
+    auth = TEMPLATE.properties("Api")["Auth"]
+    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+    assert authorizer["FunctionPayloadType"] == "TOKEN"
+    assert 0 < authorizer["Identity"]["ReauthorizeEvery"] <= 60
+
+
+def test_only_the_openapi_document_is_public():
+    public = [
+        event["Properties"]["Path"]
+        for function in functions().values()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
+    ]
+    assert public == ["/api/v1/openapi.json"]
+
+
+def test_layer_dependencies_are_pinned_with_hashes():
+    layer = TEMPLATE.properties("CommonLayer")
+    requirements = (Path(layer["ContentUri"]) / "requirements.txt").read_text()
+    pins = re.findall(r"^([A-Za-z0-9_.\[\]-]+)==\S+ \\$", requirements, re.MULTILINE)
+    assert {"aws-lambda-powertools", "pydantic", "pyjwt", "cryptography"} <= set(pins)
+    assert requirements.count("--hash=sha256:") >= len(pins)
