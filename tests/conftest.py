@@ -24,11 +24,11 @@ os.environ.update(
 
 import pytest  # noqa: E402
 from aws_lambda_powertools.utilities.parameters.base import clear_caches  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
 from iacp.tokens.models import Role  # noqa: E402
 from iacp.tokens.service import mint_token  # noqa: E402
 from iacp.tokens.store import DynamoTokenStore  # noqa: E402
-from moto import mock_aws  # noqa: E402
-
 from local import moto_fidelity  # noqa: E402
 from local.functions import Handler, load_handlers  # noqa: E402
 from local.gateway import ApiGateway, GatewayReply  # noqa: E402

@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from iacp.api import build_resolver
 from iacp.observability import logger, tracer
 from iacp.services import build_services

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerTokenEvent,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from iacp.errors import Unauthorized
 from iacp.observability import logger, metrics
 from iacp.settings import AuthorizerSettings

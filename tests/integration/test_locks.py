@@ -6,7 +6,6 @@ import threading
 from iacp.tokens.models import Role
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import DynamoWorkspaceStore
-
 from tests.conftest import ApiClient, assert_error, mint
 
 

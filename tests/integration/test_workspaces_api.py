@@ -2,8 +2,9 @@
 
 import boto3
 import pytest
-from iacp.tokens.models import Role
 
+from iacp.tokens.models import Role
+from iacp.workspaces.store import DynamoWorkspaceStore
 from tests.conftest import ApiClient, assert_error, mint
 
 
@@ -261,3 +262,16 @@ def test_limited_token_sees_and_changes_only_its_workspaces(aws, gateway, writer
     assert_error(limited.get(f"/workspaces/{theirs['id']}"), 403)
     assert_error(limited.patch(f"/workspaces/{theirs['id']}", {"description": "x"}), 403)
     assert_error(limited.post("/workspaces", {"name": "another"}), 403)
+
+
+def test_delete_of_a_workspace_renamed_meanwhile_changes_nothing(aws, writer):
+    workspace = create(writer, "before")
+    store = DynamoWorkspaceStore(aws.refs["WorkspacesTable"])
+    stale = store.get(workspace["id"])
+    assert stale is not None
+    writer.patch(f"/workspaces/{workspace['id']}", {"name": "after"})
+
+    assert store.delete(stale) is False
+
+    assert writer.get(f"/workspaces/{workspace['id']}").json()["name"] == "after"
+    assert_error(writer.post("/workspaces", {"name": "after"}), 409)  # its claim is intact

@@ -19,7 +19,10 @@ SCOPED_POLICY_TEMPLATES = {
     "DynamoDBCrudPolicy": "TableName",
     "AWSSecretsManagerGetSecretValuePolicy": "SecretArn",
 }
-FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {"ApiFunction": ApiSettings, "AuthorizerFunction": AuthorizerSettings}
+FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
+    "ApiFunction": ApiSettings,
+    "AuthorizerFunction": AuthorizerSettings,
+}
 
 
 def functions() -> dict[str, dict[str, Any]]:

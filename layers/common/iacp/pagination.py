@@ -7,6 +7,7 @@ clients; a cursor that does not decode to the key shape of the list it came from
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -31,7 +32,13 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, key_names: frozenset[str]) -> dict[str, str] | None:
+def decode_cursor(
+    cursor: str | None,
+    key_names: frozenset[str],
+    within: Callable[[dict[str, str]], bool] = lambda _: True,
+) -> dict[str, str] | None:
+    """The start key a cursor stands for, checked to have this list's key attributes and to
+    lie ``within`` it: DynamoDB refuses a start key outside the query's key condition."""
     if cursor is None:
         return None
     try:
@@ -42,6 +49,7 @@ def decode_cursor(cursor: str | None, key_names: frozenset[str]) -> dict[str, st
         not isinstance(key, dict)
         or set(key) != key_names
         or not all(isinstance(v, str) for v in key.values())
+        or not within(key)
     ):
         raise InvalidInput("The cursor is not one this list handed out.", parameter="cursor")
     return key

@@ -45,7 +45,9 @@ class _Input(BaseModel):
 
 class VariableCreate(_Input):
     key: Key
-    value: Value = ""
+    # repr=False on every value field: a value may be sensitive, and debug logging prints
+    # request models (Powertools logs a route's arguments at DEBUG).
+    value: Value = Field("", repr=False)
     category: VariableCategory
     hcl: StrictBool = Field(False, description="Parse the value as HCL (terraform variables only)")
     sensitive: StrictBool = Field(False, description="Write-only: never returned, stored sealed")
@@ -56,7 +58,7 @@ class VariableUpdate(_Input):
     """Only the fields present change. A sensitive variable cannot be made non-sensitive."""
 
     key: Key | None = None
-    value: Value | None = None
+    value: Value | None = Field(None, repr=False)
     category: VariableCategory | None = None
     hcl: StrictBool | None = None
     sensitive: StrictBool | None = None

@@ -5,7 +5,7 @@ keeps a key unique within its category, written in one transaction with the vari
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from iacp.aws import dynamodb_table
 from iacp.dynamo import TransactionCanceled, transact_write
@@ -34,8 +34,8 @@ class VariableRecord(BaseModel):
     hcl: bool
     sensitive: bool
     description: str
-    value: str | None = None
-    sealed_value: str | None = None
+    value: str | None = Field(None, repr=False)
+    sealed_value: str | None = Field(None, repr=False)
 
 
 class KeyTaken(Conflict):
@@ -99,7 +99,11 @@ class DynamoVariableStore:
             "Limit": limit,
             "ConsistentRead": True,
         }
-        start = decode_cursor(cursor, _KEY)
+        start = decode_cursor(
+            cursor,
+            _KEY,
+            within=lambda key: key["pk"] == workspace_id and key["sk"].startswith("var#"),
+        )
         if start:
             request["ExclusiveStartKey"] = start
         reply = self._table.query(**request)

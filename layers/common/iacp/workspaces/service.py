@@ -77,7 +77,9 @@ class WorkspaceService:
                 raise Conflict(
                     f"Workspace {workspace_id} has an active run ({current.current_run_id})."
                 )
-            raise Conflict(f"Workspace {workspace_id} is locked; unlock it before deleting it.")
+            if current.lock is not None:
+                raise Conflict(f"Workspace {workspace_id} is locked; unlock it before deleting it.")
+            raise Conflict(f"Workspace {workspace_id} changed while it was being deleted; retry.")
         logger.info("workspace deleted", extra={"workspace_id": workspace_id})
 
     def lock(self, principal: Principal, workspace_id: str, request: LockRequest) -> Workspace:

@@ -101,7 +101,11 @@ class DynamoWorkspaceStore:
             "ExpressionAttributeValues": {":workspace": "workspace"},
             "Limit": limit,
         }
-        start = decode_cursor(cursor, _LIST_KEY)
+        start = decode_cursor(
+            cursor,
+            _LIST_KEY,
+            within=lambda key: key["entity"] == "workspace" and key["sk"] == WORKSPACE_SK,
+        )
         if start:
             request["ExclusiveStartKey"] = start
         reply = self._table.query(**request)
@@ -165,7 +169,8 @@ class DynamoWorkspaceStore:
         return self.get(current.id)
 
     def delete(self, workspace: Workspace) -> bool:
-        """Delete a workspace that is neither locked nor running, then everything under it."""
+        """Delete a workspace that is neither locked nor running and still has the name it
+        was read with, then everything under it."""
         try:
             transact_write(
                 [
@@ -173,11 +178,14 @@ class DynamoWorkspaceStore:
                         "Delete": {
                             "TableName": self._name,
                             "Key": {"pk": workspace.id, "sk": WORKSPACE_SK},
+                            # The name is part of the condition so that a rename racing
+                            # this delete cannot leave the new name's claim behind.
                             "ConditionExpression": (
-                                "attribute_exists(pk) AND attribute_not_exists(#lock)"
+                                "#name = :name AND attribute_not_exists(#lock)"
                                 " AND attribute_not_exists(current_run_id)"
                             ),
-                            "ExpressionAttributeNames": {"#lock": "lock"},
+                            "ExpressionAttributeNames": {"#lock": "lock", "#name": "name"},
+                            "ExpressionAttributeValues": {":name": workspace.name},
                         }
                     },
                     {"Delete": {"TableName": self._name, "Key": _name_claim_key(workspace.name)}},
