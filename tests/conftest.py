@@ -6,7 +6,9 @@ responses, with the events API Gateway builds.
 """
 
 import json
+import logging
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +28,7 @@ import pytest  # noqa: E402
 from aws_lambda_powertools.utilities.parameters.base import clear_caches  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from iacp.observability import logger as platform_logger  # noqa: E402
 from iacp.tokens.models import Role  # noqa: E402
 from iacp.tokens.service import mint_token  # noqa: E402
 from iacp.tokens.store import DynamoTokenStore  # noqa: E402
@@ -145,6 +148,29 @@ def reader(gateway: ApiGateway, aws: Provisioned) -> ApiClient:
 @pytest.fixture
 def anonymous(gateway: ApiGateway) -> ApiClient:
     return ApiClient(gateway, None)
+
+
+class CurrentStdout:
+    """Writes to whatever ``sys.stdout`` is at the time of writing."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@pytest.fixture
+def app_logs(gateway: ApiGateway, monkeypatch: pytest.MonkeyPatch) -> logging.Logger:
+    """The functions' logger, its JSON lines sent to the stdout that ``capsys`` captures.
+
+    Powertools binds its handler to the ``sys.stdout`` of the moment the functions were
+    imported (pytest's session-wide capture), which ``capsys`` does not see.
+    """
+    handler = platform_logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    monkeypatch.setattr(handler, "stream", CurrentStdout())
+    return logging.getLogger(platform_logger.service)
 
 
 def assert_error(reply: GatewayReply, status: int, pointer: str | None = None) -> dict[str, Any]:

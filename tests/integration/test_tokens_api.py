@@ -7,7 +7,6 @@ Routes: ``POST|GET /tokens`` and ``DELETE /tokens/{at}``, and the roles every ro
 import hashlib
 import logging
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -441,28 +440,6 @@ def test_token_whose_record_was_deleted_is_401(admin, aws, gateway):
 
 
 # --- tokens in logs ----------------------------------------------------------------------
-
-
-class CurrentStdout:
-    """Writes to whatever ``sys.stdout`` is at the time of writing."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-@pytest.fixture
-def app_logs(gateway: ApiGateway, capsys, monkeypatch) -> logging.Logger:
-    """The functions' logger, its JSON lines sent to the stdout that ``capsys`` captures
-    (Powertools binds its handler to the stdout of import time, which capsys does not see)."""
-    from iacp.observability import logger  # the one the functions the gateway loaded use
-
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    monkeypatch.setattr(handler, "stream", CurrentStdout())
-    return logging.getLogger(logger.service)
 
 
 def test_token_is_never_logged_even_at_debug(admin, gateway, app_logs, capsys, caplog):

@@ -6,7 +6,6 @@ Routes: ``GET|POST /workspaces/{ws}/vars`` and ``PATCH|DELETE /workspaces/{ws}/v
 
 import logging
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,7 +17,6 @@ from cryptography.exceptions import InvalidTag
 from iacp.crypto import Sealer, derive_key
 from iacp.pagination import encode_cursor
 from iacp.tokens.models import Role
-from local.gateway import ApiGateway
 from local.template import Provisioned
 from tests.conftest import ApiClient, assert_error, mint
 
@@ -714,31 +712,6 @@ def test_making_a_plain_variable_sensitive_seals_its_old_value(admin, aws, ws):
 
 
 # --- sensitive values in logs ------------------------------------------------------------
-
-
-class CurrentStdout:
-    """Writes to whatever ``sys.stdout`` is at the time of writing."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-@pytest.fixture
-def app_logs(gateway: ApiGateway, capsys, monkeypatch) -> logging.Logger:
-    """The functions' logger, its JSON lines sent to the stdout that ``capsys`` captures.
-
-    Powertools binds its handler to the ``sys.stdout`` of the moment the functions were
-    imported (pytest's session-wide capture), which ``capsys`` does not see.
-    """
-    from iacp.observability import logger  # the one the functions the gateway loaded use
-
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    monkeypatch.setattr(handler, "stream", CurrentStdout())
-    return logging.getLogger(logger.service)
 
 
 def exercise_sensitive_variable(admin: ApiClient, workspace_id: str) -> list[str]:
