@@ -109,4 +109,4 @@ class ApiToken(BaseModel):
 class CreatedToken(ApiToken):
     """Returned once, when the token is made: ``token`` is never shown again."""
 
-    token: str
+    token: str = Field(repr=False)

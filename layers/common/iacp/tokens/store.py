@@ -5,6 +5,7 @@ authorizer checks expiry itself, since TTL deletion can lag by days)."""
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from iacp.aws import dynamodb_table
 from iacp.dynamo import is_condition_failure
@@ -19,7 +20,7 @@ _KEY = frozenset({"id"})
 
 
 class TokenRecord(ApiToken):
-    token_hash: str
+    token_hash: str = Field(repr=False)
 
 
 class TokenStore(Protocol):

@@ -121,16 +121,17 @@ class DynamoVariableStore:
             )
         ]
         if _claim_key(current) != _claim_key(new):
-            actions.append({"Delete": {"TableName": self._name, "Key": _claim_key(current)}})
+            actions.append(self._delete_claim(current))
             actions.append(self._put_claim(new))
         try:
             transact_write(actions)
         except TransactionCanceled as canceled:
-            if canceled.failed[0]:
-                raise Conflict(
-                    f"Variable {current.id} changed or was deleted while this update was made."
-                ) from canceled
-            raise KeyTaken(new) from canceled
+            moved_claim = len(actions) == 3
+            if moved_claim and canceled.failed == [False, False, True]:
+                raise KeyTaken(new) from canceled
+            raise Conflict(
+                f"Variable {current.id} changed or was deleted while this update was made."
+            ) from canceled
 
     def delete(self, record: VariableRecord) -> bool:
         try:
@@ -143,7 +144,7 @@ class DynamoVariableStore:
                             "ConditionExpression": "attribute_exists(pk)",
                         }
                     },
-                    {"Delete": {"TableName": self._name, "Key": _claim_key(record)}},
+                    self._delete_claim(record),
                 ]
             )
         except TransactionCanceled:
@@ -176,6 +177,16 @@ class DynamoVariableStore:
         if values:
             put["ExpressionAttributeValues"] = values
         return {"Put": put}
+
+    def _delete_claim(self, record: VariableRecord) -> dict[str, Any]:
+        return {
+            "Delete": {
+                "TableName": self._name,
+                "Key": _claim_key(record),
+                "ConditionExpression": "variable_id = :id",
+                "ExpressionAttributeValues": {":id": record.id},
+            }
+        }
 
     def _put_claim(self, record: VariableRecord) -> dict[str, Any]:
         return {
