@@ -4,11 +4,13 @@ sensitive values sealed before they are stored and never returned or logged."""
 from collections.abc import Callable
 from datetime import datetime
 
+from pydantic import BaseModel, Field
+
 from iacp.crypto import Sealer
 from iacp.errors import InvalidInput, NotFound
 from iacp.ids import new_id
 from iacp.observability import logger
-from iacp.pagination import Page
+from iacp.pagination import MAX_LIMIT, Page
 from iacp.timestamps import utcnow
 from iacp.tokens.models import Principal, Role
 from iacp.variables.models import (
@@ -146,3 +148,39 @@ def _log_fields(record: VariableRecord) -> dict[str, object]:
         "key": record.key,
         "sensitive": record.sensitive,
     }
+
+
+class RunVariable(BaseModel):
+    """A variable as a run needs it: the value unsealed, for the runner's memory only."""
+
+    key: str
+    value: str = Field(repr=False)
+    category: VariableCategory
+    hcl: bool
+    sensitive: bool
+
+
+def variables_for_run(store: VariableStore, workspace_id: str, sealer: Sealer) -> list[RunVariable]:
+    """Every variable of the workspace, sensitive values unsealed. Only the runner calls
+    this; nothing it returns may be logged or stored."""
+    variables: list[RunVariable] = []
+    cursor: str | None = None
+    while True:
+        records, cursor = store.page(workspace_id, MAX_LIMIT, cursor)
+        for record in records:
+            value = (
+                sealer.open(record.sealed_value, bound_to=_binding(record))
+                if record.sealed_value is not None
+                else record.value or ""
+            )
+            variables.append(
+                RunVariable(
+                    key=record.key,
+                    value=value,
+                    category=record.category,
+                    hcl=record.hcl,
+                    sensitive=record.sensitive,
+                )
+            )
+        if cursor is None:
+            return variables
