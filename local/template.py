@@ -1,5 +1,6 @@
 """Reading template.yaml and creating its stateful resources in moto (or any endpoint)."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import CreateTableInputTypeDef
 
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
 
 # CloudFormation's short-form tags (!Ref X, !GetAtt X.Y, !Sub ...), read as their long form.
 _TAGS = ("Ref", "GetAtt", "Sub", "Join", "If", "Equals", "Not", "Select", "Split")
@@ -67,9 +70,19 @@ class Template:
         return merged
 
 
+# Local stand-ins for the parameters a deployment must be given.
+LOCAL_PARAMETERS = {
+    "RunnerImage": "iacp-runner:local",
+    "RunnerSubnet1": "subnet-0000000000000local1",
+    "RunnerSubnet2": "subnet-0000000000000local2",
+    "RunnerSecurityGroup": "sg-000000000000local",
+}
+
+
 @dataclass
 class Provisioned:
-    """Physical names of the stateful resources, by logical id, as ``!Ref`` resolves them.
+    """The template's resources as CloudFormation would name them in a stack called
+    ``prefix``, and their creation with the current boto3 endpoint (moto).
 
     Names are fixed by the prefix, so handlers can be loaded before the resources exist. A
     secret is referred to by name (GetSecretValue takes a name or an ARN) for the same reason.
@@ -80,24 +93,90 @@ class Provisioned:
 
     @property
     def refs(self) -> dict[str, str]:
-        names = {}
-        for kind in (*_KINDS, "AWS::SecretsManager::Secret"):
-            for logical_id in self.template.resources(kind):
-                name = f"{self.prefix}-{logical_id}"
-                names[logical_id] = name.lower() if kind == "AWS::S3::Bucket" else name
+        """What ``!Ref`` of each resource gives."""
+        names: dict[str, str] = {}
+        for logical_id, resource in self.template.body["Resources"].items():
+            kind = resource["Type"]
+            name = f"{self.prefix}-{logical_id}"
+            if kind == "AWS::S3::Bucket":
+                name = name.lower()
+            elif kind == "AWS::ECS::TaskDefinition":
+                name = self._arn("ecs", f"task-definition/{self._family(logical_id)}:1")
+            elif kind == "AWS::Serverless::StateMachine":
+                name = self._arn("states", f"stateMachine:{self.state_machine_name(logical_id)}")
+            names[logical_id] = name
         return names
 
-    def resolve(self, value: Any) -> str:
-        if isinstance(value, dict) and "Ref" in value:
-            return self.refs[value["Ref"]]
-        return str(value)
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        kind = self.template.body["Resources"][logical_id]["Type"]
+        name = self.refs[logical_id]
+        arns = {
+            "AWS::Serverless::Function": lambda: self._arn("lambda", f"function:{name}"),
+            "AWS::ECS::Cluster": lambda: self._arn("ecs", f"cluster/{name}"),
+            "AWS::S3::Bucket": lambda: f"arn:aws:s3:::{name}",
+            "AWS::DynamoDB::Table": lambda: self._arn("dynamodb", f"table/{name}"),
+            "AWS::IAM::Role": lambda: f"arn:aws:iam::{ACCOUNT}:role/{name}",
+        }
+        if attribute != "Arn" or kind not in arns:
+            raise KeyError(f"!GetAtt {logical_id}.{attribute} is not emulated")
+        return arns[kind]()
+
+    @property
+    def pseudo_parameters(self) -> dict[str, str]:
+        return {
+            "AWS::Partition": "aws",
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": self.prefix,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+
+    def resolve(self, value: Any) -> Any:
+        """A template value as CloudFormation would resolve it here: ``!Ref`` of a resource,
+        a parameter (its default, or a local stand-in) or a pseudo parameter; ``!GetAtt``
+        of an ARN; ``!Sub``. Lists and mappings are resolved throughout."""
+        if isinstance(value, dict):
+            if "Ref" in value:
+                return self._ref(str(value["Ref"]))
+            if "Fn::GetAtt" in value:
+                logical_id, attribute = value["Fn::GetAtt"]
+                return self.get_att(logical_id, attribute)
+            if "Fn::Sub" in value:
+                return re.sub(r"\$\{([^}]+)\}", lambda m: self._ref(m.group(1)), value["Fn::Sub"])
+            return {key: self.resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        return value
+
+    def _ref(self, name: str) -> str:
+        if name in self.pseudo_parameters:
+            return self.pseudo_parameters[name]
+        if "." in name:
+            return self.get_att(*name.split(".", 1))
+        parameters = self.template.body.get("Parameters", {})
+        if name in parameters:
+            return str(parameters[name].get("Default", LOCAL_PARAMETERS.get(name, "")))
+        return self.refs[name]
 
     def environment(self, function_id: str) -> dict[str, str]:
         env = self.template.function_environment(function_id)
-        return {name: self.resolve(value) for name, value in env.items()}
+        return {name: str(self.resolve(value)) for name, value in env.items()}
+
+    def state_machine_name(self, logical_id: str) -> str:
+        name = self.template.properties(logical_id).get("Name")
+        return str(self.resolve(name)) if name else f"{self.prefix}-{logical_id}"
+
+    def state_machine_definition(self, logical_id: str) -> str:
+        """The ASL file with the template's DefinitionSubstitutions applied."""
+        props = self.template.properties(logical_id)
+        text = (TEMPLATE_PATH.parent / str(props["DefinitionUri"])).read_text()
+        for name, value in props.get("DefinitionSubstitutions", {}).items():
+            text = text.replace(f"${{{name}}}", str(self.resolve(value)))
+        return text
 
     def create(self) -> None:
-        """Create the tables, bucket and secret with the current boto3 endpoint (e.g. moto)."""
+        """Create the template's tables, bucket, secret, ECS cluster and task definitions,
+        and state machines with the current boto3 endpoint (e.g. moto)."""
         refs = self.refs
         dynamodb = boto3.client("dynamodb")
         for logical_id, resource in self.template.resources("AWS::DynamoDB::Table").items():
@@ -113,7 +192,50 @@ class Provisioned:
             length = int(resource["Properties"]["GenerateSecretString"]["PasswordLength"])
             value = secrets.get_random_password(PasswordLength=length, ExcludePunctuation=True)
             secrets.create_secret(Name=refs[logical_id], SecretString=value["RandomPassword"])
+        ecs = boto3.client("ecs")
+        for logical_id in self.template.resources("AWS::ECS::Cluster"):
+            ecs.create_cluster(clusterName=refs[logical_id])
+        for logical_id in self.template.resources("AWS::ECS::TaskDefinition"):
+            ecs.register_task_definition(**self._task_definition(logical_id))
+        stepfunctions = boto3.client("stepfunctions")
+        for logical_id in self.template.resources("AWS::Serverless::StateMachine"):
+            stepfunctions.create_state_machine(
+                name=self.state_machine_name(logical_id),
+                definition=self.state_machine_definition(logical_id),
+                roleArn=f"arn:aws:iam::{ACCOUNT}:role/{self.prefix}-{logical_id}Role",
+            )
+
+    def _task_definition(self, logical_id: str) -> Any:
+        props = self.resolve(self.template.properties(logical_id))
+        containers = [
+            {
+                "name": c["Name"],
+                "image": c["Image"],
+                "essential": c.get("Essential", True),
+                "stopTimeout": int(c.get("StopTimeout", 30)),
+                "environment": [
+                    {"name": e["Name"], "value": str(e["Value"])} for e in c.get("Environment", [])
+                ],
+            }
+            for c in props["ContainerDefinitions"]
+        ]
+        return {
+            "family": self._family(logical_id),
+            "requiresCompatibilities": props.get("RequiresCompatibilities", ["FARGATE"]),
+            "networkMode": props.get("NetworkMode", "awsvpc"),
+            "cpu": str(props.get("Cpu", "256")),
+            "memory": str(props.get("Memory", "512")),
+            "executionRoleArn": props.get("ExecutionRoleArn"),
+            "taskRoleArn": props.get("TaskRoleArn"),
+            "containerDefinitions": containers,
+        }
+
+    def _family(self, logical_id: str) -> str:
+        family = self.template.properties(logical_id).get("Family")
+        return str(self.resolve(family)) if family else f"{self.prefix}-{logical_id}"
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
 
 
-_KINDS = ("AWS::DynamoDB::Table", "AWS::S3::Bucket")
 _TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")

@@ -90,6 +90,18 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(anonymous)
         "POST /api/v1/tokens",
         "GET /api/v1/tokens",
         "DELETE /api/v1/tokens/{token_id}",
+        "POST /api/v1/workspaces/{workspace_id}/configuration-versions",
+        "GET /api/v1/workspaces/{workspace_id}/configuration-versions/{version_id}",
+        "POST /api/v1/workspaces/{workspace_id}/runs",
+        "GET /api/v1/workspaces/{workspace_id}/runs",
+        "GET /api/v1/runs/{run_id}",
+        "POST /api/v1/runs/{run_id}/actions/apply",
+        "POST /api/v1/runs/{run_id}/actions/discard",
+        "POST /api/v1/runs/{run_id}/actions/cancel",
+        "POST /api/v1/runs/{run_id}/actions/force-cancel",
+        "GET /api/v1/runs/{run_id}/logs",
+        "GET /api/v1/runs/{run_id}/plan-json",
+        "GET /api/v1/workspaces/{workspace_id}/current-state-version",
     } == operations
     assert document["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
     assert document["security"] == [{"apiToken": []}]

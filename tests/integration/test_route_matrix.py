@@ -12,6 +12,13 @@ import pytest
 
 from iacp.tokens.models import Role
 from tests.conftest import ApiClient, assert_error, mint
+from tests.runs_support import (
+    applied_run,
+    machinery_for,
+    planned_run,
+    started,
+    upload_configuration,
+)
 
 
 @dataclass
@@ -30,6 +37,16 @@ def world(aws, gateway) -> World:
     ).json()["id"]
     admin.post(f"/workspaces/{main}/vars", {"key": "w", "value": "2", "category": "terraform"})
     spare_token = admin.post("/tokens", {"role": "read"}).json()["id"]
+    # Runs in each state the run actions care about, each in its own workspace.
+    version = upload_configuration(admin, aws, main)
+    applied = applied_run(aws, admin, main)
+    confirmable = admin.post("/workspaces", {"name": "confirmable"}).json()["id"]
+    upload_configuration(admin, aws, confirmable)
+    planned = planned_run(aws, admin, confirmable)
+    busy = admin.post("/workspaces", {"name": "busy"}).json()["id"]
+    upload_configuration(admin, aws, busy)
+    running = admin.post(f"/workspaces/{busy}/runs", {}).json()["id"]
+    started(machinery_for(aws), running)
     clients = {
         "admin": admin,
         "writer": ApiClient(gateway, mint(aws, Role.WRITE)),
@@ -41,6 +58,12 @@ def world(aws, gateway) -> World:
         "ws": main,
         "var": variable,
         "at": spare_token,
+        "cv": version,
+        "run": applied,
+        "planned": planned,
+        "running": running,
+        "missing_run": "run-AAAAAAAAAAAAAAAA",
+        "missing_cv": "cv-AAAAAAAAAAAAAAAA",
         "missing_ws": "ws-AAAAAAAAAAAAAAAA",
         "missing_var": "var-AAAAAAAAAAAAAAAA",
         "missing_at": "at-AAAAAAAAAAAAAAAA",
@@ -55,6 +78,10 @@ UNLOCK = "/workspaces/{ws}/actions/unlock"
 FORCE = "/workspaces/{ws}/actions/force-unlock"
 VARS = "/workspaces/{ws}/vars"
 GOOD_VAR = {"key": "new", "value": "x", "category": "env"}
+CVS = "/workspaces/{ws}/configuration-versions"
+RUNS = "/workspaces/{ws}/runs"
+RUN = "/runs/{run}"
+MISSING_RUN = "/runs/{missing_run}"
 
 # (who, method, path, body, setup, expected status); setup runs as admin before the call.
 CASES: dict[str, tuple[str, str, str, Any, tuple[str, str] | None, int]] = {
@@ -159,6 +186,103 @@ CASES: dict[str, tuple[str, str, str, Any, tuple[str, str] | None, int]] = {
     "revoke-token 401": ("nobody", "DELETE", "/tokens/{at}", None, None, 401),
     "revoke-token 403": ("writer", "DELETE", "/tokens/{at}", None, None, 403),
     "revoke-token 404": ("admin", "DELETE", "/tokens/{missing_at}", None, None, 404),
+    # POST .../configuration-versions
+    "create-cv ok": ("writer", "POST", CVS, {}, None, 201),
+    "create-cv 401": ("nobody", "POST", CVS, {}, None, 401),
+    "create-cv 403": ("reader", "POST", CVS, {}, None, 403),
+    "create-cv 404": (
+        "writer",
+        "POST",
+        "/workspaces/{missing_ws}/configuration-versions",
+        {},
+        None,
+        404,
+    ),
+    "create-cv 422": ("writer", "POST", CVS, {"speculative": True}, None, 422),
+    # GET .../configuration-versions/{cv}
+    "show-cv ok": ("reader", "GET", CVS + "/{cv}", None, None, 200),
+    "show-cv 401": ("nobody", "GET", CVS + "/{cv}", None, None, 401),
+    "show-cv 403": ("limited", "GET", CVS + "/{cv}", None, None, 403),
+    "show-cv 404": ("reader", "GET", CVS + "/{missing_cv}", None, None, 404),
+    # POST .../runs
+    "create-run ok": ("writer", "POST", RUNS, {}, None, 201),
+    "create-run 401": ("nobody", "POST", RUNS, {}, None, 401),
+    "create-run 403": ("reader", "POST", RUNS, {}, None, 403),
+    "create-run 404": ("writer", "POST", "/workspaces/{missing_ws}/runs", {}, None, 404),
+    "create-run 422": ("writer", "POST", RUNS, {"operation": "destroy"}, None, 422),
+    # GET .../runs
+    "list-runs ok": ("reader", "GET", RUNS, None, None, 200),
+    "list-runs 401": ("nobody", "GET", RUNS, None, None, 401),
+    "list-runs 403": ("limited", "GET", RUNS, None, None, 403),
+    "list-runs 404": ("reader", "GET", "/workspaces/{missing_ws}/runs", None, None, 404),
+    "list-runs 422": ("reader", "GET", RUNS + "?limit=0", None, None, 422),
+    # GET /runs/{run}
+    "show-run ok": ("reader", "GET", RUN, None, None, 200),
+    "show-run 401": ("nobody", "GET", RUN, None, None, 401),
+    "show-run 403": ("limited", "GET", RUN, None, None, 403),
+    "show-run 404": ("reader", "GET", MISSING_RUN, None, None, 404),
+    # POST /runs/{run}/actions/apply and discard: only a planned run
+    "apply-run ok": ("writer", "POST", "/runs/{planned}/actions/apply", {}, None, 202),
+    "apply-run 401": ("nobody", "POST", "/runs/{planned}/actions/apply", {}, None, 401),
+    "apply-run 403": ("reader", "POST", "/runs/{planned}/actions/apply", {}, None, 403),
+    "apply-run 404": ("writer", "POST", MISSING_RUN + "/actions/apply", {}, None, 404),
+    "apply-run 409": ("writer", "POST", RUN + "/actions/apply", {}, None, 409),
+    "apply-run 422": ("writer", "POST", "/runs/{planned}/actions/apply", {"comment": 1}, None, 422),
+    "discard-run ok": ("writer", "POST", "/runs/{planned}/actions/discard", {}, None, 202),
+    "discard-run 401": ("nobody", "POST", "/runs/{planned}/actions/discard", {}, None, 401),
+    "discard-run 403": ("reader", "POST", "/runs/{planned}/actions/discard", {}, None, 403),
+    "discard-run 404": ("writer", "POST", MISSING_RUN + "/actions/discard", {}, None, 404),
+    "discard-run 409": ("writer", "POST", RUN + "/actions/discard", {}, None, 409),
+    "discard-run 422": ("writer", "POST", "/runs/{planned}/actions/discard", {"x": 1}, None, 422),
+    # POST /runs/{run}/actions/cancel and force-cancel
+    "cancel-run ok": ("writer", "POST", "/runs/{running}/actions/cancel", {}, None, 202),
+    "cancel-run 401": ("nobody", "POST", "/runs/{running}/actions/cancel", {}, None, 401),
+    "cancel-run 403": ("reader", "POST", "/runs/{running}/actions/cancel", {}, None, 403),
+    "cancel-run 404": ("writer", "POST", MISSING_RUN + "/actions/cancel", {}, None, 404),
+    "cancel-run 409": ("writer", "POST", RUN + "/actions/cancel", {}, None, 409),
+    "cancel-run 422": ("writer", "POST", "/runs/{running}/actions/cancel", {"x": 1}, None, 422),
+    "force-cancel ok": (
+        "writer",
+        "POST",
+        "/runs/{running}/actions/force-cancel",
+        {},
+        ("POST", "/runs/{running}/actions/cancel"),
+        202,
+    ),
+    "force-cancel 401": ("nobody", "POST", "/runs/{running}/actions/force-cancel", {}, None, 401),
+    "force-cancel 403": ("reader", "POST", "/runs/{running}/actions/force-cancel", {}, None, 403),
+    "force-cancel 404": ("writer", "POST", MISSING_RUN + "/actions/force-cancel", {}, None, 404),
+    "force-cancel 409": ("writer", "POST", "/runs/{running}/actions/force-cancel", {}, None, 409),
+    "force-cancel 422": (
+        "writer",
+        "POST",
+        "/runs/{running}/actions/force-cancel",
+        {"x": 1},
+        None,
+        422,
+    ),
+    # GET /runs/{run}/logs and plan-json
+    "logs ok": ("reader", "GET", RUN + "/logs", None, None, 200),
+    "logs 401": ("nobody", "GET", RUN + "/logs", None, None, 401),
+    "logs 403": ("limited", "GET", RUN + "/logs", None, None, 403),
+    "logs 404": ("reader", "GET", MISSING_RUN + "/logs", None, None, 404),
+    "logs 422": ("reader", "GET", RUN + "/logs?phase=destroy", None, None, 422),
+    "plan-json ok": ("reader", "GET", RUN + "/plan-json", None, None, 200),
+    "plan-json 401": ("nobody", "GET", RUN + "/plan-json", None, None, 401),
+    "plan-json 403": ("limited", "GET", RUN + "/plan-json", None, None, 403),
+    "plan-json 404": ("reader", "GET", MISSING_RUN + "/plan-json", None, None, 404),
+    # GET .../current-state-version
+    "state ok": ("reader", "GET", "/workspaces/{ws}/current-state-version", None, None, 200),
+    "state 401": ("nobody", "GET", "/workspaces/{ws}/current-state-version", None, None, 401),
+    "state 403": ("limited", "GET", "/workspaces/{ws}/current-state-version", None, None, 403),
+    "state 404": (
+        "reader",
+        "GET",
+        "/workspaces/{missing_ws}/current-state-version",
+        None,
+        None,
+        404,
+    ),
 }
 
 
@@ -169,9 +293,8 @@ def test_route(world: World, case: str) -> None:
     query = dict(pair.split("=", 1) for pair in query_string.split("&")) if query_string else None
     if setup is not None:
         setup_method, setup_path = setup
-        assert (
-            world.clients["admin"].call(setup_method, setup_path.format(**world.ids)).status == 200
-        )
+        setup_reply = world.clients["admin"].call(setup_method, setup_path.format(**world.ids))
+        assert setup_reply.status < 300, setup_reply.body
 
     reply = world.clients[who].call(method, path, body, query=query)
 
@@ -188,12 +311,21 @@ def test_the_matrix_covers_every_route_of_the_openapi_document(world: World) -> 
         for path, methods in document["paths"].items()
         for method in methods
     }
-    placeholders = {"{workspace_id}": "{ws}", "{variable_id}": "{var}", "{token_id}": "{at}"}
+    placeholders = {
+        "{workspace_id}": "{ws}",
+        "{variable_id}": "{var}",
+        "{token_id}": "{at}",
+        "{version_id}": "{cv}",
+        "{run_id}": "{run}",
+    }
+    same_route = {"{planned}": "{run}", "{running}": "{run}"}
     covered = set()
     for _, method, path, _, _, _ in CASES.values():
         path = path.partition("?")[0]
-        for name in ("missing_ws", "missing_var", "missing_at"):
+        for name in ("missing_ws", "missing_var", "missing_at", "missing_cv", "missing_run"):
             path = path.replace("{" + name + "}", "{" + name.removeprefix("missing_") + "}")
+        for alias, name in same_route.items():
+            path = path.replace(alias, name)
         covered.add((method, path))
     normalised = set()
     for method, path in documented:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from iacp.settings import ApiSettings, AuthorizerSettings
+from iacp.settings import ApiSettings, AuthorizerSettings, WorkflowSettings
 from local.template import Template
 
 TEMPLATE = Template.load()
@@ -18,10 +18,13 @@ SCOPED_POLICY_TEMPLATES = {
     "DynamoDBReadPolicy": "TableName",
     "DynamoDBCrudPolicy": "TableName",
     "AWSSecretsManagerGetSecretValuePolicy": "SecretArn",
+    "LambdaInvokePolicy": "FunctionName",
 }
 FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
     "ApiFunction": ApiSettings,
     "AuthorizerFunction": AuthorizerSettings,
+    "WorkflowFunction": WorkflowSettings,
+    "ReconcileFunction": WorkflowSettings,
 }
 
 

@@ -10,10 +10,22 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from iacp import PRODUCT, __version__
+from iacp.configurations.api import router as configurations_router
 from iacp.http import register_error_handlers
+from iacp.runs.api import router as runs_router
+from iacp.states.api import router as states_router
 from iacp.tokens.api import router as tokens_router
 from iacp.variables.api import router as variables_router
 from iacp.workspaces.api import router as workspaces_router
+
+ROUTERS = (
+    workspaces_router,
+    variables_router,
+    configurations_router,
+    runs_router,
+    states_router,
+    tokens_router,
+)
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 
@@ -21,7 +33,7 @@ OPENAPI_PATH = "/api/v1/openapi.json"
 def build_resolver() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
     register_error_handlers(app)
-    for router in (workspaces_router, variables_router, tokens_router):
+    for router in ROUTERS:
         app.include_router(router)
 
     @app.get(OPENAPI_PATH, include_in_schema=False)

@@ -8,6 +8,8 @@ import boto3
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_stepfunctions.client import SFNClient
 
 
 @cache
@@ -18,3 +20,13 @@ def dynamodb_table(name: str) -> "Table":
 @cache
 def dynamodb_client() -> "DynamoDBClient":
     return boto3.client("dynamodb")
+
+
+@cache
+def s3_client() -> "S3Client":
+    return boto3.client("s3")
+
+
+@cache
+def stepfunctions_client() -> "SFNClient":
+    return boto3.client("stepfunctions")

@@ -19,7 +19,18 @@ class AuthorizerSettings(_EnvironmentSettings):
     tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
 
 
-class ApiSettings(_EnvironmentSettings):
+class WorkflowSettings(_EnvironmentSettings):
+    """What the run workflow's own functions (steps and reconcile) need."""
+
     workspaces_table: str = Field(alias="WORKSPACES_TABLE", min_length=1)
+    runs_table: str = Field(alias="RUNS_TABLE", min_length=1)
+    artifacts_bucket: str = Field(alias="ARTIFACTS_BUCKET", min_length=1)
+    run_state_machine_arn: str = Field(alias="RUN_STATE_MACHINE_ARN", min_length=1)
+    confirmation_timeout_seconds: int = Field(
+        604800, alias="CONFIRMATION_TIMEOUT_SECONDS", ge=60, le=1209600
+    )
+
+
+class ApiSettings(WorkflowSettings):
     tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
     platform_secret_arn: str = Field(alias="PLATFORM_SECRET_ARN", min_length=1)

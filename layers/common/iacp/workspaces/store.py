@@ -43,6 +43,8 @@ class WorkspaceStore(Protocol):
     def delete(self, workspace: Workspace) -> bool: ...
     def lock(self, workspace_id: str, lock: WorkspaceLock) -> Workspace | None: ...
     def unlock(self, workspace_id: str, holder: str | None) -> Workspace | None: ...
+    def claim_queue(self, workspace_id: str, run_id: str) -> bool: ...
+    def release_queue(self, workspace_id: str, run_id: str) -> bool: ...
 
 
 def _name_claim_key(name: str) -> dict[str, str]:
@@ -223,6 +225,38 @@ class DynamoWorkspaceStore:
         if values:
             request["ExpressionAttributeValues"] = values
         return self._update(request)
+
+    def claim_queue(self, workspace_id: str, run_id: str) -> bool:
+        """Make ``run_id`` the workspace's active run, if no other run is (design §4: one
+        non-speculative run at a time). Claiming again for the same run succeeds."""
+        return (
+            self._update(
+                {
+                    "Key": {"pk": workspace_id, "sk": WORKSPACE_SK},
+                    "UpdateExpression": "SET current_run_id = :run",
+                    "ConditionExpression": (
+                        "attribute_exists(pk) AND "
+                        "(attribute_not_exists(current_run_id) OR current_run_id = :run)"
+                    ),
+                    "ExpressionAttributeValues": {":run": run_id},
+                }
+            )
+            is not None
+        )
+
+    def release_queue(self, workspace_id: str, run_id: str) -> bool:
+        """Free the workspace's active-run slot if ``run_id`` holds it."""
+        return (
+            self._update(
+                {
+                    "Key": {"pk": workspace_id, "sk": WORKSPACE_SK},
+                    "UpdateExpression": "REMOVE current_run_id",
+                    "ConditionExpression": "current_run_id = :run",
+                    "ExpressionAttributeValues": {":run": run_id},
+                }
+            )
+            is not None
+        )
 
     def _update(self, request: dict[str, Any]) -> Workspace | None:
         request = {k: v for k, v in request.items() if k != "TableName"}

@@ -1,0 +1,32 @@
+"""Reconciles runs whose workflow execution ended ABORTED, FAILED or TIMED_OUT (design §7);
+invoked by the EventBridge rule on the run workflow's status changes."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
+
+from iacp.observability import logger, tracer
+from iacp.services import RunMachinery
+from iacp.settings import WorkflowSettings
+
+reconciler = RunMachinery.build(WorkflowSettings.from_env()).reconciler()
+
+
+class ExecutionStatusChange(BaseModel):
+    execution_arn: str = Field(alias="executionArn")
+    status: str
+
+
+class ExecutionStatusChangeEvent(EventBridgeModel):
+    detail: ExecutionStatusChange
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionStatusChangeEvent)
+def lambda_handler(event: ExecutionStatusChangeEvent, context: LambdaContext) -> dict[str, Any]:
+    reconciler.reconcile(event.detail.execution_arn, event.detail.status)
+    return {}

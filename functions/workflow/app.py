@@ -1,0 +1,38 @@
+"""The run workflow's steps: the state machine invokes this with {"step": name, ...}."""
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from iacp.observability import logger, tracer
+from iacp.runs.workflow import (
+    ConfirmationInput,
+    FailureInput,
+    RunRef,
+    StartInput,
+)
+from iacp.services import RunMachinery
+from iacp.settings import WorkflowSettings
+
+workflow = RunMachinery.build(WorkflowSettings.from_env()).run_workflow()
+
+STEPS: dict[str, tuple[type[BaseModel], Callable[[Any], BaseModel | None]]] = {
+    "start": (StartInput, workflow.start),
+    "record_plan": (RunRef, workflow.record_plan),
+    "await_confirmation": (ConfirmationInput, workflow.await_confirmation),
+    "start_apply": (RunRef, workflow.start_apply),
+    "record_apply": (RunRef, workflow.record_apply),
+    "finish": (RunRef, workflow.finish),
+    "handle_failure": (FailureInput, workflow.handle_failure),
+}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    model, step = STEPS[event["step"]]
+    logger.append_keys(run_id=event.get("run_id"), step=event["step"])
+    result = step(model.model_validate(event))
+    return {} if result is None else result.model_dump(mode="json")

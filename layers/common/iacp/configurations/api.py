@@ -1,0 +1,41 @@
+"""Routes: /api/v1/workspaces/{ws}/configuration-versions."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from iacp.configurations.models import ConfigurationCreate, ConfigurationVersion
+from iacp.http import Caller, ServicesDep, responses
+
+router = APIGatewayRouter()
+TAGS = ["configuration versions"]
+VERSIONS = "/api/v1/workspaces/<workspace_id>/configuration-versions"
+
+
+@router.post(
+    VERSIONS,
+    status_code=201,
+    tags=TAGS,
+    summary="Create a configuration version; PUT the .tar.gz to its upload_url",
+    responses=responses(201, "The new version, with its one-hour upload URL", 404),
+)
+def create_configuration_version(
+    workspace_id: str,
+    caller: Caller,
+    services: ServicesDep,
+    body: Annotated[ConfigurationCreate | None, Body()] = None,
+) -> ConfigurationVersion:
+    return services.configurations.create(caller, workspace_id)
+
+
+@router.get(
+    VERSIONS + "/<version_id>",
+    tags=TAGS,
+    summary="Show a configuration version (pending until its upload arrives)",
+    responses=responses(200, "The version", 404),
+)
+def get_configuration_version(
+    workspace_id: str, version_id: str, caller: Caller, services: ServicesDep
+) -> ConfigurationVersion:
+    return services.configurations.get(caller, workspace_id, version_id)

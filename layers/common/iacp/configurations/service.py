@@ -1,0 +1,104 @@
+"""Creating configuration versions and knowing when their archive has arrived.
+
+The client PUTs the archive straight to S3 through a presigned URL, so no function sees the
+bytes. A version turns ``uploaded`` the first time someone looks at it after the object
+exists (a show, or a run that wants it); an object that is not a gzip archive makes it
+``errored``.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from iacp.aws import s3_client
+from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion, archive_key
+from iacp.configurations.store import ConfigurationStore
+from iacp.errors import InvalidInput, NotFound
+from iacp.ids import new_id
+from iacp.timestamps import utcnow
+from iacp.tokens.models import Principal, Role
+
+UPLOAD_URL_SECONDS = 3600
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class ConfigurationService:
+    def __init__(
+        self,
+        store: ConfigurationStore,
+        bucket: str,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self._store = store
+        self._bucket = bucket
+        self._clock = clock
+
+    def create(self, principal: Principal, workspace_id: str) -> ConfigurationVersion:
+        principal.require_workspace(workspace_id, Role.WRITE)
+        version = ConfigurationVersion(
+            id=new_id("cv"),
+            created_at=self._clock(),
+            workspace_id=workspace_id,
+            status=ConfigurationStatus.PENDING,
+        )
+        self._store.add(version)
+        version.upload_url = s3_client().generate_presigned_url(
+            "put_object",
+            Params={"Bucket": self._bucket, "Key": version.object_key()},
+            ExpiresIn=UPLOAD_URL_SECONDS,
+        )
+        return version
+
+    def get(self, principal: Principal, workspace_id: str, version_id: str) -> ConfigurationVersion:
+        principal.require_workspace(workspace_id, Role.READ)
+        version = self._store.get(workspace_id, version_id)
+        if version is None:
+            raise NotFound(f"No configuration version {version_id} in workspace {workspace_id}.")
+        return self._settled(version)
+
+    def uploaded(self, workspace_id: str, version_id: str | None) -> ConfigurationVersion:
+        """The version a run will use: the one named, or the workspace's latest. It must have
+        been uploaded; otherwise the run is refused (422) before anything starts."""
+        version_id = version_id or self._store.latest_id(workspace_id)
+        if version_id is None:
+            raise InvalidInput(
+                "The workspace has no configuration version: create one and upload a .tar.gz.",
+                pointer="/configuration_version_id",
+            )
+        version = self._store.get(workspace_id, version_id)
+        if version is None:
+            raise InvalidInput(
+                f"No configuration version {version_id} in workspace {workspace_id}.",
+                pointer="/configuration_version_id",
+            )
+        version = self._settled(version)
+        if version.status is not ConfigurationStatus.UPLOADED:
+            raise InvalidInput(
+                f"Configuration version {version.id} is {version.status}: "
+                + (
+                    "upload its .tar.gz first."
+                    if version.status is ConfigurationStatus.PENDING
+                    else "its upload is not a gzip archive."
+                ),
+                pointer="/configuration_version_id",
+            )
+        return version
+
+    def _settled(self, version: ConfigurationVersion) -> ConfigurationVersion:
+        if version.status is not ConfigurationStatus.PENDING:
+            return version
+        key = archive_key(version.workspace_id, version.id)
+        try:
+            head = s3_client().get_object(Bucket=self._bucket, Key=key, Range="bytes=0-1")
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return version
+            raise
+        status = (
+            ConfigurationStatus.UPLOADED
+            if head["Body"].read() == _GZIP_MAGIC
+            else ConfigurationStatus.ERRORED
+        )
+        self._store.mark(version, status)
+        return version.model_copy(update={"status": status})

@@ -1,0 +1,102 @@
+"""Configuration versions live in the workspaces table under their workspace
+(``sk = "cv#<id>"``); the workspace item names the latest one."""
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from iacp.aws import dynamodb_table
+from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion
+from iacp.dynamo import TransactionCanceled, is_condition_failure, transact_write
+from iacp.errors import NotFound
+from iacp.timestamps import from_iso, to_iso
+from iacp.workspaces.store import WORKSPACE_SK
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+
+class ConfigurationStore(Protocol):
+    def add(self, version: ConfigurationVersion) -> None: ...
+    def get(self, workspace_id: str, version_id: str) -> ConfigurationVersion | None: ...
+    def latest_id(self, workspace_id: str) -> str | None: ...
+    def mark(self, version: ConfigurationVersion, status: ConfigurationStatus) -> None: ...
+
+
+class DynamoConfigurationStore:
+    def __init__(self, table_name: str):
+        self._table: Table = dynamodb_table(table_name)
+        self._name = table_name
+
+    def add(self, version: ConfigurationVersion) -> None:
+        """Store the version and make it the workspace's latest, in one transaction."""
+        try:
+            transact_write(
+                [
+                    {
+                        "Update": {
+                            "TableName": self._name,
+                            "Key": {"pk": version.workspace_id, "sk": WORKSPACE_SK},
+                            "UpdateExpression": "SET latest_configuration_version_id = :cv",
+                            "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeValues": {":cv": version.id},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._name,
+                            "Item": {
+                                "pk": version.workspace_id,
+                                "sk": f"cv#{version.id}",
+                                "id": version.id,
+                                "status": version.status.value,
+                                "created_at": to_iso(version.created_at),
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except TransactionCanceled as canceled:
+            raise NotFound(f"No workspace {version.workspace_id}.") from canceled
+
+    def get(self, workspace_id: str, version_id: str) -> ConfigurationVersion | None:
+        item = self._table.get_item(
+            Key={"pk": workspace_id, "sk": f"cv#{version_id}"}, ConsistentRead=True
+        ).get("Item")
+        return None if item is None else _version(item)
+
+    def latest_id(self, workspace_id: str) -> str | None:
+        item = self._table.get_item(
+            Key={"pk": workspace_id, "sk": WORKSPACE_SK},
+            ProjectionExpression="latest_configuration_version_id",
+            ConsistentRead=True,
+        ).get("Item")
+        return None if item is None else item.get("latest_configuration_version_id")  # type: ignore[return-value]
+
+    def mark(self, version: ConfigurationVersion, status: ConfigurationStatus) -> None:
+        """Settle a pending version; a version already settled (by a concurrent request that
+        saw the same upload) is left as it is."""
+        try:
+            self._table.update_item(
+                Key={"pk": version.workspace_id, "sk": f"cv#{version.id}"},
+                UpdateExpression="SET #status = :status",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":status": status.value,
+                    ":pending": ConfigurationStatus.PENDING.value,
+                },
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+
+def _version(item: dict[str, Any]) -> ConfigurationVersion:
+    return ConfigurationVersion(
+        id=str(item["id"]),
+        workspace_id=str(item["pk"]),
+        status=ConfigurationStatus(str(item["status"])),
+        created_at=from_iso(str(item["created_at"])),
+    )

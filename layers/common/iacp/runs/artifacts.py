@@ -1,0 +1,124 @@
+"""A run's files in the artifacts bucket (docs/run-pipeline.md): what the runner wrote, read
+back for the workflow and the API."""
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError, WaiterError
+from pydantic import BaseModel
+
+from iacp.aws import s3_client
+from iacp.runs.models import LogPage, Phase, RunError
+
+MAX_LOG_PAGE_BYTES = 1_000_000  # keeps a reply well inside Lambda's 6 MB limit
+
+
+def run_prefix(run_id: str) -> str:
+    return f"runs/{run_id}"
+
+
+def log_prefix(run_id: str, phase: Phase) -> str:
+    return f"{run_prefix(run_id)}/logs/{phase}/"
+
+
+def plan_json_key(run_id: str) -> str:
+    return f"{run_prefix(run_id)}/plan/plan.json"
+
+
+def result_key(run_id: str, phase: Phase) -> str:
+    return f"{run_prefix(run_id)}/{phase}/result.json"
+
+
+class PhaseResult(BaseModel):
+    """``result.json``: what the runner reports about one phase."""
+
+    phase: Phase
+    status: str  # succeeded | failed | canceled
+    error: RunError | None = None
+    has_changes: bool | None = None
+    resource_additions: int | None = None
+    resource_changes: int | None = None
+    resource_destructions: int | None = None
+    state_serial: int | None = None
+    state_lineage: str | None = None
+    state_uploaded: bool | None = None
+
+
+class RunArtifacts:
+    def __init__(self, bucket: str):
+        self.bucket = bucket
+
+    def result(self, run_id: str, phase: Phase) -> PhaseResult | None:
+        body = self._get(result_key(run_id, phase))
+        return None if body is None else PhaseResult.model_validate_json(body)
+
+    def plan_json(self, run_id: str) -> Any | None:
+        body = self._get(plan_json_key(run_id))
+        return None if body is None else json.loads(body)
+
+    def exists(self, key: str) -> bool:
+        try:
+            s3_client().head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def wait_for(self, key: str, timeout_seconds: int, poll_seconds: int = 1) -> bool:
+        """Wait until ``key`` exists (boto3's waiter), at most ``timeout_seconds``."""
+        waiter = s3_client().get_waiter("object_exists")
+        try:
+            waiter.wait(
+                Bucket=self.bucket,
+                Key=key,
+                WaiterConfig={
+                    "Delay": poll_seconds,
+                    "MaxAttempts": max(1, timeout_seconds // poll_seconds),
+                },
+            )
+        except WaiterError:
+            return False
+        return True
+
+    def logs(self, run_id: str, phase: Phase, offset: int) -> LogPage:
+        """The phase's log from byte ``offset``: chunks are named by the offset of their first
+        byte, so a follower asks again with ``next_offset`` until ``complete``."""
+        prefix = log_prefix(run_id, phase)
+        chunks: list[tuple[int, str, int]] = []
+        complete = False
+        paginator = s3_client().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                name = item["Key"].removeprefix(prefix)
+                if name == "complete":
+                    complete = True
+                elif name.isdigit():
+                    chunks.append((int(name), item["Key"], item["Size"]))
+        chunks.sort()
+        data = bytearray()
+        position = offset
+        for start, key, size in chunks:
+            if start + size <= position:
+                continue
+            if start > position or len(data) >= MAX_LOG_PAGE_BYTES:
+                break  # a gap: the chunk before it is still being written
+            body = s3_client().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            piece = body[position - start :]
+            data += piece
+            position += len(piece)
+        last = chunks[-1][0] + chunks[-1][2] if chunks else 0
+        return LogPage(
+            data=data.decode("utf-8", errors="replace"),
+            next_offset=position,
+            complete=complete and position >= last,
+        )
+
+    def _get(self, key: str) -> bytes | None:
+        try:
+            body: bytes = s3_client().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return None
+            raise
+        return body

@@ -1,0 +1,54 @@
+"""Ending a run, however it ends: the one place that makes a run terminal and gives back what
+it held (the workspace lock and the workspace's queue), then starts the next run.
+
+Idempotent on purpose: the workflow's last step, the failure handler, the reconcile of an
+aborted execution and a force-cancel may all reach the same run; the first terminal status
+wins and the rest only make sure nothing stays held.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from iacp.observability import logger
+from iacp.runs.models import Run, RunError
+from iacp.runs.queue import RunQueue
+from iacp.runs.status import TERMINAL, RunStatus
+from iacp.runs.store import RunStore
+from iacp.timestamps import utcnow
+from iacp.workspaces.store import WorkspaceStore
+
+NOT_ENDED = frozenset(RunStatus) - TERMINAL
+
+
+class RunFinisher:
+    def __init__(
+        self,
+        runs: RunStore,
+        workspaces: WorkspaceStore,
+        queue: RunQueue,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self._runs = runs
+        self._workspaces = workspaces
+        self._queue = queue
+        self._clock = clock
+
+    def end(self, run: Run, status: RunStatus, error: RunError | None, reason: str) -> Run:
+        """Make the run ``status`` (terminal) unless it has already ended, then release."""
+        fields = {"error": error.model_dump()} if error is not None else None
+        ended = self._runs.transition(run.id, NOT_ENDED, status, self._clock(), fields)
+        if ended is None:
+            ended = self._runs.get(run.id) or run
+        else:
+            logger.info(
+                "run ended",
+                extra={"run_id": run.id, "status": status.value, "reason": reason},
+            )
+        self.release(ended)
+        return ended
+
+    def release(self, run: Run) -> None:
+        """Give back the lock and the queue if this run holds them; start the next run."""
+        self._workspaces.unlock(run.workspace_id, holder=run.id)
+        if not run.is_speculative:
+            self._queue.release(run.workspace_id, run.id)

@@ -1,0 +1,77 @@
+"""Reconciling a run whose workflow execution ended without ending the run (design §7).
+
+The workflow normally ends its run itself. When the execution is stopped (a cancel), fails in
+a way its own failure handler could not record, or times out, a rule on the workflow's status
+changes calls this: the run becomes ``canceled`` or ``errored``, a canceled apply's partial
+state is kept, and the lock and queue are released. A run that already ended is only checked
+for anything it still holds.
+"""
+
+from iacp.observability import logger
+from iacp.runs.artifacts import RunArtifacts, result_key
+from iacp.runs.finish import RunFinisher
+from iacp.runs.models import Phase, RunError
+from iacp.runs.status import RunStatus
+from iacp.runs.store import RunStore
+from iacp.states.models import run_state_key
+from iacp.states.service import StateService
+
+ABORTED, FAILED, TIMED_OUT = "ABORTED", "FAILED", "TIMED_OUT"
+RUNNER_STOP_TIMEOUT_SECONDS = 120  # the runner task's stopTimeout (Fargate's maximum)
+
+
+def run_id_of(execution_arn: str) -> str:
+    """Executions are named after their run (``WorkflowClient.start``)."""
+    return execution_arn.rsplit(":", 1)[-1]
+
+
+class RunReconciler:
+    def __init__(
+        self,
+        runs: RunStore,
+        states: StateService,
+        artifacts: RunArtifacts,
+        finisher: RunFinisher,
+    ):
+        self._runs = runs
+        self._states = states
+        self._artifacts = artifacts
+        self._finisher = finisher
+
+    def reconcile(self, execution_arn: str, status: str) -> None:
+        run = self._runs.get(run_id_of(execution_arn))
+        if run is None:
+            logger.warning("execution of an unknown run", extra={"execution_arn": execution_arn})
+            return
+        if run.status.terminal:
+            self._finisher.release(run)
+            return
+        if status == ABORTED:
+            if run.status is RunStatus.APPLYING:
+                self._keep_partial_state(run.workspace_id, run.id)
+            self._finisher.end(run, RunStatus.CANCELED, error=None, reason="execution aborted")
+            return
+        what = "timed out" if status == TIMED_OUT else "failed"
+        error = RunError(
+            stage="workflow",
+            message=f"The run's workflow {what} before the run was finished ({status}).",
+        )
+        self._finisher.end(run, RunStatus.ERRORED, error, reason=f"execution {status}")
+
+    def _keep_partial_state(self, workspace_id: str, run_id: str) -> None:
+        """A canceled apply may have changed real resources: what Terraform recorded of
+        them becomes the workspace's state, marked partial.
+
+        The execution ends the moment it is stopped, while the runner is still interrupting
+        Terraform and saving its state; its ``result.json`` comes last, so wait for it (at
+        most the task's stop timeout) before looking for the state."""
+        self._artifacts.wait_for(result_key(run_id, Phase.APPLY), RUNNER_STOP_TIMEOUT_SECONDS)
+        result = self._artifacts.result(run_id, Phase.APPLY)
+        if result is not None and result.state_uploaded is False:
+            return
+        if not self._artifacts.exists(run_state_key(run_id)):
+            return
+        try:
+            self._states.record_run_state(workspace_id, run_id, partial=True)
+        except Exception:
+            logger.exception("partial state not recorded", extra={"run_id": run_id})

@@ -1,0 +1,182 @@
+"""What users do with runs: start them, watch them, confirm, discard and cancel them.
+
+Every action is a conditional status change first and a side effect second (resume or stop
+the workflow), so two people pressing "apply" at once apply once, and an action on a run that
+has moved on is a 409 that changes nothing.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from iacp.configurations.service import ConfigurationService
+from iacp.errors import Conflict, NotFound
+from iacp.ids import new_id
+from iacp.observability import logger
+from iacp.pagination import Page
+from iacp.runs.artifacts import RunArtifacts
+from iacp.runs.finish import RunFinisher
+from iacp.runs.models import LogPage, Operation, Phase, Run, RunAction, RunCreate
+from iacp.runs.queue import RunQueue
+from iacp.runs.status import RunStatus
+from iacp.runs.store import RunStore
+from iacp.runs.workflow_client import WorkflowClient
+from iacp.timestamps import to_iso, utcnow
+from iacp.tokens.models import Principal, Role
+from iacp.workspaces.store import WorkspaceStore
+
+
+class RunService:
+    def __init__(
+        self,
+        runs: RunStore,
+        workspaces: WorkspaceStore,
+        configurations: ConfigurationService,
+        queue: RunQueue,
+        workflow: WorkflowClient,
+        artifacts: RunArtifacts,
+        finisher: RunFinisher,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self._runs = runs
+        self._workspaces = workspaces
+        self._configurations = configurations
+        self._queue = queue
+        self._workflow = workflow
+        self._artifacts = artifacts
+        self._finisher = finisher
+        self._clock = clock
+
+    def create(self, principal: Principal, workspace_id: str, request: RunCreate) -> Run:
+        principal.require_workspace(workspace_id, Role.WRITE)
+        workspace = self._workspaces.get(workspace_id)
+        if workspace is None:
+            raise NotFound(f"No workspace {workspace_id}.")
+        version = self._configurations.uploaded(workspace_id, request.configuration_version_id)
+        now = self._clock()
+        speculative = request.operation is Operation.PLAN_ONLY
+        run = Run(
+            id=new_id("run"),
+            created_at=now,
+            workspace_id=workspace_id,
+            operation=request.operation,
+            is_speculative=speculative,
+            auto_apply=workspace.auto_apply if request.auto_apply is None else request.auto_apply,
+            status=RunStatus.PENDING,
+            status_timestamps={RunStatus.PENDING.value: now},
+            message=request.message,
+            created_by=principal.token_id,
+            configuration_version_id=version.id,
+        )
+        self._runs.add(run)
+        logger.info("run created", extra={"run_id": run.id, "workspace_id": workspace_id})
+        self._queue.submit(run)
+        return self._existing(run.id)
+
+    def page(
+        self, principal: Principal, workspace_id: str, limit: int, cursor: str | None
+    ) -> Page[Run]:
+        principal.require_workspace(workspace_id, Role.READ)
+        if self._workspaces.get(workspace_id) is None:
+            raise NotFound(f"No workspace {workspace_id}.")
+        runs, next_cursor = self._runs.page(workspace_id, limit, cursor)
+        return Page[Run](items=runs, next_cursor=next_cursor)
+
+    def get(self, principal: Principal, run_id: str) -> Run:
+        run = self._existing(run_id)
+        principal.require_workspace(run.workspace_id, Role.READ)
+        return run
+
+    def apply(self, principal: Principal, run_id: str, action: RunAction) -> Run:
+        return self._confirm(principal, run_id, action, RunStatus.CONFIRMED, "apply")
+
+    def discard(self, principal: Principal, run_id: str, action: RunAction) -> Run:
+        return self._confirm(principal, run_id, action, RunStatus.DISCARDED, "discard")
+
+    def cancel(self, principal: Principal, run_id: str, action: RunAction) -> Run:
+        """Graceful: a waiting run just ends; a running one has its workflow stopped, which
+        sends Terraform an interrupt and lets the runner save what it wrote (design §7)."""
+        run = self._existing(run_id)
+        principal.require_workspace(run.workspace_id, Role.WRITE)
+        if run.status.terminal:
+            raise Conflict(f"Run {run_id} has already ended ({run.status}).")
+        now = self._clock()
+        if run.status is RunStatus.PENDING and run.execution_arn is None:
+            canceled = self._runs.transition(run_id, {RunStatus.PENDING}, RunStatus.CANCELED, now)
+            if canceled is not None:
+                return canceled
+            run = self._existing(run_id)  # it started meanwhile: stop its workflow instead
+        self._runs.update(
+            run_id, {"cancel_requested_at": to_iso(now), "canceled_by": principal.token_id}
+        )
+        self._workflow.stop(
+            run.execution_arn or self._workflow.execution_arn(run_id),
+            cause=f"canceled by {principal.token_id}: {action.comment}".strip(": "),
+        )
+        logger.info("run cancel requested", extra={"run_id": run_id, "by": principal.token_id})
+        return self._existing(run_id)
+
+    def force_cancel(self, principal: Principal, run_id: str, action: RunAction) -> Run:
+        """Forceful: the run ends at once, whatever its workflow is doing. Only after a
+        graceful cancel was asked for, as in HCP Terraform."""
+        run = self._existing(run_id)
+        principal.require_workspace(run.workspace_id, Role.WRITE)
+        if run.status.terminal:
+            raise Conflict(f"Run {run_id} has already ended ({run.status}).")
+        if "cancel_requested_at" not in self._runs.private(run_id):
+            raise Conflict(f"Cancel run {run_id} first; force-cancel is for a cancel that hangs.")
+        ended = self._finisher.end(
+            run,
+            RunStatus.FORCE_CANCELED,
+            error=None,
+            reason=f"force-canceled by {principal.token_id}",
+        )
+        if run.execution_arn:
+            self._workflow.stop(run.execution_arn, cause="force-canceled")
+        return ended
+
+    def logs(self, principal: Principal, run_id: str, phase: Phase, offset: int) -> LogPage:
+        run = self.get(principal, run_id)
+        return self._artifacts.logs(run.id, phase, offset)
+
+    def plan_json(self, principal: Principal, run_id: str) -> Any:
+        run = self.get(principal, run_id)
+        plan = self._artifacts.plan_json(run.id)
+        if plan is None:
+            raise NotFound(f"Run {run_id} has no plan yet.")
+        return plan
+
+    def _confirm(
+        self,
+        principal: Principal,
+        run_id: str,
+        action: RunAction,
+        to: RunStatus,
+        decision: str,
+    ) -> Run:
+        run = self._existing(run_id)
+        principal.require_workspace(run.workspace_id, Role.WRITE)
+        changed = self._runs.transition(
+            run_id,
+            {RunStatus.PLANNED},
+            to,
+            self._clock(),
+            fields={f"{decision}_by": principal.token_id, f"{decision}_comment": action.comment},
+        )
+        if changed is None:
+            current = self._existing(run_id)
+            raise Conflict(
+                f"Run {run_id} is {current.status}; only a planned run can be confirmed or "
+                "discarded."
+            )
+        token = self._runs.private(run_id).get("confirmation_token")
+        if token:
+            self._workflow.resume(str(token), {"decision": decision})
+        logger.info(f"run {decision}", extra={"run_id": run_id, "by": principal.token_id})
+        return changed
+
+    def _existing(self, run_id: str) -> Run:
+        run = self._runs.get(run_id)
+        if run is None:
+            raise NotFound(f"No run {run_id}.")
+        return run

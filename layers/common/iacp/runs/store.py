@@ -1,0 +1,201 @@
+"""The runs table: one item per run, keyed by its id.
+
+Two indexes: ``by-workspace`` lists a workspace's runs newest first; ``queue`` is sparse and
+holds only pending, non-speculative runs (``queued_workspace_id`` is set while a run waits), so
+the oldest waiting run of a workspace is one query away.
+
+Every status change is a conditional write on the status the caller expects, so a late or
+duplicate event (a second confirm, a reconcile after the run already ended) changes nothing.
+"""
+
+import time
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from iacp.aws import dynamodb_table
+from iacp.dynamo import is_condition_failure
+from iacp.pagination import decode_cursor, encode_cursor
+from iacp.runs.models import Run
+from iacp.runs.status import RunStatus
+from iacp.timestamps import from_iso, to_iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+BY_WORKSPACE = "by-workspace"
+QUEUE = "queue"
+_LIST_KEY = frozenset({"id", "workspace_id", "created_key"})
+# Attributes the workflow keeps on the run item that are never part of the API's Run.
+PRIVATE = (
+    "confirmation_token",
+    "queued_workspace_id",
+    "created_key",
+    "lock_held",
+    "cancel_requested_at",
+    "canceled_by",
+    "apply_by",
+    "apply_comment",
+    "discard_by",
+    "discard_comment",
+)
+
+
+class RunStore(Protocol):
+    def add(self, run: Run) -> None: ...
+    def get(self, run_id: str) -> Run | None: ...
+    def private(self, run_id: str) -> dict[str, Any]: ...
+    def page(
+        self, workspace_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[Run], str | None]: ...
+    def oldest_queued(self, workspace_id: str) -> Run | None: ...
+    def transition(
+        self,
+        run_id: str,
+        allowed_from: Collection[RunStatus],
+        to: RunStatus,
+        at: datetime,
+        fields: Mapping[str, Any] | None = None,
+        remove: Collection[str] = (),
+    ) -> Run | None: ...
+    def update(
+        self, run_id: str, fields: Mapping[str, Any], remove: Collection[str] = ()
+    ) -> Run | None: ...
+
+
+class DynamoRunStore:
+    def __init__(self, table_name: str):
+        self._table: Table = dynamodb_table(table_name)
+
+    def add(self, run: Run) -> None:
+        item = _item(run)
+        if run.status is RunStatus.PENDING and not run.is_speculative:
+            item["queued_workspace_id"] = run.workspace_id
+        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+
+    def get(self, run_id: str) -> Run | None:
+        item = self._table.get_item(Key={"id": run_id}, ConsistentRead=True).get("Item")
+        return None if item is None else _run(item)
+
+    def private(self, run_id: str) -> dict[str, Any]:
+        """The workflow's own attributes of a run (task token, lock flag); never returned."""
+        item = self._table.get_item(Key={"id": run_id}, ConsistentRead=True).get("Item") or {}
+        return {k: item[k] for k in PRIVATE if k in item}
+
+    def page(
+        self, workspace_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[Run], str | None]:
+        request: dict[str, Any] = {
+            "IndexName": BY_WORKSPACE,
+            "KeyConditionExpression": "workspace_id = :ws",
+            "ExpressionAttributeValues": {":ws": workspace_id},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor, _LIST_KEY, within=lambda k: k["workspace_id"] == workspace_id)
+        if start:
+            request["ExclusiveStartKey"] = start
+        reply = self._table.query(**request)
+        return [_run(i) for i in reply["Items"]], encode_cursor(reply.get("LastEvaluatedKey"))
+
+    def oldest_queued(self, workspace_id: str) -> Run | None:
+        reply = self._table.query(
+            IndexName=QUEUE,
+            KeyConditionExpression="queued_workspace_id = :ws",
+            ExpressionAttributeValues={":ws": workspace_id},
+            Limit=1,
+        )
+        items = reply["Items"]
+        # The index is eventually consistent: confirm with a strong read.
+        return self.get(str(items[0]["id"])) if items else None
+
+    def transition(
+        self,
+        run_id: str,
+        allowed_from: Collection[RunStatus],
+        to: RunStatus,
+        at: datetime,
+        fields: Mapping[str, Any] | None = None,
+        remove: Collection[str] = (),
+    ) -> Run | None:
+        """Move the run to ``to`` if its status is one of ``allowed_from``; ``None`` if not."""
+        names = {"#status": "status", "#to": to.value}
+        values: dict[str, Any] = {":to": to.value, ":at": to_iso(at)}
+        allowed = []
+        for i, status in enumerate(allowed_from):
+            values[f":from{i}"] = status.value
+            allowed.append(f":from{i}")
+        sets = ["#status = :to", "status_timestamps.#to = :at"]
+        removes = list(remove)
+        if to is not RunStatus.PENDING:
+            removes.append("queued_workspace_id")
+        return self._update(
+            run_id,
+            sets,
+            names,
+            values,
+            fields or {},
+            removes,
+            condition=f"#status IN ({', '.join(allowed)})",
+        )
+
+    def update(
+        self, run_id: str, fields: Mapping[str, Any], remove: Collection[str] = ()
+    ) -> Run | None:
+        return self._update(run_id, [], {}, {}, fields, list(remove), "attribute_exists(id)")
+
+    def _update(
+        self,
+        run_id: str,
+        sets: list[str],
+        names: dict[str, str],
+        values: dict[str, Any],
+        fields: Mapping[str, Any],
+        removes: list[str],
+        condition: str,
+    ) -> Run | None:
+        for i, (field, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = field
+            values[f":f{i}"] = value
+            sets.append(f"#f{i} = :f{i}")
+        expression = ("SET " + ", ".join(sets)) if sets else ""
+        if removes:
+            for i, field in enumerate(removes):
+                names[f"#r{i}"] = field
+            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
+        request: dict[str, Any] = {
+            "Key": {"id": run_id},
+            "UpdateExpression": expression.strip(),
+            "ConditionExpression": condition,
+            "ReturnValues": "ALL_NEW",
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
+            reply = self._table.update_item(**request)
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        return _run(reply["Attributes"])
+
+
+def _item(run: Run) -> dict[str, Any]:
+    item = run.model_dump(mode="json", exclude_none=True)
+    # Orders runs (newest first in lists, oldest first in the queue): created_at has only
+    # second resolution, so the key carries the creation time in nanoseconds.
+    item["created_key"] = f"{time.time_ns():020d}#{run.id}"
+    return item
+
+
+def _run(item: Mapping[str, Any]) -> Run:
+    public = {k: v for k, v in item.items() if k not in PRIVATE}
+    for count in ("resource_additions", "resource_changes", "resource_destructions"):
+        if count in public:
+            public[count] = int(public[count])
+    public["created_at"] = from_iso(str(public["created_at"]))
+    return Run.model_validate(public)

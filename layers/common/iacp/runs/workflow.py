@@ -1,0 +1,261 @@
+"""The steps of the run workflow (statemachine/run.asl.json) that need the platform's data.
+
+The state machine sequences; these steps decide and record. Each takes a small input model and
+returns a small output model; a step that cannot do its part raises a ``StepFailed`` subclass
+whose name the workflow's Catch passes to ``handle_failure``, which turns it into the run's
+error (stage and message).
+"""
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel
+
+from iacp.configurations.models import archive_key
+from iacp.errors import Conflict
+from iacp.observability import logger
+from iacp.runs.artifacts import RunArtifacts
+from iacp.runs.finish import RunFinisher
+from iacp.runs.models import Phase, Run, RunError
+from iacp.runs.status import RunStatus
+from iacp.runs.store import RunStore
+from iacp.states.models import run_state_key
+from iacp.states.service import StateService
+from iacp.states.store import StaleState
+from iacp.timestamps import utcnow
+from iacp.workspaces.service import WorkspaceService
+from iacp.workspaces.store import WorkspaceStore
+
+
+class StepFailed(Exception):
+    stage: ClassVar[str] = "workflow"
+
+
+class LockFailed(StepFailed):
+    stage = "lock"
+
+
+class StateNotSaved(StepFailed):
+    stage = "state"
+
+
+class ResultMissing(StepFailed):
+    stage = "runner"
+
+
+class RunNotRunnable(StepFailed):
+    stage = "workflow"
+
+
+STEP_ERRORS: dict[str, type[StepFailed]] = {
+    cls.__name__: cls
+    for cls in (StepFailed, LockFailed, StateNotSaved, ResultMissing, RunNotRunnable)
+}
+
+
+class RunRef(BaseModel):
+    run_id: str
+
+
+class StartInput(RunRef):
+    execution_arn: str
+
+
+class RunnerInput(BaseModel):
+    """The runner's environment for one phase (docs/run-pipeline.md)."""
+
+    run_id: str
+    workspace_id: str
+    phase: Phase
+    configuration_key: str
+    state_key: str
+    working_directory: str
+
+
+class PlanDecision(BaseModel):
+    next: Literal["finish", "apply", "confirm"]
+
+
+class ConfirmationInput(RunRef):
+    task_token: str
+
+
+class FailureInput(RunRef):
+    error: dict[str, Any]  # the Catch's {"Error", "Cause"}
+
+
+class RunWorkflow:
+    def __init__(
+        self,
+        runs: RunStore,
+        workspaces: WorkspaceStore,
+        states: StateService,
+        artifacts: RunArtifacts,
+        finisher: RunFinisher,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self._runs = runs
+        self._workspaces = workspaces
+        self._locks = WorkspaceService(workspaces, clock)
+        self._states = states
+        self._artifacts = artifacts
+        self._finisher = finisher
+        self._clock = clock
+
+    def start(self, step: StartInput) -> RunnerInput:
+        run = self._run(step.run_id)
+        if not run.is_speculative and not self._workspaces.claim_queue(run.workspace_id, run.id):
+            raise RunNotRunnable(f"Workspace {run.workspace_id} is busy with another run.")
+        started = self._runs.transition(
+            run.id,
+            {RunStatus.PENDING},
+            RunStatus.PLANNING,
+            self._clock(),
+            fields={"execution_arn": step.execution_arn},
+        )
+        if started is None:
+            raise RunNotRunnable(f"Run {run.id} is {self._run(run.id).status}, not pending.")
+        return self._runner_input(started, Phase.PLAN)
+
+    def record_plan(self, step: RunRef) -> PlanDecision:
+        run = self._run(step.run_id)
+        result = self._succeeded(run, Phase.PLAN)
+        counts = {
+            "has_changes": bool(result.has_changes),
+            "resource_additions": result.resource_additions or 0,
+            "resource_changes": result.resource_changes or 0,
+            "resource_destructions": result.resource_destructions or 0,
+        }
+        if run.is_speculative or not result.has_changes:
+            self._runs.transition(
+                run.id, {RunStatus.PLANNING}, RunStatus.PLANNED_AND_FINISHED, self._clock(), counts
+            )
+            return PlanDecision(next="finish")
+        self._runs.update(run.id, counts)
+        try:
+            self._locks.lock_workspace(run.workspace_id, holder=run.id, reason=f"run {run.id}")
+        except Conflict as conflict:
+            # Design §4: a run never waits for confirmation or applies unlocked.
+            raise LockFailed(f"The workspace could not be locked: {conflict.detail}") from None
+        self._runs.update(run.id, {"lock_held": True})
+        return PlanDecision(next="apply" if run.auto_apply else "confirm")
+
+    def await_confirmation(self, step: ConfirmationInput) -> None:
+        """Become ``planned`` and keep the token a confirm or discard resumes, in one write:
+        the API can act on a planned run only once the workflow can hear it."""
+        planned = self._runs.transition(
+            step.run_id,
+            {RunStatus.PLANNING},
+            RunStatus.PLANNED,
+            self._clock(),
+            fields={"confirmation_token": step.task_token},
+        )
+        if planned is None:
+            raise RunNotRunnable(f"Run {step.run_id} cannot wait for confirmation now.")
+
+    def start_apply(self, step: RunRef) -> RunnerInput:
+        applying = self._runs.transition(
+            step.run_id,
+            {RunStatus.CONFIRMED, RunStatus.PLANNING},  # PLANNING: auto-apply
+            RunStatus.APPLYING,
+            self._clock(),
+            remove=("confirmation_token",),
+        )
+        if applying is None:
+            raise RunNotRunnable(f"Run {step.run_id} is {self._run(step.run_id).status}.")
+        return self._runner_input(applying, Phase.APPLY)
+
+    def record_apply(self, step: RunRef) -> None:
+        run = self._run(step.run_id)
+        self._succeeded(run, Phase.APPLY)
+        try:
+            version = self._states.record_run_state(run.workspace_id, run.id)
+        except StaleState as stale:
+            raise StateNotSaved(self._state_not_saved(run, str(stale))) from None
+        except Exception:
+            logger.exception("state version not recorded", extra={"run_id": run.id})
+            raise StateNotSaved(self._state_not_saved(run, "recording it failed")) from None
+        self._runs.transition(
+            run.id,
+            {RunStatus.APPLYING},
+            RunStatus.APPLIED,
+            self._clock(),
+            fields={"state_version_id": version.id},
+        )
+
+    def finish(self, step: RunRef) -> None:
+        """The run reached its ending (applied, planned_and_finished, discarded): release."""
+        self._finisher.release(self._run(step.run_id))
+
+    def handle_failure(self, step: FailureInput) -> None:
+        run = self._run(step.run_id)
+        error = self._explain(run, step.error)
+        self._finisher.end(run, RunStatus.ERRORED, error, reason="workflow step failed")
+
+    def _explain(self, run: Run, caught: dict[str, Any]) -> RunError:
+        """The run's error from what the workflow caught: a step's own error, else the
+        runner's report of its phase, else what ECS says about the container."""
+        name = str(caught.get("Error", ""))
+        cause = _json(caught.get("Cause"))
+        if name in STEP_ERRORS:
+            return RunError(
+                stage=STEP_ERRORS[name].stage, message=str(cause.get("errorMessage", name))
+            )
+        phase = Phase.APPLY if run.status is RunStatus.APPLYING else Phase.PLAN
+        result = self._artifacts.result(run.id, phase)
+        if result is not None and result.error is not None:
+            return result.error
+        containers = cause.get("Containers") or cause.get("containers") or [{}]
+        exit_code = containers[0].get("ExitCode", containers[0].get("exitCode"))
+        reason = cause.get("StoppedReason") or cause.get("stoppedReason") or name or "unknown"
+        return RunError(
+            stage=phase.value,
+            message=(
+                f"The runner stopped without reporting a result (exit code {exit_code}, "
+                f"{reason}). The {phase} log has what it printed."
+            ),
+        )
+
+    def _succeeded(self, run: Run, phase: Phase) -> Any:
+        result = self._artifacts.result(run.id, phase)
+        if result is None:
+            raise ResultMissing(f"The runner left no result for the {phase} phase.")
+        if result.status != "succeeded":
+            raise ResultMissing(f"The {phase} phase ended {result.status}.")
+        return result
+
+    def _state_not_saved(self, run: Run, why: str) -> str:
+        return (
+            f"The state was not saved as a state version ({why}). The state file is kept at "
+            f"s3://{self._artifacts.bucket}/{run_state_key(run.id)}."
+        )
+
+    def _runner_input(self, run: Run, phase: Phase) -> RunnerInput:
+        workspace = self._workspaces.get(run.workspace_id)
+        current = self._states.current_key(run.workspace_id)
+        return RunnerInput(
+            run_id=run.id,
+            workspace_id=run.workspace_id,
+            phase=phase,
+            configuration_key=archive_key(run.workspace_id, run.configuration_version_id),
+            state_key=current[0] if current else "",
+            working_directory=workspace.working_directory if workspace else "",
+        )
+
+    def _run(self, run_id: str) -> Run:
+        run = self._runs.get(run_id)
+        if run is None:
+            raise RunNotRunnable(f"No run {run_id}.")
+        return run
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

@@ -1,0 +1,20 @@
+"""Routes: /api/v1/workspaces/{ws}/current-state-version."""
+
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from iacp.http import Caller, ServicesDep, responses
+from iacp.states.models import StateVersion
+
+router = APIGatewayRouter()
+
+
+@router.get(
+    "/api/v1/workspaces/<workspace_id>/current-state-version",
+    tags=["state"],
+    summary="The workspace's current state: serial, lineage, outputs (sensitive ones null)",
+    responses=responses(200, "The current state version", 404),
+)
+def get_current_state_version(
+    workspace_id: str, caller: Caller, services: ServicesDep
+) -> StateVersion:
+    return services.states.current(caller, workspace_id)

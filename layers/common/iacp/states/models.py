@@ -1,0 +1,34 @@
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from iacp.timestamps import UtcDatetime
+
+
+class StateOutput(BaseModel):
+    value: Any = Field(description="null when the output is sensitive")
+    sensitive: bool
+    type: Any = None
+
+
+class StateVersion(BaseModel):
+    id: str
+    created_at: UtcDatetime
+    workspace_id: str
+    run_id: str
+    serial: int
+    lineage: str
+    partial: bool = Field(False, description="Written by a canceled apply: what it got to")
+    outputs: dict[str, StateOutput] = Field(default_factory=dict)
+    download_url: str | None = Field(
+        None, description="Presigned GET of the state file, for tokens with write access"
+    )
+
+
+def state_key(workspace_id: str, state_version_id: str) -> str:
+    return f"state/{workspace_id}/{state_version_id}.tfstate"
+
+
+def run_state_key(run_id: str) -> str:
+    """Where a run's apply leaves the state it wrote (kept even if recording it fails)."""
+    return f"runs/{run_id}/apply/terraform.tfstate"

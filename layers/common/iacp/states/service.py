@@ -1,0 +1,81 @@
+"""Recording the state a run wrote, and showing a workspace's current state."""
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from iacp.aws import s3_client
+from iacp.errors import NotFound
+from iacp.ids import new_id
+from iacp.states.models import StateOutput, StateVersion, run_state_key, state_key
+from iacp.states.store import StateStore
+from iacp.timestamps import utcnow
+from iacp.tokens.models import Principal, Role
+
+DOWNLOAD_URL_SECONDS = 300
+
+
+class StateService:
+    def __init__(self, store: StateStore, bucket: str, clock: Callable[[], datetime] = utcnow):
+        self._store = store
+        self._bucket = bucket
+        self._clock = clock
+
+    def record_run_state(
+        self, workspace_id: str, run_id: str, *, partial: bool = False
+    ) -> StateVersion:
+        """Make the state a run's apply left in S3 the workspace's current state version.
+        Raises ``StaleState`` if the workspace already has a newer one; the run's copy stays
+        where it is either way."""
+        state = self._read(run_state_key(run_id))
+        version = StateVersion(
+            id=new_id("sv"),
+            created_at=self._clock(),
+            workspace_id=workspace_id,
+            run_id=run_id,
+            serial=int(state["serial"]),
+            lineage=str(state["lineage"]),
+            partial=partial,
+        )
+        s3_client().copy_object(
+            Bucket=self._bucket,
+            Key=state_key(workspace_id, version.id),
+            CopySource={"Bucket": self._bucket, "Key": run_state_key(run_id)},
+        )
+        self._store.add_current(version)
+        return version
+
+    def current_key(self, workspace_id: str) -> tuple[str, int] | None:
+        """Where the runner finds the workspace's current state, and its serial."""
+        current = self._store.current(workspace_id)
+        return None if current is None else (state_key(workspace_id, current.id), current.serial)
+
+    def current(self, principal: Principal, workspace_id: str) -> StateVersion:
+        principal.require_workspace(workspace_id, Role.READ)
+        version = self._store.current(workspace_id)
+        if version is None:
+            raise NotFound(f"Workspace {workspace_id} has no state yet.")
+        key = state_key(workspace_id, version.id)
+        outputs = self._read(key).get("outputs", {})
+        version.outputs = {
+            name: StateOutput(
+                value=None if output.get("sensitive") else output.get("value"),
+                sensitive=bool(output.get("sensitive", False)),
+                type=output.get("type"),
+            )
+            for name, output in outputs.items()
+        }
+        if principal.role.rank >= Role.WRITE.rank:
+            # The file holds every value, sensitive ones included: not for read-only tokens.
+            version.download_url = s3_client().generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self._bucket, "Key": key},
+                ExpiresIn=DOWNLOAD_URL_SECONDS,
+            )
+        return version
+
+    def _read(self, key: str) -> dict[str, Any]:
+        body = s3_client().get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        state: dict[str, Any] = json.loads(body)
+        return state

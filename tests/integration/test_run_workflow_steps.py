@@ -1,0 +1,263 @@
+"""The workflow's steps on their own: what the state machine's Lambda steps decide and record,
+given the files the runner leaves in S3 (docs/run-pipeline.md). The end-to-end tests run the
+same steps through the real workflow with real Terraform."""
+
+import json
+from typing import Any
+
+import pytest
+
+from iacp.runs.workflow import (
+    ConfirmationInput,
+    FailureInput,
+    LockFailed,
+    RunRef,
+    StartInput,
+    StateNotSaved,
+)
+from iacp.services import RunMachinery
+from iacp.settings import WorkflowSettings
+from tests.runs_support import apply_result, plan_result, started, upload_configuration
+
+
+@pytest.fixture
+def machinery(aws) -> RunMachinery:
+    return RunMachinery.build(WorkflowSettings.model_validate(aws.environment("WorkflowFunction")))
+
+
+@pytest.fixture
+def ws(aws, admin) -> str:
+    workspace = str(admin.post("/workspaces", {"name": "steps"}).json()["id"])
+    upload_configuration(admin, aws, workspace)
+    return workspace
+
+
+def new_run(admin, ws: str, **body: Any) -> str:
+    reply = admin.post(f"/workspaces/{ws}/runs", body)
+    assert reply.status == 201, reply.body
+    return str(reply.json()["id"])
+
+
+def status(admin, run_id: str) -> str:
+    return str(admin.get(f"/runs/{run_id}").json()["status"])
+
+
+def test_start_marks_the_run_planning_and_gives_the_runner_its_settings(aws, admin, ws, machinery):
+    run_id = new_run(admin, ws)
+
+    runner = machinery.run_workflow().start(StartInput(run_id=run_id, execution_arn="arn:x"))
+
+    assert status(admin, run_id) == "planning"
+    assert runner.phase == "plan"
+    assert runner.configuration_key.startswith(f"configurations/{ws}/cv-")
+    assert runner.state_key == ""  # no state yet
+
+
+def test_a_plan_without_changes_finishes_the_run(aws, admin, ws, machinery):
+    run_id = new_run(admin, ws)
+    started(machinery, run_id)
+    plan_result(aws, run_id, has_changes=False, resource_additions=0)
+
+    decision = machinery.run_workflow().record_plan(RunRef(run_id=run_id))
+    machinery.run_workflow().finish(RunRef(run_id=run_id))
+
+    assert decision.next == "finish"
+    run = admin.get(f"/runs/{run_id}").json()
+    assert run["status"] == "planned_and_finished"
+    assert run["has_changes"] is False
+    workspace = admin.get(f"/workspaces/{ws}").json()
+    assert workspace["locked"] is False
+    assert workspace["current_run_id"] is None
+
+
+def test_a_plan_only_run_finishes_without_locking(aws, admin, ws, machinery):
+    run_id = new_run(admin, ws, operation="plan_only")
+    started(machinery, run_id)
+    plan_result(aws, run_id, has_changes=True, resource_additions=1)
+
+    decision = machinery.run_workflow().record_plan(RunRef(run_id=run_id))
+
+    assert decision.next == "finish"
+    assert status(admin, run_id) == "planned_and_finished"
+    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+
+
+def test_a_plan_with_changes_locks_then_waits_for_confirmation(aws, admin, ws, machinery):
+    run_id = new_run(admin, ws)
+    started(machinery, run_id)
+    plan_result(aws, run_id, has_changes=True, resource_additions=2, resource_destructions=1)
+    workflow = machinery.run_workflow()
+
+    decision = workflow.record_plan(RunRef(run_id=run_id))
+    workflow.await_confirmation(ConfirmationInput(run_id=run_id, task_token="token-1"))
+
+    assert decision.next == "confirm"
+    run = admin.get(f"/runs/{run_id}").json()
+    assert run["status"] == "planned"
+    assert (run["resource_additions"], run["resource_destructions"]) == (2, 1)
+    assert "token-1" not in json.dumps(run)
+    assert admin.get(f"/workspaces/{ws}").json()["lock"]["holder"] == run_id
+    assert admin.post(f"/runs/{run_id}/actions/apply", {"comment": "ship it"}).status == 202
+    assert status(admin, run_id) == "confirmed"
+    assert_conflict = admin.post(f"/runs/{run_id}/actions/apply")
+    assert assert_conflict.status == 409  # two confirms apply once
+
+
+def test_auto_apply_goes_straight_to_apply(aws, admin, ws, machinery):
+    run_id = new_run(admin, ws, auto_apply=True)
+    started(machinery, run_id)
+    plan_result(aws, run_id, has_changes=True, resource_additions=1)
+
+    decision = machinery.run_workflow().record_plan(RunRef(run_id=run_id))
+    runner = machinery.run_workflow().start_apply(RunRef(run_id=run_id))
+
+    assert decision.next == "apply"
+    assert runner.phase == "apply"
+    assert status(admin, run_id) == "applying"
+
+
+def test_a_lock_held_by_a_user_errors_the_run_before_planned(aws, admin, ws, machinery):
+    run_id = new_run(admin, ws)
+    started(machinery, run_id)
+    admin.post(f"/workspaces/{ws}/actions/lock", {"reason": "hands off"})
+    plan_result(aws, run_id, has_changes=True, resource_additions=1)
+    workflow = machinery.run_workflow()
+
+    with pytest.raises(LockFailed) as failed:
+        workflow.record_plan(RunRef(run_id=run_id))
+    cause = json.dumps({"errorMessage": str(failed.value), "errorType": "LockFailed"})
+    workflow.handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "LockFailed", "Cause": cause})
+    )
+
+    run = admin.get(f"/runs/{run_id}").json()
+    assert run["status"] == "errored"
+    assert "planned" not in run["status_timestamps"]
+    assert run["error"]["stage"] == "lock"
+    assert "hands off" in run["error"]["message"]
+    assert admin.get(f"/workspaces/{ws}").json()["lock"]["reason"] == "hands off"  # not ours
+
+
+def test_apply_records_a_state_version_with_masked_outputs(aws, admin, ws, machinery):
+    run_id = new_run(admin, ws, auto_apply=True)
+    started(machinery, run_id)
+    plan_result(aws, run_id, has_changes=True, resource_additions=1)
+    workflow = machinery.run_workflow()
+    workflow.record_plan(RunRef(run_id=run_id))
+    workflow.start_apply(RunRef(run_id=run_id))
+    apply_result(aws, run_id, serial=3)
+
+    workflow.record_apply(RunRef(run_id=run_id))
+    workflow.finish(RunRef(run_id=run_id))
+
+    run = admin.get(f"/runs/{run_id}").json()
+    state = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert run["status"] == "applied"
+    assert run["state_version_id"] == state["id"]
+    assert (state["serial"], state["lineage"], state["run_id"]) == (3, "lin-1", run_id)
+    assert state["outputs"]["greeting"] == {"value": "hello", "sensitive": False, "type": "string"}
+    assert state["outputs"]["password"]["value"] is None
+    assert state["download_url"]
+    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+
+
+def test_a_state_older_than_the_current_one_is_not_saved_and_kept(aws, admin, ws, machinery):
+    first = new_run(admin, ws, auto_apply=True)
+    workflow = machinery.run_workflow()
+    for run_id, serial in ((first, 5),):
+        started(machinery, run_id)
+        plan_result(aws, run_id, has_changes=True)
+        workflow.record_plan(RunRef(run_id=run_id))
+        workflow.start_apply(RunRef(run_id=run_id))
+        apply_result(aws, run_id, serial=serial)
+        workflow.record_apply(RunRef(run_id=run_id))
+        workflow.finish(RunRef(run_id=run_id))
+    second = new_run(admin, ws, auto_apply=True)
+    started(machinery, second)
+    plan_result(aws, second, has_changes=True)
+    workflow.record_plan(RunRef(run_id=second))
+    workflow.start_apply(RunRef(run_id=second))
+    apply_result(aws, second, serial=5)  # not newer than the current state
+
+    with pytest.raises(StateNotSaved) as failed:
+        workflow.record_apply(RunRef(run_id=second))
+
+    assert f"runs/{second}/apply/terraform.tfstate" in str(failed.value)
+    assert admin.get(f"/workspaces/{ws}/current-state-version").json()["run_id"] == first
+
+
+def test_a_runner_failure_errors_the_run_with_the_runners_message(aws, admin, ws, machinery):
+    run_id = new_run(admin, ws)
+    waiting = new_run(admin, ws)
+    started(machinery, run_id)
+    plan_result(
+        aws, run_id, status="failed", error={"stage": "plan", "message": "Error: Invalid syntax"}
+    )
+    ecs_cause = json.dumps({"Containers": [{"ExitCode": 1}], "StoppedReason": "Essential exited"})
+
+    machinery.run_workflow().handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "States.TaskFailed", "Cause": ecs_cause})
+    )
+
+    run = admin.get(f"/runs/{run_id}").json()
+    assert run["status"] == "errored"
+    assert run["error"] == {"stage": "plan", "message": "Error: Invalid syntax"}
+    assert admin.get(f"/workspaces/{ws}").json()["current_run_id"] == waiting
+    assert admin.get(f"/runs/{waiting}").json()["execution_arn"] is not None
+
+
+def test_a_runner_that_died_without_a_result_is_explained_from_ecs(aws, admin, ws, machinery):
+    run_id = new_run(admin, ws)
+    started(machinery, run_id)
+    ecs_cause = json.dumps({"Containers": [{"ExitCode": 137}], "StoppedReason": "OutOfMemory"})
+
+    machinery.run_workflow().handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "States.TaskFailed", "Cause": ecs_cause})
+    )
+
+    error = admin.get(f"/runs/{run_id}").json()["error"]
+    assert error["stage"] == "plan"
+    assert "exit code 137" in error["message"]
+    assert "OutOfMemory" in error["message"]
+
+
+def test_reconcile_cancels_an_aborted_apply_and_keeps_its_partial_state(aws, admin, ws, machinery):
+    run_id = new_run(admin, ws, auto_apply=True)
+    started(machinery, run_id)
+    plan_result(aws, run_id, has_changes=True)
+    workflow = machinery.run_workflow()
+    workflow.record_plan(RunRef(run_id=run_id))
+    workflow.start_apply(RunRef(run_id=run_id))
+    apply_result(aws, run_id, serial=1, status="canceled", state_uploaded=True)
+
+    machinery.reconciler().reconcile(f"arn:aws:states:x:execution:run:{run_id}", "ABORTED")
+
+    assert status(admin, run_id) == "canceled"
+    state = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert state["partial"] is True
+    assert state["run_id"] == run_id
+    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+
+
+@pytest.mark.parametrize("ending", ["FAILED", "TIMED_OUT"])
+def test_reconcile_errors_a_run_whose_workflow_failed(aws, admin, ws, machinery, ending):
+    run_id = new_run(admin, ws)
+    started(machinery, run_id)
+
+    machinery.reconciler().reconcile(f"arn:aws:states:x:execution:run:{run_id}", ending)
+
+    run = admin.get(f"/runs/{run_id}").json()
+    assert run["status"] == "errored"
+    assert run["error"]["stage"] == "workflow"
+    assert admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None
+
+
+def test_reconcile_of_an_ended_run_changes_nothing(aws, admin, ws, machinery):
+    run_id = new_run(admin, ws)
+    started(machinery, run_id)
+    plan_result(aws, run_id, has_changes=False)
+    machinery.run_workflow().record_plan(RunRef(run_id=run_id))
+
+    machinery.reconciler().reconcile(f"arn:aws:states:x:execution:run:{run_id}", "ABORTED")
+
+    assert status(admin, run_id) == "planned_and_finished"
