@@ -1,0 +1,262 @@
+"""ECS RunTask as a local process: moto records the task, this module runs its container.
+
+A task definition's container becomes a process whose command comes from the platform
+(``command_for(family, container_name)``, e.g. ``python -m runner.main``), with the
+environment the container would get: the task definition's variables and the RunTask
+overrides, plus what reaches moto (``AWS_*``) and a few basics of this process (PATH, HOME,
+TF_*). The task's status follows the process as Fargate's follows the container:
+
+- RUNNING while the process runs; STOPPED (container ``exitCode``, ``stoppedReason``) only
+  once it has exited, so a ``.sync`` workflow step waits for the real end. The ``ecs::task``
+  transition must be manual (``local.moto_server`` sets it): moto would otherwise walk a task
+  to STOPPED one status per DescribeTasks call.
+- StopTask sends SIGTERM to the process group, then SIGKILL after the container's
+  ``stopTimeout`` (default 30 s, at most 120 s), as ECS does to a container.
+- When the main process ends, what is left of its process group is killed: a container's
+  processes do not outlive it (e.g. a ``local-exec`` child that Terraform left behind).
+
+Only the task definition's first container runs (moto models only that one); the runner's
+task has one container. A container override's ``command`` is not used: the command is
+``command_for``'s.
+"""
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.ecs.models import EC2ContainerServiceBackend, Task, ecs_backends
+
+REGION = "us-east-1"
+CommandFor = Callable[[str, str], Sequence[str]]
+
+# Variables of this process a container process still needs; TF_* are added too.
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+DEFAULT_STOP_TIMEOUT = 30.0
+MAX_STOP_TIMEOUT = 120.0
+# AWS's stoppedReason when the essential container ends by itself, and StopTask's default.
+EXITED_REASON = "Essential container in task exited"
+STOPPED_BY_USER = "Task stopped by user"
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class LocalTask:
+    """The process behind one task."""
+
+    task: Task
+    log_path: Path
+    stop_timeout: float
+    process: "subprocess.Popen[bytes] | None" = None
+    stop_reason: str | None = None
+    exited: threading.Event = field(default_factory=threading.Event)
+
+
+class LocalEcsBackend(EC2ContainerServiceBackend):
+    """moto's ECS backend whose tasks are local processes."""
+
+    # moto finds a backend's URL routes from its class's module (``moto.ecs.urls``).
+    __module__ = "moto.ecs.models"
+
+    def __init__(
+        self,
+        region_name: str,
+        account_id: str,
+        command_for: CommandFor | None = None,
+        environment: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        log_dir: Path | None = None,
+    ):
+        super().__init__(region_name, account_id)
+        self.command_for = command_for
+        self.environment = dict(environment or {})
+        self.cwd = cwd
+        self._log_dir = log_dir
+        self._local: dict[str, LocalTask] = {}
+        self._lock = threading.RLock()
+
+    def reset(self) -> None:
+        """moto's reset re-runs ``__init__``: keep the configuration, end the processes."""
+        for local in list(self._local.values()):
+            _signal_group(local, signal.SIGKILL)
+        config = (self.command_for, self.environment, self.cwd, self._log_dir)
+        super().reset()
+        self.command_for, self.environment, self.cwd, self._log_dir = config
+
+    @property
+    def log_dir(self) -> Path:
+        """Where the processes' output goes: ``log_dir`` if given, else a new temp dir."""
+        if self._log_dir is None:
+            self._log_dir = Path(tempfile.mkdtemp(prefix="iacp-ecs-"))
+        return self._log_dir
+
+    def run_task(self, *args: Any, **kwargs: Any) -> list[Task]:
+        tasks: list[Task] = super().run_task(*args, **kwargs)
+        for task in tasks:
+            self._launch(task)
+        return tasks
+
+    def stop_task(self, cluster_str: str, task_str: str, reason: str | None) -> Task:
+        reason = reason or STOPPED_BY_USER
+        local = self._local.get(_task_id(task_str))
+        if local is None:  # not one of ours (e.g. created before install)
+            task: Task = super().stop_task(cluster_str, task_str, reason)
+            return task
+        with self._lock:
+            if local.exited.is_set():
+                return local.task  # already stopped: ECS changes nothing
+            # Like ECS: desired STOPPED now, STOPPED once the container has exited.
+            if local.stop_reason is None:
+                local.stop_reason = reason
+                local.task.desired_status = "STOPPED"
+                local.task.last_status = "DEACTIVATING"
+                _describe(local.task, stopping_at=_now())
+                _signal_group(local, signal.SIGTERM)
+                threading.Thread(
+                    target=self._kill_after_timeout, args=(local,), daemon=True
+                ).start()
+            return local.task
+
+    def log_path(self, task: str) -> Path:
+        """The file holding a task's stdout and stderr (task ARN or id)."""
+        return self._local[_task_id(task)].log_path
+
+    def process(self, task: str) -> "subprocess.Popen[bytes] | None":
+        """The process of a task (ARN or id), or None if it could not start."""
+        return self._local[_task_id(task)].process
+
+    def _launch(self, task: Task) -> None:
+        definition = self.describe_task_definition(task.task_definition_arn)
+        container_def = definition.container_definitions[0]
+        name = str(container_def.get("name"))
+        timeout = container_def.get("stopTimeout")
+        if not isinstance(timeout, int | float):
+            timeout = DEFAULT_STOP_TIMEOUT
+        local = LocalTask(
+            task=task,
+            log_path=self.log_dir / f"{task.id}.log",
+            stop_timeout=min(timeout, MAX_STOP_TIMEOUT),
+        )
+        self._local[task.id] = local
+        if self.command_for is None:
+            self._stopped(local, None, "CannotStartContainerError: no command_for installed")
+            return
+        command = list(self.command_for(definition.family, name))
+        environment = self._environment(container_def, task.overrides, name)
+        try:
+            with local.log_path.open("wb") as log:
+                local.process = subprocess.Popen(  # noqa: S603 -- the platform's own command
+                    command,
+                    env=environment,
+                    cwd=self.cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group, signalled as one
+                )
+        except OSError as error:
+            self._stopped(local, None, f"CannotStartContainerError: {error}")
+            return
+        task.containers[0].last_status = "RUNNING"
+        _describe(task, started_at=_now())
+        threading.Thread(target=self._watch, args=(local,), daemon=True).start()
+
+    def _environment(
+        self, container_def: Mapping[str, Any], overrides: Mapping[str, Any], name: str
+    ) -> dict[str, str]:
+        environment = {k: v for k, v in os.environ.items() if k in PASSED_THROUGH}
+        environment.update({k: v for k, v in os.environ.items() if k.startswith("TF_")})
+        environment.update(self.environment)
+        for variable in container_def.get("environment") or []:
+            environment[variable["name"]] = str(variable["value"])
+        for override in overrides.get("containerOverrides") or []:
+            if override.get("name") == name:
+                for variable in override.get("environment") or []:
+                    environment[variable["name"]] = str(variable["value"])
+        return environment
+
+    def _watch(self, local: LocalTask) -> None:
+        assert local.process is not None
+        returncode = local.process.wait()
+        # The container is gone: so are the processes it started.
+        _signal_group(local, signal.SIGKILL)
+        # Docker reports a signal's death as 128 + the signal's number (SIGTERM: 143).
+        exit_code = returncode if returncode >= 0 else 128 - returncode
+        self._stopped(local, exit_code, local.stop_reason or EXITED_REASON)
+
+    def _stopped(self, local: LocalTask, exit_code: int | None, reason: str) -> None:
+        with self._lock:
+            if self._local.get(local.task.id) is not local:  # reset meanwhile: task forgotten
+                local.exited.set()
+                return
+            task = local.task
+            container = task.containers[0]
+            # The exit code first: whoever sees STOPPED must see the code.
+            _describe(container, exitCode=exit_code, last_status="STOPPED")
+            if exit_code is None:
+                stop_code = "TaskFailedToStart"
+            elif local.stop_reason:
+                stop_code = "UserInitiated"
+            else:
+                stop_code = "EssentialContainerExited"
+            _describe(task, stop_code=stop_code, stopped_at=_now(), execution_stopped_at=_now())
+            # moto's own stop: STOPPED, reason, and the cluster's resource bookkeeping.
+            super().stop_task(task.cluster_arn, task.task_arn, reason)
+            local.exited.set()
+        LOG.info("ECS task %s stopped: %s (exit code %s)", task.id, reason, exit_code)
+
+    def _kill_after_timeout(self, local: LocalTask) -> None:
+        if not local.exited.wait(local.stop_timeout):
+            _signal_group(local, signal.SIGKILL)
+
+
+def _signal_group(local: LocalTask, signum: signal.Signals) -> None:
+    if local.process is None or local.exited.is_set():
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
+        os.killpg(local.process.pid, signum)  # the session leader's pid is the group's id
+
+
+def _describe(model: object, **attributes: Any) -> None:
+    """Set fields moto's models lack: its serializer picks attributes up by the API's name."""
+    vars(model).update(attributes)
+
+
+def _task_id(task: str) -> str:
+    return task.rsplit("/", 1)[-1]
+
+
+def _now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+def install(
+    command_for: CommandFor,
+    environment: Mapping[str, str],
+    *,
+    cwd: Path | None = None,
+    log_dir: Path | None = None,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    region: str = REGION,
+) -> LocalEcsBackend:
+    """Put a ``LocalEcsBackend`` in moto's ECS backends for this account and region.
+
+    Call it before the first ECS request: it replaces whatever backend (and tasks) was there.
+    ``environment`` is what every container gets besides its own variables: typically
+    ``MotoServer.environment()``. A moto reset (``/moto-api/reset``, ``mock_aws``) removes it.
+    """
+    backend = LocalEcsBackend(
+        region, account_id, command_for, environment, cwd=cwd, log_dir=log_dir
+    )
+    ecs_backends[account_id][region] = backend
+    return backend

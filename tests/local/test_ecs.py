@@ -1,0 +1,198 @@
+"""ECS RunTask/StopTask on local processes (``local.ecs``), called directly."""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.local.conftest import Local, wait_until
+
+
+def run_task(local: Local, family: str, environment: dict[str, str]) -> tuple[str, str]:
+    """RunTask with container overrides; returns (cluster, task ARN)."""
+    cluster = local.cluster()
+    network = local.network()["AwsvpcConfiguration"]
+    started = local.ecs.run_task(
+        cluster=cluster,
+        taskDefinition=family,
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": network["Subnets"],
+                "securityGroups": network["SecurityGroups"],
+            }
+        },
+        overrides={
+            "containerOverrides": [
+                {
+                    "name": "main",
+                    "environment": [{"name": k, "value": v} for k, v in environment.items()],
+                }
+            ]
+        },
+    )
+    return cluster, started["tasks"][0]["taskArn"]
+
+
+def describe(local: Local, cluster: str, task: str) -> dict[str, Any]:
+    described: dict[str, Any] = local.ecs.describe_tasks(cluster=cluster, tasks=[task])["tasks"][0]
+    return described
+
+
+def wait_stopped(local: Local, cluster: str, task: str) -> dict[str, Any]:
+    result: dict[str, Any] = wait_until(
+        lambda: (t := describe(local, cluster, task))["lastStatus"] == "STOPPED" and t
+    )
+    return result
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for its reaper counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+DUMP_ENVIRONMENT = (
+    "import json, os; open(os.environ['MARKER'], 'w').write(json.dumps(dict(os.environ)))"
+)
+
+
+def test_container_environment(
+    local_aws: Local, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TF_LOG", "TRACE")
+    monkeypatch.setenv("IACP_NOT_FOR_CONTAINERS", "secret")
+    family = local_aws.task_definition(DUMP_ENVIRONMENT)
+    marker = tmp_path / "environment.json"
+    cluster, task = run_task(
+        local_aws, family, {"MARKER": str(marker), "FROM_OVERRIDE": "override"}
+    )
+
+    assert wait_stopped(local_aws, cluster, task)["containers"][0]["exitCode"] == 0
+    environment = json.loads(marker.read_text())
+    assert environment["FROM_DEFINITION"] == "definition"
+    assert environment["FROM_OVERRIDE"] == "override"
+    assert environment["AWS_ENDPOINT_URL"] == local_aws.moto.endpoint_url
+    assert environment["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert environment["AWS_ACCESS_KEY_ID"]
+    assert environment["PATH"] == os.environ["PATH"]
+    assert environment["TF_LOG"] == "TRACE"
+    assert "IACP_NOT_FOR_CONTAINERS" not in environment
+
+
+def test_an_override_wins_over_the_definition(local_aws: Local, tmp_path: Path) -> None:
+    family = local_aws.task_definition(DUMP_ENVIRONMENT)
+    marker = tmp_path / "environment.json"
+    cluster, task = run_task(
+        local_aws, family, {"MARKER": str(marker), "FROM_DEFINITION": "override"}
+    )
+
+    wait_stopped(local_aws, cluster, task)
+    assert json.loads(marker.read_text())["FROM_DEFINITION"] == "override"
+
+
+def test_stopped_only_once_the_process_has_exited(local_aws: Local, tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    family = local_aws.task_definition(
+        "import os, sys, time\n"
+        "while not os.path.exists(os.environ['GO']): time.sleep(0.01)\n"
+        "sys.exit(4)"
+    )
+    cluster, task = run_task(local_aws, family, {"GO": str(go)})
+
+    for _ in range(5):  # stock moto would walk the task to STOPPED over these calls
+        assert describe(local_aws, cluster, task)["lastStatus"] == "RUNNING"
+    go.touch()
+    stopped = wait_stopped(local_aws, cluster, task)
+    assert stopped["containers"][0]["exitCode"] == 4
+    assert stopped["stoppedReason"] == "Essential container in task exited"
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    assert stopped["desiredStatus"] == "STOPPED"
+
+
+def test_stop_task_sends_sigterm(local_aws: Local, tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    family = local_aws.task_definition(
+        "import os, signal, sys, time\n"
+        "marker = os.environ['MARKER']\n"
+        "signal.signal(signal.SIGTERM, lambda *a: (open(marker, 'w').write('term'), sys.exit(0)))\n"
+        "open(marker + '.started', 'w').close()\n"
+        "time.sleep(60)"
+    )
+    cluster, task = run_task(local_aws, family, {"MARKER": str(marker)})
+    wait_until(Path(f"{marker}.started").exists)
+
+    local_aws.ecs.stop_task(cluster=cluster, task=task, reason="canceled by a test")
+
+    stopped = wait_stopped(local_aws, cluster, task)
+    assert marker.read_text() == "term"
+    assert stopped["containers"][0]["exitCode"] == 0
+    assert stopped["stoppedReason"] == "canceled by a test"
+    assert stopped["stopCode"] == "UserInitiated"
+
+
+def test_sigkill_after_the_stop_timeout(local_aws: Local, tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    family = local_aws.task_definition(
+        "import os, signal, time\n"
+        "marker = os.environ['MARKER']\n"
+        "signal.signal(signal.SIGTERM, lambda *a: open(marker, 'w').write('term'))\n"
+        "open(marker + '.started', 'w').close()\n"
+        "time.sleep(60)",
+        stop_timeout=2,
+    )
+    cluster, task = run_task(local_aws, family, {"MARKER": str(marker)})
+    wait_until(Path(f"{marker}.started").exists)
+
+    began = time.monotonic()
+    local_aws.ecs.stop_task(cluster=cluster, task=task, reason="canceled")
+    wait_until(marker.exists)
+    stopping = describe(local_aws, cluster, task)
+    assert (stopping["lastStatus"], stopping["desiredStatus"]) == ("DEACTIVATING", "STOPPED")
+
+    stopped = wait_stopped(local_aws, cluster, task)
+    assert time.monotonic() - began >= 1.9
+    assert stopped["containers"][0]["exitCode"] == 137  # killed: 128 + SIGKILL
+
+
+def test_the_process_group_ends_with_the_container(local_aws: Local, tmp_path: Path) -> None:
+    marker = tmp_path / "child.pid"
+    family = local_aws.task_definition(
+        "import os, subprocess, sys\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "open(os.environ['MARKER'], 'w').write(str(child.pid))"
+    )
+    cluster, task = run_task(local_aws, family, {"MARKER": str(marker)})
+
+    wait_stopped(local_aws, cluster, task)
+    child = int(marker.read_text())
+    wait_until(lambda: not alive(child))
+
+
+def test_output_is_kept_in_a_log_file(local_aws: Local) -> None:
+    family = local_aws.task_definition(
+        "import sys; print('to stdout'); print('to stderr', file=sys.stderr)"
+    )
+    cluster, task = run_task(local_aws, family, {})
+
+    wait_stopped(local_aws, cluster, task)
+    log = local_aws.ecs_backend.log_path(task).read_text()
+    assert "to stdout" in log
+    assert "to stderr" in log
+
+
+def test_a_command_that_cannot_start(local_aws: Local) -> None:
+    family = local_aws.task_definition(command=[str(Path(sys.executable).parent / "no-such")])
+    cluster, task = run_task(local_aws, family, {})
+
+    stopped = wait_stopped(local_aws, cluster, task)
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    assert stopped["stoppedReason"].startswith("CannotStartContainerError")
+    assert "exitCode" not in stopped["containers"][0]
