@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: test demo lint typecheck lint-infra pytest openapi lock clean
+.PHONY: test demo lint typecheck lint-infra pytest bench openapi lock clean
 
 test: lint typecheck lint-infra pytest
 
@@ -42,8 +42,14 @@ lint-infra: $(TOOLS)/.installed
 	if [ -z "$$asl" ]; then echo "statelint: no ASL files under statemachine/ yet"; \
 	else for f in $$asl; do echo "statelint $$f"; $(TOOLS)/bin/statelint $$f || exit 1; done; fi
 
+# Two processes: the end-to-end tests run the platform against a moto server, the others mock
+# AWS inside the process (see tests/e2e/conftest.py).
 pytest: $(VENV)/.installed
 	$(VENV)/bin/pytest
+	IACP_E2E=1 $(VENV)/bin/pytest tests/e2e
+
+bench: $(VENV)/.installed
+	$(PY) bench/run_overhead.py
 
 # --- maintenance ------------------------------------------------------------------------
 openapi: $(VENV)/.installed
@@ -53,6 +59,7 @@ lock: $(VENV)/.installed
 	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes layers/common/requirements.in -o layers/common/requirements.txt
 	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes -c layers/common/requirements.txt requirements/dev.in -o requirements/dev.txt
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements/tools.in -o requirements/tools.txt
+	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes -c layers/common/requirements.txt runner/requirements.in -o runner/requirements.txt
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .pytest_cache .ruff_cache .aws-sam

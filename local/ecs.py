@@ -12,7 +12,7 @@ TF_*). The task's status follows the process as Fargate's follows the container:
   to STOPPED one status per DescribeTasks call.
 - StopTask sends SIGTERM to the process group, then SIGKILL after the container's
   ``stopTimeout`` (default 30 s, at most 120 s), as ECS does to a container.
-- When the main process ends, what is left of its process group is killed: a container's
+- When the main process ends, what is left of its session is killed: a container's
   processes do not outlive it (e.g. a ``local-exec`` child that Terraform left behind).
 
 Only the task definition's first container runs (moto models only that one); the runner's
@@ -88,7 +88,7 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
     def reset(self) -> None:
         """moto's reset re-runs ``__init__``: keep the configuration, end the processes."""
         for local in list(self._local.values()):
-            _signal_group(local, signal.SIGKILL)
+            _kill_container(local)
         config = (self.command_for, self.environment, self.cwd, self._log_dir)
         super().reset()
         self.command_for, self.environment, self.cwd, self._log_dir = config
@@ -189,7 +189,7 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
         assert local.process is not None
         returncode = local.process.wait()
         # The container is gone: so are the processes it started.
-        _signal_group(local, signal.SIGKILL)
+        _kill_container(local)
         # Docker reports a signal's death as 128 + the signal's number (SIGTERM: 143).
         exit_code = returncode if returncode >= 0 else 128 - returncode
         self._stopped(local, exit_code, local.stop_reason or EXITED_REASON)
@@ -217,7 +217,7 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
 
     def _kill_after_timeout(self, local: LocalTask) -> None:
         if not local.exited.wait(local.stop_timeout):
-            _signal_group(local, signal.SIGKILL)
+            _kill_container(local)
 
 
 def _signal_group(local: LocalTask, signum: signal.Signals) -> None:
@@ -225,6 +225,40 @@ def _signal_group(local: LocalTask, signum: signal.Signals) -> None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
         os.killpg(local.process.pid, signum)  # the session leader's pid is the group's id
+
+
+def _kill_container(local: LocalTask) -> None:
+    """SIGKILL every process of the task, as the end of a container does: its whole session,
+    not just its process group, since a runner gives each Terraform command a group of its
+    own (so that only Terraform gets the interrupt it forwards)."""
+    if local.process is None:
+        return
+    session = local.process.pid  # started with start_new_session: it leads its session
+    for pid in _session_members(session):
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(session, signal.SIGKILL)
+
+
+def _session_members(session: int) -> list[int]:
+    """Processes in ``session``, from /proc (Linux); elsewhere none, and only the group dies."""
+    members: list[int] = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return members
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the command name (which may hold spaces): state ppid pgrp session ...
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 3 and int(fields[3]) == session:
+            members.append(int(entry.name))
+    return members
 
 
 def _describe(model: object, **attributes: Any) -> None:

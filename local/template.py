@@ -1,7 +1,7 @@
 """Reading template.yaml and creating its stateful resources in moto (or any endpoint)."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +90,7 @@ class Provisioned:
 
     template: Template
     prefix: str = "iacp-local"
+    parameters: dict[str, str] = field(default_factory=lambda: dict(LOCAL_PARAMETERS))
 
     @property
     def refs(self) -> dict[str, str]:
@@ -155,7 +156,7 @@ class Provisioned:
             return self.get_att(*name.split(".", 1))
         parameters = self.template.body.get("Parameters", {})
         if name in parameters:
-            return str(parameters[name].get("Default", LOCAL_PARAMETERS.get(name, "")))
+            return str(parameters[name].get("Default", self.parameters.get(name, "")))
         return self.refs[name]
 
     def environment(self, function_id: str) -> dict[str, str]:
@@ -205,6 +206,21 @@ class Provisioned:
                 roleArn=f"arn:aws:iam::{ACCOUNT}:role/{self.prefix}-{logical_id}Role",
             )
 
+    def use_default_network(self) -> None:
+        """Run Fargate tasks in the endpoint's default VPC: moto checks that the subnets and
+        security group of a task exist. Call before ``create`` if tasks will really run."""
+        ec2 = boto3.client("ec2")
+        subnets = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])
+        subnet_ids = sorted(s["SubnetId"] for s in subnets["Subnets"])
+        groups = ec2.describe_security_groups(
+            Filters=[{"Name": "group-name", "Values": ["default"]}]
+        )
+        self.parameters.update(
+            RunnerSubnet1=subnet_ids[0],
+            RunnerSubnet2=subnet_ids[1 % len(subnet_ids)],
+            RunnerSecurityGroup=groups["SecurityGroups"][0]["GroupId"],
+        )
+
     def _task_definition(self, logical_id: str) -> Any:
         props = self.resolve(self.template.properties(logical_id))
         containers = [
@@ -213,6 +229,8 @@ class Provisioned:
                 "image": c["Image"],
                 "essential": c.get("Essential", True),
                 "stopTimeout": int(c.get("StopTimeout", 30)),
+                # moto's Fargate RunTask needs a container-level memory; AWS takes the task's.
+                "memory": int(c.get("Memory", props.get("Memory", 512))),
                 "environment": [
                     {"name": e["Name"], "value": str(e["Value"])} for e in c.get("Environment", [])
                 ],

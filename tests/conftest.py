@@ -22,7 +22,11 @@ os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_METRICS_NAMESPACE="iacp-test",
+    MOTO_EC2_LOAD_DEFAULT_AMIS="false",
 )
+
+# tests/e2e runs against a moto server in a pytest process of its own (see its conftest).
+collect_ignore = [] if os.environ.get("IACP_E2E") else ["e2e"]
 
 import pytest  # noqa: E402
 from aws_lambda_powertools.utilities.parameters.base import clear_caches  # noqa: E402

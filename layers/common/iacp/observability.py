@@ -1,8 +1,37 @@
 """Powertools set up once for every function. Nothing here logs request bodies: they can
 carry sensitive variable values and tokens."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+import os
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+from aws_lambda_powertools import Logger, Metrics
+
+from iacp import PRODUCT
+
+# Powertools reads these when the objects are made; in Lambda the function's environment is
+# there from the start, but a local process may import this module before it sets them.
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", PRODUCT)
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", PRODUCT))
+
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
+    tracer: Tracer
+
+
+@cache
+def _tracer() -> "Tracer":
+    # Imported on first use: the X-Ray SDK costs ~0.1 s to import, and the runner (which
+    # imports this module for the logger) never traces.
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "tracer":
+        return _tracer()
+    raise AttributeError(name)

@@ -1,0 +1,118 @@
+"""The whole platform on this machine: moto in server mode standing in for AWS, the
+template's resources created in it, every function of the template as an in-process Lambda,
+the run workflow executed by moto's interpreter, and the runner as a local process with real
+Terraform. Local mode and the end-to-end tests start it; nothing here is a test double of the
+platform's own code.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_callback,
+)
+
+from local import ecs, executions, lambdas, moto_fidelity, moto_server
+from local.functions import ROOT, Handler, LambdaContext, load_handlers
+from local.gateway import ApiGateway
+from local.template import ACCOUNT, REGION, Provisioned, Template
+
+RUNNER_COMMAND = [sys.executable, "-m", "runner.main"]
+# The statuses the template's reconcile rule listens for (ReconcileFunction's event pattern).
+RECONCILED = {"ABORTED", "FAILED", "TIMED_OUT"}
+
+
+class LocalPlatform:
+    def __init__(self, prefix: str = "iacp-local", work_dir: Path | None = None):
+        self.template = Template.load()
+        self.provisioned = Provisioned(self.template, prefix)
+        self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="iacp-local-"))
+        self._stop_callbacks: list[Any] = []
+
+    def start(self) -> "LocalPlatform":
+        os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # no AMIs needed
+        moto_fidelity.apply()
+        # How often moto's interpreter checks a .sync task (0.5 s by default, read at run
+        # time): AWS learns of a task's end from an event, not by polling twice a second.
+        state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.05  # type: ignore[misc]
+        self.moto = moto_server.start()
+        # The functions run in this process and talk to the moto server like any client.
+        os.environ.update(self.moto.environment())
+        self.handlers: dict[str, Handler] = load_handlers(self.provisioned)
+        lambdas.install(
+            {self.provisioned.refs[name]: handler for name, handler in self.handlers.items()}
+        )
+        (self.work_dir / "tasks").mkdir(parents=True, exist_ok=True)
+        self.ecs = ecs.install(
+            lambda family, container: RUNNER_COMMAND,
+            self._runner_environment(),
+            cwd=ROOT,
+            log_dir=self.work_dir / "tasks",
+        )
+        self.provisioned.use_default_network()
+        self.provisioned.create()
+        for name in self.handlers:
+            lambdas.register_function(self.provisioned.refs[name])
+        self._stop_callbacks.append(executions.on_execution_end(self._execution_ended))
+        self.gateway = ApiGateway(self.template, self.handlers)
+        return self
+
+    def running_runners(self) -> list["subprocess.Popen[bytes]"]:
+        """The runner processes of this platform's tasks that are still running."""
+        cluster = self.provisioned.refs["RunnerCluster"]
+        tasks = boto3.client("ecs").list_tasks(cluster=cluster, desiredStatus="RUNNING")
+        processes = [self.ecs.process(arn) for arn in tasks["taskArns"]]
+        return [p for p in processes if p is not None and p.poll() is None]
+
+    def stop(self) -> None:
+        for remove in self._stop_callbacks:
+            remove()
+        self.moto.stop()
+
+    def __enter__(self) -> "LocalPlatform":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _runner_environment(self) -> dict[str, str]:
+        config = self.work_dir / "terraform.rc"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.touch()
+        return self.moto.environment() | {
+            "TF_CLI_CONFIG_FILE": str(config),  # no ~/.terraformrc warnings
+            "TF_IN_AUTOMATION": "1",
+        }
+
+    def _execution_ended(self, execution_arn: str, status: str) -> None:
+        """What EventBridge's rule does in AWS: the run workflow's ABORTED, FAILED and
+        TIMED_OUT endings go to the reconcile function, as the event AWS sends."""
+        machine = self.provisioned.state_machine_name("RunStateMachine")
+        if status not in RECONCILED or f":execution:{machine}:" not in execution_arn:
+            return
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states",
+            "account": ACCOUNT,
+            "time": "1970-01-01T00:00:00Z",
+            "region": REGION,
+            "resources": [execution_arn],
+            "detail": {
+                "executionArn": execution_arn,
+                "stateMachineArn": self.provisioned.refs["RunStateMachine"],
+                "name": execution_arn.rsplit(":", 1)[-1],
+                "status": status,
+            },
+        }
+        self.handlers["ReconcileFunction"](
+            json.loads(json.dumps(event)), LambdaContext("ReconcileFunction")
+        )

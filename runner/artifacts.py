@@ -1,0 +1,53 @@
+"""The run's objects in the artifacts bucket, by the storage layout of docs/run-pipeline.md."""
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+class Artifacts:
+    def __init__(self, s3: "S3Client", bucket: str, run_id: str):
+        self._s3 = s3
+        self._bucket = bucket
+        self._run = f"runs/{run_id}"
+
+    def key(self, *parts: str) -> str:
+        """``runs/{run}/...``: e.g. ``key("plan", "tfplan")``."""
+        return "/".join((self._run, *parts))
+
+    def download(self, key: str, path: Path) -> bool:
+        """Copy an object to ``path``; False when there is no such object."""
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _MISSING:
+                return False
+            raise
+        with body, path.open("wb") as file:
+            shutil.copyfileobj(body, file)
+        return True
+
+    def upload(self, path: Path, key: str) -> None:
+        self._s3.upload_file(str(path), self._bucket, key)
+
+    def put(self, key: str, body: bytes) -> None:
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body)
+
+    def get_json(self, key: str) -> Any:
+        """The object's JSON, or None when there is no such object."""
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _MISSING:
+                return None
+            raise
+        with body:
+            return json.loads(body.read())

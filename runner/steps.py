@@ -1,0 +1,233 @@
+"""The steps of a run phase (docs/run-pipeline.md), each a small function over the run's
+context. ``runner.main`` runs them in order and checks for cancellation between them."""
+
+import json
+import tarfile
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iacp.secrets import sealer_for
+from iacp.variables.service import SEALING_PURPOSE, variables_for_run
+from iacp.variables.store import DynamoVariableStore
+from runner.artifacts import Artifacts
+from runner.backend import remove_backend_blocks
+from runner.changes import ChangeCounts, applied_changes, planned_changes
+from runner.logstream import LogStreamer
+from runner.result import Canceled, Result, Stage, StepFailed
+from runner.settings import RunnerSettings
+from runner.statefile import NO_STATE, STATE_FILE, StateVersion, read_state_version
+from runner.terraform import Outcome, Terraform
+from runner.variables import environment_of, write_terraform_variables
+
+PLAN_FILE = "tfplan"
+PLAN_JSON = "plan.json"
+LOCK_FILE = ".terraform.lock.hcl"
+LOCK_ARTIFACT = "terraform.lock.hcl"
+
+
+@dataclass
+class RunContext:
+    settings: RunnerSettings
+    artifacts: Artifacts
+    log: LogStreamer
+    terraform: Terraform
+    canceled: threading.Event
+    root: Path  # the run's private directory; the configuration is unpacked below it
+    env: dict[str, str]  # of the Terraform processes
+    result: Result
+    workdir: Path = field(init=False)  # where Terraform runs: set by fetch_configuration
+    current_state: StateVersion = NO_STATE  # the workspace's state before this phase
+    planned: Result | None = None  # apply: the plan phase's result
+    apply_started: bool = False
+    keep_root: bool = False  # a state that could not be uploaded is left here
+
+    def run_terraform(
+        self, stage: Stage, *args: str, success: tuple[int, ...] = (0,), capture: bool = False
+    ) -> Outcome:
+        outcome = self.terraform.run(args, self.workdir, self.env, capture_stdout=capture)
+        if self.canceled.is_set():  # Terraform was interrupted: its exit code says nothing more
+            raise Canceled
+        if outcome.exit_code not in success:
+            lines = "\n".join(outcome.tail).strip("\n")
+            raise StepFailed(
+                stage, f"terraform {args[0]} failed (exit code {outcome.exit_code}):\n{lines}"
+            )
+        return outcome
+
+
+Step = Callable[[RunContext], None]
+
+
+def plan_steps() -> list[Step]:
+    return [
+        fetch_configuration,
+        write_variables,
+        remove_backend,
+        download_state,
+        terraform_init,
+        terraform_plan,
+        summarize_plan,
+        upload_plan,
+    ]
+
+
+def apply_steps() -> list[Step]:
+    return [
+        fetch_configuration,
+        write_variables,
+        remove_backend,
+        download_state,
+        download_plan,
+        check_state_unchanged,
+        terraform_init,
+        terraform_apply,
+        upload_state,
+    ]
+
+
+def fetch_configuration(ctx: RunContext) -> None:
+    key = ctx.settings.configuration_key
+    archive = ctx.root / "configuration.tar.gz"
+    if not ctx.artifacts.download(key, archive):
+        raise StepFailed(Stage.CONFIGURATION, f"The configuration version {key} does not exist.")
+    tree = ctx.root / "configuration"
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            # The "data" filter refuses absolute paths, "..", links leading out and devices.
+            tar.extractall(tree, filter="data")
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+        raise StepFailed(
+            Stage.CONFIGURATION, f"The configuration archive cannot be unpacked: {error}"
+        ) from error
+    relative = ctx.settings.working_directory
+    workdir = (tree / relative).resolve()
+    if not workdir.is_relative_to(tree.resolve()) or not workdir.is_dir():
+        raise StepFailed(
+            Stage.CONFIGURATION, f"The working directory '{relative}' is not in the configuration."
+        )
+    ctx.workdir = workdir
+
+
+def write_variables(ctx: RunContext) -> None:
+    sealer = sealer_for(ctx.settings.platform_secret_arn, SEALING_PURPOSE)
+    store = DynamoVariableStore(ctx.settings.workspaces_table)
+    variables = variables_for_run(store, ctx.settings.workspace_id, sealer)
+    ctx.log.masker.add(v.value for v in variables if v.sensitive)
+    write_terraform_variables(ctx.workdir, variables)
+    ctx.env.update(environment_of(variables))
+
+
+def remove_backend(ctx: RunContext) -> None:
+    for name in remove_backend_blocks(ctx.workdir):
+        ctx.log.write(f"iacp: removed the backend block of {name}; the platform keeps the state.")
+    # Left by a local `terraform init` against the removed backend; init would want to migrate.
+    (ctx.workdir / ".terraform" / STATE_FILE).unlink(missing_ok=True)
+
+
+def download_state(ctx: RunContext) -> None:
+    path = ctx.workdir / STATE_FILE
+    path.unlink(missing_ok=True)  # one shipped in the configuration is not the workspace's
+    key = ctx.settings.state_key
+    if not key:
+        return
+    if not ctx.artifacts.download(key, path):
+        raise StepFailed(Stage.STATE, f"The workspace's current state {key} does not exist.")
+    try:
+        ctx.current_state = read_state_version(path)
+    except ValueError as error:
+        raise StepFailed(Stage.STATE, f"The workspace's current state {key}: {error}.") from error
+    ctx.result.state_serial = ctx.current_state.serial
+    ctx.result.state_lineage = ctx.current_state.lineage
+
+
+def terraform_init(ctx: RunContext) -> None:
+    ctx.run_terraform(Stage.INIT, "init", "-input=false", "-no-color")
+
+
+def terraform_plan(ctx: RunContext) -> None:
+    outcome = ctx.run_terraform(
+        Stage.PLAN,
+        *("plan", "-input=false", "-no-color", f"-out={PLAN_FILE}", "-detailed-exitcode"),
+        success=(0, 2),  # 2: the plan has changes
+    )
+    ctx.result.has_changes = outcome.exit_code == 2
+
+
+def summarize_plan(ctx: RunContext) -> None:
+    outcome = ctx.run_terraform(Stage.PLAN, "show", "-json", PLAN_FILE, capture=True)
+    try:
+        plan = json.loads(outcome.stdout)
+    except ValueError as error:
+        raise StepFailed(Stage.PLAN, "terraform show -json printed no JSON plan.") from error
+    (ctx.root / PLAN_JSON).write_bytes(outcome.stdout)
+    _record_counts(ctx.result, planned_changes(plan))
+
+
+def upload_plan(ctx: RunContext) -> None:
+    ctx.artifacts.upload(ctx.workdir / PLAN_FILE, ctx.artifacts.key("plan", PLAN_FILE))
+    ctx.artifacts.upload(ctx.root / PLAN_JSON, ctx.artifacts.key("plan", PLAN_JSON))
+    lock_file = ctx.workdir / LOCK_FILE
+    if lock_file.exists():  # none when the configuration uses only built-in providers
+        ctx.artifacts.upload(lock_file, ctx.artifacts.key("plan", LOCK_ARTIFACT))
+
+
+def download_plan(ctx: RunContext) -> None:
+    planned = ctx.artifacts.get_json(ctx.artifacts.key("plan", "result.json"))
+    saved = ctx.artifacts.download(ctx.artifacts.key("plan", PLAN_FILE), ctx.workdir / PLAN_FILE)
+    if planned is None or not saved:
+        raise StepFailed(Stage.RUNNER, "This run has no saved plan to apply.")
+    ctx.planned = Result.model_validate(planned)
+    ctx.artifacts.download(ctx.artifacts.key("plan", LOCK_ARTIFACT), ctx.workdir / LOCK_FILE)
+    ctx.result.has_changes = ctx.planned.has_changes
+
+
+def check_state_unchanged(ctx: RunContext) -> None:
+    assert ctx.planned is not None, "download_plan runs first"
+    current, planned = ctx.current_state.serial, ctx.planned.state_serial
+    if current != planned:
+        raise StepFailed(
+            Stage.STATE,
+            f"the workspace's state changed since this plan was made "
+            f"(serial {current}, plan made against {planned})",
+        )
+
+
+def terraform_apply(ctx: RunContext) -> None:
+    ctx.apply_started = True
+    outcome = ctx.run_terraform(Stage.APPLY, "apply", "-input=false", "-no-color", PLAN_FILE)
+    _record_counts(ctx.result, applied_changes(outcome.tail))
+
+
+def upload_state(ctx: RunContext) -> None:
+    """Upload the state Terraform wrote, if it wrote one. Also run after a failed or canceled
+    apply: resources created before the stop must not be forgotten."""
+    path = ctx.workdir / STATE_FILE
+    if not ctx.apply_started or ctx.result.state_uploaded or not path.exists():
+        return
+    try:
+        written = read_state_version(path)
+    except ValueError:
+        written = None  # still uploaded: a damaged state is better kept than lost
+    if written == ctx.current_state:
+        return  # Terraform changed nothing
+    try:
+        ctx.artifacts.upload(path, ctx.artifacts.key("apply", STATE_FILE))
+    except Exception as error:
+        ctx.keep_root = True
+        raise StepFailed(
+            Stage.STATE,
+            f"The state this apply wrote could not be uploaded ({type(error).__name__}); "
+            f"it is kept at {path}.",
+        ) from error
+    ctx.result.state_uploaded = True
+    if written is not None:
+        ctx.result.state_serial, ctx.result.state_lineage = written.serial, written.lineage
+
+
+def _record_counts(result: Result, counts: ChangeCounts) -> None:
+    result.resource_additions = counts.additions
+    result.resource_changes = counts.changes
+    result.resource_destructions = counts.destructions

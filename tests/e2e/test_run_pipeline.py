@@ -1,0 +1,282 @@
+"""The run pipeline end to end (issue: plan, confirm, apply, discard, cancel): the real
+workflow, the real runner, real Terraform on ``terraform_data`` configurations."""
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from local.platform import LocalPlatform
+from tests.conftest import ApiClient, assert_error
+from tests.runs_support import SIMPLE_CONFIGURATION, upload_configuration
+
+DEADLINE = 90.0  # seconds any single wait may take before the test fails
+ENDED = {"applied", "planned_and_finished", "discarded", "errored", "canceled", "force_canceled"}
+
+COUNTED = {
+    "main.tf": """
+variable "names" {
+  type    = list(string)
+  default = ["a", "b"]
+}
+
+resource "terraform_data" "item" {
+  for_each = toset(var.names)
+  input    = each.value
+}
+
+output "names" {
+  value = sort([for item in terraform_data.item : item.output])
+}
+
+output "secret" {
+  value     = "s3cr3t"
+  sensitive = true
+}
+""",
+}
+
+SLOW_APPLY = {
+    "main.tf": """
+resource "terraform_data" "first" {
+  input = "quick"
+}
+
+resource "terraform_data" "second" {
+  depends_on = [terraform_data.first]
+  input      = "slow"
+
+  provisioner "local-exec" {
+    command = "sleep 30 # iacp-e2e-orphan-marker"
+  }
+}
+""",
+}
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def run_status(client: ApiClient, run_id: str, statuses: set[str]) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
+        run: dict[str, Any] = client.get(f"/runs/{run_id}").json()
+        return run if run["status"] in statuses else None
+
+    return wait_for(reached, f"run {run_id} to reach {sorted(statuses)}")
+
+
+def new_workspace(client: ApiClient, name: str, files: dict[str, str]) -> str:
+    workspace_id = str(client.post("/workspaces", {"name": name}).json()["id"])
+    upload_configuration(client, None, workspace_id, files)  # type: ignore[arg-type]
+    return workspace_id
+
+
+def start_run(client: ApiClient, workspace_id: str, **body: Any) -> str:
+    reply = client.post(f"/workspaces/{workspace_id}/runs", body)
+    assert reply.status == 201, reply.body
+    return str(reply.json()["id"])
+
+
+def full_log(client: ApiClient, run_id: str, phase: str) -> str:
+    page = client.get(f"/runs/{run_id}/logs", query={"phase": phase}).json()
+    return str(page["data"])
+
+
+def test_plan_confirm_apply_saves_a_state_with_its_outputs(admin):
+    ws = new_workspace(admin, "apply-me", COUNTED)
+    run_id = start_run(admin, ws, message="first apply")
+
+    planned = run_status(admin, run_id, {"planned"} | ENDED)
+    assert planned["status"] == "planned", planned["error"]
+    assert planned["resource_additions"] == 2
+    assert admin.get(f"/workspaces/{ws}").json()["lock"]["holder"] == run_id
+    assert "Plan: 2 to add" in full_log(admin, run_id, "plan")
+    plan = admin.get(f"/runs/{run_id}/plan-json").json()
+    assert {c["address"] for c in plan["resource_changes"]} == {
+        'terraform_data.item["a"]',
+        'terraform_data.item["b"]',
+    }
+
+    assert admin.post(f"/runs/{run_id}/actions/apply", {"comment": "go"}).status == 202
+    applied = run_status(admin, run_id, ENDED)
+
+    assert applied["status"] == "applied", applied["error"]
+    assert {"planned", "confirmed", "applying", "applied"} <= set(applied["status_timestamps"])
+    state = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert state["id"] == applied["state_version_id"]
+    assert state["serial"] >= 1
+    assert state["outputs"]["names"]["value"] == ["a", "b"]
+    assert state["outputs"]["secret"] == {"value": None, "sensitive": True, "type": "string"}
+    assert "Apply complete! Resources: 2 added" in full_log(admin, run_id, "apply")
+    workspace = admin.get(f"/workspaces/{ws}").json()
+    assert workspace["locked"] is False
+    assert workspace["current_run_id"] is None
+
+    # A second run of the same configuration finds nothing to change.
+    again = start_run(admin, ws)
+    finished = run_status(admin, again, ENDED)
+    assert finished["status"] == "planned_and_finished"
+    assert finished["has_changes"] is False
+    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+
+    # A change of variable plans against the saved state: the serial grows on apply.
+    admin.post(
+        f"/workspaces/{ws}/vars",
+        {"key": "names", "value": '["a", "c"]', "category": "terraform", "hcl": True},
+    )
+    changed = start_run(admin, ws, auto_apply=True)
+    run = run_status(admin, changed, ENDED)
+    assert run["status"] == "applied", run["error"]
+    assert (run["resource_additions"], run["resource_destructions"]) == (1, 1)
+    newer = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert newer["serial"] > state["serial"]
+    assert newer["lineage"] == state["lineage"]
+    assert newer["outputs"]["names"]["value"] == ["a", "c"]
+
+
+def test_plan_only_run_finishes_without_locking_or_queueing(admin):
+    ws = new_workspace(admin, "speculative", SIMPLE_CONFIGURATION)
+    admin.post(f"/workspaces/{ws}/actions/lock", {"reason": "a user holds it"})
+
+    run_id = start_run(admin, ws, operation="plan_only")
+    run = run_status(admin, run_id, ENDED)
+
+    assert run["status"] == "planned_and_finished", run["error"]
+    assert run["has_changes"] is True
+    assert admin.get(f"/workspaces/{ws}").json()["lock"]["reason"] == "a user holds it"
+    assert_error(admin.get(f"/workspaces/{ws}/current-state-version"), 404)
+
+
+def test_a_syntax_error_errors_the_run_at_plan_with_terraforms_message(admin):
+    ws = new_workspace(admin, "broken", {"main.tf": 'resource "terraform_data" "x" {\n'})
+    run_id = start_run(admin, ws)
+
+    run = run_status(admin, run_id, ENDED)
+
+    assert run["status"] == "errored"
+    assert run["error"]["stage"] in {"init", "plan"}
+    assert "Unclosed configuration block" in run["error"]["message"]
+    assert "Unclosed configuration block" in full_log(admin, run_id, "plan")
+    workspace = admin.get(f"/workspaces/{ws}").json()
+    assert workspace["locked"] is False
+    assert workspace["current_run_id"] is None
+
+
+def test_discard_ends_the_run_and_releases_the_lock(admin):
+    ws = new_workspace(admin, "discard-me", SIMPLE_CONFIGURATION)
+    run_id = start_run(admin, ws)
+    run_status(admin, run_id, {"planned"})
+
+    assert admin.post(f"/runs/{run_id}/actions/discard").status == 202
+    wait_for(lambda: admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None, "release")
+
+    assert admin.get(f"/runs/{run_id}").json()["status"] == "discarded"
+    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+    assert_error(admin.get(f"/workspaces/{ws}/current-state-version"), 404)
+    assert_error(admin.post(f"/runs/{run_id}/actions/apply"), 409)
+
+
+def test_runs_on_one_workspace_run_one_after_the_other(admin):
+    ws = new_workspace(admin, "queued", SIMPLE_CONFIGURATION)
+    first = start_run(admin, ws, auto_apply=True)
+    second = start_run(admin, ws, auto_apply=True)
+
+    assert admin.get(f"/runs/{second}").json()["status"] == "pending"
+    first_run = run_status(admin, first, ENDED)
+    second_run = run_status(admin, second, ENDED)
+
+    assert first_run["status"] == "applied", first_run["error"]
+    assert second_run["status"] == "planned_and_finished", second_run["error"]
+    assert second_run["status_timestamps"]["planning"] >= first_run["status_timestamps"]["applied"]
+
+
+def test_a_lock_taken_by_a_user_during_the_plan_errors_the_run(admin):
+    ws = new_workspace(admin, "contested", SLOW_APPLY)
+    run_id = start_run(admin, ws)
+    wait_for(
+        lambda: admin.get(f"/runs/{run_id}").json()["status"] != "pending", "the plan to start"
+    )
+    admin.post(f"/workspaces/{ws}/actions/lock", {"reason": "maintenance"})
+
+    run = run_status(admin, run_id, ENDED)
+
+    assert run["status"] == "errored"
+    assert run["error"]["stage"] == "lock"
+    assert "planned" not in run["status_timestamps"]
+    assert "applying" not in run["status_timestamps"]
+    assert admin.get(f"/workspaces/{ws}").json()["lock"]["reason"] == "maintenance"
+    assert_error(admin.get(f"/workspaces/{ws}/current-state-version"), 404)
+
+
+def test_cancel_during_apply_keeps_the_partial_state_and_leaves_nothing_running(admin):
+    ws = new_workspace(admin, "cancel-me", SLOW_APPLY)
+    run_id = start_run(admin, ws, auto_apply=True)
+    run_status(admin, run_id, {"applying"})
+    wait_for(
+        lambda: (
+            "terraform_data.second: Provisioning with 'local-exec'"
+            in full_log(admin, run_id, "apply")
+        ),
+        "the slow resource to be creating",
+    )
+
+    assert admin.post(f"/runs/{run_id}/actions/cancel").status == 202
+    run = run_status(
+        admin,
+        run_id,
+        ENDED,
+    )
+
+    assert run["status"] == "canceled"
+    state = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert state["partial"] is True
+    assert state["run_id"] == run_id
+    workspace = admin.get(f"/workspaces/{ws}").json()
+    assert workspace["locked"] is False
+    assert workspace["current_run_id"] is None
+    assert "Interrupt received" in full_log(admin, run_id, "apply")
+    wait_for(lambda: not orphans("iacp-e2e-orphan-marker"), "no process left behind", 10)
+
+
+def test_a_runner_killed_outright_errors_the_run(platform: LocalPlatform, admin):
+    ws = new_workspace(admin, "killed", SLOW_APPLY)
+    run_id = start_run(admin, ws, auto_apply=True)
+    run_status(admin, run_id, {"applying"})
+    wait_for(lambda: "Provisioning with 'local-exec'" in full_log(admin, run_id, "apply"), "apply")
+
+    runners = platform.running_runners()
+    assert len(runners) == 1
+    runners[0].kill()  # SIGKILL, as the OOM killer would: no chance to save or report
+    run = run_status(admin, run_id, ENDED)
+
+    assert run["status"] == "errored"
+    assert run["error"]["stage"] == "apply"
+    assert "exit code 137" in run["error"]["message"]
+    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+    wait_for(lambda: not orphans("iacp-e2e-orphan-marker"), "the container's processes to end", 10)
+
+
+def processes() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def command_line(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def orphans(marker: str) -> list[int]:
+    return [pid for pid in processes() if marker in command_line(pid) and pid != os.getpid()]

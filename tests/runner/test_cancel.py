@@ -1,0 +1,85 @@
+"""Cancel: SIGTERM to the runner during an apply."""
+
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+from tests.runner.conftest import RUNNER_TIMEOUT_SECONDS, Platform, Workspace, wait_until
+
+# `sleep`'s argument is unique to the test, so its process can be found; the `; echo` keeps
+# the shell from exec-ing sleep, so sleep is a grandchild that outlives the killed shell.
+CANCEL_TF = """
+resource "terraform_data" "first" {
+  input = "created before the cancel"
+}
+
+resource "terraform_data" "second" {
+  depends_on = [terraform_data.first]
+
+  provisioner "local-exec" {
+    command = "sleep SECONDS; echo slept"
+  }
+}
+"""
+
+
+def processes_with_argument(argument: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # ended while we looked
+        if argument.encode() in arguments:
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_sigterm_during_apply_stops_terraform_and_uploads_the_partial_state(
+    workspace: Workspace, platform: Platform
+) -> None:
+    seconds = f"29.{random.randrange(10**8):08d}"  # noqa: S311 -- a marker, not a secret
+    key = workspace.upload_configuration({"main.tf": CANCEL_TF.replace("SECONDS", seconds)})
+    plan = workspace.plan(key)
+    assert plan.exit_code == 0, plan.output
+    runner = workspace.start_runner(plan.run_id, "apply", key)
+    try:
+        wait_until(
+            lambda: (
+                "terraform_data.second (local-exec): Executing"
+                in platform.log(plan.run_id, "apply")
+            ),
+            RUNNER_TIMEOUT_SECONDS,
+            "the second resource's local-exec in the log",
+        )
+        wait_until(lambda: bool(processes_with_argument(seconds)), 5, "sleep to start")
+        canceled_at = time.monotonic()
+        runner.send_signal(signal.SIGTERM)
+        output, _ = runner.communicate(timeout=RUNNER_TIMEOUT_SECONDS)
+        stopped_after = time.monotonic() - canceled_at
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        for pid in processes_with_argument(seconds):  # only if the runner failed to
+            os.kill(pid, signal.SIGKILL)
+
+    assert runner.returncode == 130, output.decode()
+    assert stopped_after < 10
+    result = platform.get_json(f"runs/{plan.run_id}/apply/result.json")
+    assert result["status"] == "canceled"
+    assert result["error"] is None
+    assert result["state_uploaded"] is True
+    state = platform.get_json(f"runs/{plan.run_id}/apply/terraform.tfstate")
+    assert result["state_serial"] == state["serial"]
+    first = next(r for r in state["resources"] if r["name"] == "first")
+    assert first["instances"][0].get("status") != "tainted"
+    log = platform.log(plan.run_id, "apply")
+    assert "terraform_data.first: Creation complete" in log
+    assert "Interrupt received" in log
+    assert "(local-exec): slept" not in log
+    assert platform.log_complete(plan.run_id, "apply")
+    assert processes_with_argument(seconds) == []  # the runner killed Terraform's leftovers

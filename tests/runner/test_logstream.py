@@ -1,0 +1,118 @@
+"""The log: masked, ordered chunks, whatever bytes Terraform prints."""
+
+import threading
+import time
+
+import pytest
+
+from runner.logstream import LogStreamer, Masker
+
+
+class Bucket:
+    """Collects what the streamer puts; fails the first ``failures`` puts."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.failures = failures
+        self.put_once = threading.Event()
+
+    def put(self, key: str, body: bytes) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("S3 is away")
+        self.objects[key] = body
+        self.put_once.set()
+
+    def log(self) -> bytes:
+        data = b""
+        for key in sorted(k for k in self.objects if not k.endswith("/complete")):
+            assert int(key.rsplit("/", 1)[1]) == len(data)  # each chunk starts where one ended
+            data += self.objects[key]
+        return data
+
+
+def streamer(bucket: Bucket, *secrets: str, flush_seconds: float = 60) -> LogStreamer:
+    masker = Masker()
+    masker.add(secrets)
+    return LogStreamer(bucket.put, "runs/r/logs/plan", masker, flush_seconds=flush_seconds)
+
+
+def test_sensitive_values_are_masked_longest_first() -> None:
+    bucket = Bucket()
+    log = streamer(bucket, "pass", "password1", "")
+
+    logged = log.write(b"user password1 and pass and passport\n")
+    log.complete()
+
+    assert logged == "user *** and *** and ***port"
+    assert bucket.log() == b"user *** and *** and ***port\n"
+
+
+def test_odd_bytes_never_stop_the_stream() -> None:
+    bucket = Bucket()
+    log = streamer(bucket, "s3cret")
+
+    log.write(b"\xff\xfe not utf-8 s3cret\r\n")
+    log.write(b"")
+    log.write("x" * 100_000)
+    log.write("after")
+    log.complete()
+
+    lines = bucket.log().decode().split("\n")
+    assert lines[0] == "\ufffd\ufffd not utf-8 ***"
+    assert lines[1:] == ["", "x" * 100_000, "after", ""]
+
+
+def test_chunks_follow_each_other_and_the_log_is_marked_complete() -> None:
+    bucket = Bucket()
+    log = streamer(bucket)
+
+    for number in range(3):
+        log.write(f"line {number}")
+        log.flush()
+    log.complete()
+
+    assert sorted(bucket.objects) == [
+        "runs/r/logs/plan/000000000000",
+        "runs/r/logs/plan/000000000007",
+        "runs/r/logs/plan/000000000014",
+        "runs/r/logs/plan/complete",
+    ]
+    assert bucket.log() == b"line 0\nline 1\nline 2\n"
+
+
+def test_output_is_flushed_while_the_command_is_quiet() -> None:
+    bucket = Bucket()
+    log = streamer(bucket, flush_seconds=0.05)
+
+    log.write("Still creating...")
+
+    assert bucket.put_once.wait(5)
+    assert bucket.log() == b"Still creating...\n"
+    log.complete()
+
+
+def test_a_failed_flush_keeps_its_lines_for_the_next() -> None:
+    bucket = Bucket(failures=1)
+    log = streamer(bucket)
+    log.write("first")
+
+    with pytest.raises(ConnectionError):
+        log.flush()
+    log.write("second")
+    log.complete()
+
+    assert bucket.log() == b"first\nsecond\n"
+
+
+def test_the_background_flush_survives_a_failure() -> None:
+    bucket = Bucket(failures=1)
+    log = streamer(bucket, flush_seconds=0.05)
+
+    log.write("kept")
+    deadline = time.monotonic() + 5
+    while not bucket.objects and time.monotonic() < deadline:
+        time.sleep(0.05)
+    log.complete()
+
+    assert bucket.log() == b"kept\n"

