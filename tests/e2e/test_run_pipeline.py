@@ -280,3 +280,39 @@ def command_line(pid: int) -> str:
 
 def orphans(marker: str) -> list[int]:
     return [pid for pid in processes() if marker in command_line(pid) and pid != os.getpid()]
+
+
+def test_an_apply_error_errors_the_run_and_the_next_run_starts(admin):
+    failing = {
+        "main.tf": """
+resource "terraform_data" "made" {
+  input = "before the failure"
+}
+
+resource "terraform_data" "fails" {
+  depends_on = [terraform_data.made]
+  provisioner "local-exec" {
+    command = "echo 'disk full on /var' >&2; exit 3"
+  }
+}
+"""
+    }
+    ws = new_workspace(admin, "apply-fails", failing)
+    run_id = start_run(admin, ws, auto_apply=True)
+    waiting = start_run(admin, ws, operation="plan_and_apply")
+
+    run = run_status(admin, run_id, ENDED)
+
+    assert run["status"] == "errored"
+    assert run["error"]["stage"] == "apply"
+    assert "disk full on /var" in run["error"]["message"]
+    assert "disk full on /var" in full_log(admin, run_id, "apply")
+    # What the failed apply created is in the workspace's state: the next plan knows it.
+    state = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert state["run_id"] == run_id
+    assert state["partial"] is True
+    next_run = run_status(admin, waiting, {"planned"} | ENDED)
+    assert next_run["status"] == "planned", next_run["error"]
+    assert next_run["resource_additions"] == 1  # only the tainted one, not "made" again
+    assert admin.get(f"/workspaces/{ws}").json()["lock"]["holder"] == waiting
+    admin.post(f"/runs/{waiting}/actions/discard")

@@ -13,7 +13,6 @@ from iacp.runs.finish import RunFinisher
 from iacp.runs.models import Phase, RunError
 from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
-from iacp.states.models import run_state_key
 from iacp.states.service import StateService
 
 ABORTED, FAILED, TIMED_OUT = "ABORTED", "FAILED", "TIMED_OUT"
@@ -59,19 +58,8 @@ class RunReconciler:
         self._finisher.end(run, RunStatus.ERRORED, error, reason=f"execution {status}")
 
     def _keep_partial_state(self, workspace_id: str, run_id: str) -> None:
-        """A canceled apply may have changed real resources: what Terraform recorded of
-        them becomes the workspace's state, marked partial.
-
-        The execution ends the moment it is stopped, while the runner is still interrupting
+        """The execution ends the moment it is stopped, while the runner is still interrupting
         Terraform and saving its state; its ``result.json`` comes last, so wait for it (at
         most the task's stop timeout) before looking for the state."""
         self._artifacts.wait_for(result_key(run_id, Phase.APPLY), RUNNER_STOP_TIMEOUT_SECONDS)
-        result = self._artifacts.result(run_id, Phase.APPLY)
-        if result is not None and result.state_uploaded is False:
-            return
-        if not self._artifacts.exists(run_state_key(run_id)):
-            return
-        try:
-            self._states.record_run_state(workspace_id, run_id, partial=True)
-        except Exception:
-            logger.exception("partial state not recorded", extra={"run_id": run_id})
+        self._states.record_if_written(workspace_id, run_id)

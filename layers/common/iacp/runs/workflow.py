@@ -192,6 +192,9 @@ class RunWorkflow:
     def handle_failure(self, step: FailureInput) -> None:
         run = self._run(step.run_id)
         error = self._explain(run, step.error)
+        if run.status is RunStatus.APPLYING and error.stage != StateNotSaved.stage:
+            # A failed apply may have changed real resources: keep what Terraform recorded.
+            self._states.record_if_written(run.workspace_id, run.id)
         self._finisher.end(run, RunStatus.ERRORED, error, reason="workflow step failed")
 
     def _explain(self, run: Run, caught: dict[str, Any]) -> RunError:

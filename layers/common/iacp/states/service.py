@@ -5,11 +5,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from iacp.aws import s3_client
 from iacp.errors import NotFound
 from iacp.ids import new_id
+from iacp.observability import logger
 from iacp.states.models import StateOutput, StateVersion, run_state_key, state_key
-from iacp.states.store import StateStore
+from iacp.states.store import StaleState, StateStore
 from iacp.timestamps import utcnow
 from iacp.tokens.models import Principal, Role
 
@@ -45,6 +48,22 @@ class StateService:
         )
         self._store.add_current(version)
         return version
+
+    def record_if_written(self, workspace_id: str, run_id: str) -> StateVersion | None:
+        """After an apply that did not finish (failed or canceled): what Terraform recorded
+        of the real resources it touched becomes the current state, marked partial, so the
+        next plan knows them. Nothing if the apply wrote no state, or an older one."""
+        try:
+            s3_client().head_object(Bucket=self._bucket, Key=run_state_key(run_id))
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        try:
+            return self.record_run_state(workspace_id, run_id, partial=True)
+        except StaleState:
+            logger.warning("partial state older than the current one", extra={"run_id": run_id})
+            return None
 
     def current_key(self, workspace_id: str) -> tuple[str, int] | None:
         """Where the runner finds the workspace's current state, and its serial."""
