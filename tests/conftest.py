@@ -123,6 +123,20 @@ class ApiClient:
     def delete(self, path: str, **kwargs: Any) -> GatewayReply:
         return self.call("DELETE", path, **kwargs)
 
+    def list_all(self, path: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Every item a list route answers, following ``next_cursor`` page by page."""
+        items: list[dict[str, Any]] = []
+        query = {"limit": str(limit)}
+        for _ in range(1000):  # a bound: a cursor that never ends fails instead of hanging
+            reply = self.get(path, query=query)
+            assert reply.status == 200, reply.body
+            page = reply.json()
+            items.extend(page["items"])
+            if page["next_cursor"] is None:
+                return items
+            query = {"limit": str(limit), "cursor": page["next_cursor"]}
+        raise AssertionError(f"the list {path} never ended")
+
     def with_token(self, token: str | None) -> "ApiClient":
         return ApiClient(self.gateway, token)
 

@@ -1,7 +1,6 @@
 """The run pipeline end to end (issue: plan, confirm, apply, discard, cancel): the real
 workflow, the real runner, real Terraform on ``terraform_data`` configurations."""
 
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +9,7 @@ import pytest
 
 from local.platform import LocalPlatform
 from tests.conftest import ApiClient, assert_error
+from tests.processes import processes_mentioning
 from tests.runs_support import SIMPLE_CONFIGURATION, upload_configuration
 
 DEADLINE = 90.0  # seconds any single wait may take before the test fails
@@ -38,6 +38,7 @@ output "secret" {
 """,
 }
 
+ORPHAN_MARKER = "iacp-e2e-orphan-marker"  # in the sleep's command line, to find it if it survives
 SLOW_APPLY = {
     "main.tf": """
 resource "terraform_data" "first" {
@@ -245,7 +246,9 @@ def test_cancel_during_apply_keeps_the_partial_state_and_leaves_nothing_running(
     assert workspace["locked"] is False
     assert workspace["current_run_id"] is None
     assert "Interrupt received" in full_log(admin, run_id, "apply")
-    wait_for(lambda: not orphans("iacp-e2e-orphan-marker"), "no process left behind", 10)
+    wait_for(
+        lambda: not processes_mentioning("iacp-e2e-orphan-marker"), "no process left behind", 10
+    )
 
 
 def test_a_runner_killed_outright_errors_the_run(platform: LocalPlatform, admin):
@@ -263,23 +266,11 @@ def test_a_runner_killed_outright_errors_the_run(platform: LocalPlatform, admin)
     assert run["error"]["stage"] == "apply"
     assert "exit code 137" in run["error"]["message"]
     assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
-    wait_for(lambda: not orphans("iacp-e2e-orphan-marker"), "the container's processes to end", 10)
-
-
-def processes() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def command_line(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def orphans(marker: str) -> list[int]:
-    return [pid for pid in processes() if marker in command_line(pid) and pid != os.getpid()]
+    wait_for(
+        lambda: not processes_mentioning("iacp-e2e-orphan-marker"),
+        "the container's processes to end",
+        10,
+    )
 
 
 def test_an_apply_error_errors_the_run_and_the_next_run_starts(admin):

@@ -48,18 +48,7 @@ def create_variable(client: ApiClient, workspace_id: str, **fields: Any) -> dict
 
 
 def list_all(client: ApiClient, workspace_id: str, limit: int = 100) -> list[dict[str, Any]]:
-    """Every variable of the workspace, following ``next_cursor`` page by page."""
-    items: list[dict[str, Any]] = []
-    query = {"limit": str(limit)}
-    for _ in range(1000):  # a bound, so a cursor that never ends fails instead of hanging
-        reply = client.get(vars_path(workspace_id), query=query)
-        assert reply.status == 200, reply.body
-        page = reply.json()
-        items.extend(page["items"])
-        if page["next_cursor"] is None:
-            return items
-        query = {"limit": str(limit), "cursor": page["next_cursor"]}
-    raise AssertionError("the list never ended")
+    return client.list_all(vars_path(workspace_id), limit)
 
 
 def by_key(items: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -7,13 +7,11 @@ The server shares moto's backends with ``mock_aws``, which resets them: it lives
 package's tests only, which pytest runs together.
 """
 
-import io
 import json
 import logging
 import os
 import subprocess
 import sys
-import tarfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -37,6 +35,7 @@ from iacp.workspaces.models import WorkspaceCreate
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import DynamoWorkspaceStore
 from local.template import Provisioned, Template
+from tests.runs_support import tar_gz
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -255,17 +254,6 @@ class PhaseRun:
 
 def new_run_id() -> str:
     return f"run-{uuid.uuid4().hex[:12]}"
-
-
-def tar_gz(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def make_workspace(platform: Platform) -> Workspace:

@@ -4,8 +4,8 @@ import os
 import random
 import signal
 import time
-from pathlib import Path
 
+from tests.processes import processes_with_argument
 from tests.runner.conftest import RUNNER_TIMEOUT_SECONDS, Platform, Workspace, wait_until
 
 # `sleep`'s argument is unique to the test, so its process can be found; the `; echo` keeps
@@ -23,20 +23,6 @@ resource "terraform_data" "second" {
   }
 }
 """
-
-
-def processes_with_argument(argument: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            arguments = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue  # ended while we looked
-        if argument.encode() in arguments:
-            pids.append(int(entry.name))
-    return pids
 
 
 def test_sigterm_during_apply_stops_terraform_and_uploads_the_partial_state(

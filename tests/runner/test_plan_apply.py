@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.runner.conftest import Platform, Workspace, tar_gz
+from tests.runner.conftest import Platform, Workspace
+from tests.runs_support import tar_gz
 
 MAIN_TF = """
 terraform {

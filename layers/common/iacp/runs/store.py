@@ -76,13 +76,16 @@ class DynamoRunStore:
         self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
 
     def get(self, run_id: str) -> Run | None:
-        item = self._table.get_item(Key={"id": run_id}, ConsistentRead=True).get("Item")
+        item = self._read(run_id)
         return None if item is None else _run(item)
 
     def private(self, run_id: str) -> dict[str, Any]:
         """The workflow's own attributes of a run (task token, lock flag); never returned."""
-        item = self._table.get_item(Key={"id": run_id}, ConsistentRead=True).get("Item") or {}
+        item = self._read(run_id) or {}
         return {k: item[k] for k in PRIVATE if k in item}
+
+    def _read(self, run_id: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"id": run_id}, ConsistentRead=True).get("Item")
 
     def page(
         self, workspace_id: str, limit: int, cursor: str | None
