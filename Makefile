@@ -12,8 +12,9 @@ export AWS_DEFAULT_REGION ?= us-east-1
 test: lint typecheck lint-infra pytest
 
 demo: $(VENV)/.installed
-	@echo "make demo: not yet available. The local platform (issue 'Local mode') has not landed;"
-	@echo "until it does, 'make test' exercises the API against moto."
+	@echo "make demo: not yet available. The local server, the CLI and the demo come with the"
+	@echo "'Local mode' issue. Until then, 'make test' runs the whole platform locally in"
+	@echo "tests/e2e: the real workflow, the real runner and real Terraform, against moto."
 
 # --- environments -----------------------------------------------------------------------
 $(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml
