@@ -25,6 +25,7 @@ FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
     "AuthorizerFunction": AuthorizerSettings,
     "WorkflowFunction": WorkflowSettings,
     "ReconcileFunction": WorkflowSettings,
+    "QueueSweepFunction": WorkflowSettings,
 }
 
 

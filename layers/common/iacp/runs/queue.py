@@ -36,6 +36,16 @@ class RunQueue:
             return  # another run is active; its end will call this again
         self._start(waiting.id)
 
+    def start_waiting(self) -> int:
+        """The periodic check (design §7): start the oldest waiting run of every free
+        workspace. Ending a run starts the next one, but it finds it through an eventually
+        consistent index: a run queued at that very moment would otherwise wait for the next
+        run to end. Returns how many workspaces had runs waiting."""
+        workspaces = self._runs.workspaces_with_queued_runs()
+        for workspace_id in sorted(workspaces):
+            self.start_next(workspace_id)
+        return len(workspaces)
+
     def release(self, workspace_id: str, run_id: str) -> None:
         """The run has ended: free the workspace and start whoever waits."""
         self._workspaces.release_queue(workspace_id, run_id)

@@ -51,6 +51,7 @@ class RunStore(Protocol):
         self, workspace_id: str, limit: int, cursor: str | None
     ) -> tuple[list[Run], str | None]: ...
     def oldest_queued(self, workspace_id: str) -> Run | None: ...
+    def workspaces_with_queued_runs(self) -> set[str]: ...
     def transition(
         self,
         run_id: str,
@@ -113,6 +114,21 @@ class DynamoRunStore:
         items = reply["Items"]
         # The index is eventually consistent: confirm with a strong read.
         return self.get(str(items[0]["id"])) if items else None
+
+    def workspaces_with_queued_runs(self) -> set[str]:
+        """Every workspace that has a run waiting. The ``queue`` index is sparse (only
+        waiting runs are in it), so scanning it reads the waiting runs and nothing else."""
+        workspaces: set[str] = set()
+        request: dict[str, Any] = {
+            "IndexName": QUEUE,
+            "ProjectionExpression": "queued_workspace_id",
+        }
+        while True:
+            reply = self._table.scan(**request)
+            workspaces.update(str(item["queued_workspace_id"]) for item in reply["Items"])
+            if "LastEvaluatedKey" not in reply:
+                return workspaces
+            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
     def transition(
         self,
