@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.template import TEMPLATE_PATH, Provisioned, Template
+from local.template import ACCOUNT, REGION, TEMPLATE_PATH, Provisioned, Template
 
 Handler = Callable[[dict[str, Any], Any], Any]
 ROOT = TEMPLATE_PATH.parent
@@ -26,7 +26,7 @@ class LambdaContext:
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
         return 29_000

@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local.functions import Handler, LambdaContext
-from local.template import Template
+from local.template import ACCOUNT, REGION, Template
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
 API_ID = "local"
 
 
