@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from iacp.aws import is_missing_object
+
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
-
-_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 class Artifacts:
@@ -28,7 +28,7 @@ class Artifacts:
         try:
             body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _MISSING:
+            if is_missing_object(error):
                 return False
             raise
         with body, path.open("wb") as file:
@@ -46,7 +46,7 @@ class Artifacts:
         try:
             body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _MISSING:
+            if is_missing_object(error):
                 return None
             raise
         with body:

@@ -4,6 +4,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 import boto3
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -30,3 +31,22 @@ def s3_client() -> "S3Client":
 @cache
 def stepfunctions_client() -> "SFNClient":
     return boto3.client("stepfunctions")
+
+
+# What S3 answers for an object that is not there: GetObject says NoSuchKey, HeadObject (which
+# has no body) a bare 404, and some clients report NotFound.
+_MISSING_OBJECT = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+def is_missing_object(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in _MISSING_OBJECT
+
+
+def s3_object_exists(bucket: str, key: str) -> bool:
+    try:
+        s3_client().head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if is_missing_object(error):
+            return False
+        raise
+    return True

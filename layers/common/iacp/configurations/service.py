@@ -11,7 +11,7 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from iacp.aws import s3_client
+from iacp.aws import is_missing_object, s3_client
 from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion, archive_key
 from iacp.configurations.store import ConfigurationStore
 from iacp.errors import InvalidInput, NotFound
@@ -92,7 +92,7 @@ class ConfigurationService:
         try:
             head = s3_client().get_object(Bucket=self._bucket, Key=key, Range="bytes=0-1")
         except ClientError as error:
-            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            if is_missing_object(error):
                 return version
             raise
         status = (

@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError, WaiterError
 from pydantic import BaseModel
 
-from iacp.aws import s3_client
+from iacp.aws import is_missing_object, s3_client
 from iacp.runs.models import LogPage, Phase, RunError
 
 MAX_LOG_PAGE_BYTES = 1_000_000  # keeps a reply well inside Lambda's 6 MB limit
@@ -55,15 +55,6 @@ class RunArtifacts:
     def plan_json(self, run_id: str) -> Any | None:
         body = self._get(plan_json_key(run_id))
         return None if body is None else json.loads(body)
-
-    def exists(self, key: str) -> bool:
-        try:
-            s3_client().head_object(Bucket=self.bucket, Key=key)
-        except ClientError as error:
-            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return True
 
     def wait_for(self, key: str, timeout_seconds: int, poll_seconds: int = 1) -> bool:
         """Wait until ``key`` exists (boto3's waiter), at most ``timeout_seconds``."""
@@ -118,7 +109,7 @@ class RunArtifacts:
         try:
             body: bytes = s3_client().get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except ClientError as error:
-            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            if is_missing_object(error):
                 return None
             raise
         return body

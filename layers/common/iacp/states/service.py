@@ -5,9 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from iacp.aws import s3_client
+from iacp.aws import s3_client, s3_object_exists
 from iacp.errors import NotFound
 from iacp.ids import new_id
 from iacp.observability import logger
@@ -53,12 +51,8 @@ class StateService:
         """After an apply that did not finish (failed or canceled): what Terraform recorded
         of the real resources it touched becomes the current state, marked partial, so the
         next plan knows them. Nothing if the apply wrote no state, or an older one."""
-        try:
-            s3_client().head_object(Bucket=self._bucket, Key=run_state_key(run_id))
-        except ClientError as error:
-            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
+        if not s3_object_exists(self._bucket, run_state_key(run_id)):
+            return None
         try:
             return self.record_run_state(workspace_id, run_id, partial=True)
         except StaleState:
