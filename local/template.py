@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,9 +93,9 @@ class Provisioned:
     prefix: str = "iacp-local"
     parameters: dict[str, str] = field(default_factory=lambda: dict(LOCAL_PARAMETERS))
 
-    @property
+    @cached_property
     def refs(self) -> dict[str, str]:
-        """What ``!Ref`` of each resource gives."""
+        """What ``!Ref`` of each resource gives (fixed by the template and the prefix)."""
         names: dict[str, str] = {}
         for logical_id, resource in self.template.body["Resources"].items():
             kind = resource["Type"]

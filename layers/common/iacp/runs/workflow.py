@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from iacp.configurations.models import archive_key
 from iacp.errors import Conflict
 from iacp.observability import logger
-from iacp.runs.artifacts import RunArtifacts
+from iacp.runs.artifacts import PhaseResult, RunArtifacts
 from iacp.runs.finish import RunFinisher
 from iacp.runs.models import Phase, Run, RunError
 from iacp.runs.status import RunStatus
@@ -221,7 +221,7 @@ class RunWorkflow:
             ),
         )
 
-    def _succeeded(self, run: Run, phase: Phase) -> Any:
+    def _succeeded(self, run: Run, phase: Phase) -> PhaseResult:
         result = self._artifacts.result(run.id, phase)
         if result is None:
             raise ResultMissing(f"The runner left no result for the {phase} phase.")
