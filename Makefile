@@ -54,7 +54,7 @@ bench: $(VENV)/.installed
 
 # --- maintenance ------------------------------------------------------------------------
 openapi: $(VENV)/.installed
-	$(PY) -m iacp.openapi > docs/openapi.json
+	$(PY) -m iacp.api > docs/openapi.json
 
 lock: $(VENV)/.installed
 	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes layers/common/requirements.in -o layers/common/requirements.txt

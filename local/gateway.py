@@ -196,6 +196,7 @@ class ApiGateway:
             "requestContext": {
                 "accountId": ACCOUNT,
                 "apiId": API_ID,
+                "domainName": f"{API_ID}.execute-api.{REGION}.amazonaws.com",
                 "stage": self.stage,
                 "requestId": request_id,
                 "httpMethod": method,

@@ -11,8 +11,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import boto3
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -22,6 +22,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from local import ecs, executions, lambdas, moto_fidelity, moto_server
 from local.functions import ROOT, Handler, LambdaContext, load_handlers
 from local.gateway import ApiGateway
+from local.http_front import HttpFront
+from local.schedules import Scheduler, read_schedules
 from local.template import ACCOUNT, REGION, Provisioned, Template
 
 RUNNER_COMMAND = [sys.executable, "-m", "runner.main"]
@@ -30,21 +32,41 @@ RECONCILED = {"ABORTED", "FAILED", "TIMED_OUT"}
 
 
 class LocalPlatform:
-    def __init__(self, prefix: str = "iacp-local", work_dir: Path | None = None):
+    def __init__(
+        self,
+        prefix: str = "iacp-local",
+        work_dir: Path | None = None,
+        schedule_period: float | None = None,
+    ):
+        """``schedule_period``: seconds between two calls of each scheduled function instead
+        of the template's rate, or None for the template's."""
         self.template = Template.load()
         self.provisioned = Provisioned(self.template, prefix)
         self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="iacp-local-"))
-        self._stop_callbacks: list[Any] = []
+        self.schedule_period = schedule_period
+        self._stop_callbacks: list[Callable[[], object]] = []
 
     def start(self) -> "LocalPlatform":
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> "LocalPlatform":
         os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # no AMIs needed
         moto_fidelity.apply()
         # How often moto's interpreter checks a .sync task (0.5 s by default, read at run
         # time): AWS learns of a task's end from an event, not by polling twice a second.
         state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.05  # type: ignore[misc]
         self.moto = moto_server.start()
+        self._stop_callbacks.append(self.moto.stop)
         # The functions run in this process and talk to the moto server like any client.
         os.environ.update(self.moto.environment())
+        # The port is bound now, so the functions are given the platform's public URL.
+        self.front = HttpFront()
+        self._stop_callbacks.append(self.front.stop)
+        self.provisioned.parameters["PublicBaseUrl"] = self.front.base_url
         self.handlers: dict[str, Handler] = load_handlers(self.provisioned)
         lambdas.install(
             {self.provisioned.refs[name]: handler for name, handler in self.handlers.items()}
@@ -62,7 +84,19 @@ class LocalPlatform:
             lambdas.register_function(self.provisioned.refs[name])
         self._stop_callbacks.append(executions.on_execution_end(self._execution_ended))
         self.gateway = ApiGateway(self.template, self.handlers)
+        self.front.gateway = self.gateway
+        self.front.start()
+        self.schedules = Scheduler(
+            self.handlers, read_schedules(self.template), period_override=self.schedule_period
+        )
+        self._stop_callbacks.append(self.schedules.stop)
+        self.schedules.start()
         return self
+
+    @property
+    def base_url(self) -> str:
+        """The platform's public base URL: the API is under ``{base_url}/api/v1``."""
+        return self.front.base_url
 
     def running_runners(self) -> list["subprocess.Popen[bytes]"]:
         """The runner processes of this platform's tasks that are still running."""
@@ -72,9 +106,9 @@ class LocalPlatform:
         return [p for p in processes if p is not None and p.poll() is None]
 
     def stop(self) -> None:
-        for remove in self._stop_callbacks:
-            remove()
-        self.moto.stop()
+        """Stop what ``start`` started, the last started first; safe to call again."""
+        while self._stop_callbacks:
+            self._stop_callbacks.pop()()
 
     def __enter__(self) -> "LocalPlatform":
         return self.start()

@@ -17,7 +17,22 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 
 # CloudFormation's short-form tags (!Ref X, !GetAtt X.Y, !Sub ...), read as their long form.
-_TAGS = ("Ref", "GetAtt", "Sub", "Join", "If", "Equals", "Not", "Select", "Split")
+_TAGS = (
+    "Ref",
+    "Condition",
+    "GetAtt",
+    "Sub",
+    "Join",
+    "If",
+    "Equals",
+    "Not",
+    "And",
+    "Or",
+    "Select",
+    "Split",
+)
+# Their long form is the bare name ({"Ref": X}, {"Condition": X}); the others', "Fn::Name".
+_BARE = ("Ref", "Condition")
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -25,7 +40,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _long_form(name: str) -> Any:
-    key = name if name == "Ref" else f"Fn::{name}"
+    key = name if name in _BARE else f"Fn::{name}"
 
     def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
         if isinstance(node, yaml.ScalarNode):
@@ -78,6 +93,25 @@ LOCAL_PARAMETERS = {
     "RunnerSubnet2": "subnet-0000000000000local2",
     "RunnerSecurityGroup": "sg-000000000000local",
 }
+
+
+class _NoValue:
+    """What ``!Ref AWS::NoValue`` resolves to: the property or list item is left out."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE = _NoValue()
+
+
+def _comparable(value: Any) -> Any:
+    """``Fn::Equals`` compares values as CloudFormation passes them, i.e. scalars as text."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return str(value)
+    return value
 
 
 @dataclass
@@ -135,20 +169,70 @@ class Provisioned:
 
     def resolve(self, value: Any) -> Any:
         """A template value as CloudFormation would resolve it here: ``!Ref`` of a resource,
-        a parameter (its default, or a local stand-in) or a pseudo parameter; ``!GetAtt``
-        of an ARN; ``!Sub``. Lists and mappings are resolved throughout."""
+        a parameter (its local value, else its default) or a pseudo parameter; ``!GetAtt``
+        of an ARN; ``!Sub``; ``!If`` on one of the template's conditions. Lists and mappings
+        are resolved throughout; an entry that resolves to ``AWS::NoValue`` is left out."""
         if isinstance(value, dict):
             if "Ref" in value:
-                return self._ref(str(value["Ref"]))
+                name = str(value["Ref"])
+                return NO_VALUE if name == "AWS::NoValue" else self._ref(name)
             if "Fn::GetAtt" in value:
                 logical_id, attribute = value["Fn::GetAtt"]
                 return self.get_att(logical_id, attribute)
             if "Fn::Sub" in value:
-                return re.sub(r"\$\{([^}]+)\}", lambda m: self._ref(m.group(1)), value["Fn::Sub"])
-            return {key: self.resolve(item) for key, item in value.items()}
+                return self._sub(value["Fn::Sub"])
+            if "Fn::If" in value:
+                condition, if_true, if_false = value["Fn::If"]
+                return self.resolve(if_true if self.condition(str(condition)) else if_false)
+            resolved = {key: self.resolve(item) for key, item in value.items()}
+            return {key: item for key, item in resolved.items() if item is not NO_VALUE}
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            items = [self.resolve(item) for item in value]
+            return [item for item in items if item is not NO_VALUE]
         return value
+
+    def condition(self, name: str) -> bool:
+        """The value of one of the template's ``Conditions`` with these parameters."""
+        return self._evaluate({"Condition": name}, ())
+
+    def _evaluate(self, expression: Any, seen: tuple[str, ...]) -> bool:
+        """A condition function (``Fn::Equals``, ``Fn::Not``, ``Fn::And``, ``Fn::Or``, or a
+        ``Condition`` reference); ``seen`` are the conditions being evaluated, for cycles."""
+        if not isinstance(expression, dict) or len(expression) != 1:
+            raise ValueError(f"not a condition function: {expression!r}")
+        (function, arguments), *_ = expression.items()
+        if function == "Condition":
+            name = str(arguments)
+            if name in seen:
+                raise ValueError(f"the conditions {' -> '.join((*seen, name))} form a cycle")
+            conditions = self.template.body.get("Conditions", {})
+            if name not in conditions:
+                raise KeyError(f"no condition {name!r} in the template")
+            return self._evaluate(conditions[name], (*seen, name))
+        if function == "Fn::Equals":
+            left, right = (self.resolve(argument) for argument in arguments)
+            return bool(_comparable(left) == _comparable(right))
+        if function == "Fn::Not":
+            (operand,) = arguments
+            return not self._evaluate(operand, seen)
+        if function == "Fn::And":
+            return all(self._evaluate(operand, seen) for operand in arguments)
+        if function == "Fn::Or":
+            return any(self._evaluate(operand, seen) for operand in arguments)
+        raise ValueError(f"{function} is not a condition function")
+
+    def _sub(self, argument: str | list[Any]) -> str:
+        """``Fn::Sub``: its string form, or its list form with a variable mapping."""
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        values = {name: str(self.resolve(value)) for name, value in variables.items()}
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):  # ${!Literal} is the text ${Literal}
+                return f"${{{name[1:]}}}"
+            return values[name] if name in values else self._ref(name)
+
+        return re.sub(r"\$\{([^}]+)\}", substitute, str(text))
 
     def _ref(self, name: str) -> str:
         if name in self.pseudo_parameters:
@@ -157,12 +241,14 @@ class Provisioned:
             return self.get_att(*name.split(".", 1))
         parameters = self.template.body.get("Parameters", {})
         if name in parameters:
-            return str(parameters[name].get("Default", self.parameters.get(name, "")))
+            if name in self.parameters:
+                return str(self.parameters[name])
+            return str(parameters[name].get("Default", ""))
         return self.refs[name]
 
     def environment(self, function_id: str) -> dict[str, str]:
-        env = self.template.function_environment(function_id)
-        return {name: str(self.resolve(value)) for name, value in env.items()}
+        env = self.resolve(self.template.function_environment(function_id))
+        return {name: str(value) for name, value in env.items()}
 
     def state_machine_name(self, logical_id: str) -> str:
         name = self.template.properties(logical_id).get("Name")

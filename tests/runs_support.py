@@ -72,9 +72,11 @@ def machinery_for(aws: Provisioned) -> RunMachinery:
 
 
 def started(machinery: RunMachinery, run_id: str) -> None:
-    """What the workflow's first step does for the run's (not executing) execution."""
+    """What the workflow's first steps do for the run's (not executing) execution, when no
+    run task is attached: start, then start the plan."""
     arn = machinery.workflow.execution_arn(run_id)
     machinery.run_workflow().start(StartInput(run_id=run_id, execution_arn=arn))
+    machinery.run_workflow().start_plan(RunRef(run_id=run_id))
 
 
 def plan_result(aws, run_id: str, **fields: Any) -> None:

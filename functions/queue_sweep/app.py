@@ -7,10 +7,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.observability import logger, metrics
-from iacp.services import RunMachinery
-from iacp.settings import WorkflowSettings
+from iacp.services import run_queue
+from iacp.settings import QueueSweepSettings
 
-queue = RunMachinery.build(WorkflowSettings.from_env()).queue
+queue = run_queue(QueueSweepSettings.from_env())
 
 
 @metrics.log_metrics

@@ -7,19 +7,21 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from iacp.observability import logger, tracer
-from iacp.runs.workflow import (
-    ConfirmationInput,
-    FailureInput,
-    RunRef,
-    StartInput,
-)
+from iacp.runs.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
+from iacp.runtasks.stages import ConcludeInput, DispatchInput, StageRef
 from iacp.services import RunMachinery
 from iacp.settings import WorkflowSettings
 
-workflow = RunMachinery.build(WorkflowSettings.from_env()).run_workflow()
+machinery = RunMachinery.build(WorkflowSettings.from_env())
+workflow = machinery.run_workflow()
+stages = machinery.task_stages
 
 STEPS: dict[str, tuple[type[BaseModel], Callable[[Any], BaseModel | None]]] = {
     "start": (StartInput, workflow.start),
+    "prepare_tasks": (StageRef, stages.prepare),
+    "dispatch_task": (DispatchInput, stages.dispatch),
+    "conclude_tasks": (ConcludeInput, stages.conclude),
+    "start_plan": (RunRef, workflow.start_plan),
     "record_plan": (RunRef, workflow.record_plan),
     "await_confirmation": (ConfirmationInput, workflow.await_confirmation),
     "start_apply": (RunRef, workflow.start_apply),

@@ -102,6 +102,29 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(anonymous)
         "GET /api/v1/runs/{run_id}/logs",
         "GET /api/v1/runs/{run_id}/plan-json",
         "GET /api/v1/workspaces/{workspace_id}/current-state-version",
+        "POST /api/v1/runs/{run_id}/actions/override-tasks",
+        "GET /api/v1/runs/{run_id}/task-results",
+        "POST /api/v1/run-tasks",
+        "GET /api/v1/run-tasks",
+        "GET /api/v1/run-tasks/{run_task_id}",
+        "PATCH /api/v1/run-tasks/{run_task_id}",
+        "DELETE /api/v1/run-tasks/{run_task_id}",
+        "POST /api/v1/workspaces/{workspace_id}/run-tasks",
+        "GET /api/v1/workspaces/{workspace_id}/run-tasks",
+        "PATCH /api/v1/workspaces/{workspace_id}/run-tasks/{attachment_id}",
+        "DELETE /api/v1/workspaces/{workspace_id}/run-tasks/{attachment_id}",
+        # The run-task services' endpoints: their access token (or public), not an API token.
+        "GET /api/v1/run-task-results/{result_id}",
+        "PATCH /api/v1/run-task-results/{result_id}/callback",
+        "POST /api/v1/run-task-results/{result_id}/callback",
+        "GET /api/v1/run-task-results/{result_id}/plan-json",
+        "GET /api/v1/run-task-results/{result_id}/resource-changes",
+        "GET /api/v1/run-task-results/{result_id}/configuration-version",
     } == operations
+    paths = document["paths"]
+    assert paths["/api/v1/run-task-results/{result_id}"]["get"]["security"] == []
+    callback = paths["/api/v1/run-task-results/{result_id}/callback"]["patch"]
+    assert callback["security"] == [{"runTaskToken": []}]
+    assert document["components"]["securitySchemes"]["runTaskToken"]["bearerFormat"] == "JWT"
     assert document["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
     assert document["security"] == [{"apiToken": []}]

@@ -42,10 +42,14 @@ def status(admin, run_id: str) -> str:
     return str(admin.get(f"/runs/{run_id}").json()["status"])
 
 
-def test_start_marks_the_run_planning_and_gives_the_runner_its_settings(aws, admin, ws, machinery):
+def test_start_then_start_plan_mark_the_run_and_give_the_runner_its_settings(
+    aws, admin, ws, machinery
+):
     run_id = new_run(admin, ws)
 
-    runner = machinery.run_workflow().start(StartInput(run_id=run_id, execution_arn="arn:x"))
+    machinery.run_workflow().start(StartInput(run_id=run_id, execution_arn="arn:x"))
+    assert status(admin, run_id) == "fetching"
+    runner = machinery.run_workflow().start_plan(RunRef(run_id=run_id))
 
     assert status(admin, run_id) == "planning"
     assert runner.phase == "plan"

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from iacp.settings import ApiSettings, AuthorizerSettings, WorkflowSettings
+from iacp.settings import (
+    ApiSettings,
+    AuthorizerSettings,
+    QueueSweepSettings,
+    RunTaskCallbackSettings,
+    RunTaskSweepSettings,
+    WorkflowSettings,
+)
 from local.template import Template
 
 TEMPLATE = Template.load()
@@ -25,7 +32,9 @@ FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
     "AuthorizerFunction": AuthorizerSettings,
     "WorkflowFunction": WorkflowSettings,
     "ReconcileFunction": WorkflowSettings,
-    "QueueSweepFunction": WorkflowSettings,
+    "QueueSweepFunction": QueueSweepSettings,
+    "RunTaskCallbackFunction": RunTaskCallbackSettings,
+    "RunTaskSweepFunction": RunTaskSweepSettings,
 }
 
 
@@ -124,14 +133,26 @@ def test_api_uses_the_token_authorizer_with_a_short_cache():
     assert 0 < authorizer["Identity"]["ReauthorizeEvery"] <= 60
 
 
-def test_only_the_openapi_document_is_public():
-    public = [
-        event["Properties"]["Path"]
-        for function in functions().values()
+def test_only_the_openapi_document_and_the_run_task_service_endpoints_skip_the_authorizer():
+    """The run-task endpoints check the result's access token themselves (their own
+    function, which serves nothing else)."""
+    public = {
+        (name, event["Properties"]["Path"])
+        for name, function in functions().items()
         for event in function["Properties"].get("Events", {}).values()
         if event["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
+    }
+    assert ("ApiFunction", "/api/v1/openapi.json") in public
+    others = public - {("ApiFunction", "/api/v1/openapi.json")}
+    assert others
+    for name, path in others:
+        assert name == "RunTaskCallbackFunction"
+        assert path.startswith("/api/v1/run-task-results/{result_id}")
+    callback_paths = [
+        event["Properties"].get("Auth", {}).get("Authorizer")
+        for event in TEMPLATE.properties("RunTaskCallbackFunction")["Events"].values()
     ]
-    assert public == ["/api/v1/openapi.json"]
+    assert set(callback_paths) == {"NONE"}
 
 
 def test_layer_dependencies_are_pinned_with_hashes():

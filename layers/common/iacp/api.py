@@ -1,57 +1,87 @@
-"""The user API: one resolver, a router per domain, and its OpenAPI document.
+"""The HTTP API: a resolver per function, a router per domain, and one OpenAPI document.
 
-``python -m iacp.api`` prints the OpenAPI document (``make openapi`` writes it to
+Two functions serve ``/api/v1``: the user API (API tokens, checked by the authorizer) and
+the run-task services' endpoints (``/run-task-results/...``: their access token, or public).
+``python -m iacp.api`` prints the OpenAPI document of both (``make openapi`` writes it to
 ``docs/openapi.json``; a test fails when the two differ).
 """
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from iacp import PRODUCT, __version__
 from iacp.configurations.api import router as configurations_router
 from iacp.http import register_error_handlers
 from iacp.runs.api import router as runs_router
+from iacp.runtasks.api import router as run_tasks_router
+from iacp.runtasks.callback_api import router as run_task_services_router
 from iacp.states.api import router as states_router
 from iacp.tokens.api import router as tokens_router
 from iacp.variables.api import router as variables_router
 from iacp.workspaces.api import router as workspaces_router
 
-ROUTERS = (
+USER_ROUTERS = (
     workspaces_router,
     variables_router,
     configurations_router,
     runs_router,
     states_router,
+    run_tasks_router,
     tokens_router,
 )
+RUN_TASK_SERVICE_ROUTERS = (run_task_services_router,)
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 
 
-def build_resolver() -> APIGatewayRestResolver:
+def build_resolver(routers: Sequence[APIGatewayRouter] = USER_ROUTERS) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
     register_error_handlers(app)
-    for router in ROUTERS:
+    for router in routers:
         app.include_router(router)
+    if routers is USER_ROUTERS:
 
-    @app.get(OPENAPI_PATH, include_in_schema=False)
-    def openapi_document() -> Response[str]:
-        return Response(200, content_types.APPLICATION_JSON, openapi_json(app))
+        @app.get(OPENAPI_PATH, include_in_schema=False)
+        def openapi_document() -> Response[str]:
+            return Response(200, content_types.APPLICATION_JSON, openapi_json(app))
 
     return app
 
 
-def openapi_json(app: APIGatewayRestResolver) -> str:
-    schema = app.get_openapi_json_schema(
-        title=f"{PRODUCT} API",
-        version=__version__,
-        summary="A self-hosted, AWS-native Terraform run platform",
-        security_schemes={"apiToken": HTTPBearer(description="An API token: at-...")},
-        security=[{"apiToken": []}],
+def openapi_json(user_api: APIGatewayRestResolver) -> str:
+    """The document of every route: the user API's, and the run-task services' endpoints
+    (from a resolver of their own: a router belongs to the last resolver that included it,
+    so the user API's routers are never included twice)."""
+    document = _schema(user_api)
+    services = _schema(build_resolver(RUN_TASK_SERVICE_ROUTERS))
+    document["paths"].update(services["paths"])
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(services.get("components", {}).get("schemas", {}))
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def _schema(app: APIGatewayRestResolver) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(
+        app.get_openapi_json_schema(
+            title=f"{PRODUCT} API",
+            version=__version__,
+            summary="A self-hosted, AWS-native Terraform run platform",
+            security_schemes={
+                "apiToken": HTTPBearer(description="An API token: at-..."),
+                "runTaskToken": HTTPBearer(
+                    description="A task result's access token (a JWT) from the run-task webhook",
+                    bearerFormat="JWT",
+                ),
+            },
+            security=[{"apiToken": []}],
+        )
     )
-    return json.dumps(json.loads(schema), indent=2, sort_keys=True) + "\n"
+    return schema
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ _ERROR_DESCRIPTIONS = {
     403: "The token's role or workspace limits do not allow this",
     404: "No such object",
     409: "The current state does not allow this (name taken, lock held, ...)",
+    410: "The task result is final: its access token died with it",
     422: "The body or a parameter is invalid; each error names its field",
 }
 
@@ -97,6 +98,22 @@ def error_list_response(
 
 def current_services(request: Request) -> Services:
     return cast(Services, request.context["services"])
+
+
+def header(request: Request, name: str) -> str | None:
+    """A request header, whatever the case the client sent it in."""
+    wanted = name.lower()
+    return next((v for k, v in (request.headers or {}).items() if k.lower() == wanted), None)
+
+
+def public_base_url(request: Request) -> str:
+    """Where clients reach this API: the configured public base URL (a custom domain), else
+    the URL this request came to (API Gateway's domain name and stage)."""
+    configured = current_services(request).public_base_url
+    if configured:
+        return configured
+    context = request.resolved_event.raw_event.get("requestContext") or {}
+    return f"https://{context.get('domainName')}/{context.get('stage')}"
 
 
 def current_principal(request: Request) -> Principal:
@@ -155,6 +172,9 @@ Caller = Annotated[Principal, Depends(current_principal)]
 
 ServicesDep = Annotated[Services, Depends(current_services)]
 """A route parameter that receives the process's services."""
+
+PublicBaseUrl = Annotated[str, Depends(public_base_url)]
+"""A route parameter that receives the API's public base URL."""
 
 LimitQuery = Annotated[Limit, Query(description="Items per page (1-100).")]
 CursorQuery = Annotated[str | None, Query(description="next_cursor of the previous page.")]

@@ -1,7 +1,9 @@
 """The platform's services, wired to their stores once per process."""
 
 from dataclasses import dataclass
+from functools import partial
 
+from iacp.configurations.models import archive_key
 from iacp.configurations.service import ConfigurationService
 from iacp.configurations.store import DynamoConfigurationStore
 from iacp.runs.artifacts import RunArtifacts
@@ -11,9 +13,22 @@ from iacp.runs.reconcile import RunReconciler
 from iacp.runs.service import RunService
 from iacp.runs.store import DynamoRunStore
 from iacp.runs.workflow import RunWorkflow
-from iacp.runs.workflow_client import WorkflowClient
-from iacp.secrets import sealer_for
-from iacp.settings import ApiSettings, WorkflowSettings
+from iacp.runs.workflow_client import WorkflowClient, resume
+from iacp.runtasks import access_tokens
+from iacp.runtasks.access_tokens import AccessTokens
+from iacp.runtasks.callbacks import CallbackService
+from iacp.runtasks.protocol import Links
+from iacp.runtasks.results import DynamoTaskResultStore
+from iacp.runtasks.service import HMAC_SEALING_PURPOSE, RunTaskService
+from iacp.runtasks.stages import TaskStages
+from iacp.runtasks.store import DynamoRunTaskStore
+from iacp.secrets import platform_secret, sealer_for
+from iacp.settings import (
+    ApiSettings,
+    QueueSweepSettings,
+    RunTaskCallbackSettings,
+    WorkflowSettings,
+)
 from iacp.states.service import StateService
 from iacp.states.store import DynamoStateStore
 from iacp.tokens.service import TokenService
@@ -22,6 +37,14 @@ from iacp.variables.service import SEALING_PURPOSE, VariableService
 from iacp.variables.store import DynamoVariableStore
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import DynamoWorkspaceStore
+
+
+def run_queue(settings: QueueSweepSettings | WorkflowSettings) -> RunQueue:
+    return RunQueue(
+        DynamoRunStore(settings.runs_table),
+        DynamoWorkspaceStore(settings.workspaces_table),
+        WorkflowClient(settings.run_state_machine_arn, settings.confirmation_timeout_seconds),
+    )
 
 
 @dataclass(frozen=True)
@@ -35,15 +58,33 @@ class RunMachinery:
     workflow: WorkflowClient
     queue: RunQueue
     finisher: RunFinisher
+    run_tasks: DynamoRunTaskStore
+    task_stages: TaskStages
 
     @classmethod
     def build(cls, settings: WorkflowSettings) -> "RunMachinery":
+        """The API builds this too, for the run actions; it never dispatches run tasks, so
+        its links may be empty (see ``ApiSettings.public_base_url``)."""
         runs = DynamoRunStore(settings.runs_table)
         workspaces = DynamoWorkspaceStore(settings.workspaces_table)
         workflow = WorkflowClient(
             settings.run_state_machine_arn, settings.confirmation_timeout_seconds
         )
         queue = RunQueue(runs, workspaces, workflow)
+        run_tasks = DynamoRunTaskStore(settings.workspaces_table)
+        secret = settings.platform_secret_arn
+        task_stages = TaskStages(
+            runs,
+            workspaces,
+            run_tasks,
+            DynamoTaskResultStore(settings.task_results_table),
+            workflow,
+            AccessTokens(partial(platform_secret, secret)),
+            hmac_sealer=partial(sealer_for, secret, HMAC_SEALING_PURPOSE),
+            token_sealer=partial(sealer_for, secret, access_tokens.SEALING_PURPOSE),
+            links=Links(settings.public_base_url),
+            organization_name=settings.organization_name,
+        )
         return cls(
             runs=runs,
             workspaces=workspaces,
@@ -53,7 +94,9 @@ class RunMachinery:
             artifacts=RunArtifacts(settings.artifacts_bucket),
             workflow=workflow,
             queue=queue,
-            finisher=RunFinisher(runs, workspaces, queue),
+            finisher=RunFinisher(runs, workspaces, queue, task_stages.close_open_results),
+            run_tasks=run_tasks,
+            task_stages=task_stages,
         )
 
     def run_workflow(self) -> RunWorkflow:
@@ -71,6 +114,8 @@ class Services:
     configurations: ConfigurationService
     states: StateService
     runs: RunService
+    run_tasks: RunTaskService
+    public_base_url: str  # configured (a custom domain), or "" for the request's own URL
 
 
 def build_services(settings: ApiSettings) -> Services:
@@ -85,7 +130,7 @@ def build_services(settings: ApiSettings) -> Services:
         variables=VariableService(
             DynamoVariableStore(settings.workspaces_table),
             workspace_store,
-            sealer=lambda: sealer_for(settings.platform_secret_arn, SEALING_PURPOSE),
+            sealer=partial(sealer_for, settings.platform_secret_arn, SEALING_PURPOSE),
         ),
         tokens=TokenService(
             DynamoTokenStore(settings.tokens_table), missing_workspaces=workspaces.missing
@@ -100,5 +145,30 @@ def build_services(settings: ApiSettings) -> Services:
             machinery.workflow,
             machinery.artifacts,
             machinery.finisher,
+            machinery.task_stages,
+            DynamoTaskResultStore(settings.task_results_table),
         ),
+        run_tasks=RunTaskService(
+            machinery.run_tasks,
+            workspace_store,
+            sealer=partial(sealer_for, settings.platform_secret_arn, HMAC_SEALING_PURPOSE),
+            organization_name=settings.organization_name,
+        ),
+        public_base_url=settings.public_base_url,
+    )
+
+
+def build_callback_service(settings: RunTaskCallbackSettings) -> CallbackService:
+    runs = DynamoRunStore(settings.runs_table)
+
+    def configuration_key(run_id: str) -> str | None:
+        run = runs.get(run_id)
+        return None if run is None else archive_key(run.workspace_id, run.configuration_version_id)
+
+    return CallbackService(
+        DynamoTaskResultStore(settings.task_results_table),
+        AccessTokens(partial(platform_secret, settings.platform_secret_arn)),
+        resume,
+        RunArtifacts(settings.artifacts_bucket),
+        configuration_key,
     )

@@ -29,8 +29,42 @@ class WorkflowSettings(_EnvironmentSettings):
     confirmation_timeout_seconds: int = Field(
         604800, alias="CONFIRMATION_TIMEOUT_SECONDS", ge=60, le=1209600
     )
+    task_results_table: str = Field(alias="TASK_RESULTS_TABLE", min_length=1)
+    platform_secret_arn: str = Field(alias="PLATFORM_SECRET_ARN", min_length=1)
+    public_base_url: str = Field(
+        alias="PUBLIC_BASE_URL",
+        pattern=r"^https?://[^/\s]+(/[^\s]*)?$",
+        description="Where run-task services reach the API (links in the webhook).",
+    )
+    organization_name: str = Field("default", alias="ORGANIZATION_NAME", min_length=1)
 
 
 class ApiSettings(WorkflowSettings):
     tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
+    # Empty: the URL each request came to (the API function cannot name its own API in
+    # template.yaml without a dependency cycle).
+    public_base_url: str = Field(
+        "", alias="PUBLIC_BASE_URL", pattern=r"^(https?://[^/\s]+(/[^\s]*)?)?$"
+    )
+
+
+class QueueSweepSettings(_EnvironmentSettings):
+    workspaces_table: str = Field(alias="WORKSPACES_TABLE", min_length=1)
+    runs_table: str = Field(alias="RUNS_TABLE", min_length=1)
+    run_state_machine_arn: str = Field(alias="RUN_STATE_MACHINE_ARN", min_length=1)
+    confirmation_timeout_seconds: int = Field(
+        604800, alias="CONFIRMATION_TIMEOUT_SECONDS", ge=60, le=1209600
+    )
+
+
+class RunTaskCallbackSettings(_EnvironmentSettings):
+    """The run-task services' endpoints: results, the run's files, the token key."""
+
+    task_results_table: str = Field(alias="TASK_RESULTS_TABLE", min_length=1)
+    runs_table: str = Field(alias="RUNS_TABLE", min_length=1)
+    artifacts_bucket: str = Field(alias="ARTIFACTS_BUCKET", min_length=1)
     platform_secret_arn: str = Field(alias="PLATFORM_SECRET_ARN", min_length=1)
+
+
+class RunTaskSweepSettings(_EnvironmentSettings):
+    task_results_table: str = Field(alias="TASK_RESULTS_TABLE", min_length=1)

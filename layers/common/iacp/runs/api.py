@@ -9,6 +9,7 @@ from pydantic import Field
 from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, responses
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.runs.models import LogPage, Phase, Run, RunAction, RunCreate
+from iacp.runtasks.models import TaskResult
 
 router = APIGatewayRouter()
 TAGS = ["runs"]
@@ -119,3 +120,30 @@ def get_run_logs(
 def get_run_plan_json(run_id: str, caller: Caller, services: ServicesDep) -> dict[str, Any]:
     plan: dict[str, Any] = services.runs.plan_json(caller, run_id)
     return plan
+
+
+@router.post(
+    RUN + "/actions/override-tasks",
+    status_code=202,
+    tags=TAGS,
+    summary="Override the failed run tasks of the stage the run is stopped at, and resume it",
+    description=(
+        "Write access overrides failed advisory results; a failed mandatory result needs "
+        "the admin role. The comment is recorded with who overrode."
+    ),
+    responses=responses(202, "Overridden; the run goes on", 404, 409),
+)
+def override_run_tasks(
+    run_id: str, caller: Caller, services: ServicesDep, body: ActionBody = None
+) -> Run:
+    return services.runs.override_tasks(caller, run_id, body or RunAction())
+
+
+@router.get(
+    RUN + "/task-results",
+    tags=TAGS,
+    summary="The run's run-task results, in stage order",
+    responses=responses(200, "The results", 404),
+)
+def list_run_task_results(run_id: str, caller: Caller, services: ServicesDep) -> Page[TaskResult]:
+    return services.runs.task_results(caller, run_id)

@@ -11,6 +11,8 @@ from iacp.aws import is_missing_object, s3_client
 from iacp.runs.models import LogPage, Phase, RunError
 
 MAX_LOG_PAGE_BYTES = 1_000_000  # keeps a reply well inside Lambda's 6 MB limit
+MAX_INLINE_PLAN_BYTES = 4_000_000  # larger plans are redirected to (Lambda replies ≤ 6 MB)
+DOWNLOAD_URL_SECONDS = 300
 
 
 def run_prefix(run_id: str) -> str:
@@ -55,6 +57,28 @@ class RunArtifacts:
     def plan_json(self, run_id: str) -> Any | None:
         body = self._get(plan_json_key(run_id))
         return None if body is None else json.loads(body)
+
+    def plan_json_document(self, run_id: str) -> tuple[bytes | None, str] | None:
+        """The JSON plan's bytes as stored, or, when it is too large to send in a Lambda
+        reply, ``(None, presigned URL)``; ``None`` when there is no plan."""
+        key = plan_json_key(run_id)
+        try:
+            head = s3_client().head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if is_missing_object(error):
+                return None
+            raise
+        if head["ContentLength"] > MAX_INLINE_PLAN_BYTES:
+            return None, self.download_url(key)
+        return self._get(key), ""
+
+    def download_url(self, key: str) -> str:
+        """A short-lived presigned GET of one object."""
+        return s3_client().generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": key},
+            ExpiresIn=DOWNLOAD_URL_SECONDS,
+        )
 
     def wait_for(self, key: str, timeout_seconds: int, poll_seconds: int = 1) -> bool:
         """Wait until ``key`` exists (boto3's waiter), at most ``timeout_seconds``."""

@@ -1,5 +1,6 @@
 """Ending a run, however it ends: the one place that makes a run terminal and gives back what
-it held (the workspace lock and the workspace's queue), then starts the next run.
+it held (the workspace lock and the workspace's queue) and ends its open run-task results,
+then starts the next run.
 
 Idempotent on purpose: the workflow's last step, the failure handler, the reconcile of an
 aborted execution and a force-cancel may all reach the same run; the first terminal status
@@ -26,11 +27,13 @@ class RunFinisher:
         runs: RunStore,
         workspaces: WorkspaceStore,
         queue: RunQueue,
+        close_results: Callable[[Run], None] = lambda run: None,
         clock: Callable[[], datetime] = utcnow,
     ):
         self._runs = runs
         self._workspaces = workspaces
         self._queue = queue
+        self._close_results = close_results  # the run's open run-task results end canceled
         self._clock = clock
 
     def end(self, run: Run, status: RunStatus, error: RunError | None, reason: str) -> Run:
@@ -44,6 +47,7 @@ class RunFinisher:
                 "run ended",
                 extra={"run_id": run.id, "status": status.value, "reason": reason},
             )
+        self._close_results(ended)
         self.release(ended)
         return ended
 

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from iacp.runs.status import RunStatus
+from iacp.runtasks.models import TaskStage
 from iacp.timestamps import UtcDatetime
 
 
@@ -22,12 +23,6 @@ class Phase(StrEnum):
 class RunError(BaseModel):
     stage: str = Field(description="Where the run failed: configuration, init, plan, apply, ...")
     message: str
-
-
-class TaskStage(BaseModel):
-    stage: str
-    status: str
-    results: list[dict[str, object]] = Field(default_factory=list)
 
 
 class Run(BaseModel):
@@ -50,6 +45,14 @@ class Run(BaseModel):
     task_stages: list[TaskStage] = Field(default_factory=list)
     state_version_id: str | None = None
     execution_arn: str | None = Field(None, description="The run's workflow execution")
+
+    @property
+    def apply_recorded(self) -> bool:
+        """The apply saved its state version: the run can only end ``applied`` now."""
+        return self.state_version_id is not None and self.status in (
+            RunStatus.APPLYING,
+            RunStatus.POST_APPLY_RUNNING,
+        )
 
 
 class _Input(BaseModel):

@@ -45,6 +45,9 @@ class RunReconciler:
         if run.status.terminal:
             self._finisher.release(run)
             return
+        if run.apply_recorded:  # stopped in post_apply: the apply itself is done
+            self._finisher.end(run, RunStatus.APPLIED, None, reason=f"execution {status}")
+            return
         if status == ABORTED:
             if run.status is RunStatus.APPLYING:
                 self._keep_partial_state(run.workspace_id, run.id)

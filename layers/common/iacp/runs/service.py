@@ -21,6 +21,9 @@ from iacp.runs.queue import RunQueue
 from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
 from iacp.runs.workflow_client import WorkflowClient
+from iacp.runtasks.models import TaskResult
+from iacp.runtasks.results import TaskResultStore
+from iacp.runtasks.stages import TaskStages
 from iacp.timestamps import to_iso, utcnow
 from iacp.tokens.models import Principal, Role
 from iacp.workspaces.store import WorkspaceStore
@@ -36,6 +39,8 @@ class RunService:
         workflow: WorkflowClient,
         artifacts: RunArtifacts,
         finisher: RunFinisher,
+        task_stages: TaskStages,
+        task_results: TaskResultStore,
         clock: Callable[[], datetime] = utcnow,
     ):
         self._runs = runs
@@ -45,6 +50,8 @@ class RunService:
         self._workflow = workflow
         self._artifacts = artifacts
         self._finisher = finisher
+        self._task_stages = task_stages
+        self._task_results = task_results
         self._clock = clock
 
     def create(self, principal: Principal, workspace_id: str, request: RunCreate) -> Run:
@@ -145,6 +152,15 @@ class RunService:
         if plan is None:
             raise NotFound(f"Run {run_id} has no plan yet.")
         return plan
+
+    def override_tasks(self, principal: Principal, run_id: str, action: RunAction) -> Run:
+        """Resume a run stopped at a run-task stage (``TaskStages.override``)."""
+        return self._task_stages.override(principal, self._existing(run_id), action.comment)
+
+    def task_results(self, principal: Principal, run_id: str) -> Page[TaskResult]:
+        run = self.get(principal, run_id)
+        results = [record.result for record in self._task_results.for_run(run.id)]
+        return Page[TaskResult](items=results)
 
     def _confirm(
         self,

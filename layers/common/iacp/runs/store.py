@@ -40,6 +40,7 @@ PRIVATE = (
     "apply_comment",
     "discard_by",
     "discard_comment",
+    "override_token",
 )
 
 
@@ -64,6 +65,7 @@ class RunStore(Protocol):
     def update(
         self, run_id: str, fields: Mapping[str, Any], remove: Collection[str] = ()
     ) -> Run | None: ...
+    def take_private(self, run_id: str, name: str) -> str | None: ...
 
 
 class DynamoRunStore:
@@ -164,6 +166,23 @@ class DynamoRunStore:
         self, run_id: str, fields: Mapping[str, Any], remove: Collection[str] = ()
     ) -> Run | None:
         return self._update(run_id, [], {}, {}, fields, list(remove), "attribute_exists(id)")
+
+    def take_private(self, run_id: str, name: str) -> str | None:
+        """Remove a private attribute (a task token) and return what it was, atomically: of
+        two callers, one gets the token and the other ``None``."""
+        try:
+            reply = self._table.update_item(
+                Key={"id": run_id},
+                UpdateExpression="REMOVE #name",
+                ConditionExpression="attribute_exists(#name)",
+                ExpressionAttributeNames={"#name": name},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        return str(reply["Attributes"][name])
 
     def _update(
         self,

@@ -55,6 +55,11 @@ STEP_ERRORS: dict[str, type[StepFailed]] = {
 }
 
 
+# A plan ends in planning, or in post_plan_running when post_plan run tasks ran.
+PLANNED_FROM = frozenset({RunStatus.PLANNING, RunStatus.POST_PLAN_RUNNING})
+APPLIED_FROM = frozenset({RunStatus.APPLYING, RunStatus.POST_APPLY_RUNNING})
+
+
 class RunRef(BaseModel):
     run_id: str
 
@@ -104,20 +109,32 @@ class RunWorkflow:
         self._finisher = finisher
         self._clock = clock
 
-    def start(self, step: StartInput) -> RunnerInput:
+    def start(self, step: StartInput) -> None:
+        """The run takes its workspace's queue (unless plan-only): ``fetching``, then the
+        pre_plan run tasks."""
         run = self._run(step.run_id)
         if not run.is_speculative and not self._workspaces.claim_queue(run.workspace_id, run.id):
             raise RunNotRunnable(f"Workspace {run.workspace_id} is busy with another run.")
         started = self._runs.transition(
             run.id,
             {RunStatus.PENDING},
-            RunStatus.PLANNING,
+            RunStatus.FETCHING,
             self._clock(),
             fields={"execution_arn": step.execution_arn},
         )
         if started is None:
             raise RunNotRunnable(f"Run {run.id} is {self._run(run.id).status}, not pending.")
-        return self._runner_input(started, Phase.PLAN)
+
+    def start_plan(self, step: RunRef) -> RunnerInput:
+        planning = self._runs.transition(
+            step.run_id,
+            {RunStatus.FETCHING, RunStatus.PRE_PLAN_RUNNING},
+            RunStatus.PLANNING,
+            self._clock(),
+        )
+        if planning is None:
+            raise RunNotRunnable(f"Run {step.run_id} is {self._run(step.run_id).status}.")
+        return self._runner_input(planning, Phase.PLAN)
 
     def record_plan(self, step: RunRef) -> PlanDecision:
         run = self._run(step.run_id)
@@ -130,7 +147,7 @@ class RunWorkflow:
         }
         if run.is_speculative or not result.has_changes:
             self._runs.transition(
-                run.id, {RunStatus.PLANNING}, RunStatus.PLANNED_AND_FINISHED, self._clock(), counts
+                run.id, PLANNED_FROM, RunStatus.PLANNED_AND_FINISHED, self._clock(), counts
             )
             return PlanDecision(next="finish")
         self._runs.update(run.id, counts)
@@ -147,7 +164,7 @@ class RunWorkflow:
         the API can act on a planned run only once the workflow can hear it."""
         planned = self._runs.transition(
             step.run_id,
-            {RunStatus.PLANNING},
+            PLANNED_FROM,
             RunStatus.PLANNED,
             self._clock(),
             fields={"confirmation_token": step.task_token},
@@ -158,7 +175,8 @@ class RunWorkflow:
     def start_apply(self, step: RunRef) -> RunnerInput:
         applying = self._runs.transition(
             step.run_id,
-            {RunStatus.CONFIRMED, RunStatus.PLANNING},  # PLANNING: auto-apply
+            # Confirmed, or auto-apply straight from the plan; either after pre_apply tasks.
+            {*PLANNED_FROM, RunStatus.CONFIRMED, RunStatus.PRE_APPLY_RUNNING},
             RunStatus.APPLYING,
             self._clock(),
             remove=("confirmation_token",),
@@ -177,21 +195,26 @@ class RunWorkflow:
         except Exception:
             logger.exception("state version not recorded", extra={"run_id": run.id})
             raise StateNotSaved(self._state_not_saved(run, "recording it failed")) from None
-        self._runs.transition(
-            run.id,
-            {RunStatus.APPLYING},
-            RunStatus.APPLIED,
-            self._clock(),
-            fields={"state_version_id": version.id},
-        )
+        # Still applying: the post_apply run tasks come next, and finish makes it applied.
+        self._runs.update(run.id, {"state_version_id": version.id})
 
     def finish(self, step: RunRef) -> None:
         """The run reached its ending (applied, planned_and_finished, discarded): release."""
-        self._finisher.release(self._run(step.run_id))
+        run = self._run(step.run_id)
+        if run.apply_recorded:
+            run = (
+                self._runs.transition(run.id, APPLIED_FROM, RunStatus.APPLIED, self._clock()) or run
+            )
+        self._finisher.release(run)
 
     def handle_failure(self, step: FailureInput) -> None:
         run = self._run(step.run_id)
-        error = self._explain(run, step.error)
+        if run.apply_recorded:
+            # The new state is saved: nothing after it (post_apply) can undo the apply.
+            self._finisher.end(run, RunStatus.APPLIED, None, reason="failure after the apply")
+            return
+        # A run stopped at a task stage already says why (the mandatory task that failed).
+        error = run.error or self._explain(run, step.error)
         if run.status is RunStatus.APPLYING and error.stage != StateNotSaved.stage:
             # A failed apply may have changed real resources: keep what Terraform recorded.
             self._states.record_if_written(run.workspace_id, run.id)

@@ -1,6 +1,7 @@
 """Starting, stopping and resuming run workflow executions."""
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -10,6 +11,9 @@ from iacp.aws import stepfunctions_client
 # Answers to send_task_success that mean the wait is already over (resumed, timed out, or
 # the execution stopped): nothing left to resume.
 _GONE = {"TaskDoesNotExist", "TaskTimedOut", "InvalidToken", "ExecutionDoesNotExist"}
+
+Resume = Callable[[str, dict[str, Any]], bool]
+"""Resumes the workflow step waiting on a task token with an output (``resume`` below)."""
 
 
 class WorkflowClient:
@@ -51,13 +55,15 @@ class WorkflowClient:
                 raise
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
-        """Resume a waiting step; ``False`` if the wait had already ended."""
-        try:
-            stepfunctions_client().send_task_success(
-                taskToken=task_token, output=json.dumps(output)
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] in _GONE:
-                return False
-            raise
-        return True
+        return resume(task_token, output)
+
+
+def resume(task_token: str, output: dict[str, Any]) -> bool:
+    """Resume a waiting step; ``False`` if the wait had already ended."""
+    try:
+        stepfunctions_client().send_task_success(taskToken=task_token, output=json.dumps(output))
+    except ClientError as error:
+        if error.response["Error"]["Code"] in _GONE:
+            return False
+        raise
+    return True

@@ -1,0 +1,1 @@
+"""Examples for the platform: a Terraform configuration and a run-task service."""

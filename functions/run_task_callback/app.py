@@ -1,0 +1,23 @@
+"""Run-task services' endpoints (/api/v1/run-task-results/...): callback, plan JSON, resource
+changes, configuration download, and the public result. Authenticated by the result's access
+token (or public), not by the user API's authorizer."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from iacp.api import RUN_TASK_SERVICE_ROUTERS, build_resolver
+from iacp.observability import logger, tracer
+from iacp.services import build_callback_service
+from iacp.settings import RunTaskCallbackSettings
+
+app = build_resolver(RUN_TASK_SERVICE_ROUTERS)
+callbacks = build_callback_service(RunTaskCallbackSettings.from_env())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    app.append_context(callbacks=callbacks)
+    return app.resolve(event, context)

@@ -1,0 +1,23 @@
+"""Every minute: run-task results past their deadline become ``timeout`` and their waiting
+workflow steps resume (``iacp.runtasks.sweep``)."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from iacp.observability import logger, metrics
+from iacp.runs.workflow_client import resume
+from iacp.runtasks.results import DynamoTaskResultStore
+from iacp.runtasks.sweep import sweep_timed_out_results
+from iacp.settings import RunTaskSweepSettings
+
+results = DynamoTaskResultStore(RunTaskSweepSettings.from_env().task_results_table)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    report = sweep_timed_out_results(results, resume)
+    metrics.add_metric(name="TaskResultsTimedOut", unit=MetricUnit.Count, value=report.timed_out)
+    return {"read": report.read, "timed_out": report.timed_out}

@@ -1,0 +1,120 @@
+"""Routes: /api/v1/run-task-results/{id}, served to run-task services (design §6).
+
+No API token here: the callback and data endpoints take the result's access token (checked
+by ``CallbackService``), and the result itself is public, without any secret. They are a
+function of their own (template.yaml: RunTaskCallbackFunction), outside the user API's
+authorizer.
+"""
+
+from typing import Annotated, Any, cast
+
+from aws_lambda_powertools.event_handler import Depends, Response, content_types
+from aws_lambda_powertools.event_handler.request import Request
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from iacp.errors import InvalidInput
+from iacp.http import header, responses
+from iacp.runtasks.callbacks import CallbackService
+from iacp.runtasks.models import TaskResult
+
+router = APIGatewayRouter()
+TAGS = ["run-task services"]
+RESULT = "/api/v1/run-task-results/<result_id>"
+TOKEN: list[dict[str, list[str]]] = [{"runTaskToken": []}]
+
+
+def _service(request: Request) -> CallbackService:
+    return cast(CallbackService, request.context["callbacks"])
+
+
+def _authorization(request: Request) -> str | None:
+    return header(request, "Authorization")
+
+
+def _json_body(request: Request) -> Any:
+    try:
+        return request.json_body
+    except ValueError:
+        raise InvalidInput("The request body is not valid JSON.", pointer="") from None
+
+
+Callbacks = Annotated[CallbackService, Depends(_service)]
+Authorization = Annotated[str | None, Depends(_authorization)]
+Body = Annotated[Any, Depends(_json_body)]
+
+
+@router.get(
+    RESULT,
+    tags=TAGS,
+    summary="Show a task result (public: no token, no secret)",
+    security=[],
+    responses={
+        200: {"description": "The result"},
+        404: responses(200, "", 404)[404],
+    },
+)
+def get_task_result(result_id: str, callbacks: Callbacks) -> TaskResult:
+    return callbacks.public(result_id)
+
+
+@router.route(
+    RESULT + "/callback",
+    method=["PATCH", "POST"],
+    tags=TAGS,
+    summary="The service's callback: running (a heartbeat), passed or failed, with outcomes",
+    description=(
+        'Body: JSON:API, {"data": {"type": "task-results", "attributes": {"status", '
+        '"message", "url"}, "relationships": {"outcomes": {"data": [...]}}}}.'
+    ),
+    security=TOKEN,
+    responses=responses(200, "Recorded", 410),
+)
+def task_result_callback(
+    result_id: str, callbacks: Callbacks, authorization: Authorization, body: Body
+) -> TaskResult:
+    return callbacks.callback(result_id, authorization, body)
+
+
+@router.get(
+    RESULT + "/plan-json",
+    tags=TAGS,
+    summary="Terraform's JSON plan of the run",
+    description="A plan too large for one reply is a 307 to a short-lived download URL.",
+    security=TOKEN,
+    responses=responses(200, "The JSON plan", 404, 410),
+)
+def task_result_plan_json(
+    result_id: str, callbacks: Callbacks, authorization: Authorization
+) -> Response[Any]:
+    document, url = callbacks.plan_json(result_id, authorization)
+    if document is None:
+        return Response(307, headers={"Location": url})
+    return Response(200, content_types.APPLICATION_JSON, document.decode())
+
+
+@router.get(
+    RESULT + "/resource-changes",
+    tags=TAGS,
+    summary='The plan\'s resource changes ({"resource_changes": [...]})',
+    security=TOKEN,
+    responses=responses(200, "The resource changes", 404, 410),
+)
+def task_result_resource_changes(
+    result_id: str, callbacks: Callbacks, authorization: Authorization
+) -> dict[str, Any]:
+    return callbacks.resource_changes(result_id, authorization)
+
+
+@router.get(
+    RESULT + "/configuration-version",
+    tags=TAGS,
+    summary="Download the run's configuration (.tar.gz): a 307 to a short-lived URL",
+    security=TOKEN,
+    responses=responses(307, "Redirect to the archive", 404, 410),
+)
+def task_result_configuration(
+    result_id: str, callbacks: Callbacks, authorization: Authorization
+) -> Response[None]:
+    return Response(
+        307, headers={"Location": callbacks.configuration_url(result_id, authorization)}
+    )

@@ -1,0 +1,196 @@
+"""The run-task service's side of the protocol (design §6): its callback, its data
+endpoints, and the public view of a result.
+
+Every request but the public view carries the result's access token. The checks, in order:
+a token the platform did not sign (or expired, or not HS256) is 401; a good token for
+another result is 403; a token that is no longer the result's (a retried dispatch minted a
+new one) is 401; a result that is already final is 410 — its token died with it.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from http import HTTPStatus
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from iacp.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
+from iacp.observability import logger
+from iacp.runs.artifacts import RunArtifacts
+from iacp.runs.workflow_client import Resume
+from iacp.runtasks.access_tokens import AccessTokens
+from iacp.runtasks.models import OPEN, Outcome, OutcomeTag, ResultStatus, Stage, TaskResult
+from iacp.runtasks.results import ResultRecord, TaskResultStore
+from iacp.runtasks.stages import outcome
+from iacp.timestamps import utcnow
+
+MAX_OUTCOMES = 10
+
+
+class Gone(DomainError):
+    """The result is final: its token is dead and it takes no more callbacks."""
+
+    status = HTTPStatus.GONE
+
+
+# --- the callback body: JSON:API, as HCP Terraform's services send it ----------------------
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class OutcomeAttributes(_Lenient):
+    outcome_id: Annotated[str | None, Field(alias="outcome-id", max_length=200)] = None
+    description: Annotated[str, Field(max_length=1000)] = ""
+    body: Annotated[str | None, Field(max_length=10_000)] = None
+    url: Annotated[str | None, Field(max_length=500)] = None
+    tags: Annotated[dict[str, list[OutcomeTag]], Field(max_length=20)] = Field(default_factory=dict)
+
+
+class OutcomeResource(_Lenient):
+    attributes: OutcomeAttributes
+
+
+class OutcomeList(_Lenient):
+    data: Annotated[list[OutcomeResource], Field(max_length=MAX_OUTCOMES)] = Field(
+        default_factory=list
+    )
+
+
+class CallbackRelationships(_Lenient):
+    outcomes: OutcomeList | None = None
+
+
+class CallbackAttributes(_Lenient):
+    status: Literal["passed", "failed", "running"]
+    message: Annotated[str | None, Field(max_length=1000)] = None
+    url: Annotated[str | None, Field(max_length=500)] = None
+
+
+class CallbackData(_Lenient):
+    attributes: CallbackAttributes
+    relationships: CallbackRelationships | None = None
+
+
+class CallbackDocument(_Lenient):
+    data: CallbackData
+
+    def outcomes(self) -> list[Outcome] | None:
+        relationships = self.data.relationships
+        if relationships is None or relationships.outcomes is None:
+            return None
+        return [
+            Outcome(
+                outcome_id=o.attributes.outcome_id,
+                description=o.attributes.description,
+                body=o.attributes.body,
+                url=o.attributes.url,
+                tags=o.attributes.tags,
+            )
+            for o in relationships.outcomes.data
+        ]
+
+
+class CallbackService:
+    def __init__(
+        self,
+        results: TaskResultStore,
+        tokens: AccessTokens,
+        resume: Resume,
+        artifacts: RunArtifacts,
+        configuration_key: Callable[[str], str | None],
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self._results = results
+        self._tokens = tokens
+        self._resume = resume
+        self._artifacts = artifacts
+        self._configuration_key = configuration_key  # run id -> its archive's S3 key
+        self._clock = clock
+
+    def public(self, result_id: str) -> TaskResult:
+        record = self._results.get(result_id)
+        if record is None:
+            raise NotFound(f"No task result {result_id}.")
+        return record.result
+
+    def callback(self, result_id: str, authorization: str | None, body: Any) -> TaskResult:
+        record = self._authorized(result_id, authorization)
+        document = _parse(body)
+        attributes = document.data.attributes
+        fields: dict[str, Any] = {}
+        if attributes.message is not None:
+            fields["message"] = attributes.message
+        if attributes.url is not None:
+            fields["url"] = attributes.url
+        outcomes = document.outcomes()
+        if outcomes is not None:
+            fields["outcomes"] = [o.model_dump(mode="json", exclude_none=True) for o in outcomes]
+        now = self._clock()
+        status = ResultStatus(attributes.status)
+        if status is ResultStatus.RUNNING:
+            # A heartbeat: progress, so the no-progress deadline moves on (not past max run).
+            due_at = min(int(now.timestamp()) + record.timeout_seconds, record.run_deadline)
+            changed = self._results.change(result_id, status, now, fields, due_at=due_at)
+        else:
+            changed = self._results.change(result_id, status, now, fields)
+        if changed is None:
+            raise Gone(f"Task result {result_id} is already final.")
+        if status is not ResultStatus.RUNNING and record.task_token:
+            self._resume(record.task_token, outcome(changed.result))
+        logger.info("task result callback", extra={"result_id": result_id, "status": status})
+        return changed.result
+
+    def plan_json(self, result_id: str, authorization: str | None) -> tuple[bytes | None, str]:
+        """The plan's JSON as stored, or (for a plan too large for a Lambda reply) None and
+        a short-lived presigned URL to redirect to."""
+        record = self._data_request(result_id, authorization)
+        found = self._artifacts.plan_json_document(record.result.run_id)
+        if found is None:
+            raise NotFound(f"Run {record.result.run_id} has no plan yet.")
+        return found
+
+    def resource_changes(self, result_id: str, authorization: str | None) -> dict[str, Any]:
+        record = self._data_request(result_id, authorization)
+        plan = self._artifacts.plan_json(record.result.run_id)
+        if plan is None:
+            raise NotFound(f"Run {record.result.run_id} has no plan yet.")
+        return {"resource_changes": plan.get("resource_changes", [])}
+
+    def configuration_url(self, result_id: str, authorization: str | None) -> str:
+        record = self._authorized(result_id, authorization)
+        key = self._configuration_key(record.result.run_id)
+        if key is None:
+            raise NotFound(f"Run {record.result.run_id} has no configuration version.")
+        return self._artifacts.download_url(key)
+
+    def _data_request(self, result_id: str, authorization: str | None) -> ResultRecord:
+        record = self._authorized(result_id, authorization)
+        if record.result.stage is Stage.PRE_PLAN:
+            raise NotFound("There is no plan before the plan: this is a pre_plan task.")
+        return record
+
+    def _authorized(self, result_id: str, authorization: str | None) -> ResultRecord:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Send the task's access token: 'Authorization: Bearer <token>'.")
+        claims = self._tokens.verify(token.strip())
+        if claims.result_id != result_id:
+            raise Forbidden("This access token belongs to another task result.")
+        record = self._results.get(result_id)
+        if record is None or record.token_id != claims.jti:
+            raise Unauthorized("The access token is not valid.")
+        if record.result.status not in OPEN:
+            raise Gone(f"Task result {result_id} is already final ({record.result.status}).")
+        return record
+
+
+def _parse(body: Any) -> CallbackDocument:
+    try:
+        return CallbackDocument.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        pointer = "".join(f"/{part}" for part in first.get("loc", ()))
+        where = pointer.lstrip("/") or "body"
+        raise InvalidInput(f"{where}: {first.get('msg', 'is invalid')}", pointer=pointer) from None

@@ -1,0 +1,247 @@
+"""The task-results table: one item per result, keyed by its id.
+
+- ``by-run`` lists a run's results in stage order.
+- ``due`` is sparse: only open (pending or running) results carry ``due_shard`` and
+  ``due_at`` (the earlier of their two deadlines, epoch seconds), so the timeout sweep reads
+  the results that are due and nothing else. Every write that makes a result final removes
+  them; a heartbeat moves ``due_at`` on.
+
+Every status change is conditional on the result still being open, so of a callback, the
+sweep, a cancel and a late retry, the first to arrive decides and the rest change nothing.
+"""
+
+import hashlib
+import time
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from iacp.aws import dynamodb_table
+from iacp.dynamo import is_condition_failure
+from iacp.ids import ALPHABET
+from iacp.runtasks.models import OPEN, ResultStatus, Stage, TaskResult
+from iacp.timestamps import from_iso, to_iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+BY_RUN = "by-run"
+DUE = "due"
+DUE_SHARD = "open"
+
+
+def result_id_for(run_id: str, stage: Stage, run_task_id: str) -> str:
+    """A result's id is derived from what it is the result of, so a retried dispatch finds
+    the result its first attempt created instead of making a second one."""
+    digest = hashlib.sha256(f"{run_id}/{stage}/{run_task_id}".encode()).digest()
+    number = int.from_bytes(digest, "big")
+    suffix = ""
+    for _ in range(16):
+        number, index = divmod(number, len(ALPHABET))
+        suffix += ALPHABET[index]
+    return f"taskrs-{suffix}"
+
+
+class ResultRecord(BaseModel):
+    """A result as stored: the public result and what only the platform may see."""
+
+    result: TaskResult
+    task_token: str | None = None  # the waiting workflow step's Step Functions token
+    sealed_access_token: str | None = None
+    token_id: str | None = None  # the jti of the result's current access token
+    timeout_seconds: int
+    max_run_seconds: int
+    run_deadline: int  # epoch seconds: created + max run time
+    due_at: int | None = None  # epoch seconds while open: the earlier deadline
+
+
+class TaskResultStore(Protocol):
+    def open(self, record: ResultRecord) -> bool: ...
+    def get(self, result_id: str) -> ResultRecord | None: ...
+    def get_many(self, result_ids: Collection[str]) -> list[ResultRecord]: ...
+    def for_run(self, run_id: str) -> list[ResultRecord]: ...
+    def change(
+        self,
+        result_id: str,
+        to: ResultStatus,
+        at: datetime,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        due_at: int | None = None,
+        allowed_from: Collection[ResultStatus] = OPEN,
+        due_by: int | None = None,
+    ) -> ResultRecord | None: ...
+    def due(self, now: int) -> tuple[list[str], int]: ...
+
+
+class DynamoTaskResultStore:
+    def __init__(self, table_name: str):
+        self._table: Table = dynamodb_table(table_name)
+
+    def open(self, record: ResultRecord) -> bool:
+        """Write a new open result, or replace one that a retried dispatch left open.
+        False if the result already exists and is final."""
+        item = _item(record)
+        try:
+            self._table.put_item(
+                Item=item,
+                ConditionExpression="attribute_not_exists(id) OR #status IN (:pending, :running)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":pending": ResultStatus.PENDING.value,
+                    ":running": ResultStatus.RUNNING.value,
+                },
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def get(self, result_id: str) -> ResultRecord | None:
+        item = self._table.get_item(Key={"id": result_id}, ConsistentRead=True).get("Item")
+        return None if item is None else _record(item)
+
+    def get_many(self, result_ids: Collection[str]) -> list[ResultRecord]:
+        found = (self.get(result_id) for result_id in result_ids)
+        return [record for record in found if record is not None]
+
+    def for_run(self, run_id: str) -> list[ResultRecord]:
+        request: dict[str, Any] = {
+            "IndexName": BY_RUN,
+            "KeyConditionExpression": "run_id = :run",
+            "ExpressionAttributeValues": {":run": run_id},
+        }
+        records: list[ResultRecord] = []
+        while True:
+            reply = self._table.query(**request)
+            records.extend(_record(item) for item in reply["Items"])
+            if "LastEvaluatedKey" not in reply:
+                return records
+            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+    def change(
+        self,
+        result_id: str,
+        to: ResultStatus,
+        at: datetime,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        due_at: int | None = None,
+        allowed_from: Collection[ResultStatus] = OPEN,
+        due_by: int | None = None,
+    ) -> ResultRecord | None:
+        """Move the result to ``to`` if its status is one of ``allowed_from`` (and, with
+        ``due_by``, if it is due by then); ``None`` if not. An open ``to`` keeps the result
+        in the ``due`` index at ``due_at``; a final one takes it out."""
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":to": to.value, ":at": to_iso(at)}
+        sets = ["#status = :to", "updated_at = :at"]
+        for i, (name, value) in enumerate((fields or {}).items()):
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = value
+            sets.append(f"#f{i} = :f{i}")
+        removes: list[str] = []
+        if to in OPEN:
+            if due_at is not None:
+                sets.append("due_at = :due_at")
+                values[":due_at"] = due_at
+        else:
+            removes = ["due_shard", "due_at"]
+        allowed = []
+        for i, status in enumerate(allowed_from):
+            values[f":from{i}"] = status.value
+            allowed.append(f":from{i}")
+        condition = f"#status IN ({', '.join(allowed)})"
+        if due_by is not None:
+            condition += " AND due_at <= :due_by"
+            values[":due_by"] = due_by
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            reply = self._table.update_item(
+                Key={"id": result_id},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        return _record(reply["Attributes"])
+
+    def due(self, now: int) -> tuple[list[str], int]:
+        """The ids of open results whose deadline has passed, and how many items the query
+        read (the sparse index holds open results only, and the key condition stops at
+        ``now``: nothing else is read)."""
+        request: dict[str, Any] = {
+            "IndexName": DUE,
+            "KeyConditionExpression": "due_shard = :shard AND due_at <= :now",
+            "ExpressionAttributeValues": {":shard": DUE_SHARD, ":now": now},
+        }
+        ids: list[str] = []
+        read = 0
+        while True:
+            reply = self._table.query(**request)
+            read += int(reply.get("ScannedCount", len(reply["Items"])))
+            ids.extend(str(item["id"]) for item in reply["Items"])
+            if "LastEvaluatedKey" not in reply:
+                return ids, read
+            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+
+_PRIVATE = (
+    "task_token",
+    "sealed_access_token",
+    "token_id",
+    "timeout_seconds",
+    "max_run_seconds",
+    "run_deadline",
+    "due_at",
+    "due_shard",
+    "order_key",
+)
+
+
+def _item(record: ResultRecord) -> dict[str, Any]:
+    item = record.result.model_dump(mode="json", exclude_none=True)
+    item.update(
+        timeout_seconds=record.timeout_seconds,
+        max_run_seconds=record.max_run_seconds,
+        run_deadline=record.run_deadline,
+        # Stage order, then creation: a run's results read in the order they happened.
+        order_key=f"{list(Stage).index(record.result.stage)}#{time.time_ns():020d}",
+    )
+    for name in ("task_token", "sealed_access_token", "token_id"):
+        value = getattr(record, name)
+        if value is not None:
+            item[name] = value
+    if record.result.status in OPEN and record.due_at is not None:
+        item.update(due_shard=DUE_SHARD, due_at=record.due_at)
+    return item
+
+
+def _record(item: Mapping[str, Any]) -> ResultRecord:
+    public = {k: v for k, v in item.items() if k not in _PRIVATE}
+    due_at = item.get("due_at")
+    return ResultRecord(
+        result=TaskResult.model_validate(
+            public
+            | {
+                "created_at": from_iso(str(public["created_at"])),
+                "updated_at": from_iso(str(public["updated_at"])),
+            }
+        ),
+        task_token=item.get("task_token"),
+        sealed_access_token=item.get("sealed_access_token"),
+        token_id=item.get("token_id"),
+        timeout_seconds=int(item["timeout_seconds"]),
+        max_run_seconds=int(item["max_run_seconds"]),
+        run_deadline=int(item["run_deadline"]),
+        due_at=None if due_at is None else int(due_at),
+    )
