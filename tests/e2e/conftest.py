@@ -20,7 +20,9 @@ from tests.conftest import ApiClient
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    with LocalPlatform(prefix="iacp-e2e", work_dir=tmp_path_factory.mktemp("platform")) as local:
+    # The scheduled functions (the run-task and queue sweeps) every second, not every minute.
+    work_dir = tmp_path_factory.mktemp("platform")
+    with LocalPlatform(prefix="iacp-e2e", work_dir=work_dir, schedule_period=1.0) as local:
         yield local
 
 

@@ -68,12 +68,14 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = DEADLINE) -> 
         time.sleep(0.2)
 
 
-def run_status(client: ApiClient, run_id: str, statuses: set[str]) -> dict[str, Any]:
+def run_status(
+    client: ApiClient, run_id: str, statuses: set[str], timeout: float = DEADLINE
+) -> dict[str, Any]:
     def reached() -> dict[str, Any] | None:
         run: dict[str, Any] = client.get(f"/runs/{run_id}").json()
         return run if run["status"] in statuses else None
 
-    return wait_for(reached, f"run {run_id} to reach {sorted(statuses)}")
+    return wait_for(reached, f"run {run_id} to reach {sorted(statuses)}", timeout)
 
 
 def new_workspace(client: ApiClient, name: str, files: dict[str, str]) -> str:

@@ -1,0 +1,296 @@
+"""Run tasks end to end: the real workflow and runner with real Terraform, and run-task
+services as real HTTP servers on 127.0.0.1 that call the platform back over HTTP (its local
+front). The reference service (examples/runtask_service) fails any plan that destroys a
+resource and passes every other."""
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+
+from examples.runtask_service import RunTaskService
+from local.platform import LocalPlatform
+from tests.conftest import ApiClient, assert_error
+from tests.e2e.test_run_pipeline import (
+    ENDED,
+    new_workspace,
+    run_status,
+    start_run,
+    wait_for,
+)
+from tests.runs_support import upload_configuration
+
+HMAC_KEY = "e2e-hmac-key"
+ALL_STAGES = ["pre_plan", "post_plan", "pre_apply", "post_apply"]
+TWO_THINGS = {
+    "main.tf": """
+resource "terraform_data" "keep" {
+  input = "keep"
+}
+
+resource "terraform_data" "doomed" {
+  input = "doomed"
+}
+"""
+}
+ONE_THING = {"main.tf": 'resource "terraform_data" "keep" {\n  input = "keep"\n}\n'}
+
+
+class SilentService:
+    """Accepts every request (200) and never calls back."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                service.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """From now on, nothing listens: deliveries are refused."""
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[RunTaskService]:
+    with RunTaskService(hmac_key=HMAC_KEY) as running:
+        yield running
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentService]:
+    server = SilentService()
+    yield server
+    server.stop()
+
+
+def attach(
+    admin: ApiClient, workspace_id: str, url: str, stages: list[str], level: str, **task: Any
+) -> str:
+    """A new run task at ``url``, attached to the workspace; returns the task's id."""
+    body = {"name": f"task-{uuid.uuid4().hex[:8]}", "url": url, **task}
+    created = admin.post("/run-tasks", body)
+    assert created.status == 201, created.body
+    task_id = str(created.json()["id"])
+    attached = admin.post(
+        f"/workspaces/{workspace_id}/run-tasks",
+        {"run_task_id": task_id, "stages": stages, "enforcement_level": level},
+    )
+    assert attached.status == 201, attached.body
+    return task_id
+
+
+def applied_then_shrunk(admin: ApiClient, name: str) -> str:
+    """A workspace whose state has two resources and whose latest configuration keeps only
+    one: its next plan destroys ``terraform_data.doomed``."""
+    ws = new_workspace(admin, name, TWO_THINGS)
+    first = run_status(admin, start_run(admin, ws, auto_apply=True), ENDED)
+    assert first["status"] == "applied", first["error"]
+    upload_configuration(admin, None, ws, ONE_THING)  # type: ignore[arg-type]
+    return ws
+
+
+def stage(run: dict[str, Any], name: str) -> dict[str, Any]:
+    found = [s for s in run["task_stages"] if s["stage"] == name]
+    assert found, f"no {name} stage in {run['task_stages']}"
+    return found[0]
+
+
+def test_a_run_passes_through_all_four_stages(admin, service: RunTaskService):
+    ws = new_workspace(admin, "four-stages", ONE_THING)
+    attach(admin, ws, service.url, ALL_STAGES, "mandatory", hmac_key=HMAC_KEY)
+    seen = len(service.requests)
+
+    run_id = start_run(admin, ws)
+    planned = run_status(admin, run_id, {"planned"} | ENDED)
+    assert planned["status"] == "planned", planned["error"]
+    assert admin.post(f"/runs/{run_id}/actions/apply").status == 202
+    run = run_status(admin, run_id, ENDED)
+
+    assert run["status"] == "applied", run["error"]
+    assert [s["stage"] for s in run["task_stages"]] == ALL_STAGES
+    assert {s["status"] for s in run["task_stages"]} == {"passed"}
+    timestamps = run["status_timestamps"]
+    for status in ("pre_plan_running", "post_plan_running", "pre_apply_running"):
+        assert status in timestamps
+    assert "post_apply_running" in timestamps
+    assert timestamps["pre_plan_running"] <= timestamps["planning"] <= timestamps["planned"]
+    results = admin.get(f"/runs/{run_id}/task-results").json()["items"]
+    assert [r["stage"] for r in results] == ALL_STAGES
+    assert {r["status"] for r in results} == {"passed"}
+    received = service.requests[seen:]
+    assert sorted(r["stage"] for r in received) == sorted(ALL_STAGES)
+    assert all(r["run_id"] == run_id for r in received)
+    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+
+
+def test_a_mandatory_post_plan_failure_stops_the_run_before_planned(
+    platform: LocalPlatform, admin, service
+):
+    ws = applied_then_shrunk(admin, "post-plan-mandatory")
+    attach(admin, ws, service.url, ["post_plan"], "mandatory", hmac_key=HMAC_KEY)
+
+    run_id = start_run(admin, ws)
+    run = wait_for(
+        lambda: (r := admin.get(f"/runs/{run_id}").json())["error"] and r,
+        "the run to stop at post_plan",
+    )
+
+    assert run["status"] == "post_plan_running"
+    assert run["error"]["stage"] == "post_plan"
+    assert "Mandatory run task" in run["error"]["message"]
+    assert stage(run, "post_plan")["status"] == "awaiting_override"
+    (result,) = admin.get(f"/runs/{run_id}/task-results").json()["items"]
+    assert result["status"] == "failed"
+    assert result["run_task_name"] in run["error"]["message"]
+    assert any(o["outcome_id"] == "terraform_data.doomed" for o in result["outcomes"])
+    # The public view of the result, over real HTTP, without any token.
+    public = requests.get(f"{platform.base_url}/api/v1/run-task-results/{result['id']}", timeout=10)
+    assert public.status_code == 200
+    assert public.json()["status"] == "failed"
+    assert "planned" not in run["status_timestamps"]
+
+    # A writer may not override a mandatory failure; an admin may, and the run goes on.
+    writer = admin.with_token(admin.post("/tokens", {"role": "write"}).json()["token"])
+    assert_error(writer.post(f"/runs/{run_id}/actions/override-tasks", {"comment": "no"}), 403)
+    assert (
+        admin.post(f"/runs/{run_id}/actions/override-tasks", {"comment": "intended"}).status == 202
+    )
+    planned = run_status(admin, run_id, {"planned"} | ENDED)
+    assert planned["status"] == "planned"
+    assert planned["error"] is None
+    assert stage(planned, "post_plan")["status"] == "overridden"
+    (overridden,) = admin.get(f"/runs/{run_id}/task-results").json()["items"]
+    assert overridden["status"] == "overridden"
+    assert overridden["override"]["comment"] == "intended"
+    admin.post(f"/runs/{run_id}/actions/discard")
+
+
+def test_an_advisory_failure_lets_the_run_continue_with_a_warning(admin, service):
+    ws = applied_then_shrunk(admin, "post-plan-advisory")
+    attach(admin, ws, service.url, ["post_plan"], "advisory", hmac_key=HMAC_KEY)
+
+    run = run_status(admin, start_run(admin, ws), {"planned"} | ENDED)
+
+    assert run["status"] == "planned", run["error"]
+    summary = stage(run, "post_plan")
+    assert summary["status"] == "passed"
+    assert summary["results"][0]["status"] == "failed"
+    (warning,) = summary["warnings"]
+    assert "Advisory" in warning and "failed" in warning
+    admin.post(f"/runs/{run['id']}/actions/discard")
+
+
+def test_a_mandatory_post_apply_failure_leaves_the_run_applied_with_a_warning(admin, service):
+    ws = applied_then_shrunk(admin, "post-apply-mandatory")
+    attach(admin, ws, service.url, ["post_apply"], "mandatory", hmac_key=HMAC_KEY)
+
+    run = run_status(admin, start_run(admin, ws, auto_apply=True), ENDED)
+
+    assert run["status"] == "applied", run["error"]
+    assert run["error"] is None
+    assert run["resource_destructions"] == 1
+    summary = stage(run, "post_apply")
+    assert summary["results"][0]["status"] == "failed"
+    assert summary["warnings"] and "Mandatory" in summary["warnings"][0]
+    assert "post_apply_running" in run["status_timestamps"]
+    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+
+
+def test_an_unreachable_mandatory_service_blocks_the_run(admin, silent: SilentService):
+    ws = new_workspace(admin, "unreachable", ONE_THING)
+    attach(admin, ws, silent.url, ["pre_plan"], "mandatory")
+    silent.stop()  # created while it answered; now nothing listens there
+
+    run_id = start_run(admin, ws)
+    run = wait_for(
+        lambda: (r := admin.get(f"/runs/{run_id}").json())["error"] and r,
+        "the run to stop at pre_plan",
+    )
+
+    assert run["status"] == "pre_plan_running"
+    assert run["error"]["stage"] == "pre_plan"
+    (result,) = stage(run, "pre_plan")["results"]
+    assert result["status"] == "errored"
+    assert "could not be reached" in result["message"]
+    assert "planning" not in run["status_timestamps"]
+
+    assert admin.post(f"/runs/{run_id}/actions/cancel").status == 202
+    canceled = run_status(admin, run_id, ENDED)
+    assert canceled["status"] == "canceled"
+    wait_for(
+        lambda: admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None, "the release"
+    )
+    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+
+
+def test_a_service_that_never_answers_is_timed_out_by_the_sweep(admin, silent: SilentService):
+    ws = new_workspace(admin, "never-answers", ONE_THING)
+    attach(admin, ws, silent.url, ["pre_plan"], "advisory", timeout_seconds=60)
+
+    run_id = start_run(admin, ws, operation="plan_only")
+    # The shortest timeout a task may have is 60 s: the sweep (every second here) ends it.
+    run = run_status(admin, run_id, ENDED, timeout=150)
+
+    assert run["status"] == "planned_and_finished", run["error"]
+    summary = stage(run, "pre_plan")
+    (result,) = summary["results"]
+    assert result["status"] == "timeout"
+    assert "60 s" in result["message"]
+    assert summary["warnings"]
+
+
+def test_cancel_during_a_stage_cancels_its_results_and_refuses_late_callbacks(
+    platform: LocalPlatform, admin, silent: SilentService
+):
+    ws = new_workspace(admin, "cancel-at-stage", ONE_THING)
+    attach(admin, ws, silent.url, ["pre_plan"], "mandatory")
+    run_id = start_run(admin, ws)
+    run_status(admin, run_id, {"pre_plan_running"})
+    body = wait_for(lambda: [b for b in silent.bodies if b["run_id"] == run_id], "the webhook")[0]
+
+    assert admin.post(f"/runs/{run_id}/actions/cancel").status == 202
+    run = run_status(admin, run_id, ENDED)
+
+    assert run["status"] == "canceled"
+    result = wait_for(
+        lambda: (
+            (r := admin.get(f"/runs/{run_id}/task-results").json()["items"])
+            and r[0]["status"] == "canceled"
+            and r[0]
+        ),
+        "the result to be canceled",
+    )
+    assert result["id"] == body["task_result_id"]
+    late = requests.patch(
+        body["task_result_callback_url"],
+        headers={
+            "Authorization": f"Bearer {body['access_token']}",
+            "Content-Type": "application/vnd.api+json",
+        },
+        data=json.dumps({"data": {"type": "task-results", "attributes": {"status": "passed"}}}),
+        timeout=10,
+    )
+    assert late.status_code == 410
+    assert body["task_result_callback_url"].startswith(platform.base_url)
+    wait_for(
+        lambda: admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None, "the release"
+    )
