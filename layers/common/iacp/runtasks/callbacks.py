@@ -7,12 +7,13 @@ another result is 403; a token that is no longer the result's (a retried dispatc
 new one) is 401; a result that is already final is 410 — its token died with it.
 """
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from iacp.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
 from iacp.observability import logger
@@ -25,6 +26,11 @@ from iacp.runtasks.stages import outcome
 from iacp.timestamps import utcnow
 
 MAX_OUTCOMES = 10
+# A result is one DynamoDB item (at most 400 KB): what a callback stores (message, url and
+# outcomes, as UTF-8 JSON) must fit with room to spare, or it is a 422, never a failed write.
+# Within the per-field limits, ASCII text takes at most ~120 KB plus the tags.
+MAX_STORED_BYTES = 300_000
+TagName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class Gone(DomainError):
@@ -45,7 +51,9 @@ class OutcomeAttributes(_Lenient):
     description: Annotated[str, Field(max_length=1000)] = ""
     body: Annotated[str | None, Field(max_length=10_000)] = None
     url: Annotated[str | None, Field(max_length=500)] = None
-    tags: Annotated[dict[str, list[OutcomeTag]], Field(max_length=20)] = Field(default_factory=dict)
+    tags: Annotated[dict[TagName, list[OutcomeTag]], Field(max_length=20)] = Field(
+        default_factory=dict
+    )
 
 
 class OutcomeResource(_Lenient):
@@ -127,6 +135,13 @@ class CallbackService:
         outcomes = document.outcomes()
         if outcomes is not None:
             fields["outcomes"] = [o.model_dump(mode="json", exclude_none=True) for o in outcomes]
+        stored = len(json.dumps(fields, ensure_ascii=False).encode())
+        if stored > MAX_STORED_BYTES:
+            raise InvalidInput(
+                f"data: the message, url and outcomes take {stored} bytes (UTF-8); at most "
+                f"{MAX_STORED_BYTES} can be stored.",
+                pointer="/data",
+            )
         now = self._clock()
         status = ResultStatus(attributes.status)
         if status is ResultStatus.RUNNING:

@@ -263,6 +263,22 @@ class TaskResult(BaseModel):
         )
 
 
+class TaskResultSummary(BaseModel):
+    """A result as the run's stage summary lists it: without its outcomes, which can be
+    large (the run's item must stay small); ``GET /runs/{run}/task-results`` has them."""
+
+    id: str
+    run_task_id: str
+    run_task_name: str
+    enforcement_level: Enforcement
+    status: ResultStatus
+    message: str = ""
+
+    @classmethod
+    def of(cls, result: TaskResult) -> "TaskResultSummary":
+        return cls.model_validate(result.model_dump(include=set(cls.model_fields)))
+
+
 class TaskStage(BaseModel):
     """A run's summary of one stage: how it ended, with advisory failures (and any failure
     at post_apply) as warnings."""
@@ -270,4 +286,4 @@ class TaskStage(BaseModel):
     stage: Stage
     status: StageStatus
     warnings: list[str] = Field(default_factory=list)
-    results: list[TaskResult] = Field(default_factory=list)
+    results: list[TaskResultSummary] = Field(default_factory=list)

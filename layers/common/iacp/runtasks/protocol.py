@@ -161,6 +161,9 @@ def deliver(
             redirect=False,
             preload_content=True,
         )
+    except urllib3.exceptions.NewConnectionError as error:
+        # Before TimeoutError: urllib3 makes a refused connection a ConnectTimeoutError.
+        return Delivery(False, f"the service could not be reached ({_reason(error)})")
     except urllib3.exceptions.TimeoutError:
         return Delivery(False, f"the service did not answer within {timeout:g} s")
     except urllib3.exceptions.HTTPError as error:

@@ -119,7 +119,8 @@ class RunTaskService:
         principal.require(Role.ADMIN)
         principal.require_unlimited("manage run tasks")
         if not self._store.delete(self._existing(task_id)):
-            raise NotFound(f"No run task {task_id}.")
+            self._existing(task_id)  # deleted meanwhile: 404
+            raise Conflict(f"Run task {task_id} changed while it was being deleted; retry.")
         logger.info("run task deleted", extra={"run_task_id": task_id})
 
     def hmac_key(self, task_id: str) -> str | None:

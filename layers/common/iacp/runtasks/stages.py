@@ -31,6 +31,7 @@ from iacp.runtasks.models import (
     Stage,
     StageStatus,
     TaskResult,
+    TaskResultSummary,
     TaskStage,
 )
 from iacp.runtasks.protocol import Links, RunFacts, deliver, payload
@@ -195,7 +196,7 @@ class TaskStages:
             stage=step.stage,
             status=StageStatus.AWAITING_OVERRIDE if blocking else StageStatus.PASSED,
             warnings=[_warning(r) for r in results if r.status.unsuccessful and not r.blocks],
-            results=results,
+            results=[TaskResultSummary.of(r) for r in results],
         )
         if not blocking:
             self._summarise(step.run_id, summary)
@@ -247,7 +248,7 @@ class TaskStages:
                     {"override": record.model_dump(mode="json")},
                     allowed_from={result.status},
                 )
-            overridden.append(changed.result if changed else result)
+            overridden.append(TaskResultSummary.of(changed.result) if changed else result)
         summary = stopped.model_copy(
             update={"status": StageStatus.OVERRIDDEN, "results": overridden}
         )
@@ -273,7 +274,7 @@ class TaskStages:
             results.append(result)
         for summary in run.task_stages:
             if summary.status in (StageStatus.RUNNING, StageStatus.AWAITING_OVERRIDE):
-                in_stage = [r for r in results if r.stage is summary.stage]
+                in_stage = [TaskResultSummary.of(r) for r in results if r.stage is summary.stage]
                 canceled = {"status": StageStatus.CANCELED, "results": in_stage}
                 self._summarise(run.id, summary.model_copy(update=canceled))
 

@@ -11,6 +11,7 @@ A deleted run task leaves its attachments behind; they are ignored when a stage 
 and hidden from lists (HCP Terraform also removes a deleted task from every workspace).
 """
 
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,6 +40,9 @@ class RunTaskRecord(BaseModel):
 
     task: RunTask
     sealed_hmac_key: str | None = None
+    # Random, new with every write: what ``replace`` checks (``updated_at`` has whole
+    # seconds only, so two changes within a second would look alike).
+    revision: str | None = None
 
 
 class NameTaken(Conflict):
@@ -117,10 +121,10 @@ class DynamoRunTaskStore:
             request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
     def replace(self, current: RunTaskRecord, new: RunTaskRecord) -> bool:
-        """Write ``new`` if the task is still as it was read (``updated_at``); a rename moves
+        """Write ``new`` if the task is still as it was read (its revision); a rename moves
         the name claim in the same transaction. False when the task changed meanwhile."""
-        unchanged = "attribute_exists(pk) AND updated_at = :read_at"
-        values = {":read_at": to_iso(current.task.updated_at)}
+        unchanged = "attribute_exists(pk) AND revision = :read"
+        values = {":read": current.revision}
         put = self._put(_item(new), unchanged, values)
         old_name, new_name = current.task.name, new.task.name
         try:
@@ -141,6 +145,8 @@ class DynamoRunTaskStore:
         return True
 
     def delete(self, record: RunTaskRecord) -> bool:
+        """Delete the task and its name claim if the task is still as it was read (a rename
+        racing this delete would leave the new name claimed by nobody); False if not."""
         try:
             transact_write(
                 [
@@ -148,7 +154,8 @@ class DynamoRunTaskStore:
                         "Delete": {
                             "TableName": self._name,
                             "Key": {"pk": record.task.id, "sk": RUN_TASK_SK},
-                            "ConditionExpression": "attribute_exists(pk)",
+                            "ConditionExpression": "attribute_exists(pk) AND revision = :read",
+                            "ExpressionAttributeValues": {":read": record.revision},
                         }
                     },
                     {"Delete": {"TableName": self._name, "Key": _claim_key(record.task.name)}},
@@ -249,6 +256,7 @@ def _item(record: RunTaskRecord) -> dict[str, Any]:
         "global": task.global_.model_dump(mode="json"),
         "created_at": to_iso(task.created_at),
         "updated_at": to_iso(task.updated_at),
+        "revision": uuid.uuid4().hex,
     }
     if record.sealed_hmac_key is not None:
         item["sealed_hmac_key"] = record.sealed_hmac_key
@@ -270,7 +278,11 @@ def _record(item: dict[str, Any]) -> RunTaskRecord:
         created_at=from_iso(str(item["created_at"])),
         updated_at=from_iso(str(item["updated_at"])),
     )
-    return RunTaskRecord(task=task, sealed_hmac_key=None if sealed is None else str(sealed))
+    return RunTaskRecord(
+        task=task,
+        sealed_hmac_key=None if sealed is None else str(sealed),
+        revision=item.get("revision"),
+    )
 
 
 def _attachment_key(attachment: WorkspaceRunTask) -> dict[str, str]:
