@@ -51,6 +51,7 @@ pytest: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/run_overhead.py
+	$(PY) bench/runtask_stage.py
 
 # --- maintenance ------------------------------------------------------------------------
 openapi: $(VENV)/.installed

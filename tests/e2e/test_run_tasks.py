@@ -236,9 +236,7 @@ def test_an_unreachable_mandatory_service_blocks_the_run(admin, silent: SilentSe
     assert admin.post(f"/runs/{run_id}/actions/cancel").status == 202
     canceled = run_status(admin, run_id, ENDED)
     assert canceled["status"] == "canceled"
-    wait_for(
-        lambda: admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None, "the release"
-    )
+    wait_for(lambda: admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None, "the release")
     assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
 
 
@@ -291,6 +289,4 @@ def test_cancel_during_a_stage_cancels_its_results_and_refuses_late_callbacks(
     )
     assert late.status_code == 410
     assert body["task_result_callback_url"].startswith(platform.base_url)
-    wait_for(
-        lambda: admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None, "the release"
-    )
+    wait_for(lambda: admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None, "the release")

@@ -59,6 +59,11 @@ def openapi_json(user_api: APIGatewayRestResolver) -> str:
     so the user API's routers are never included twice)."""
     document = _schema(user_api)
     services = _schema(build_resolver(RUN_TASK_SERVICE_ROUTERS))
+    for operations in services["paths"].values():
+        for operation in operations.values():
+            # Powertools leaves out an empty ``security``, which would make the public
+            # result inherit the document's API-token requirement.
+            operation.setdefault("security", [])
     document["paths"].update(services["paths"])
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(services.get("components", {}).get("schemas", {}))

@@ -151,16 +151,13 @@ class TaskStages:
             return
         run = self._run(item.run_id)
         task = self._tasks.get(item.run_task_id)
-        record = self._new_result(run, item, task, step.task_token)
+        record, access_token = self._new_result(run, item, task, step.task_token)
         if not self._results.open(record):
             self._resume_with(step.task_token, item.result_id)
             return
         if task is None:
             self._end(record, ResultStatus.ERRORED, "The run task was deleted before it ran.")
             return
-        access_token = self._token_sealer().open(
-            str(record.sealed_access_token), bound_to=item.result_id
-        )
         body = payload(
             stage=item.stage,
             result_id=item.result_id,
@@ -305,7 +302,8 @@ class TaskStages:
 
     def _new_result(
         self, run: Run, item: TaskItem, task: RunTaskRecord | None, task_token: str
-    ) -> ResultRecord:
+    ) -> tuple[ResultRecord, str]:
+        """The pending result, and its access token in clear (stored only sealed)."""
         now = self._clock()
         timeout = task.task.timeout_seconds if task else 60
         max_run = task.task.max_run_seconds if task else 60
@@ -317,7 +315,7 @@ class TaskStages:
             lifetime=timedelta(seconds=max_run),
         )
         started = int(now.timestamp())
-        return ResultRecord(
+        record = ResultRecord(
             result=TaskResult(
                 id=item.result_id,
                 created_at=now,
@@ -339,6 +337,7 @@ class TaskStages:
             run_deadline=started + max_run,
             due_at=started + min(timeout, max_run),
         )
+        return record, token
 
     def _end(self, record: ResultRecord, status: ResultStatus, message: str) -> None:
         ended = self._results.change(record.result.id, status, self._clock(), {"message": message})
