@@ -11,10 +11,9 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 test: lint typecheck lint-infra pytest
 
+# The local platform, the reference run-task service, and a run through all four stages.
 demo: $(VENV)/.installed
-	@echo "make demo: not yet available. The local server, the CLI and the demo come with the"
-	@echo "'Local mode' issue. Until then, 'make test' runs the whole platform locally in"
-	@echo "tests/e2e: the real workflow, the real runner and real Terraform, against moto."
+	$(PY) -m local.demo
 
 # --- environments -----------------------------------------------------------------------
 $(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml

@@ -1,0 +1,27 @@
+"""``make demo`` runs what it promises, in a process of its own, as a newcomer runs it."""
+
+import subprocess
+import sys
+
+from local.functions import ROOT
+
+
+def test_the_demo_applies_through_all_four_stages_and_shows_a_check_stopping_a_run():
+    finished = subprocess.run(
+        [sys.executable, "-m", "local.demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    out = finished.stdout
+    for stage in ("pre_plan", "post_plan", "pre_apply", "post_apply"):
+        assert f"   {stage}" in out
+    assert "applied: state serial" in out
+    assert "services = ['api', 'worker']" in out
+    assert "post_plan   awaiting_override  no-destroy: failed" in out
+    assert 'Destroys terraform_data.service["worker"]' in out
+    assert out.rstrip().endswith("s.")
