@@ -1,16 +1,30 @@
 """Every route, its success and each error class that applies to it, in one table.
 
 Each row runs against a fresh world: workspaces ``main`` (with variable ``v``) and ``other``
-(named ``taken``), and admin, write, read and limited (to ``other``) tokens. Detailed
-behaviour lives in the per-domain test files; this table proves the coverage.
+(named ``taken``), and admin, write, read and limited (to ``other``) tokens; run task
+``checks`` (verified by the reference run-task service, which keeps running) attached to
+``main``, and run task ``gate``, whose service takes the verification request and then
+answers every run's request with 500. Detailed behaviour lives in the per-domain test
+files; this table proves the coverage.
 """
 
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from examples.runtask_service import RunTaskService
+from iacp.runs.workflow import StartInput
+from iacp.runtasks.models import Stage
+from iacp.runtasks.stages import ConcludeInput, DispatchInput, StageRef
 from iacp.tokens.models import Role
+from local.template import Provisioned
 from tests.conftest import ApiClient, assert_error, mint
 from tests.runs_support import (
     applied_run,
@@ -27,13 +41,99 @@ class World:
     ids: dict[str, str]
 
 
-RUN_PATHS = ("{cv}", "{run}", "{planned}", "{running}", "/runs", "configuration-versions", "state")
+RUN_PATHS = (
+    "{cv}",
+    "{run}",
+    "{planned}",
+    "{running}",
+    "{gated}",
+    "{result}",
+    "/runs",
+    "configuration-versions",
+    "state",
+)
+
+
+class BrokenService:
+    """A run-task service that answers the verification request, then fails every run's
+    request with HTTP 500 (it records them: their access token is the result's)."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                service.received.append(body)
+                self.send_response(200 if body.get("stage") == "test" else 500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/"
+
+    def __enter__(self) -> "BrokenService":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()
+
+
+def gated_run(aws: Provisioned, admin: ApiClient, task_id: str) -> tuple[str, str]:
+    """A run stopped at pre_plan, waiting for an override, through the workflow's steps:
+    its mandatory run task's service failed the request. Returns the run and the result."""
+    workspace = admin.post("/workspaces", {"name": "gated"}).json()["id"]
+    attached = admin.post(
+        f"/workspaces/{workspace}/run-tasks",
+        {"run_task_id": task_id, "stages": ["pre_plan"], "enforcement_level": "mandatory"},
+    )
+    assert attached.status == 201, attached.body
+    upload_configuration(admin, aws, workspace)
+    run_id = str(admin.post(f"/workspaces/{workspace}/runs", {}).json()["id"])
+    machinery = machinery_for(aws)
+    arn = machinery.workflow.execution_arn(run_id)
+    machinery.run_workflow().start(StartInput(run_id=run_id, execution_arn=arn))
+    stages = machinery.task_stages
+    plan = stages.prepare(StageRef(run_id=run_id, stage=Stage.PRE_PLAN))
+    [task] = plan.tasks
+    stages.dispatch(DispatchInput(task=task, task_token="dispatch-token"))
+    stages.conclude(
+        ConcludeInput(
+            run_id=run_id, stage=Stage.PRE_PLAN, tasks=plan.tasks, task_token="conclude-token"
+        )
+    )
+    run = admin.get(f"/runs/{run_id}").json()
+    assert run["status"] == "pre_plan_running", run
+    assert [s["status"] for s in run["task_stages"]] == ["awaiting_override"], run
+    result = admin.get(f"/runs/{run_id}/task-results").json()["items"][0]
+    assert result["id"] == task.result_id and result["status"] == "errored", result
+    return run_id, task.result_id
 
 
 @pytest.fixture
-def world(aws, gateway, request: pytest.FixtureRequest) -> World:
+def world(aws, gateway, request: pytest.FixtureRequest) -> Iterator[World]:
     case = getattr(request.node, "callspec", None) and request.node.callspec.params["case"]
     needs_runs = case is None or any(part in CASES[case][2] for part in RUN_PATHS)
+    with ExitStack() as stack:
+        yield build_world(aws, gateway, stack, needs_runs)
+
+
+def build_world(aws: Provisioned, gateway: Any, stack: ExitStack, needs_runs: bool) -> World:
     admin = ApiClient(gateway, mint(aws, Role.ADMIN))
     main = admin.post("/workspaces", {"name": "main"}).json()["id"]
     other = admin.post("/workspaces", {"name": "taken"}).json()["id"]
@@ -42,7 +142,18 @@ def world(aws, gateway, request: pytest.FixtureRequest) -> World:
     ).json()["id"]
     admin.post(f"/workspaces/{main}/vars", {"key": "w", "value": "2", "category": "terraform"})
     spare_token = admin.post("/tokens", {"role": "read"}).json()["id"]
+    service = stack.enter_context(RunTaskService())
+    broken = stack.enter_context(BrokenService())
+    dead = stack.enter_context(socket.socket())
+    dead.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+    task = admin.post("/run-tasks", {"name": "checks", "url": service.url}).json()["id"]
+    gate = admin.post("/run-tasks", {"name": "gate", "url": broken.url}).json()["id"]
+    attachment = admin.post(
+        f"/workspaces/{main}/run-tasks",
+        {"run_task_id": task, "stages": ["post_plan"], "enforcement_level": "advisory"},
+    ).json()["id"]
     runs = {}
+    result_token = None
     if needs_runs:  # runs in each state the run actions care about, each in its workspace
         runs["cv"] = upload_configuration(admin, aws, main)
         runs["run"] = applied_run(aws, admin, main)
@@ -53,23 +164,37 @@ def world(aws, gateway, request: pytest.FixtureRequest) -> World:
         upload_configuration(admin, aws, busy)
         runs["running"] = admin.post(f"/workspaces/{busy}/runs", {}).json()["id"]
         started(machinery_for(aws), runs["running"])
+        runs["gated"], runs["result"] = gated_run(aws, admin, gate)
+        # The service received the result's access token; the result is final (errored),
+        # so the token is dead.
+        [request] = [r for r in broken.received if r["stage"] == "pre_plan"]
+        result_token = request["access_token"]
     clients = {
         "admin": admin,
         "writer": ApiClient(gateway, mint(aws, Role.WRITE)),
         "reader": ApiClient(gateway, mint(aws, Role.READ)),
         "limited": ApiClient(gateway, mint(aws, Role.WRITE, workspaces=[other])),
         "nobody": ApiClient(gateway, None),
+        "result_token": ApiClient(gateway, result_token),
     }
     ids = {
         "ws": main,
         "var": variable,
         "at": spare_token,
+        "task": task,
+        "gate_task": gate,
+        "wstask": attachment,
+        "service": service.url,
+        "dead_url": f"http://127.0.0.1:{dead.getsockname()[1]}/",
         **runs,
         "missing_run": "run-AAAAAAAAAAAAAAAA",
         "missing_cv": "cv-AAAAAAAAAAAAAAAA",
         "missing_ws": "ws-AAAAAAAAAAAAAAAA",
         "missing_var": "var-AAAAAAAAAAAAAAAA",
         "missing_at": "at-AAAAAAAAAAAAAAAA",
+        "missing_task": "task-AAAAAAAAAAAAAAAA",
+        "missing_wstask": "wstask-AAAAAAAAAAAAAAAA",
+        "missing_result": "taskrs-AAAAAAAAAAAAAAAA",
     }
     return World(clients, ids)
 
@@ -85,6 +210,19 @@ CVS = "/workspaces/{ws}/configuration-versions"
 RUNS = "/workspaces/{ws}/runs"
 RUN = "/runs/{run}"
 MISSING_RUN = "/runs/{missing_run}"
+TASK = "/run-tasks/{task}"
+MISSING_TASK = "/run-tasks/{missing_task}"
+NEW_TASK = {"name": "fresh", "url": "{service}"}
+WS_TASKS = "/workspaces/{ws}/run-tasks"
+WS_TASK = "/workspaces/{ws}/run-tasks/{wstask}"
+ATTACH_GATE = {
+    "run_task_id": "{gate_task}",
+    "stages": ["pre_plan"],
+    "enforcement_level": "advisory",
+}
+OVERRIDE = "/runs/{gated}/actions/override-tasks"
+RESULT = "/run-task-results/{result}"
+PASSED = {"data": {"type": "task-results", "attributes": {"status": "passed"}}}
 
 # (who, method, path, body, setup, expected status); setup runs as admin before the call.
 CASES: dict[str, tuple[str, str, str, Any, tuple[str, str] | None, int]] = {
@@ -286,12 +424,162 @@ CASES: dict[str, tuple[str, str, str, Any, tuple[str, str] | None, int]] = {
         None,
         404,
     ),
+    # POST /run-tasks: verified by the reference service first
+    "create-task ok": ("admin", "POST", "/run-tasks", NEW_TASK, None, 201),
+    "create-task 401": ("nobody", "POST", "/run-tasks", NEW_TASK, None, 401),
+    "create-task 403": ("writer", "POST", "/run-tasks", NEW_TASK, None, 403),
+    "create-task 409": (
+        "admin",
+        "POST",
+        "/run-tasks",
+        {"name": "CHECKS", "url": "{service}"},
+        None,
+        409,
+    ),
+    "create-task 422": (
+        "admin",
+        "POST",
+        "/run-tasks",
+        NEW_TASK | {"timeout_seconds": 601},
+        None,
+        422,
+    ),
+    "create-task 422 unverified": (
+        "admin",
+        "POST",
+        "/run-tasks",
+        {"name": "fresh", "url": "{dead_url}"},
+        None,
+        422,
+    ),
+    # GET /run-tasks
+    "list-tasks ok": ("reader", "GET", "/run-tasks", None, None, 200),
+    "list-tasks 401": ("nobody", "GET", "/run-tasks", None, None, 401),
+    "list-tasks 422": ("reader", "GET", "/run-tasks?limit=0", None, None, 422),
+    # GET /run-tasks/{task}
+    "show-task ok": ("reader", "GET", TASK, None, None, 200),
+    "show-task 401": ("nobody", "GET", TASK, None, None, 401),
+    "show-task 404": ("reader", "GET", MISSING_TASK, None, None, 404),
+    # PATCH /run-tasks/{task}
+    "update-task ok": ("admin", "PATCH", TASK, {"description": "d"}, None, 200),
+    "update-task ok new url": ("admin", "PATCH", TASK, {"url": "{service}new"}, None, 200),
+    "update-task 401": ("nobody", "PATCH", TASK, {"description": "d"}, None, 401),
+    "update-task 403": ("writer", "PATCH", TASK, {"description": "d"}, None, 403),
+    "update-task 404": ("admin", "PATCH", MISSING_TASK, {"description": "d"}, None, 404),
+    "update-task 409": ("admin", "PATCH", TASK, {"name": "Gate"}, None, 409),
+    "update-task 422": ("admin", "PATCH", TASK, {"enabled": None}, None, 422),
+    "update-task 422 unverified": ("admin", "PATCH", TASK, {"url": "{dead_url}"}, None, 422),
+    # DELETE /run-tasks/{task}
+    "delete-task ok": ("admin", "DELETE", TASK, None, None, 204),
+    "delete-task 401": ("nobody", "DELETE", TASK, None, None, 401),
+    "delete-task 403": ("writer", "DELETE", TASK, None, None, 403),
+    "delete-task 404": ("admin", "DELETE", MISSING_TASK, None, None, 404),
+    # POST /workspaces/{ws}/run-tasks
+    "attach-task ok": ("admin", "POST", WS_TASKS, ATTACH_GATE, None, 201),
+    "attach-task 401": ("nobody", "POST", WS_TASKS, ATTACH_GATE, None, 401),
+    "attach-task 403": ("writer", "POST", WS_TASKS, ATTACH_GATE, None, 403),
+    "attach-task 404": (
+        "admin",
+        "POST",
+        "/workspaces/{missing_ws}/run-tasks",
+        ATTACH_GATE,
+        None,
+        404,
+    ),
+    "attach-task 409": (
+        "admin",
+        "POST",
+        WS_TASKS,
+        ATTACH_GATE | {"run_task_id": "{task}"},
+        None,
+        409,
+    ),
+    "attach-task 422": (
+        "admin",
+        "POST",
+        WS_TASKS,
+        ATTACH_GATE | {"run_task_id": "{missing_task}"},
+        None,
+        422,
+    ),
+    # GET /workspaces/{ws}/run-tasks
+    "list-ws-tasks ok": ("reader", "GET", WS_TASKS, None, None, 200),
+    "list-ws-tasks 401": ("nobody", "GET", WS_TASKS, None, None, 401),
+    "list-ws-tasks 403": ("limited", "GET", WS_TASKS, None, None, 403),
+    "list-ws-tasks 404": ("reader", "GET", "/workspaces/{missing_ws}/run-tasks", None, None, 404),
+    # PATCH and DELETE /workspaces/{ws}/run-tasks/{wstask}
+    "update-ws-task ok": ("admin", "PATCH", WS_TASK, {"stages": ["pre_plan"]}, None, 200),
+    "update-ws-task 401": ("nobody", "PATCH", WS_TASK, {"stages": ["pre_plan"]}, None, 401),
+    "update-ws-task 403": ("writer", "PATCH", WS_TASK, {"stages": ["pre_plan"]}, None, 403),
+    "update-ws-task 404": (
+        "admin",
+        "PATCH",
+        WS_TASKS + "/{missing_wstask}",
+        {"stages": ["pre_plan"]},
+        None,
+        404,
+    ),
+    "update-ws-task 422": ("admin", "PATCH", WS_TASK, {"stages": []}, None, 422),
+    "detach-task ok": ("admin", "DELETE", WS_TASK, None, None, 204),
+    "detach-task 401": ("nobody", "DELETE", WS_TASK, None, None, 401),
+    "detach-task 403": ("writer", "DELETE", WS_TASK, None, None, 403),
+    "detach-task 404": ("admin", "DELETE", WS_TASKS + "/{missing_wstask}", None, None, 404),
+    # POST /runs/{run}/actions/override-tasks: only a run stopped at a task stage; a failed
+    # mandatory task needs an admin
+    "override ok": ("admin", "POST", OVERRIDE, {"comment": "known issue"}, None, 202),
+    "override 401": ("nobody", "POST", OVERRIDE, {}, None, 401),
+    "override 403": ("writer", "POST", OVERRIDE, {}, None, 403),
+    "override 403 reader": ("reader", "POST", OVERRIDE, {}, None, 403),
+    "override 404": ("admin", "POST", MISSING_RUN + "/actions/override-tasks", {}, None, 404),
+    "override 409": ("admin", "POST", RUN + "/actions/override-tasks", {}, None, 409),
+    "override 409 twice": ("admin", "POST", OVERRIDE, {}, ("POST", OVERRIDE), 409),
+    "override 422": ("admin", "POST", OVERRIDE, {"comment": 1}, None, 422),
+    # GET /runs/{run}/task-results
+    "task-results ok": ("reader", "GET", "/runs/{gated}/task-results", None, None, 200),
+    "task-results 401": ("nobody", "GET", "/runs/{gated}/task-results", None, None, 401),
+    "task-results 403": ("limited", "GET", "/runs/{gated}/task-results", None, None, 403),
+    "task-results 404": ("reader", "GET", MISSING_RUN + "/task-results", None, None, 404),
+    # The run-task services' routes: public, or the result's access token, never an API
+    # token. The successes with a live token are in test_run_task_callbacks.py.
+    "public-result ok": ("nobody", "GET", RESULT, None, None, 200),
+    "public-result 404": ("nobody", "GET", "/run-task-results/{missing_result}", None, None, 404),
+    "callback 401": ("nobody", "PATCH", RESULT + "/callback", PASSED, None, 401),
+    "callback 401 api token": ("admin", "PATCH", RESULT + "/callback", PASSED, None, 401),
+    "callback 410": ("result_token", "PATCH", RESULT + "/callback", PASSED, None, 410),
+    "callback-post 401": ("nobody", "POST", RESULT + "/callback", PASSED, None, 401),
+    "callback-post 410": ("result_token", "POST", RESULT + "/callback", PASSED, None, 410),
+    "result-plan-json 401": ("nobody", "GET", RESULT + "/plan-json", None, None, 401),
+    "result-plan-json 401 api token": ("admin", "GET", RESULT + "/plan-json", None, None, 401),
+    "result-plan-json 410": ("result_token", "GET", RESULT + "/plan-json", None, None, 410),
+    "result-changes 401": ("nobody", "GET", RESULT + "/resource-changes", None, None, 401),
+    "result-changes 410": ("result_token", "GET", RESULT + "/resource-changes", None, None, 410),
+    "result-config 401": ("nobody", "GET", RESULT + "/configuration-version", None, None, 401),
+    "result-config 410": (
+        "result_token",
+        "GET",
+        RESULT + "/configuration-version",
+        None,
+        None,
+        410,
+    ),
 }
+
+
+def filled(body: Any, ids: dict[str, str]) -> Any:
+    """The body with the world's ids in place of its ``{placeholders}``."""
+    if isinstance(body, dict):
+        return {key: filled(value, ids) for key, value in body.items()}
+    if isinstance(body, list):
+        return [filled(value, ids) for value in body]
+    if isinstance(body, str) and "{" in body:
+        return body.format(**ids)
+    return body
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_route(world: World, case: str) -> None:
     who, method, path, body, setup, expected = CASES[case]
+    body = filled(body, world.ids)
     path, _, query_string = path.format(**world.ids).partition("?")
     query = dict(pair.split("=", 1) for pair in query_string.split("&")) if query_string else None
     if setup is not None:
@@ -320,12 +608,16 @@ def test_the_matrix_covers_every_route_of_the_openapi_document(world: World) -> 
         "{token_id}": "{at}",
         "{version_id}": "{cv}",
         "{run_id}": "{run}",
+        "{run_task_id}": "{task}",
+        "{attachment_id}": "{wstask}",
+        "{result_id}": "{result}",
     }
-    same_route = {"{planned}": "{run}", "{running}": "{run}"}
+    same_route = {"{planned}": "{run}", "{running}": "{run}", "{gated}": "{run}"}
+    missing = ("ws", "var", "at", "cv", "run", "task", "wstask", "result")
     covered = set()
     for _, method, path, _, _, _ in CASES.values():
         path = path.partition("?")[0]
-        for name in ("missing_ws", "missing_var", "missing_at", "missing_cv", "missing_run"):
+        for name in (f"missing_{what}" for what in missing):
             path = path.replace("{" + name + "}", "{" + name.removeprefix("missing_") + "}")
         for alias, name in same_route.items():
             path = path.replace(alias, name)

@@ -1,13 +1,16 @@
 """Conditional writes and transactions: every state change in the platform goes through
 a condition, so a duplicate or late request changes nothing."""
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from iacp.aws import dynamodb_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 _serializer = TypeSerializer()
 _TYPED_PARTS = ("Item", "Key", "ExpressionAttributeValues")
@@ -49,3 +52,13 @@ def _typed(request: Mapping[str, Any]) -> dict[str, Any]:
         if part in out:
             out[part] = {k: _serializer.serialize(v) for k, v in out[part].items()}
     return out
+
+
+def query_all(table: "Table", **request: Any) -> Iterator[dict[str, Any]]:
+    """Every item a query finds, page after page."""
+    while True:
+        reply = table.query(**request)
+        yield from reply["Items"]
+        if "LastEvaluatedKey" not in reply:
+            return
+        request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]

@@ -83,7 +83,7 @@ def update_run_task(
     status_code=204,
     tags=TAGS,
     summary="Delete a run task (admin); it stops applying to every workspace",
-    responses=responses(204, "Deleted", 404),
+    responses=responses(204, "Deleted", 404, 409),
 )
 def delete_run_task(run_task_id: str, caller: Caller, services: ServicesDep) -> Response[None]:
     services.run_tasks.delete(caller, run_task_id)

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import is_condition_failure
+from iacp.dynamo import is_condition_failure, query_all
 from iacp.ids import ALPHABET
 from iacp.runtasks.models import OPEN, ResultStatus, Stage, TaskResult
 from iacp.timestamps import from_iso, to_iso
@@ -110,18 +110,13 @@ class DynamoTaskResultStore:
         return [record for record in found if record is not None]
 
     def for_run(self, run_id: str) -> list[ResultRecord]:
-        request: dict[str, Any] = {
-            "IndexName": BY_RUN,
-            "KeyConditionExpression": "run_id = :run",
-            "ExpressionAttributeValues": {":run": run_id},
-        }
-        records: list[ResultRecord] = []
-        while True:
-            reply = self._table.query(**request)
-            records.extend(_record(item) for item in reply["Items"])
-            if "LastEvaluatedKey" not in reply:
-                return records
-            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        items = query_all(
+            self._table,
+            IndexName=BY_RUN,
+            KeyConditionExpression="run_id = :run",
+            ExpressionAttributeValues={":run": run_id},
+        )
+        return [_record(item) for item in items]
 
     def change(
         self,

@@ -107,7 +107,7 @@ class RunTaskService:
         if key_changed:
             changes["sealed_hmac_key"] = self._seal(task_id, request.hmac_key)
         if key_changed or changes.get("url", current.task.url) != current.task.url:
-            key = request.hmac_key if key_changed else self._hmac_key(current)
+            key = request.hmac_key if key_changed else current.hmac_key(self._sealer())
             self._verify(changes.get("url", current.task.url), key, links)
         new = updated(current, changes, self._clock())
         if not self._store.replace(current, new):
@@ -122,11 +122,6 @@ class RunTaskService:
             self._existing(task_id)  # deleted meanwhile: 404
             raise Conflict(f"Run task {task_id} changed while it was being deleted; retry.")
         logger.info("run task deleted", extra={"run_task_id": task_id})
-
-    def hmac_key(self, task_id: str) -> str | None:
-        """The task's HMAC key in clear, for signing a webhook (never returned by the API)."""
-        record = self._store.get(task_id)
-        return None if record is None else self._hmac_key(record)
 
     # --- attachments -----------------------------------------------------------------------
 
@@ -201,11 +196,6 @@ class RunTaskService:
     def _seal(self, task_id: str, hmac_key: str | None) -> str | None:
         return None if hmac_key is None else self._sealer().seal(hmac_key, bound_to=task_id)
 
-    def _hmac_key(self, record: RunTaskRecord) -> str | None:
-        if record.sealed_hmac_key is None:
-            return None
-        return self._sealer().open(record.sealed_hmac_key, bound_to=record.task.id)
-
     def _existing(self, task_id: str) -> RunTaskRecord:
         record = self._store.get(task_id)
         if record is None:
@@ -217,7 +207,7 @@ class RunTaskService:
             raise NotFound(f"No workspace {workspace_id}.")
 
     def _attachment(self, workspace_id: str, attachment_id: str) -> WorkspaceRunTask:
-        for attachment in self._store.attachments(workspace_id):
+        for attachment in self.live_attachments(workspace_id):
             if attachment.id == attachment_id:
                 return attachment
         raise NotFound(f"No run task attachment {attachment_id} in {workspace_id}.")

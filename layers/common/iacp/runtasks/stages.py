@@ -167,7 +167,7 @@ class TaskStages:
             organization_name=self._organization_name,
             links=self._links,
         )
-        delivery = deliver(task.task.url, body, self._hmac_key(task))
+        delivery = deliver(task.task.url, body, task.hmac_key(self._hmac_sealer()))
         if not delivery.accepted:
             self._end(record, ResultStatus.ERRORED, f"Delivery failed: {delivery.problem}.")
             return
@@ -381,11 +381,6 @@ class TaskStages:
             workspace_name=workspace.name if workspace else "",
             workspace_working_directory=workspace.working_directory if workspace else "",
         )
-
-    def _hmac_key(self, record: RunTaskRecord) -> str | None:
-        if record.sealed_hmac_key is None:
-            return None
-        return self._hmac_sealer().open(record.sealed_hmac_key, bound_to=record.task.id)
 
     def _run(self, run_id: str) -> Run:
         run = self._runs.get(run_id)

@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import TransactionCanceled, is_condition_failure, transact_write
+from iacp.crypto import Sealer
+from iacp.dynamo import TransactionCanceled, is_condition_failure, query_all, transact_write
 from iacp.errors import Conflict
 from iacp.pagination import decode_cursor, encode_cursor
 from iacp.runtasks.models import Enforcement, GlobalSettings, RunTask, Stage, WorkspaceRunTask
@@ -40,6 +41,13 @@ class RunTaskRecord(BaseModel):
 
     task: RunTask
     sealed_hmac_key: str | None = None
+
+    def hmac_key(self, sealer: Sealer) -> str | None:
+        """The key in clear, to sign a webhook with; never returned or logged."""
+        if self.sealed_hmac_key is None:
+            return None
+        return sealer.open(self.sealed_hmac_key, bound_to=self.task.id)
+
     # Random, new with every write: what ``replace`` checks (``updated_at`` has whole
     # seconds only, so two changes within a second would look alike).
     revision: str | None = None
@@ -107,18 +115,13 @@ class DynamoRunTaskStore:
 
     def all(self) -> list[RunTaskRecord]:
         """Every run task (for the global ones): an organisation has tens, not thousands."""
-        request: dict[str, Any] = {
-            "IndexName": LIST_INDEX,
-            "KeyConditionExpression": "entity = :entity",
-            "ExpressionAttributeValues": {":entity": ENTITY},
-        }
-        records: list[RunTaskRecord] = []
-        while True:
-            reply = self._table.query(**request)
-            records.extend(_record(item) for item in reply["Items"])
-            if "LastEvaluatedKey" not in reply:
-                return records
-            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        items = query_all(
+            self._table,
+            IndexName=LIST_INDEX,
+            KeyConditionExpression="entity = :entity",
+            ExpressionAttributeValues={":entity": ENTITY},
+        )
+        return [_record(item) for item in items]
 
     def replace(self, current: RunTaskRecord, new: RunTaskRecord) -> bool:
         """Write ``new`` if the task is still as it was read (its revision); a rename moves
