@@ -49,6 +49,7 @@ class Client:
         self.base = f"{base_url}/api/v1"
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
+        self.log_offsets: dict[tuple[str, str], int] = {}
 
     def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
         reply = self.session.request(method, self.base + path, json=body, timeout=60)
@@ -59,17 +60,30 @@ class Client:
     def wait(
         self, run_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 120
     ) -> dict[str, Any]:
-        """Follow the run until ``done(run)``, printing each status it passes through."""
+        """Follow the run until ``done(run)``: each status it passes through, and its log as
+        Terraform writes it."""
         deadline, seen = time.monotonic() + timeout, ""
         while time.monotonic() < deadline:
             run: dict[str, Any] = self.call("GET", f"/runs/{run_id}")
             if run["status"] != seen:
                 seen = run["status"]
                 say(f"   … {seen}")
+            self.follow_log(run_id, "plan")
+            if "applying" in run["status_timestamps"]:
+                self.follow_log(run_id, "apply")
             if done(run):
                 return run
             time.sleep(0.1)
         raise SystemExit(f"run {run_id} did not get there in {timeout:.0f} s")
+
+    def follow_log(self, run_id: str, phase: str) -> None:
+        offset = self.log_offsets.get((run_id, phase), 0)
+        query = f"/runs/{run_id}/logs?phase={phase}&offset={offset}"
+        page = self.call("GET", query)
+        for line in page["data"].splitlines():
+            if line.strip():
+                say(f"   | {line}")
+        self.log_offsets[(run_id, phase)] = page["next_offset"]
 
 
 def reached(*statuses: str) -> Callable[[dict[str, Any]], bool]:

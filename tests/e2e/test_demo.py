@@ -20,6 +20,8 @@ def test_the_demo_applies_through_all_four_stages_and_shows_a_check_stopping_a_r
     out = finished.stdout
     for stage in ("pre_plan", "post_plan", "pre_apply", "post_apply"):
         assert f"   {stage}" in out
+    assert "   | Plan: 2 to add" in out  # the live log
+    assert "   | Apply complete!" in out
     assert "applied: state serial" in out
     assert "services = ['api', 'worker']" in out
     assert "post_plan   awaiting_override  no-destroy: failed" in out
