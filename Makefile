@@ -7,13 +7,17 @@ PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: test demo lint typecheck lint-infra pytest bench openapi lock clean
+.PHONY: test demo local lint typecheck lint-infra pytest bench openapi lock clean
 
 test: lint typecheck lint-infra pytest
 
 # The local platform, the reference run-task service, and a run through all four stages.
 demo: $(VENV)/.installed
 	$(PY) -m local.demo
+
+# The platform on 127.0.0.1:8080 (or PORT=...) until Ctrl-C; it prints IACP_URL and IACP_TOKEN.
+local: $(VENV)/.installed
+	$(PY) -m local.server
 
 # --- environments -----------------------------------------------------------------------
 $(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml

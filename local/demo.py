@@ -21,21 +21,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+from local.offline import isolate_from_aws
+
+isolate_from_aws()  # before the platform's modules are imported (hence the E402 below)
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
-import requests
+import requests  # noqa: E402
 
-from examples.runtask_service import RunTaskService
-from iacp.observability import logger as platform_logger
-from iacp.tokens.models import Role
-from iacp.tokens.service import mint_token
-from iacp.tokens.store import DynamoTokenStore
-from local.platform import LocalPlatform
+from examples.runtask_service import RunTaskService  # noqa: E402
+from iacp.observability import logger as platform_logger  # noqa: E402
+from iacp.tokens.models import Role  # noqa: E402
+from iacp.tokens.service import mint_token  # noqa: E402
+from iacp.tokens.store import DynamoTokenStore  # noqa: E402
+from local.platform import LocalPlatform  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "simple"
 ENDED = {"applied", "planned_and_finished", "discarded", "errored", "canceled", "force_canceled"}

@@ -5,6 +5,7 @@ Terraform. Local mode and the end-to-end tests start it; nothing here is a test 
 platform's own code.
 """
 
+import errno
 import json
 import os
 import subprocess
@@ -31,19 +32,30 @@ RUNNER_COMMAND = [sys.executable, "-m", "runner.main"]
 RECONCILED = {"ABORTED", "FAILED", "TIMED_OUT"}
 
 
+class PortInUse(RuntimeError):
+    """The port asked for the platform's HTTP front is taken."""
+
+    def __init__(self, port: int):
+        super().__init__(f"port {port} is in use")
+        self.port = port
+
+
 class LocalPlatform:
     def __init__(
         self,
         prefix: str = "iacp-local",
         work_dir: Path | None = None,
         schedule_period: float | None = None,
+        port: int = 0,
     ):
         """``schedule_period``: seconds between two calls of each scheduled function instead
-        of the template's rate, or None for the template's."""
+        of the template's rate, or None for the template's. ``port``: the HTTP front's port on
+        127.0.0.1, or 0 for a free one."""
         self.template = Template.load()
         self.provisioned = Provisioned(self.template, prefix)
         self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="iacp-local-"))
         self.schedule_period = schedule_period
+        self.port = port
         self._stop_callbacks: list[Callable[[], object]] = []
 
     def start(self) -> "LocalPlatform":
@@ -54,6 +66,14 @@ class LocalPlatform:
             raise
 
     def _start(self) -> "LocalPlatform":
+        # The front's port first: a taken port fails before anything else starts.
+        try:
+            self.front = HttpFront(port=self.port)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUse(self.port) from None
+        self._stop_callbacks.append(self.front.stop)
         os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # no AMIs needed
         moto_fidelity.apply()
         # How often moto's interpreter checks a .sync task (0.5 s by default, read at run
@@ -64,8 +84,6 @@ class LocalPlatform:
         # The functions run in this process and talk to the moto server like any client.
         os.environ.update(self.moto.environment())
         # The port is bound now, so the functions are given the platform's public URL.
-        self.front = HttpFront()
-        self._stop_callbacks.append(self.front.stop)
         self.provisioned.parameters["PublicBaseUrl"] = self.front.base_url
         self.handlers: dict[str, Handler] = load_handlers(self.provisioned)
         lambdas.install(
@@ -78,6 +96,9 @@ class LocalPlatform:
             cwd=ROOT,
             log_dir=self.work_dir / "tasks",
         )
+        # Stopping the platform ends the runner processes still running (SIGKILL to their
+        # sessions), as tasks do not outlive a cluster; a graceful end is a cancel first.
+        self._stop_callbacks.append(self.ecs.reset)
         self.provisioned.use_default_network()
         self.provisioned.create()
         for name in self.handlers:
