@@ -250,6 +250,43 @@ def test_the_server_announces_itself_and_runs_a_configuration_to_applied(server:
     assert requests.get(f"{server.api}/workspaces", timeout=30).status_code == 401
 
 
+def iacp(server: Server, *args: str) -> "subprocess.CompletedProcess[str]":
+    """The CLI as a user runs it next to the server: URL and token from .iacp/local.json."""
+    environment = {k: v for k, v in ENVIRONMENT.items() if not k.startswith("IACP_")}
+    return subprocess.run(  # noqa: S603 -- our own CLI, no shell
+        [sys.executable, "-m", "iacp_cli", *args],
+        cwd=server.directory,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_cli_finds_the_server_and_runs_a_configuration_to_applied(server: Server):
+    configuration = server.directory / "configuration"
+    configuration.mkdir()
+    for name, text in TICKING.items():
+        (configuration / name).write_text(text)
+
+    assert iacp(server, "workspace", "create", "from-the-cli").returncode == 0
+    uploaded = iacp(server, "upload", "from-the-cli", str(configuration))
+    assert uploaded.returncode == 0, uploaded.stderr
+    watched = iacp(server, "run", "start", "from-the-cli", "--auto-apply", "--watch")
+    state = iacp(server, "state", "show", "from-the-cli")
+
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    assert "tick-3" in watched.stdout  # the apply log, followed live
+    assert "Apply complete!" in watched.stdout
+    assert "applied" in watched.stdout
+    assert state.returncode == 0, state.stderr
+    assert "hello from tick" in state.stdout
+    missing = iacp(server, "workspace", "show", "no-such-workspace")
+    assert missing.returncode != 0
+    assert "no-such-workspace" in missing.stderr
+
+
 def test_ctrl_c_cancels_the_running_run_and_stops_cleanly(server: Server):
     http = server.session()
     ws = new_workspace(server, http, "interrupted", SLOW)

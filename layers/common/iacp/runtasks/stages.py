@@ -175,6 +175,9 @@ class TaskStages:
 
     def conclude(self, step: ConcludeInput) -> None:
         """Pass on (resume at once), or keep the run waiting for an override."""
+        if not step.tasks:  # a stage without tasks leaves no trace in the run
+            self._workflow.resume(step.task_token, {"decision": "continue"})
+            return
         records = self._results.get_many([item.result_id for item in step.tasks])
         for record in records:
             if record.result.status.final:

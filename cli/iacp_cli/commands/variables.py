@@ -1,0 +1,111 @@
+"""``iacp var set|list``."""
+
+import argparse
+import sys
+
+from iacp_cli.client import Client, JsonObject, segment
+from iacp_cli.commands.common import Subparsers, noun, verb
+from iacp_cli.errors import CliError
+from iacp_cli.output import print_json, say, table
+from iacp_cli.resolve import workspace_id
+
+SENSITIVE = "(sensitive)"
+
+
+def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
+    verbs = noun(nouns, "var", "a workspace's variables: set, list")
+
+    set_ = verb(
+        verbs,
+        "set",
+        "create a variable, or change the one with that key in that category",
+        common,
+        set_variable,
+        json_option=True,
+    )
+    set_.add_argument("workspace", metavar="WS", help="a workspace name or id")
+    set_.add_argument("key", metavar="KEY")
+    set_.add_argument(
+        "value",
+        metavar="VALUE",
+        help="the value; '-' reads it from standard input (keeps secrets out of `ps`)",
+    )
+    set_.add_argument(
+        "--env", action="store_true", help="an environment variable (else a Terraform one)"
+    )
+    set_.add_argument("--hcl", action="store_true", help="the value is HCL (Terraform only)")
+    set_.add_argument(
+        "--sensitive", action="store_true", help="write-only: never shown again, sealed at rest"
+    )
+    set_.add_argument("--description", metavar="TEXT")
+
+    list_ = verb(verbs, "list", "list a workspace's variables", common, list_variables)
+    list_.add_argument("workspace", metavar="WS", help="a workspace name or id")
+    list_.add_argument("--json", action="store_true", help="print the API's JSON instead of text")
+
+
+def set_variable(args: argparse.Namespace, client: Client) -> int:
+    ws = workspace_id(client, args.workspace)
+    category = "env" if args.env else "terraform"
+    value = _value(args.value)
+    base = f"/workspaces/{segment(ws)}/vars"
+    existing = next(
+        (
+            v
+            for v in client.list_all(base)
+            if v.get("key") == args.key and v.get("category") == category
+        ),
+        None,
+    )
+    body: JsonObject = {"value": value, "hcl": args.hcl}
+    if args.sensitive:
+        body["sensitive"] = True
+    if args.description is not None:
+        body["description"] = args.description
+    if existing is None:
+        variable = client.post(base, {"key": args.key, "category": category, **body})
+        done = "created"
+    else:
+        variable = client.patch(f"{base}/{segment(str(existing['id']))}", body)
+        done = "updated"
+    if args.json:
+        print_json(variable)
+    else:
+        kind = "environment" if category == "env" else "Terraform"
+        say(f"{done} {kind} variable {args.key} ({variable['id']})")
+    return 0
+
+
+def list_variables(args: argparse.Namespace, client: Client) -> int:
+    ws = workspace_id(client, args.workspace)
+    variables = client.list_all(f"/workspaces/{segment(ws)}/vars")
+    if args.json:
+        print_json(variables)
+        return 0
+    table(
+        ("KEY", "CATEGORY", "VALUE", "HCL", "ID"),
+        (
+            (
+                v["key"],
+                v["category"],
+                SENSITIVE if v.get("sensitive") else v.get("value"),
+                v.get("hcl"),
+                v["id"],
+            )
+            for v in variables
+        ),
+        empty="no variables",
+    )
+    return 0
+
+
+def _value(argument: str) -> str:
+    if argument != "-":
+        return argument
+    if sys.stdin.isatty():
+        sys.stderr.write("value (end with Ctrl-D): ")
+        sys.stderr.flush()
+    value = sys.stdin.read()
+    if not value:
+        raise CliError("no value on standard input")
+    return value.removesuffix("\n")

@@ -1,0 +1,108 @@
+"""``iacp workspace create|list|show|delete``."""
+
+import argparse
+
+from iacp_cli.client import Client, JsonObject, segment
+from iacp_cli.commands.common import Subparsers, noun, verb
+from iacp_cli.output import fields, print_json, say, table
+from iacp_cli.resolve import workspace_id
+
+
+def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
+    verbs = noun(nouns, "workspace", "workspaces: create, list, show, delete")
+
+    create = verb(verbs, "create", "create a workspace", common, create_workspace, json_option=True)
+    create.add_argument("name", metavar="NAME", help="letters, digits, '-' and '_'")
+    create.add_argument(
+        "--auto-apply", action="store_true", help="apply plans without confirmation"
+    )
+    create.add_argument(
+        "--working-directory", metavar="DIR", help="the configuration's directory to run in"
+    )
+    create.add_argument("--description", metavar="TEXT")
+    create.add_argument("--terraform-version", metavar="X.Y.Z", help="else the platform's default")
+
+    verb(verbs, "list", "list the workspaces", common, list_workspaces, json_option=True)
+
+    show = verb(verbs, "show", "show a workspace", common, show_workspace, json_option=True)
+    show.add_argument("workspace", metavar="WS", help="a workspace name or id")
+
+    delete = verb(verbs, "delete", "delete a workspace and its variables", common, delete_workspace)
+    delete.add_argument("workspace", metavar="WS", help="a workspace name or id")
+
+
+def create_workspace(args: argparse.Namespace, client: Client) -> int:
+    body: JsonObject = {"name": args.name}
+    if args.auto_apply:
+        body["auto_apply"] = True
+    if args.working_directory is not None:
+        body["working_directory"] = args.working_directory
+    if args.description is not None:
+        body["description"] = args.description
+    if args.terraform_version is not None:
+        body["terraform_version"] = args.terraform_version
+    workspace = client.post("/workspaces", body)
+    if args.json:
+        print_json(workspace)
+    else:
+        say(f"created workspace {workspace['name']} ({workspace['id']})")
+    return 0
+
+
+def list_workspaces(args: argparse.Namespace, client: Client) -> int:
+    workspaces = client.list_all("/workspaces")
+    if args.json:
+        print_json(workspaces)
+        return 0
+    table(
+        ("NAME", "ID", "AUTO-APPLY", "LOCKED", "CURRENT RUN", "DESCRIPTION"),
+        (
+            (
+                w["name"],
+                w["id"],
+                w.get("auto_apply"),
+                w.get("locked"),
+                w.get("current_run_id"),
+                w.get("description") or "",
+            )
+            for w in workspaces
+        ),
+        empty="no workspaces",
+    )
+    return 0
+
+
+def show_workspace(args: argparse.Namespace, client: Client) -> int:
+    workspace = client.get(f"/workspaces/{segment(workspace_id(client, args.workspace))}")
+    if args.json:
+        print_json(workspace)
+        return 0
+    lock = workspace.get("lock")
+    locked = (
+        f"yes, by {lock['holder']} since {lock['locked_at']}"
+        + (f" ({lock['reason']})" if lock.get("reason") else "")
+        if lock
+        else workspace.get("locked")
+    )
+    fields(
+        [
+            ("name", workspace["name"]),
+            ("id", workspace["id"]),
+            ("description", workspace.get("description") or ""),
+            ("terraform version", workspace.get("terraform_version") or "the platform's default"),
+            ("working directory", workspace.get("working_directory") or "."),
+            ("auto-apply", workspace.get("auto_apply")),
+            ("locked", locked),
+            ("current run", workspace.get("current_run_id")),
+            ("created", workspace.get("created_at")),
+            ("updated", workspace.get("updated_at")),
+        ]
+    )
+    return 0
+
+
+def delete_workspace(args: argparse.Namespace, client: Client) -> int:
+    ws = workspace_id(client, args.workspace)
+    client.delete(f"/workspaces/{segment(ws)}")
+    say(f"deleted workspace {args.workspace}" + ("" if args.workspace == ws else f" ({ws})"))
+    return 0
