@@ -25,7 +25,7 @@ from iacp.runtasks.sweep import sweep_timed_out_results
 from iacp.tokens.models import Role
 from local.gateway import GatewayReply
 from tests.conftest import mint
-from tests.runs_support import SIMPLE_CONFIGURATION, machinery_for, s3_put
+from tests.runs_support import SIMPLE_CONFIGURATION, s3_put
 from tests.runtasks_support import (
     PLAN,
     Dispatched,
@@ -33,7 +33,6 @@ from tests.runtasks_support import (
     behind,
     callback,
     callback_body,
-    capturing_service,
     claims_of,
     create_task,
     dispatch,
@@ -41,28 +40,11 @@ from tests.runtasks_support import (
     new_workspace,
     outcome,
     raw_item,
-    record_resumes,
     run_at,
     service_request,
     signing_key,
     unsigned_token,
 )
-
-
-@pytest.fixture
-def machinery(aws):
-    return machinery_for(aws)
-
-
-@pytest.fixture
-def resumes(aws, monkeypatch):
-    return record_resumes(monkeypatch)
-
-
-@pytest.fixture
-def service():
-    with capturing_service() as running:
-        yield running
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from iacp.runtasks import protocol, stages
 from iacp.runtasks.models import Stage
 from iacp.runtasks.stages import ConcludeInput, TaskItem
 from tests.conftest import assert_error
-from tests.runs_support import machinery_for
 from tests.runtasks_support import (
     Dispatched,
     attach,
@@ -34,7 +33,6 @@ from tests.runtasks_support import (
     new_workspace,
     prepare,
     raw_item,
-    record_resumes,
     run_at,
     service_request,
     silent_service,
@@ -70,22 +68,6 @@ COMMON_FIELDS = {
     "workspace_working_directory",
 }
 PLAN_FIELDS = {"plan_json_api_url", "resource_changes_api_url"}
-
-
-@pytest.fixture
-def machinery(aws):
-    return machinery_for(aws)
-
-
-@pytest.fixture
-def resumes(aws, monkeypatch):
-    return record_resumes(monkeypatch)
-
-
-@pytest.fixture
-def service():
-    with capturing_service() as running:
-        yield running
 
 
 @pytest.fixture

@@ -14,37 +14,18 @@ from iacp.runtasks.models import Enforcement, ResultStatus, Stage, TaskResult
 from iacp.runtasks.results import DynamoTaskResultStore, ResultRecord
 from iacp.runtasks.sweep import sweep_timed_out_results
 from local.functions import LambdaContext
-from tests.runs_support import machinery_for
 from tests.runtasks_support import (
     Dispatched,
     attach,
     behind,
     callback,
     callback_body,
-    capturing_service,
     create_task,
     dispatch_all,
     new_workspace,
     raw_item,
-    record_resumes,
     run_at,
 )
-
-
-@pytest.fixture
-def machinery(aws):
-    return machinery_for(aws)
-
-
-@pytest.fixture
-def resumes(aws, monkeypatch):
-    return record_resumes(monkeypatch)
-
-
-@pytest.fixture
-def service():
-    with capturing_service() as running:
-        yield running
 
 
 @pytest.fixture
