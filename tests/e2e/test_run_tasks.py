@@ -264,6 +264,10 @@ def test_cancel_during_a_stage_cancels_its_results_and_refuses_late_callbacks(
     run_id = start_run(admin, ws)
     run_status(admin, run_id, {"pre_plan_running"})
     body = wait_for(lambda: [b for b in silent.bodies if b["run_id"] == run_id], "the webhook")[0]
+    waiting = admin.get(f"/runs/{run_id}").json()
+    assert stage(waiting, "pre_plan")["status"] == "running"
+    (pending,) = stage(waiting, "pre_plan")["results"]  # live, while the stage waits
+    assert (pending["id"], pending["status"]) == (body["task_result_id"], "pending")
 
     assert admin.post(f"/runs/{run_id}/actions/cancel").status == 202
     run = run_status(admin, run_id, ENDED)

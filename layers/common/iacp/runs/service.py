@@ -21,7 +21,7 @@ from iacp.runs.queue import RunQueue
 from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
 from iacp.runs.workflow_client import WorkflowClient
-from iacp.runtasks.models import TaskResult
+from iacp.runtasks.models import StageStatus, TaskResult, TaskResultSummary
 from iacp.runtasks.results import TaskResultStore
 from iacp.runtasks.stages import TaskStages
 from iacp.timestamps import to_iso, utcnow
@@ -92,7 +92,25 @@ class RunService:
     def get(self, principal: Principal, run_id: str) -> Run:
         run = self._existing(run_id)
         principal.require_workspace(run.workspace_id, Role.READ)
-        return run
+        return self._with_live_results(run)
+
+    def _with_live_results(self, run: Run) -> Run:
+        """A stage under way lists its results as they are now; the run item's summary is
+        written only when the stage begins and when it concludes."""
+        if not any(s.status is StageStatus.RUNNING for s in run.task_stages):
+            return run
+        results = [record.result for record in self._task_results.for_run(run.id)]
+        stages = [
+            stage.model_copy(
+                update={
+                    "results": [TaskResultSummary.of(r) for r in results if r.stage is stage.stage]
+                }
+            )
+            if stage.status is StageStatus.RUNNING
+            else stage
+            for stage in run.task_stages
+        ]
+        return run.model_copy(update={"task_stages": stages})
 
     def apply(self, principal: Principal, run_id: str, action: RunAction) -> Run:
         return self._confirm(principal, run_id, action, RunStatus.CONFIRMED, "apply")
