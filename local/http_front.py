@@ -4,8 +4,13 @@ as a network client would (e.g. a run-task service calling back).
 The platform advertises ``http://127.0.0.1:<port>`` as its public base URL; the routes are
 under it as in the template (``/api/v1/...``). The same paths with the stage in front
 (``/live/api/v1/...``) are accepted too, since in AWS the stage is part of the URL.
+
+Presigned S3 URLs the platform hands out (configuration uploads, downloads) point here too,
+so one address is all a client needs: a request for one of ``buckets`` (path-style
+``/<bucket>/<key>``) passes through, bytes unchanged, to ``s3_upstream`` (the moto server).
 """
 
+import http.client
 import json
 import logging
 import threading
@@ -28,6 +33,8 @@ class HttpFront:
 
     def __init__(self, gateway: ApiGateway | None = None, host: str = "127.0.0.1", port: int = 0):
         self.gateway = gateway
+        self.s3_upstream: tuple[str, int] | None = None  # (host, port) of the S3 endpoint
+        self.buckets: frozenset[str] = frozenset()
         self._server = _Server((host, port), _RequestHandler)
         self._server.front = self
         self._thread: threading.Thread | None = None
@@ -61,6 +68,10 @@ class HttpFront:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def is_s3(self, target: str) -> bool:
+        first = urlsplit(target).path.lstrip("/").split("/", 1)[0]
+        return self.s3_upstream is not None and first in self.buckets
 
     def handle(
         self, method: str, target: str, headers: dict[str, str], body: bytes | None
@@ -114,19 +125,54 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._forward()
 
+    def do_HEAD(self) -> None:
+        self._forward()
+
     def _forward(self) -> None:
         front = cast(_Server, self.server).front
         try:
             body = self._read_body()
         except ValueError as error:
-            reply = _error(400, "Bad Request", str(error))
-        else:
-            try:
-                reply = front.handle(self.command, self.path, dict(self.headers.items()), body)
-            except Exception:
-                logger.exception("the gateway failed on %s %s", self.command, self.path)
-                reply = _error(500, "Internal Server Error", "The local gateway failed.")
+            self._reply(_error(400, "Bad Request", str(error)))
+            return
+        if front.is_s3(self.path):
+            self._pass_to_s3(front, body)
+            return
+        try:
+            reply = front.handle(self.command, self.path, dict(self.headers.items()), body)
+        except Exception:
+            logger.exception("the gateway failed on %s %s", self.command, self.path)
+            reply = _error(500, "Internal Server Error", "The local gateway failed.")
         self._reply(reply)
+
+    def _pass_to_s3(self, front: HttpFront, body: bytes | None) -> None:
+        """The request as it came, to the S3 endpoint; its answer as it came, back."""
+        assert front.s3_upstream is not None
+        headers = {
+            name: value for name, value in self.headers.items() if name.lower() not in _OWN_HEADERS
+        }
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
+        upstream = http.client.HTTPConnection(*front.s3_upstream, timeout=60)
+        try:
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            answer = upstream.getresponse()
+            payload = answer.read()
+        except OSError as error:
+            self._reply(_error(502, "Bad Gateway", f"The S3 endpoint failed: {error}."))
+            return
+        finally:
+            upstream.close()
+        self.send_response(answer.status, answer.reason)
+        for name, value in answer.getheaders():
+            if name.lower() not in _OWN_HEADERS:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        self.close_connection = True
 
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

@@ -83,8 +83,14 @@ class LocalPlatform:
         self._stop_callbacks.append(self.moto.stop)
         # The functions run in this process and talk to the moto server like any client.
         os.environ.update(self.moto.environment())
-        # The port is bound now, so the functions are given the platform's public URL.
+        # The port is bound now, so the functions are given the platform's public URL, and
+        # the S3 URLs they hand out point there too (the front passes them on to moto).
         self.provisioned.parameters["PublicBaseUrl"] = self.front.base_url
+        os.environ["IACP_PRESIGN_ENDPOINT_URL"] = self.front.base_url
+        self.front.s3_upstream = (self.moto.host, self.moto.port)
+        self.front.buckets = frozenset(
+            self.provisioned.refs[name] for name in self.template.resources("AWS::S3::Bucket")
+        )
         self.handlers: dict[str, Handler] = load_handlers(self.provisioned)
         lambdas.install(
             {self.provisioned.refs[name]: handler for name, handler in self.handlers.items()}

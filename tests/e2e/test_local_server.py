@@ -170,7 +170,7 @@ def new_workspace(server: Server, http: requests.Session, name: str, files: dict
     reply = http.post(f"{server.api}/workspaces/{workspace_id}/configuration-versions", json={})
     assert reply.status_code == 201, reply.text
     upload_url = reply.json()["upload_url"]
-    assert upload_url.startswith("http://127.0.0.1:"), upload_url  # the server's moto
+    assert upload_url.startswith(f"{server.url}/"), upload_url  # one address for everything
     # A plain PUT from outside the server's process, without its token, as any client sends it.
     put = requests.put(upload_url, data=tar_gz(files), timeout=30)
     assert put.status_code == 200, put.text

@@ -1,5 +1,6 @@
 """boto3 handles, created once per process and reused across invocations."""
 
+import os
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,15 @@ def dynamodb_client() -> "DynamoDBClient":
 @cache
 def s3_client() -> "S3Client":
     return boto3.client("s3")
+
+
+@cache
+def presigning_s3_client() -> "S3Client":
+    """The client that signs the S3 URLs handed to clients (uploads, downloads). In AWS it
+    is the S3 client. Local mode sets ``IACP_PRESIGN_ENDPOINT_URL`` to its one public server,
+    which passes S3 requests on, so a client needs no second address."""
+    endpoint = os.environ.get("IACP_PRESIGN_ENDPOINT_URL")
+    return boto3.client("s3", endpoint_url=endpoint) if endpoint else s3_client()
 
 
 @cache

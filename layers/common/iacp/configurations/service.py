@@ -11,7 +11,7 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from iacp.aws import is_missing_object, s3_client
+from iacp.aws import is_missing_object, presigning_s3_client, s3_client
 from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion, archive_key
 from iacp.configurations.store import ConfigurationStore
 from iacp.errors import InvalidInput, NotFound
@@ -43,7 +43,7 @@ class ConfigurationService:
             status=ConfigurationStatus.PENDING,
         )
         self._store.add(version)
-        version.upload_url = s3_client().generate_presigned_url(
+        version.upload_url = presigning_s3_client().generate_presigned_url(
             "put_object",
             Params={"Bucket": self._bucket, "Key": version.object_key()},
             ExpiresIn=UPLOAD_URL_SECONDS,

@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError, WaiterError
 from pydantic import BaseModel
 
-from iacp.aws import is_missing_object, s3_client
+from iacp.aws import is_missing_object, presigning_s3_client, s3_client
 from iacp.runs.models import LogPage, Phase, RunError
 
 MAX_LOG_PAGE_BYTES = 1_000_000  # keeps a reply well inside Lambda's 6 MB limit
@@ -74,7 +74,7 @@ class RunArtifacts:
 
     def download_url(self, key: str) -> str:
         """A short-lived presigned GET of one object."""
-        return s3_client().generate_presigned_url(
+        return presigning_s3_client().generate_presigned_url(
             "get_object",
             Params={"Bucket": self.bucket, "Key": key},
             ExpiresIn=DOWNLOAD_URL_SECONDS,
