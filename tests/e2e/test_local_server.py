@@ -2,7 +2,6 @@
 free port, used over HTTP only (issue 5: the local server). It does not use the session's
 in-process platform."""
 
-import io
 import json
 import os
 import signal
@@ -10,7 +9,6 @@ import socket
 import stat
 import subprocess
 import sys
-import tarfile
 import threading
 import time
 import uuid
@@ -24,6 +22,7 @@ import requests
 
 from local.functions import ROOT
 from tests.processes import processes_mentioning
+from tests.runs_support import tar_gz
 
 START_TIMEOUT = 60.0  # seconds the server may take to print its URL and token
 DEADLINE = 60.0  # seconds any single wait for a run may take
@@ -150,17 +149,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         if process.poll() is None:
             process.kill()
             process.wait(10)
-
-
-def tar_gz(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def new_workspace(server: Server, http: requests.Session, name: str, files: dict[str, str]) -> str:

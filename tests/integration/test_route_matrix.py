@@ -8,13 +8,10 @@ answers every run's request with 500. Detailed behaviour lives in the per-domain
 files; this table proves the coverage.
 """
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -33,6 +30,7 @@ from tests.runs_support import (
     started,
     upload_configuration,
 )
+from tests.runtasks_support import capturing_service
 
 
 @dataclass
@@ -52,46 +50,6 @@ RUN_PATHS = (
     "configuration-versions",
     "state",
 )
-
-
-class BrokenService:
-    """A run-task service that answers the verification request, then fails every run's
-    request with HTTP 500 (it records them: their access token is the result's)."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        service = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                service.received.append(body)
-                self.send_response(200 if body.get("stage") == "test" else 500)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/"
-
-    def __enter__(self) -> "BrokenService":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._thread.join()
-        self._server.server_close()
 
 
 def gated_run(aws: Provisioned, admin: ApiClient, task_id: str) -> tuple[str, str]:
@@ -143,11 +101,14 @@ def build_world(aws: Provisioned, gateway: Any, stack: ExitStack, needs_runs: bo
     admin.post(f"/workspaces/{main}/vars", {"key": "w", "value": "2", "category": "terraform"})
     spare_token = admin.post("/tokens", {"role": "read"}).json()["id"]
     service = stack.enter_context(RunTaskService())
-    broken = stack.enter_context(BrokenService())
+    # It answers the verification request, then (once the task exists) fails every run's
+    # request with HTTP 500; it records them: their access token is the result's.
+    broken = stack.enter_context(capturing_service())
     dead = stack.enter_context(socket.socket())
     dead.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
     task = admin.post("/run-tasks", {"name": "checks", "url": service.url}).json()["id"]
     gate = admin.post("/run-tasks", {"name": "gate", "url": broken.url}).json()["id"]
+    broken.status = 500
     attachment = admin.post(
         f"/workspaces/{main}/run-tasks",
         {"run_task_id": task, "stages": ["post_plan"], "enforcement_level": "advisory"},
@@ -167,7 +128,7 @@ def build_world(aws: Provisioned, gateway: Any, stack: ExitStack, needs_runs: bo
         runs["gated"], runs["result"] = gated_run(aws, admin, gate)
         # The service received the result's access token; the result is final (errored),
         # so the token is dead.
-        [request] = [r for r in broken.received if r["stage"] == "pre_plan"]
+        [request] = [r.json() for r in broken.webhooks if r.json()["stage"] == "pre_plan"]
         result_token = request["access_token"]
     clients = {
         "admin": admin,

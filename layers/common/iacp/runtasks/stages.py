@@ -289,6 +289,8 @@ class TaskStages:
         attached = set()
         for attachment in self._tasks.attachments(run.workspace_id):
             attached.add(attachment.run_task_id)
+            # A consistent read, not the list below: the name index may lag behind a task
+            # created a moment ago, and an attached mandatory check must never be skipped.
             record = self._tasks.get(attachment.run_task_id)
             if record and record.task.enabled and stage in attachment.stages:
                 chosen.append((record, attachment.id, attachment.enforcement_level))
