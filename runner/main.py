@@ -2,8 +2,8 @@
 
 Exit code 0 when the phase succeeded, 130 when it was canceled, 1 otherwise; ``result.json``
 says why. Cancel is SIGTERM (what ECS sends when the task is stopped; SIGINT too, for a
-terminal): the running Terraform gets one SIGINT and is waited for, no further step starts,
-and an apply's state is uploaded whatever happened.
+terminal): the running Terraform (or, fetching, git) gets one SIGINT and is waited for, no
+further step starts, and an apply's state is uploaded whatever happened.
 """
 
 import os
@@ -20,7 +20,7 @@ import boto3
 from pydantic import ValidationError
 
 from iacp.observability import logger
-from runner import steps
+from runner import steps, vcs
 from runner.artifacts import Artifacts
 from runner.logstream import LogStreamer, Masker
 from runner.result import EXIT_CODES, Canceled, Result, RunError, Stage, Status, StepFailed
@@ -28,7 +28,11 @@ from runner.settings import Phase, RunnerSettings
 from runner.steps import RunContext, Step
 from runner.terraform import Terraform, find_terraform
 
-_STEPS = {Phase.PLAN: steps.plan_steps, Phase.APPLY: steps.apply_steps}
+_STEPS = {
+    Phase.FETCH: vcs.fetch_steps,
+    Phase.PLAN: steps.plan_steps,
+    Phase.APPLY: steps.apply_steps,
+}
 # Said to the user in the log; Terraform's own failures are in the log already.
 _STAGES_TO_LOG = frozenset({Stage.CONFIGURATION, Stage.STATE, Stage.RUNNER})
 _MAX_MESSAGE = 2000
@@ -46,11 +50,13 @@ def main() -> int:
     artifacts = Artifacts(boto3.client("s3"), settings.bucket, settings.run_id)
     log = LogStreamer(artifacts.put, artifacts.key("logs", settings.phase), Masker())
     terraform = Terraform(find_terraform(settings.terraform_binary), log)
+    git = Terraform(vcs.GIT_COMMAND, log)  # run, streamed and interrupted as Terraform is
     canceled = threading.Event()
 
     def on_cancel(signum: int, frame: FrameType | None) -> None:
         canceled.set()
         terraform.interrupt()
+        git.interrupt()
 
     signal.signal(signal.SIGTERM, on_cancel)
     signal.signal(signal.SIGINT, on_cancel)
@@ -65,6 +71,7 @@ def main() -> int:
         root=root,
         env=terraform_environment(root),
         result=Result(phase=settings.phase),
+        git=git,
     )
     try:
         run_phase(ctx, _STEPS[settings.phase]())

@@ -1,15 +1,27 @@
 """The runner's environment (docs/run-pipeline.md, "The runner"), validated at start."""
 
 import os
+import re
 from enum import StrEnum
 from typing import Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Phase(StrEnum):
+    FETCH = "fetch"  # VCS-driven runs: clone a commit into the configuration archive
     PLAN = "plan"
     APPLY = "apply"
+
+
+# The clone URLs the fetch phase takes; ``codecommit::<region>://<repository>`` needs the
+# git-remote-codecommit helper (in the runner's image).
+CLONE_URL_PREFIXES = ("https://", "http://", "file:///", "codecommit::")
+_COMMIT = re.compile(r"[0-9a-fA-F]{40}")
+# A full ref name, and nothing git could read as an option or a refspec (check-ref-format's
+# other rules are git's to apply).
+_REF = re.compile(r"refs/[^\x00-\x20\x7f:?*\[\\^~]+")
 
 
 class RunnerSettings(BaseModel):
@@ -25,7 +37,40 @@ class RunnerSettings(BaseModel):
     workspaces_table: str = Field(alias="IACP_WORKSPACES_TABLE", min_length=1)
     platform_secret_arn: str = Field(alias="IACP_PLATFORM_SECRET_ARN", min_length=1)
     terraform_binary: str = Field("", alias="TERRAFORM_BINARY")
+    # The fetch phase's (required there, ignored by plan and apply).
+    vcs_clone_url: str = Field("", alias="IACP_VCS_CLONE_URL")
+    vcs_commit: str = Field("", alias="IACP_VCS_COMMIT")
+    vcs_ref: str = Field("", alias="IACP_VCS_REF")  # fetched when the SHA cannot be
+    vcs_credentials_secret: str = Field("", alias="IACP_VCS_CREDENTIALS_SECRET")  # '': none
+
+    @model_validator(mode="after")
+    def _check_fetch(self) -> Self:
+        if self.phase is not Phase.FETCH:
+            return self
+        # The messages never quote a value: a URL may hold a password.
+        url = self.vcs_clone_url
+        if not url.startswith(CLONE_URL_PREFIXES) or not _parses(url):
+            raise ValueError(
+                "IACP_VCS_CLONE_URL must be an https://, http://, file:/// or codecommit:: URL"
+            )
+        if not _COMMIT.fullmatch(self.vcs_commit):
+            raise ValueError("IACP_VCS_COMMIT must be a commit SHA of 40 hexadecimal digits")
+        if self.vcs_ref and (not _REF.fullmatch(self.vcs_ref) or ".." in self.vcs_ref):
+            raise ValueError("IACP_VCS_REF must be empty or a full ref name (refs/...)")
+        return self
 
     @classmethod
     def from_env(cls) -> Self:
         return cls.model_validate(dict(os.environ))
+
+
+def _parses(url: str) -> bool:
+    """No space or control character, and (http, https) a host."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return False
+    if not url.startswith(("https://", "http://")):
+        return True
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # e.g. an unclosed [IPv6 address
+        return False

@@ -36,13 +36,14 @@ class RunContext:
     terraform: Terraform
     canceled: threading.Event
     root: Path  # the run's private directory; the configuration is unpacked below it
-    env: dict[str, str]  # of the Terraform processes
+    env: dict[str, str]  # of the Terraform processes (of git, in the fetch phase)
     result: Result
     workdir: Path = field(init=False)  # where Terraform runs: set by fetch_configuration
     current_state: StateVersion = NO_STATE  # the workspace's state before this phase
     planned: Result | None = None  # apply: the plan phase's result
     apply_started: bool = False
     keep_root: bool = False  # a state that could not be uploaded is left here
+    git: Terraform | None = None  # the fetch phase's git (runner.vcs), run as Terraform is
 
     def run_terraform(
         self, stage: Stage, *args: str, success: tuple[int, ...] = (0,), capture: bool = False

@@ -1,8 +1,9 @@
 """``iacp run watch``: a run followed live, by polling the API.
 
 Each round reads the run, then prints what is new: the statuses it passed through (in the
-order a run goes), the plan log and then the apply log as Terraform writes them, and each
-run-task stage's progress with its results, and the outcomes of the results that finished.
+order a run goes), the fetch log of a run from a repository, the plan log and then the apply
+log as they are written, and each run-task stage's progress with its results, and the
+outcomes of the results that finished.
 It stops where a person has to act or the run has ended; the exit code says which.
 """
 
@@ -37,7 +38,8 @@ ORDER = (
 TERMINAL = frozenset(
     {"applied", "planned_and_finished", "discarded", "errored", "canceled", "force_canceled"}
 )
-# Statuses a run reaches only once the plan (the apply) has ended: its log is whole.
+# Statuses a run reaches only once the fetch (the plan, the apply) has ended: its log is whole.
+AFTER_FETCH = frozenset(ORDER[ORDER.index("fetching") + 1 :])
 AFTER_PLAN = frozenset(ORDER[ORDER.index("post_plan_running") :])
 AFTER_APPLY = frozenset({"post_apply_running", "applied", "errored", "canceled", "force_canceled"})
 # The stages at which a mandatory task that does not pass stops the run.
@@ -88,7 +90,7 @@ class Watcher:
         self._sleep, self._clock = sleep, clock
         self._at_line_start = True
         self._statuses: set[str] = set()
-        self._offsets = {"plan": 0, "apply": 0}
+        self._offsets = {"fetch": 0, "plan": 0, "apply": 0}
         self._drained: set[str] = set()  # the phases whose log has been printed whole
         self._stages: dict[str, str] = {}
         self._results: dict[str, tuple[str, str]] = {}
@@ -137,7 +139,10 @@ class Watcher:
             if stage.get("results") or stage.get("warnings") or stage.get("status") != "passed"
         }
         passed = [s for s in ORDER if (s in timestamps or s == status) and s not in self._statuses]
+        fetched = bool(run.get("vcs"))  # a run from a repository: git's log comes first
         for reached in passed:
+            if fetched and reached in AFTER_FETCH:
+                self._drain("fetch")
             if reached in AFTER_PLAN and "planning" in timestamps:
                 self._drain("plan")
             if reached in AFTER_APPLY and "applying" in timestamps:
@@ -148,7 +153,9 @@ class Watcher:
             stage = stages.get(reached.removesuffix("_running"))
             if stage is not None:
                 self._show_stage(stage)
-        if status == "planning":
+        if status == "fetching" and fetched:
+            self._follow("fetch")
+        elif status == "planning":
             self._follow("plan")
         elif status == "applying":
             self._follow("apply")

@@ -21,7 +21,7 @@ class ScriptedApi(Client):
     def __init__(self, snapshots: list[dict[str, Any]], logs=None, results=None):
         super().__init__(Settings("http://x", "t", "--url", "--token"))
         self.snapshots = snapshots
-        self.logs: dict[str, list[str]] = {"plan": [], "apply": []} | (logs or {})
+        self.logs: dict[str, list[str]] = {"fetch": [], "plan": [], "apply": []} | (logs or {})
         self.results = results or []
         self.paths: list[str] = []
         self.result_reads = 0
@@ -94,6 +94,28 @@ def test_an_auto_applied_run_shows_its_statuses_and_both_logs_in_order():
         "-- status: applying",
         "Apply complete!",
         "-- status: applied",
+    ]
+
+
+def test_a_run_from_a_repository_shows_the_fetch_before_the_plan():
+    vcs = {"commit_sha": "1" * 40}
+    api = ScriptedApi(
+        [
+            run("fetching", "pending", vcs=vcs),
+            run("planned_and_finished", "pending", "fetching", "planning", vcs=vcs),
+        ],
+        logs={"fetch": ["iacp: fetching file:///repo.git\n", ""], "plan": ["No changes.\n"]},
+    )
+
+    code, lines = watch(api)
+
+    assert code == 0
+    assert lines[2:] == [
+        "-- status: fetching",
+        "iacp: fetching file:///repo.git",
+        "-- status: planning",
+        "No changes.",
+        "-- status: planned_and_finished",
     ]
 
 

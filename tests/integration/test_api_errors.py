@@ -113,6 +113,12 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(anonymous)
         "GET /api/v1/workspaces/{workspace_id}/run-tasks",
         "PATCH /api/v1/workspaces/{workspace_id}/run-tasks/{attachment_id}",
         "DELETE /api/v1/workspaces/{workspace_id}/run-tasks/{attachment_id}",
+        "POST /api/v1/vcs-connections",
+        "GET /api/v1/vcs-connections",
+        "GET /api/v1/vcs-connections/{connection_id}",
+        "DELETE /api/v1/vcs-connections/{connection_id}",
+        # GitHub's deliveries: their signature, not an API token.
+        "POST /api/v1/webhooks/github/{connection_id}",
         # The run-task services' endpoints: their access token (or public), not an API token.
         "GET /api/v1/run-task-results/{result_id}",
         "PATCH /api/v1/run-task-results/{result_id}/callback",
@@ -123,6 +129,7 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(anonymous)
     } == operations
     paths = document["paths"]
     assert paths["/api/v1/run-task-results/{result_id}"]["get"]["security"] == []
+    assert paths["/api/v1/webhooks/github/{connection_id}"]["post"]["security"] == []
     callback = paths["/api/v1/run-task-results/{result_id}/callback"]["patch"]
     assert callback["security"] == [{"runTaskToken": []}]
     assert document["components"]["securitySchemes"]["runTaskToken"]["bearerFormat"] == "JWT"

@@ -4,8 +4,9 @@ Each row runs against a fresh world: workspaces ``main`` (with variable ``v``) a
 (named ``taken``), and admin, write, read and limited (to ``other``) tokens; run task
 ``checks`` (verified by the reference run-task service, which keeps running) attached to
 ``main``, and run task ``gate``, whose service takes the verification request and then
-answers every run's request with 500. Detailed behaviour lives in the per-domain test
-files; this table proves the coverage.
+answers every run's request with 500; VCS connections ``vcs`` (GitHub) and ``used_vcs``
+(CodeCommit, which ``taken`` uses). Detailed behaviour lives in the per-domain test files;
+this table proves the coverage.
 """
 
 import socket
@@ -100,6 +101,12 @@ def build_world(aws: Provisioned, gateway: Any, stack: ExitStack, needs_runs: bo
     ).json()["id"]
     admin.post(f"/workspaces/{main}/vars", {"key": "w", "value": "2", "category": "terraform"})
     spare_token = admin.post("/tokens", {"role": "read"}).json()["id"]
+    vcs = admin.post("/vcs-connections", NEW_VCS).json()["id"]
+    used_vcs = admin.post("/vcs-connections", {"provider": "codecommit"}).json()["id"]
+    admin.patch(
+        f"/workspaces/{other}",
+        {"vcs": {"connection_id": used_vcs, "repository": "infra", "branch": "main"}},
+    )
     service = stack.enter_context(RunTaskService())
     # It answers the verification request, then (once the task exists) fails every run's
     # request with HTTP 500; it records them: their access token is the result's.
@@ -142,6 +149,8 @@ def build_world(aws: Provisioned, gateway: Any, stack: ExitStack, needs_runs: bo
         "ws": main,
         "var": variable,
         "at": spare_token,
+        "vcs": vcs,
+        "used_vcs": used_vcs,
         "task": task,
         "gate_task": gate,
         "wstask": attachment,
@@ -156,6 +165,7 @@ def build_world(aws: Provisioned, gateway: Any, stack: ExitStack, needs_runs: bo
         "missing_task": "task-AAAAAAAAAAAAAAAA",
         "missing_wstask": "wstask-AAAAAAAAAAAAAAAA",
         "missing_result": "taskrs-AAAAAAAAAAAAAAAA",
+        "missing_vcs": "vcs-AAAAAAAAAAAAAAAA",
     }
     return World(clients, ids)
 
@@ -183,6 +193,10 @@ ATTACH_GATE = {
 }
 OVERRIDE = "/runs/{gated}/actions/override-tasks"
 RESULT = "/run-task-results/{result}"
+VCS = "/vcs-connections/{vcs}"
+MISSING_VCS = "/vcs-connections/{missing_vcs}"
+NEW_VCS = {"provider": "github", "webhook_secret": "sixteen-or-more-chars"}
+WEBHOOK = "/webhooks/github/{vcs}"
 PASSED = {"data": {"type": "task-results", "attributes": {"status": "passed"}}}
 
 # (who, method, path, body, setup, expected status); setup runs as admin before the call.
@@ -526,6 +540,31 @@ CASES: dict[str, tuple[str, str, str, Any, tuple[str, str] | None, int]] = {
 }
 
 
+CASES |= {
+    # VCS connections: admins manage them, any role reads them
+    "create-vcs ok": ("admin", "POST", "/vcs-connections", NEW_VCS, None, 201),
+    "create-vcs 401": ("nobody", "POST", "/vcs-connections", NEW_VCS, None, 401),
+    "create-vcs 403": ("writer", "POST", "/vcs-connections", NEW_VCS, None, 403),
+    "create-vcs 422": ("admin", "POST", "/vcs-connections", {"provider": "svn"}, None, 422),
+    "list-vcs ok": ("reader", "GET", "/vcs-connections", None, None, 200),
+    "list-vcs 401": ("nobody", "GET", "/vcs-connections", None, None, 401),
+    "list-vcs 422": ("reader", "GET", "/vcs-connections?limit=0", None, None, 422),
+    "get-vcs ok": ("reader", "GET", VCS, None, None, 200),
+    "get-vcs 401": ("nobody", "GET", VCS, None, None, 401),
+    "get-vcs 404": ("reader", "GET", MISSING_VCS, None, None, 404),
+    "delete-vcs ok": ("admin", "DELETE", VCS, None, None, 204),
+    "delete-vcs 401": ("nobody", "DELETE", VCS, None, None, 401),
+    "delete-vcs 403": ("writer", "DELETE", VCS, None, None, 403),
+    "delete-vcs 404": ("admin", "DELETE", MISSING_VCS, None, None, 404),
+    "delete-vcs 409": ("admin", "DELETE", "/vcs-connections/{used_vcs}", None, None, 409),
+    # The GitHub webhook: its signature only, never an API token. Its successes, signed as
+    # GitHub signs, are in test_vcs.py.
+    "github-webhook 401": ("nobody", "POST", WEBHOOK, {}, None, 401),
+    "github-webhook 401 api token": ("admin", "POST", WEBHOOK, {}, None, 401),
+    "github-webhook 404": ("nobody", "POST", "/webhooks/github/{missing_vcs}", {}, None, 404),
+}
+
+
 def filled(body: Any, ids: dict[str, str]) -> Any:
     """The body with the world's ids in place of its ``{placeholders}``."""
     if isinstance(body, dict):
@@ -572,9 +611,15 @@ def test_the_matrix_covers_every_route_of_the_openapi_document(world: World) -> 
         "{run_task_id}": "{task}",
         "{attachment_id}": "{wstask}",
         "{result_id}": "{result}",
+        "{connection_id}": "{vcs}",
     }
-    same_route = {"{planned}": "{run}", "{running}": "{run}", "{gated}": "{run}"}
-    missing = ("ws", "var", "at", "cv", "run", "task", "wstask", "result")
+    same_route = {
+        "{planned}": "{run}",
+        "{running}": "{run}",
+        "{gated}": "{run}",
+        "{used_vcs}": "{vcs}",
+    }
+    missing = ("ws", "var", "at", "cv", "run", "task", "wstask", "result", "vcs")
     covered = set()
     for _, method, path, _, _, _ in CASES.values():
         path = path.partition("?")[0]

@@ -155,7 +155,8 @@ def test_bad_update_is_422_and_changes_nothing(writer, body, pointer):
         ({"name": "ok", "working_directory": "/abs"}, "/working_directory"),
         ({"name": "ok", "working_directory": "a/../../b"}, "/working_directory"),
         ({"name": "ok", "description": "d" * 1001}, "/description"),
-        ({"name": "ok", "vcs": {}}, "/vcs"),
+        ({"name": "ok", "vcs": {}}, "/vcs/connection_id"),
+        ({"name": "ok", "unknown": 1}, "/unknown"),
     ],
 )
 def test_bad_create_is_422_naming_the_field_and_writes_nothing(writer, body, pointer):

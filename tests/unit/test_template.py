@@ -14,6 +14,7 @@ from iacp.settings import (
     QueueSweepSettings,
     RunTaskCallbackSettings,
     RunTaskSweepSettings,
+    VcsEventsSettings,
     WorkflowSettings,
 )
 from local.template import Template
@@ -35,6 +36,8 @@ FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
     "QueueSweepFunction": QueueSweepSettings,
     "RunTaskCallbackFunction": RunTaskCallbackSettings,
     "RunTaskSweepFunction": RunTaskSweepSettings,
+    "VcsWebhookFunction": VcsEventsSettings,
+    "CodeCommitEventsFunction": VcsEventsSettings,
 }
 
 
@@ -133,26 +136,32 @@ def test_api_uses_the_token_authorizer_with_a_short_cache():
     assert 0 < authorizer["Identity"]["ReauthorizeEvery"] <= 60
 
 
-def test_only_the_openapi_document_and_the_run_task_service_endpoints_skip_the_authorizer():
-    """The run-task endpoints check the result's access token themselves (their own
-    function, which serves nothing else)."""
+def test_only_the_openapi_document_run_task_endpoints_and_webhooks_skip_the_authorizer():
+    """The run-task endpoints check the result's access token themselves, the GitHub webhook
+    its signature: each is a function of its own, which serves nothing else."""
     public = {
         (name, event["Properties"]["Path"])
         for name, function in functions().items()
         for event in function["Properties"].get("Events", {}).values()
-        if event["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
+        if event["Type"] == "Api"
+        and event["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
     }
     assert ("ApiFunction", "/api/v1/openapi.json") in public
-    others = public - {("ApiFunction", "/api/v1/openapi.json")}
+    assert ("VcsWebhookFunction", "/api/v1/webhooks/github/{connection_id}") in public
+    others = public - {
+        ("ApiFunction", "/api/v1/openapi.json"),
+        ("VcsWebhookFunction", "/api/v1/webhooks/github/{connection_id}"),
+    }
     assert others
     for name, path in others:
         assert name == "RunTaskCallbackFunction"
         assert path.startswith("/api/v1/run-task-results/{result_id}")
-    callback_paths = [
-        event["Properties"].get("Auth", {}).get("Authorizer")
-        for event in TEMPLATE.properties("RunTaskCallbackFunction")["Events"].values()
-    ]
-    assert set(callback_paths) == {"NONE"}
+    for function in ("RunTaskCallbackFunction", "VcsWebhookFunction"):
+        authorizers = [
+            event["Properties"].get("Auth", {}).get("Authorizer")
+            for event in TEMPLATE.properties(function)["Events"].values()
+        ]
+        assert set(authorizers) == {"NONE"}
 
 
 def test_layer_dependencies_are_pinned_with_hashes():

@@ -1,8 +1,9 @@
 """The HTTP API: a resolver per function, a router per domain, and one OpenAPI document.
 
-Two functions serve ``/api/v1``: the user API (API tokens, checked by the authorizer) and
-the run-task services' endpoints (``/run-task-results/...``: their access token, or public).
-``python -m iacp.api`` prints the OpenAPI document of both (``make openapi`` writes it to
+Three functions serve ``/api/v1``: the user API (API tokens, checked by the authorizer), the
+run-task services' endpoints (``/run-task-results/...``: their access token, or public) and
+the VCS webhooks (``/webhooks/github/...``: their signature). ``python -m iacp.api`` prints
+the OpenAPI document of all three (``make openapi`` writes it to
 ``docs/openapi.json``; a test fails when the two differ).
 """
 
@@ -23,6 +24,8 @@ from iacp.runtasks.callback_api import router as run_task_services_router
 from iacp.states.api import router as states_router
 from iacp.tokens.api import router as tokens_router
 from iacp.variables.api import router as variables_router
+from iacp.vcs.api import router as vcs_router
+from iacp.vcs.webhook_api import router as vcs_webhooks_router
 from iacp.workspaces.api import router as workspaces_router
 
 USER_ROUTERS = (
@@ -32,9 +35,11 @@ USER_ROUTERS = (
     runs_router,
     states_router,
     run_tasks_router,
+    vcs_router,
     tokens_router,
 )
 RUN_TASK_SERVICE_ROUTERS = (run_task_services_router,)
+VCS_WEBHOOK_ROUTERS = (vcs_webhooks_router,)
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 
@@ -54,19 +59,21 @@ def build_resolver(routers: Sequence[APIGatewayRouter] = USER_ROUTERS) -> APIGat
 
 
 def openapi_json(user_api: APIGatewayRestResolver) -> str:
-    """The document of every route: the user API's, and the run-task services' endpoints
-    (from a resolver of their own: a router belongs to the last resolver that included it,
-    so the user API's routers are never included twice)."""
+    """The document of every route: the user API's, and those of the functions outside its
+    authorizer (run-task services' endpoints, VCS webhooks), each from a resolver of its own:
+    a router belongs to the last resolver that included it, so the user API's routers are
+    never included twice."""
     document = _schema(user_api)
-    services = _schema(build_resolver(RUN_TASK_SERVICE_ROUTERS))
-    for operations in services["paths"].values():
-        for operation in operations.values():
-            # Powertools leaves out an empty ``security``, which would make the public
-            # result inherit the document's API-token requirement.
-            operation.setdefault("security", [])
-    document["paths"].update(services["paths"])
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas.update(services.get("components", {}).get("schemas", {}))
+    for routers in (RUN_TASK_SERVICE_ROUTERS, VCS_WEBHOOK_ROUTERS):
+        public = _schema(build_resolver(routers))
+        for operations in public["paths"].values():
+            for operation in operations.values():
+                # Powertools leaves out an empty ``security``, which would make these
+                # routes inherit the document's API-token requirement.
+                operation.setdefault("security", [])
+        document["paths"].update(public["paths"])
+        schemas.update(public.get("components", {}).get("schemas", {}))
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 

@@ -40,3 +40,17 @@ class InvalidInput(DomainError):
     """A well-formed request whose content the domain rejects; ``pointer`` names the field."""
 
     status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class BadRequest(DomainError):
+    """A request that cannot be read at all (not JSON, a required header missing)."""
+
+    status = HTTPStatus.BAD_REQUEST
+
+
+class PayloadTooLarge(DomainError):
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+class UnsupportedMediaType(DomainError):
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE

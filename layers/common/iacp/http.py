@@ -46,11 +46,14 @@ class ErrorDocument(BaseModel):
 
 
 _ERROR_DESCRIPTIONS = {
+    400: "The request cannot be read (not JSON, a required header missing)",
     401: "No valid API token (missing, malformed, unknown, revoked or expired)",
     403: "The token's role or workspace limits do not allow this",
     404: "No such object",
     409: "The current state does not allow this (name taken, lock held, ...)",
     410: "The task result is final: its access token died with it",
+    413: "The body is too large",
+    415: "The body's content type is not one this route takes",
     422: "The body or a parameter is invalid; each error names its field",
 }
 

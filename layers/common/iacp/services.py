@@ -27,6 +27,7 @@ from iacp.settings import (
     ApiSettings,
     QueueSweepSettings,
     RunTaskCallbackSettings,
+    VcsEventsSettings,
     WorkflowSettings,
 )
 from iacp.states.service import StateService
@@ -35,6 +36,12 @@ from iacp.tokens.service import TokenService
 from iacp.tokens.store import DynamoTokenStore
 from iacp.variables.service import SEALING_PURPOSE, VariableService
 from iacp.variables.store import DynamoVariableStore
+from iacp.vcs.codecommit import CodeCommitPushes
+from iacp.vcs.secrets import ConnectionSecrets
+from iacp.vcs.service import VcsConnectionService
+from iacp.vcs.store import DynamoVcsConnectionStore
+from iacp.vcs.triggers import VcsTriggers
+from iacp.vcs.webhooks import GitHubWebhooks
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import DynamoWorkspaceStore
 
@@ -60,6 +67,7 @@ class RunMachinery:
     finisher: RunFinisher
     run_tasks: DynamoRunTaskStore
     task_stages: TaskStages
+    workspaces_table: str
 
     @classmethod
     def build(cls, settings: WorkflowSettings) -> "RunMachinery":
@@ -97,10 +105,25 @@ class RunMachinery:
             finisher=RunFinisher(runs, workspaces, queue, task_stages.close_open_results),
             run_tasks=run_tasks,
             task_stages=task_stages,
+            workspaces_table=settings.workspaces_table,
         )
 
     def run_workflow(self) -> RunWorkflow:
-        return RunWorkflow(self.runs, self.workspaces, self.states, self.artifacts, self.finisher)
+        return RunWorkflow(
+            self.runs,
+            self.workspaces,
+            self.states,
+            self.artifacts,
+            self.finisher,
+            DynamoConfigurationStore(self.workspaces_table),
+            self.vcs_credentials,
+        )
+
+    def vcs_credentials(self, connection_id: str) -> str:
+        """The secret with the connection's clone token; '' without one (CodeCommit clones
+        with the runner's role; public repositories need none)."""
+        record = DynamoVcsConnectionStore(self.workspaces_table).get(connection_id)
+        return record.secret_arn if record and record.connection.token_set else ""
 
     def reconciler(self) -> RunReconciler:
         return RunReconciler(self.runs, self.states, self.artifacts, self.finisher)
@@ -115,13 +138,19 @@ class Services:
     states: StateService
     runs: RunService
     run_tasks: RunTaskService
+    vcs_connections: VcsConnectionService
     public_base_url: str  # configured (a custom domain), or "" for the request's own URL
 
 
 def build_services(settings: ApiSettings) -> Services:
     machinery = RunMachinery.build(settings)
     workspace_store = machinery.workspaces
-    workspaces = WorkspaceService(workspace_store)
+    vcs_connections = VcsConnectionService(
+        DynamoVcsConnectionStore(settings.workspaces_table),
+        ConnectionSecrets(settings.vcs_secrets_prefix),
+        workspace_store,
+    )
+    workspaces = WorkspaceService(workspace_store, connection_provider=vcs_connections.provider)
     configurations = ConfigurationService(
         DynamoConfigurationStore(settings.workspaces_table), settings.artifacts_bucket
     )
@@ -154,6 +183,7 @@ def build_services(settings: ApiSettings) -> Services:
             sealer=partial(sealer_for, settings.platform_secret_arn, HMAC_SEALING_PURPOSE),
             organization_name=settings.organization_name,
         ),
+        vcs_connections=vcs_connections,
         public_base_url=settings.public_base_url,
     )
 
@@ -171,4 +201,28 @@ def build_callback_service(settings: RunTaskCallbackSettings) -> CallbackService
         resume,
         RunArtifacts(settings.artifacts_bucket),
         configuration_key,
+    )
+
+
+def _vcs_triggers(settings: VcsEventsSettings) -> VcsTriggers:
+    queue = run_queue(settings)
+    return VcsTriggers(
+        DynamoWorkspaceStore(settings.workspaces_table),
+        DynamoConfigurationStore(settings.workspaces_table),
+        DynamoRunStore(settings.runs_table),
+        queue,
+    )
+
+
+def build_github_webhooks(settings: VcsEventsSettings) -> GitHubWebhooks:
+    return GitHubWebhooks(
+        DynamoVcsConnectionStore(settings.workspaces_table),
+        ConnectionSecrets(settings.vcs_secrets_prefix),
+        _vcs_triggers(settings),
+    )
+
+
+def build_codecommit_pushes(settings: VcsEventsSettings) -> CodeCommitPushes:
+    return CodeCommitPushes(
+        DynamoVcsConnectionStore(settings.workspaces_table), _vcs_triggers(settings)
     )

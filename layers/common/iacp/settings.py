@@ -2,7 +2,7 @@
 fails the cold start instead of the first request that needs it."""
 
 import os
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,8 +39,19 @@ class WorkflowSettings(_EnvironmentSettings):
     organization_name: str = Field("default", alias="ORGANIZATION_NAME", min_length=1)
 
 
+VcsSecretsPrefix = Annotated[
+    str,
+    Field(
+        alias="VCS_SECRETS_PREFIX",
+        pattern=r"^[A-Za-z0-9/_+=.@-]+$",
+        description="Secrets Manager name prefix of the VCS connections' secrets",
+    ),
+]
+
+
 class ApiSettings(WorkflowSettings):
     tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
+    vcs_secrets_prefix: VcsSecretsPrefix
     # Empty: the URL each request came to (the API function cannot name its own API in
     # template.yaml without a dependency cycle).
     public_base_url: str = Field(
@@ -55,6 +66,12 @@ class QueueSweepSettings(_EnvironmentSettings):
     confirmation_timeout_seconds: int = Field(
         604800, alias="CONFIRMATION_TIMEOUT_SECONDS", ge=60, le=1209600
     )
+
+
+class VcsEventsSettings(QueueSweepSettings):
+    """The GitHub webhook and CodeCommit push functions: they start runs."""
+
+    vcs_secrets_prefix: VcsSecretsPrefix
 
 
 class RunTaskCallbackSettings(_EnvironmentSettings):

@@ -3,10 +3,11 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from iacp.timestamps import UtcDatetime
+from iacp.vcs.models import CommitSource
 
 
 class ConfigurationStatus(StrEnum):
-    PENDING = "pending"  # created, waiting for its upload
+    PENDING = "pending"  # created, waiting for its upload (or, from VCS, for its fetch)
     UPLOADED = "uploaded"
     ERRORED = "errored"
 
@@ -18,6 +19,9 @@ class ConfigurationVersion(BaseModel):
     status: ConfigurationStatus
     upload_url: str | None = Field(
         None, description="PUT the .tar.gz here (only in the reply that creates the version)"
+    )
+    vcs: CommitSource | None = Field(
+        None, description="From VCS: the commit, which the run's first step fetches"
     )
 
     def object_key(self) -> str:

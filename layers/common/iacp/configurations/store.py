@@ -10,6 +10,7 @@ from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion
 from iacp.dynamo import TransactionCanceled, is_condition_failure, transact_write
 from iacp.errors import NotFound
 from iacp.timestamps import from_iso, to_iso
+from iacp.vcs.models import CommitSource
 from iacp.workspaces.store import WORKSPACE_SK
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class ConfigurationStore(Protocol):
-    def add(self, version: ConfigurationVersion) -> None: ...
+    def add(self, version: ConfigurationVersion, *, latest: bool = True) -> bool: ...
     def get(self, workspace_id: str, version_id: str) -> ConfigurationVersion | None: ...
     def latest_id(self, workspace_id: str) -> str | None: ...
     def mark(self, version: ConfigurationVersion, status: ConfigurationStatus) -> None: ...
@@ -28,37 +29,52 @@ class DynamoConfigurationStore:
         self._table: Table = dynamodb_table(table_name)
         self._name = table_name
 
-    def add(self, version: ConfigurationVersion) -> None:
-        """Store the version and make it the workspace's latest, in one transaction."""
+    def add(self, version: ConfigurationVersion, *, latest: bool = True) -> bool:
+        """Store the version and, unless ``latest`` is False (a pull request's), make it the
+        workspace's latest, in one transaction. False when the version exists already (a
+        derived id, made again)."""
+        item: dict[str, Any] = {
+            "pk": version.workspace_id,
+            "sk": f"cv#{version.id}",
+            "id": version.id,
+            "status": version.status.value,
+            "created_at": to_iso(version.created_at),
+        }
+        if version.vcs is not None:
+            item["vcs"] = version.vcs.model_dump(mode="json", exclude_none=True)
+        workspace_exists: dict[str, Any] = {
+            "TableName": self._name,
+            "Key": {"pk": version.workspace_id, "sk": WORKSPACE_SK},
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+        if latest:
+            write = {
+                "Update": workspace_exists
+                | {
+                    "UpdateExpression": "SET latest_configuration_version_id = :cv",
+                    "ExpressionAttributeValues": {":cv": version.id},
+                }
+            }
+        else:
+            write = {"ConditionCheck": workspace_exists}
         try:
             transact_write(
                 [
-                    {
-                        "Update": {
-                            "TableName": self._name,
-                            "Key": {"pk": version.workspace_id, "sk": WORKSPACE_SK},
-                            "UpdateExpression": "SET latest_configuration_version_id = :cv",
-                            "ConditionExpression": "attribute_exists(pk)",
-                            "ExpressionAttributeValues": {":cv": version.id},
-                        }
-                    },
+                    write,
                     {
                         "Put": {
                             "TableName": self._name,
-                            "Item": {
-                                "pk": version.workspace_id,
-                                "sk": f"cv#{version.id}",
-                                "id": version.id,
-                                "status": version.status.value,
-                                "created_at": to_iso(version.created_at),
-                            },
+                            "Item": item,
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                 ]
             )
         except TransactionCanceled as canceled:
-            raise NotFound(f"No workspace {version.workspace_id}.") from canceled
+            if canceled.failed[0]:
+                raise NotFound(f"No workspace {version.workspace_id}.") from canceled
+            return False
+        return True
 
     def get(self, workspace_id: str, version_id: str) -> ConfigurationVersion | None:
         item = self._table.get_item(
@@ -99,4 +115,5 @@ def _version(item: dict[str, Any]) -> ConfigurationVersion:
         workspace_id=str(item["pk"]),
         status=ConfigurationStatus(str(item["status"])),
         created_at=from_iso(str(item["created_at"])),
+        vcs=None if "vcs" not in item else CommitSource.model_validate(item["vcs"]),
     )

@@ -1,5 +1,6 @@
 """Runs, their requests and replies (design §3, §9)."""
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -8,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from iacp.runs.status import RunStatus
 from iacp.runtasks.models import TaskStage
 from iacp.timestamps import UtcDatetime
+from iacp.vcs.models import CommitSource
 
 
 class Operation(StrEnum):
@@ -16,6 +18,7 @@ class Operation(StrEnum):
 
 
 class Phase(StrEnum):
+    FETCH = "fetch"  # VCS-driven runs: the runner clones the commit into the configuration
     PLAN = "plan"
     APPLY = "apply"
 
@@ -45,6 +48,37 @@ class Run(BaseModel):
     task_stages: list[TaskStage] = Field(default_factory=list)
     state_version_id: str | None = None
     execution_arn: str | None = Field(None, description="The run's workflow execution")
+    vcs: CommitSource | None = Field(None, description="The commit a VCS-driven run plans")
+
+    @classmethod
+    def pending(
+        cls,
+        *,
+        run_id: str,
+        workspace_id: str,
+        configuration_version_id: str,
+        operation: Operation,
+        auto_apply: bool,
+        message: str,
+        created_by: str,
+        at: datetime,
+        vcs: CommitSource | None = None,
+    ) -> "Run":
+        """A new run, waiting to start; plan-only runs are speculative (they never queue)."""
+        return cls(
+            id=run_id,
+            created_at=at,
+            workspace_id=workspace_id,
+            operation=operation,
+            is_speculative=operation is Operation.PLAN_ONLY,
+            auto_apply=auto_apply,
+            status=RunStatus.PENDING,
+            status_timestamps={RunStatus.PENDING.value: at},
+            message=message,
+            created_by=created_by,
+            configuration_version_id=configuration_version_id,
+            vcs=vcs,
+        )
 
     @property
     def apply_recorded(self) -> bool:

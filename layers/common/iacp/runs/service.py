@@ -16,7 +16,7 @@ from iacp.observability import logger
 from iacp.pagination import Page
 from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.finish import RunFinisher
-from iacp.runs.models import LogPage, Operation, Phase, Run, RunAction, RunCreate
+from iacp.runs.models import LogPage, Phase, Run, RunAction, RunCreate
 from iacp.runs.queue import RunQueue
 from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
@@ -60,20 +60,15 @@ class RunService:
         if workspace is None:
             raise NotFound(f"No workspace {workspace_id}.")
         version = self._configurations.uploaded(workspace_id, request.configuration_version_id)
-        now = self._clock()
-        speculative = request.operation is Operation.PLAN_ONLY
-        run = Run(
-            id=new_id("run"),
-            created_at=now,
+        run = Run.pending(
+            run_id=new_id("run"),
             workspace_id=workspace_id,
+            configuration_version_id=version.id,
             operation=request.operation,
-            is_speculative=speculative,
             auto_apply=workspace.auto_apply if request.auto_apply is None else request.auto_apply,
-            status=RunStatus.PENDING,
-            status_timestamps={RunStatus.PENDING.value: now},
             message=request.message,
             created_by=principal.token_id,
-            configuration_version_id=version.id,
+            at=self._clock(),
         )
         self._runs.add(run)
         logger.info("run created", extra={"run_id": run.id, "workspace_id": workspace_id})

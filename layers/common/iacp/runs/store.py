@@ -45,7 +45,7 @@ PRIVATE = (
 
 
 class RunStore(Protocol):
-    def add(self, run: Run) -> None: ...
+    def add(self, run: Run) -> bool: ...
     def get(self, run_id: str) -> Run | None: ...
     def private(self, run_id: str) -> dict[str, Any]: ...
     def page(
@@ -72,11 +72,18 @@ class DynamoRunStore:
     def __init__(self, table_name: str):
         self._table: Table = dynamodb_table(table_name)
 
-    def add(self, run: Run) -> None:
+    def add(self, run: Run) -> bool:
+        """Store a new run; False when a run with its id exists (a derived id, made again)."""
         item = _item(run)
         if run.status is RunStatus.PENDING and not run.is_speculative:
             item["queued_workspace_id"] = run.workspace_id
-        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
 
     def get(self, run_id: str) -> Run | None:
         item = self._read(run_id)

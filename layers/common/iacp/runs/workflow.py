@@ -11,9 +11,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from iacp.configurations.models import archive_key
+from iacp.configurations.models import ConfigurationStatus, archive_key
+from iacp.configurations.store import ConfigurationStore
 from iacp.errors import Conflict
 from iacp.observability import logger
 from iacp.runs.artifacts import PhaseResult, RunArtifacts
@@ -79,6 +80,26 @@ class RunnerInput(BaseModel):
     working_directory: str
 
 
+class FetchInput(BaseModel):
+    """The runner's environment for fetching a VCS commit into the configuration archive."""
+
+    run_id: str
+    workspace_id: str
+    phase: Literal[Phase.FETCH] = Phase.FETCH
+    configuration_key: str
+    clone_url: str
+    commit_sha: str
+    ref: str
+    credentials_secret: str = Field(description="The connection's secret, or '' for none")
+
+
+class StartOutput(BaseModel):
+    """Whether the run's configuration must be fetched first (from VCS), and how."""
+
+    needs_fetch: bool
+    fetch: FetchInput | None
+
+
 class PlanDecision(BaseModel):
     next: Literal["finish", "apply", "confirm"]
 
@@ -99,9 +120,14 @@ class RunWorkflow:
         states: StateService,
         artifacts: RunArtifacts,
         finisher: RunFinisher,
+        configurations: ConfigurationStore,
+        vcs_credentials: Callable[[str], str],
         clock: Callable[[], datetime] = utcnow,
     ):
+        """``vcs_credentials``: the secret holding a VCS connection's clone token, or ''."""
         self._runs = runs
+        self._configurations = configurations
+        self._vcs_credentials = vcs_credentials
         self._workspaces = workspaces
         self._locks = WorkspaceService(workspaces, clock)
         self._states = states
@@ -109,9 +135,9 @@ class RunWorkflow:
         self._finisher = finisher
         self._clock = clock
 
-    def start(self, step: StartInput) -> None:
-        """The run takes its workspace's queue (unless plan-only): ``fetching``, then the
-        pre_plan run tasks."""
+    def start(self, step: StartInput) -> StartOutput:
+        """The run takes its workspace's queue (unless plan-only): ``fetching``. A
+        VCS-driven run's commit is fetched next; then the pre_plan run tasks."""
         run = self._run(step.run_id)
         if not run.is_speculative and not self._workspaces.claim_queue(run.workspace_id, run.id):
             raise RunNotRunnable(f"Workspace {run.workspace_id} is busy with another run.")
@@ -124,6 +150,28 @@ class RunWorkflow:
         )
         if started is None:
             raise RunNotRunnable(f"Run {run.id} is {self._run(run.id).status}, not pending.")
+        fetch = self._fetch_input(started)
+        return StartOutput(needs_fetch=fetch is not None, fetch=fetch)
+
+    def _fetch_input(self, run: Run) -> FetchInput | None:
+        """What the runner needs to fetch the run's commit, if its configuration version is
+        a VCS one not fetched yet (a run started by hand may reuse a fetched one)."""
+        version = self._configurations.get(run.workspace_id, run.configuration_version_id)
+        if version is None or version.vcs is None:
+            return None
+        if version.status is not ConfigurationStatus.PENDING:
+            return None
+        key = archive_key(run.workspace_id, version.id)
+        source = version.vcs
+        return FetchInput(
+            run_id=run.id,
+            workspace_id=run.workspace_id,
+            configuration_key=key,
+            clone_url=source.clone_url,
+            commit_sha=source.commit_sha,
+            ref=source.ref or "",
+            credentials_secret=self._vcs_credentials(source.connection_id),
+        )
 
     def start_plan(self, step: RunRef) -> RunnerInput:
         planning = self._runs.transition(
@@ -229,7 +277,9 @@ class RunWorkflow:
             return RunError(
                 stage=STEP_ERRORS[name].stage, message=str(cause.get("errorMessage", name))
             )
-        phase = Phase.APPLY if run.status is RunStatus.APPLYING else Phase.PLAN
+        phase = {RunStatus.APPLYING: Phase.APPLY, RunStatus.FETCHING: Phase.FETCH}.get(
+            run.status, Phase.PLAN
+        )
         result = self._artifacts.result(run.id, phase)
         if result is not None and result.error is not None:
             return result.error

@@ -51,6 +51,11 @@ class RunFacts:
     workspace_id: str
     workspace_name: str
     workspace_working_directory: str
+    vcs_branch: str | None = None
+    vcs_commit_url: str | None = None
+    vcs_commit_hash: str | None = None
+    vcs_pull_request_url: str | None = None
+    vcs_repo_url: str | None = None
 
 
 def payload(
@@ -81,11 +86,11 @@ def payload(
         "task_result_callback_url": links.result(result_id, "callback"),
         "task_result_enforcement_level": enforcement_level,
         "task_result_id": result_id,
-        "vcs_branch": None,
-        "vcs_commit_url": None,
-        "vcs_commit_hash": None,
-        "vcs_pull_request_url": None,
-        "vcs_repo_url": None,
+        "vcs_branch": run.vcs_branch,
+        "vcs_commit_url": run.vcs_commit_url,
+        "vcs_commit_hash": run.vcs_commit_hash,
+        "vcs_pull_request_url": run.vcs_pull_request_url,
+        "vcs_repo_url": run.vcs_repo_url,
         "workspace_app_url": links.api(f"workspaces/{run.workspace_id}"),
         "workspace_id": run.workspace_id,
         "workspace_name": run.workspace_name,

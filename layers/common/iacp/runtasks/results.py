@@ -10,7 +10,6 @@ Every status change is conditional on the result still being open, so of a callb
 sweep, a cancel and a late retry, the first to arrive decides and the rest change nothing.
 """
 
-import hashlib
 import time
 from collections.abc import Collection, Mapping
 from datetime import datetime
@@ -21,7 +20,7 @@ from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
 from iacp.dynamo import is_condition_failure, query_all
-from iacp.ids import ALPHABET
+from iacp.ids import derived_id
 from iacp.runtasks.models import OPEN, ResultStatus, Stage, TaskResult
 from iacp.timestamps import from_iso, to_iso
 
@@ -36,13 +35,7 @@ DUE_SHARD = "open"
 def result_id_for(run_id: str, stage: Stage, run_task_id: str) -> str:
     """A result's id is derived from what it is the result of, so a retried dispatch finds
     the result its first attempt created instead of making a second one."""
-    digest = hashlib.sha256(f"{run_id}/{stage}/{run_task_id}".encode()).digest()
-    number = int.from_bytes(digest, "big")
-    suffix = ""
-    for _ in range(16):
-        number, index = divmod(number, len(ALPHABET))
-        suffix += ALPHABET[index]
-    return f"taskrs-{suffix}"
+    return derived_id("taskrs", f"{run_id}/{stage}/{run_task_id}")
 
 
 class ResultRecord(BaseModel):

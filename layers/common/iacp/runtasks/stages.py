@@ -39,6 +39,7 @@ from iacp.runtasks.results import ResultRecord, TaskResultStore, result_id_for
 from iacp.runtasks.store import RunTaskRecord, RunTaskStore
 from iacp.timestamps import to_iso, utcnow
 from iacp.tokens.models import Principal, Role
+from iacp.vcs.models import CommitSource
 from iacp.workspaces.store import WorkspaceStore
 
 # How much longer than a task's max run time the workflow waits before giving up on it
@@ -385,6 +386,7 @@ class TaskStages:
             workspace_id=run.workspace_id,
             workspace_name=workspace.name if workspace else "",
             workspace_working_directory=workspace.working_directory if workspace else "",
+            **_vcs_facts(run.vcs),
         )
 
     def _run(self, run_id: str) -> Run:
@@ -392,6 +394,19 @@ class TaskStages:
         if run is None:
             raise RunNotRunnable(f"No run {run_id}.")
         return run
+
+
+def _vcs_facts(source: CommitSource | None) -> dict[str, str | None]:
+    """Design §6's ``vcs_*`` fields: null for a run without VCS."""
+    if source is None:
+        return {}
+    return {
+        "vcs_branch": source.branch,
+        "vcs_commit_url": source.commit_url,
+        "vcs_commit_hash": source.commit_sha,
+        "vcs_pull_request_url": source.pull_request_url,
+        "vcs_repo_url": source.repository_url,
+    }
 
 
 def outcome(result: TaskResult) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -13,7 +12,9 @@ from pydantic import (
     field_validator,
 )
 
+from iacp.paths import RelativePath
 from iacp.timestamps import UtcDatetime
+from iacp.vcs.models import WorkspaceVcs
 
 WorkspaceName = Annotated[
     str,
@@ -27,18 +28,7 @@ TerraformVersion = Annotated[
 ]
 
 
-def _inside_configuration(path: str) -> str:
-    if ".." in path.split("/"):
-        raise ValueError("must stay inside the configuration: '..' is not allowed")
-    return path
-
-
-WorkingDirectory = Annotated[
-    str,
-    StringConstraints(max_length=200, pattern=r"^([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$"),
-    AfterValidator(_inside_configuration),
-    Field(description="A relative path inside the configuration, without '..'."),
-]
+WorkingDirectory = RelativePath
 Description = Annotated[str, Field(max_length=1000)]
 
 
@@ -57,6 +47,7 @@ class Workspace(BaseModel):
     terraform_version: str | None
     working_directory: str
     auto_apply: bool
+    vcs: WorkspaceVcs | None = Field(None, description="Where pushes and pull requests come from")
     lock: WorkspaceLock | None = None
     current_run_id: str | None = Field(
         None, description="The run that holds the workspace's queue."
@@ -78,16 +69,19 @@ class WorkspaceCreate(_Input):
     terraform_version: TerraformVersion | None = None
     working_directory: WorkingDirectory = ""
     auto_apply: StrictBool = False
+    vcs: WorkspaceVcs | None = None
 
 
 class WorkspaceUpdate(_Input):
-    """Only the fields present change; ``terraform_version: null`` returns to the default."""
+    """Only the fields present change; ``terraform_version: null`` returns to the default,
+    ``vcs: null`` disconnects the repository."""
 
     name: WorkspaceName | None = None
     description: Description | None = None
     terraform_version: TerraformVersion | None = None
     working_directory: WorkingDirectory | None = None
     auto_apply: StrictBool | None = None
+    vcs: WorkspaceVcs | None = None
 
     @field_validator("name", "description", "working_directory", "auto_apply", mode="before")
     @classmethod

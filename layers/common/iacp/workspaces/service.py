@@ -7,12 +7,13 @@ The store's conditional writes make concurrent lock attempts safe: exactly one w
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from iacp.errors import Conflict, NotFound
+from iacp.errors import Conflict, InvalidInput, NotFound
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.pagination import Page
 from iacp.timestamps import utcnow
 from iacp.tokens.models import Principal, Role
+from iacp.vcs.models import VcsProvider, WorkspaceVcs
 from iacp.workspaces.models import (
     LockRequest,
     Workspace,
@@ -22,15 +23,25 @@ from iacp.workspaces.models import (
 )
 from iacp.workspaces.store import WorkspaceStore
 
+ConnectionProvider = Callable[[str], VcsProvider | None]
+"""The provider of a VCS connection, or None when there is no such connection."""
+
 
 class WorkspaceService:
-    def __init__(self, store: WorkspaceStore, clock: Callable[[], datetime] = utcnow):
+    def __init__(
+        self,
+        store: WorkspaceStore,
+        clock: Callable[[], datetime] = utcnow,
+        connection_provider: ConnectionProvider = lambda connection_id: None,
+    ):
         self._store = store
         self._clock = clock
+        self._connection_provider = connection_provider
 
     def create(self, principal: Principal, request: WorkspaceCreate) -> Workspace:
         principal.require(Role.WRITE)
         principal.require_unlimited("create workspaces")
+        self._check_vcs(request.vcs)
         now = self._clock()
         workspace = Workspace(
             id=new_id("ws"), created_at=now, updated_at=now, **request.model_dump()
@@ -62,6 +73,7 @@ class WorkspaceService:
     ) -> Workspace:
         principal.require_workspace(workspace_id, Role.WRITE)
         current = self._existing(workspace_id)
+        self._check_vcs(request.vcs)
         changes = request.model_dump(include=request.model_fields_set)
         updated = self._store.update(current, changes, self._clock())
         if updated is None:
@@ -128,6 +140,27 @@ class WorkspaceService:
             },
         )
         return unlocked
+
+    def _check_vcs(self, vcs: WorkspaceVcs | None) -> None:
+        """The connection exists, and the repository is named the way its provider names
+        repositories."""
+        if vcs is None:
+            return
+        provider = self._connection_provider(vcs.connection_id)
+        if provider is None:
+            raise InvalidInput(
+                f"No VCS connection {vcs.connection_id}.", pointer="/vcs/connection_id"
+            )
+        named = "/" not in vcs.repository
+        if provider is VcsProvider.GITHUB and named:
+            raise InvalidInput(
+                "A GitHub repository is owner/name or a clone URL.", pointer="/vcs/repository"
+            )
+        if provider is VcsProvider.CODECOMMIT and not named:
+            raise InvalidInput(
+                "A CodeCommit repository is given by its name, e.g. infrastructure.",
+                pointer="/vcs/repository",
+            )
 
     def _existing(self, workspace_id: str) -> Workspace:
         workspace = self._store.get(workspace_id)

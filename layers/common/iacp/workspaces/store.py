@@ -3,6 +3,9 @@
 Everything under ``pk = <workspace id>`` belongs to the workspace: its own item
 (``sk = "workspace"``) and its variables. A name-claim item (``pk = "name#<lower-case name>"``)
 makes names unique: it is written in the same transaction as the workspace, conditionally.
+A workspace connected to a repository also carries ``vcs_connection_id`` and
+``vcs_repository`` (``repository_key``): the sparse ``by-repository`` index finds the
+workspaces a push concerns.
 """
 
 from typing import TYPE_CHECKING, Any, Protocol
@@ -10,10 +13,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import TransactionCanceled, is_condition_failure, transact_write
+from iacp.dynamo import TransactionCanceled, is_condition_failure, query_all, transact_write
 from iacp.errors import Conflict
 from iacp.pagination import decode_cursor, encode_cursor
 from iacp.timestamps import from_iso, to_iso
+from iacp.vcs.models import WorkspaceVcs, repository_key
 from iacp.workspaces.models import Workspace, WorkspaceLock
 
 if TYPE_CHECKING:
@@ -23,8 +27,17 @@ if TYPE_CHECKING:
 
 WORKSPACE_SK = "workspace"
 LIST_INDEX = "by-name"
+BY_REPOSITORY = "by-repository"
 _LIST_KEY = frozenset({"pk", "sk", "entity", "name"})
-_UPDATABLE = ("description", "terraform_version", "working_directory", "auto_apply")
+_UPDATABLE = (
+    "description",
+    "terraform_version",
+    "working_directory",
+    "auto_apply",
+    "vcs",
+    "vcs_connection_id",
+    "vcs_repository",
+)
 
 
 class NameTaken(Conflict):
@@ -45,6 +58,8 @@ class WorkspaceStore(Protocol):
     def unlock(self, workspace_id: str, holder: str | None) -> Workspace | None: ...
     def claim_queue(self, workspace_id: str, run_id: str) -> bool: ...
     def release_queue(self, workspace_id: str, run_id: str) -> bool: ...
+    def tracking(self, connection_id: str, repository: str) -> list[Workspace]: ...
+    def uses_connection(self, connection_id: str) -> bool: ...
 
 
 def _name_claim_key(name: str) -> dict[str, str]:
@@ -121,6 +136,8 @@ class DynamoWorkspaceStore:
         values: dict[str, Any] = {":updated_at": to_iso(at)}
         sets = ["#updated_at = :updated_at"]
         removes = []
+        if "vcs" in changes:
+            changes = {**changes, **_vcs_attributes(changes["vcs"])}
         for field in (*_UPDATABLE, "name"):
             if field not in changes:
                 continue
@@ -258,6 +275,26 @@ class DynamoWorkspaceStore:
             is not None
         )
 
+    def tracking(self, connection_id: str, repository: str) -> list[Workspace]:
+        """The workspaces connected to ``repository`` through the connection. The index is
+        eventually consistent: a workspace connected a moment ago may be missed once."""
+        items = query_all(
+            self._table,
+            IndexName=BY_REPOSITORY,
+            KeyConditionExpression="vcs_connection_id = :c AND vcs_repository = :r",
+            ExpressionAttributeValues={":c": connection_id, ":r": repository_key(repository)},
+        )
+        return [_workspace(item) for item in items]
+
+    def uses_connection(self, connection_id: str) -> bool:
+        reply = self._table.query(
+            IndexName=BY_REPOSITORY,
+            KeyConditionExpression="vcs_connection_id = :c",
+            ExpressionAttributeValues={":c": connection_id},
+            Limit=1,
+        )
+        return bool(reply["Items"])
+
     def _update(self, request: dict[str, Any]) -> Workspace | None:
         request = {k: v for k, v in request.items() if k != "TableName"}
         try:
@@ -306,7 +343,20 @@ def _item(workspace: Workspace) -> dict[str, Any]:
         item["lock"] = _lock_item(workspace.lock)
     if workspace.current_run_id is not None:
         item["current_run_id"] = workspace.current_run_id
+    if workspace.vcs is not None:
+        item.update(_vcs_attributes(workspace.vcs.model_dump()))
     return item
+
+
+def _vcs_attributes(vcs: dict[str, Any] | None) -> dict[str, Any]:
+    """The settings, and the index attributes that follow them (all None: removed)."""
+    if vcs is None:
+        return {"vcs": None, "vcs_connection_id": None, "vcs_repository": None}
+    return {
+        "vcs": vcs,
+        "vcs_connection_id": vcs["connection_id"],
+        "vcs_repository": repository_key(vcs["repository"]),
+    }
 
 
 def _workspace(item: dict[str, Any]) -> Workspace:
@@ -326,4 +376,5 @@ def _workspace(item: dict[str, Any]) -> Workspace:
             holder=lock["holder"], reason=lock["reason"], locked_at=from_iso(lock["locked_at"])
         ),
         current_run_id=item.get("current_run_id"),
+        vcs=None if "vcs" not in item else WorkspaceVcs.model_validate(item["vcs"]),
     )

@@ -1,0 +1,21 @@
+"""CodeCommit pushes, from the EventBridge rule on "CodeCommit Repository State Change":
+the same triggers as GitHub's webhooks, without a webhook."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from iacp.observability import logger, tracer
+from iacp.services import build_codecommit_pushes
+from iacp.settings import VcsEventsSettings
+from iacp.vcs.codecommit import RepositoryStateChange
+
+pushes = build_codecommit_pushes(VcsEventsSettings.from_env())
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=RepositoryStateChange)
+def lambda_handler(event: RepositoryStateChange, context: LambdaContext) -> dict[str, Any]:
+    return {"reports": [report.model_dump(mode="json") for report in pushes.handle(event)]}

@@ -1,0 +1,22 @@
+"""GitHub webhook deliveries (/api/v1/webhooks/github/{vcs}): authenticated by their
+signature, not by the user API's authorizer."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from iacp.api import VCS_WEBHOOK_ROUTERS, build_resolver
+from iacp.observability import logger, tracer
+from iacp.services import build_github_webhooks
+from iacp.settings import VcsEventsSettings
+
+app = build_resolver(VCS_WEBHOOK_ROUTERS)
+webhooks = build_github_webhooks(VcsEventsSettings.from_env())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    app.append_context(webhooks=webhooks)
+    return app.resolve(event, context)

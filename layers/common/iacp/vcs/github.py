@@ -1,0 +1,159 @@
+"""GitHub webhooks: the signature, and the push and pull_request payloads as GitHub documents
+them (docs.github.com, "Webhook events and payloads"), read leniently: unknown fields are
+ignored, and only what the triggers use is required."""
+
+import hashlib
+import hmac
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from iacp.vcs.events import EventKind, Ignored, RepositoryEvent
+from iacp.vcs.models import VcsProvider
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+NO_COMMIT = "0" * 40
+# GitHub lists at most this many commits in a push; a longer push's files are not all known.
+MAX_LISTED_COMMITS = 2048
+PULL_REQUEST_ACTIONS = frozenset({"opened", "reopened", "synchronize"})
+
+
+def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
+    """``sha256=<hex HMAC-SHA256 of the raw body>``, compared in constant time."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Repository(_Lenient):
+    full_name: str
+    clone_url: str
+    html_url: str | None = None
+    ssh_url: str | None = None
+
+    def names(self) -> list[str]:
+        return [n for n in (self.full_name, self.clone_url, self.html_url, self.ssh_url) if n]
+
+
+class _User(_Lenient):
+    login: str | None = None
+    name: str | None = None
+
+
+class _Commit(_Lenient):
+    id: str | None = None
+    message: str = ""
+    url: str | None = None
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    modified: list[str] = Field(default_factory=list)
+
+
+class Push(_Lenient):
+    ref: str
+    after: str = Field(pattern=r"^[0-9a-f]{40}$")
+    deleted: bool = False
+    repository: _Repository
+    commits: list[_Commit] = Field(default_factory=list)
+    head_commit: _Commit | None = None
+    sender: _User | None = None
+    pusher: _User | None = None
+
+
+class _Branch(_Lenient):
+    ref: str
+    sha: str = Field(pattern=r"^[0-9a-f]{40}$")
+
+
+class _PullRequest(_Lenient):
+    number: int
+    html_url: str | None = None
+    title: str = ""
+    head: _Branch
+    base: _Branch
+
+
+class PullRequest(_Lenient):
+    action: str
+    number: int
+    pull_request: _PullRequest
+    repository: _Repository
+    sender: _User | None = None
+
+
+def push_event(connection_id: str, delivery: str, body: dict[str, Any]) -> RepositoryEvent:
+    """The push, or ``Ignored`` for what starts nothing: tags and deleted branches."""
+    push = Push.model_validate(body)
+    if not push.ref.startswith("refs/heads/"):
+        raise Ignored(f"{push.ref} is not a branch: tag pushes start nothing.")
+    branch = push.ref.removeprefix("refs/heads/")
+    if push.deleted or push.after == NO_COMMIT:
+        raise Ignored(f"Branch {branch} was deleted: nothing to run.")
+    changed: set[str] | None = {
+        path for c in push.commits for path in (*c.added, *c.removed, *c.modified)
+    }
+    if len(push.commits) >= MAX_LISTED_COMMITS:
+        changed = None
+    head = push.head_commit
+    repository_url = push.repository.html_url
+    sender = push.sender or push.pusher
+    return RepositoryEvent(
+        kind=EventKind.PUSH,
+        provider=VcsProvider.GITHUB,
+        connection_id=connection_id,
+        delivery=delivery,
+        repository_names=push.repository.names(),
+        clone_url=push.repository.clone_url,
+        repository_url=repository_url,
+        branch=branch,
+        head_branch=branch,
+        ref=push.ref,
+        commit_sha=push.after,
+        commit_url=(head.url if head and head.url else _commit_url(repository_url, push.after)),
+        message=_first_line(head.message if head else ""),
+        sender=sender.login or sender.name if sender else None,
+        changed_files=changed,
+    )
+
+
+def pull_request_event(connection_id: str, delivery: str, body: dict[str, Any]) -> RepositoryEvent:
+    """A pull request opened, reopened or pushed to; ``Ignored`` for other actions."""
+    event = PullRequest.model_validate(body)
+    if event.action not in PULL_REQUEST_ACTIONS:
+        raise Ignored(f"Pull request action '{event.action}' starts nothing.")
+    pull = event.pull_request
+    repository_url = event.repository.html_url
+    return RepositoryEvent(
+        kind=EventKind.PULL_REQUEST,
+        provider=VcsProvider.GITHUB,
+        connection_id=connection_id,
+        delivery=delivery,
+        repository_names=event.repository.names(),
+        clone_url=event.repository.clone_url,
+        repository_url=repository_url,
+        branch=pull.base.ref,
+        head_branch=pull.head.ref,
+        # The base repository holds every pull request's head, forks' too.
+        ref=f"refs/pull/{pull.number}/head",
+        commit_sha=pull.head.sha,
+        commit_url=_commit_url(repository_url, pull.head.sha),
+        pull_request_number=pull.number,
+        pull_request_url=pull.html_url,
+        message=_first_line(f"Pull request #{pull.number}: {pull.title}"),
+        sender=event.sender.login if event.sender else None,
+        # Not in the payload: every pull request into the branch gets its plan.
+        changed_files=None,
+    )
+
+
+def _commit_url(repository_url: str | None, sha: str) -> str | None:
+    return f"{repository_url}/commit/{sha}" if repository_url else None
+
+
+def _first_line(message: str) -> str:
+    return message.strip().split("\n", 1)[0][:1000]

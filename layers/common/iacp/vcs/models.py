@@ -1,0 +1,162 @@
+"""VCS connections, a workspace's VCS settings, and the commit a VCS-driven run plans
+(design §9; docs/vcs.md)."""
+
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+)
+
+from iacp.paths import RelativePath
+from iacp.timestamps import UtcDatetime
+
+CONNECTION_ID = r"^vcs-[A-Za-z0-9]{16}$"
+COMMIT_SHA = r"^[0-9a-f]{40}$"
+
+
+class VcsProvider(StrEnum):
+    GITHUB = "github"
+    CODECOMMIT = "codecommit"
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VcsConnectionCreate(_Input):
+    provider: VcsProvider
+    description: Annotated[str, Field(max_length=1000)] = ""
+    webhook_secret: Annotated[
+        SecretStr | None,
+        Field(
+            min_length=16,
+            max_length=256,
+            description="GitHub: the webhook's secret (required). Never returned.",
+        ),
+    ] = None
+    token: Annotated[
+        SecretStr | None,
+        Field(
+            min_length=1,
+            max_length=1000,
+            description="GitHub: a token that may read the repositories, for private ones. "
+            "Never returned.",
+        ),
+    ] = None
+
+
+class VcsConnection(BaseModel):
+    id: str
+    created_at: UtcDatetime
+    provider: VcsProvider
+    description: str
+    webhook_url: str | None = Field(
+        None,
+        description="GitHub: the Payload URL for the repository's webhook (content type "
+        "application/json, this connection's secret). CodeCommit: null, pushes arrive through "
+        "EventBridge.",
+    )
+    webhook_secret_set: bool
+    token_set: bool
+
+
+def _no_credentials(repository: str) -> str:
+    if re.match(r"^[a-z+]+://[^/]*@", repository):
+        raise ValueError("must not hold credentials: give the VCS connection a token instead")
+    return repository
+
+
+Repository = Annotated[
+    str,
+    StringConstraints(
+        max_length=500,
+        pattern=r"^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?|(https?|file)://\S+)$",
+    ),
+    AfterValidator(_no_credentials),
+    Field(
+        description="GitHub: owner/name, or a clone URL (https:// or, for local use, file://). "
+        "CodeCommit: the repository's name."
+    ),
+]
+
+
+def _branch_name(branch: str) -> str:
+    # git check-ref-format's rules that the pattern cannot say (no look-around there)
+    if ".." in branch or "//" in branch or branch.startswith("/") or branch.endswith(("/", ".")):
+        raise ValueError("is not a valid branch name")
+    if branch.endswith(".lock"):
+        raise ValueError("is not a valid branch name")
+    return branch
+
+
+Branch = Annotated[
+    str,
+    StringConstraints(max_length=250, pattern=r"^[A-Za-z0-9._/-]+$"),
+    AfterValidator(_branch_name),
+    Field(description="The branch whose pushes plan and apply (and pull requests into it plan)."),
+]
+
+
+TriggerPrefix = Annotated[
+    RelativePath,
+    # HCP Terraform writes them as "/modules/"; here they are directories, relative or not.
+    BeforeValidator(lambda value: value.strip("/") if isinstance(value, str) else value),
+]
+
+
+class WorkspaceVcs(_Input):
+    connection_id: Annotated[str, StringConstraints(pattern=CONNECTION_ID)]
+    repository: Repository
+    branch: Branch
+    trigger_prefixes: Annotated[
+        list[TriggerPrefix],
+        Field(
+            max_length=20,
+            description="Directories a push must touch to start a run (the working directory "
+            "counts too). Empty: every push to the branch starts one.",
+        ),
+    ] = []
+
+
+class CommitSource(BaseModel):
+    """Where a VCS-driven configuration version, and so its runs, came from: the commit the
+    runner clones and design §6's ``vcs_*`` fields of the run-task payload."""
+
+    provider: VcsProvider
+    connection_id: str
+    repository: str = Field(description="As the workspace names it")
+    clone_url: str
+    repository_url: str | None = Field(None, description="The repository's web page")
+    branch: str = Field(description="The commit's branch (a pull request's head branch)")
+    ref: str | None = Field(None, description="A ref holding the commit, for hosts refusing SHAs")
+    commit_sha: str
+    commit_url: str | None = None
+    pull_request_number: int | None = None
+    pull_request_url: str | None = None
+    sender: str | None = Field(None, description="Who pushed or opened the pull request")
+
+
+def repository_key(repository: str) -> str:
+    """How a repository is matched: case-insensitive, without a trailing ``.git`` or ``/``,
+    and a github.com URL as its ``owner/name``."""
+    key = repository.strip().lower().removesuffix("/").removesuffix(".git")
+    github = re.match(
+        r"^(?:https?|git|ssh)://(?:[^@/]+@)?(?:www\.)?github\.com/([^/]+/[^/]+)$", key
+    )
+    return github.group(1) if github else key
+
+
+def touches(files: set[str], prefixes: list[str]) -> bool:
+    """Whether any changed file lies in one of the directories (``""`` is the root)."""
+    directories = [p.strip("/") for p in prefixes]
+    return any(
+        not d or path == d or path.startswith(d + "/") for path in files for d in directories
+    )

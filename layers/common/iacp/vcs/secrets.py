@@ -1,0 +1,45 @@
+"""A VCS connection's secrets (webhook secret, clone token) in Secrets Manager, one secret
+per connection named ``<prefix>/<connection id>``, as JSON. Read through Powertools'
+parameters cache; never logged, never returned by the API."""
+
+import json
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
+
+_CACHE_SECONDS = 300
+# Deleting a connection schedules its secret's deletion; it can be restored meanwhile.
+RECOVERY_DAYS = 7
+
+
+@cache
+def _client() -> "SecretsManagerClient":
+    return boto3.client("secretsmanager")
+
+
+class ConnectionSecrets:
+    def __init__(self, prefix: str):
+        self._prefix = prefix
+
+    def create(self, connection_id: str, values: dict[str, str]) -> str:
+        """Store the connection's secrets; their ARN."""
+        reply = _client().create_secret(
+            Name=f"{self._prefix}/{connection_id}",
+            Description=f"iacp VCS connection {connection_id}: webhook secret and clone token",
+            SecretString=json.dumps(values),
+        )
+        return reply["ARN"]
+
+    def read(self, secret_arn: str) -> dict[str, str]:
+        value: Any = parameters.get_secret(secret_arn, transform="json", max_age=_CACHE_SECONDS)
+        if not isinstance(value, dict):
+            raise RuntimeError("a VCS connection's secret is not a JSON object")
+        return {str(k): str(v) for k, v in value.items()}
+
+    def delete(self, secret_arn: str) -> None:
+        _client().delete_secret(SecretId=secret_arn, RecoveryWindowInDays=RECOVERY_DAYS)

@@ -1,0 +1,151 @@
+"""What a repository event starts: for every workspace that tracks the repository and branch
+(and, for a push, whose trigger directories it touched), a configuration version from the
+commit and a run: ``plan_and_apply`` for a push, a speculative ``plan_only`` for a pull request.
+
+Ids are derived from the event and the workspace, and every write is conditional, so a
+repeated delivery, or a retry after a partial failure, finds what the first made and starts
+nothing twice.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion
+from iacp.configurations.store import ConfigurationStore
+from iacp.ids import derived_id
+from iacp.observability import logger
+from iacp.runs.models import Operation, Run
+from iacp.runs.queue import RunQueue
+from iacp.runs.status import RunStatus
+from iacp.runs.store import RunStore
+from iacp.timestamps import utcnow
+from iacp.vcs.events import EventKind, RepositoryEvent
+from iacp.vcs.models import CommitSource, touches
+from iacp.workspaces.models import Workspace
+from iacp.workspaces.store import WorkspaceStore
+
+
+class TriggeredRun(BaseModel):
+    workspace_id: str
+    run_id: str
+    status: Literal["started", "already_started"]
+
+
+class SkippedWorkspace(BaseModel):
+    workspace_id: str
+    reason: str
+
+
+class TriggerReport(BaseModel):
+    message: str
+    runs: list[TriggeredRun] = []
+    skipped: list[SkippedWorkspace] = []
+
+
+class VcsTriggers:
+    def __init__(
+        self,
+        workspaces: WorkspaceStore,
+        configurations: ConfigurationStore,
+        runs: RunStore,
+        queue: RunQueue,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self._workspaces = workspaces
+        self._configurations = configurations
+        self._runs = runs
+        self._queue = queue
+        self._clock = clock
+
+    def handle(self, event: RepositoryEvent) -> TriggerReport:
+        runs: list[TriggeredRun] = []
+        skipped: list[SkippedWorkspace] = []
+        for workspace in self._tracking(event):
+            reason = _why_not(workspace, event)
+            if reason:
+                skipped.append(SkippedWorkspace(workspace_id=workspace.id, reason=reason))
+            else:
+                runs.append(self._start(workspace, event))
+        what = "pull request" if event.kind is EventKind.PULL_REQUEST else "push"
+        started = sum(r.status == "started" for r in runs)
+        if not runs and not skipped:
+            message = "No workspace tracks this repository."
+        elif runs and not started:
+            message = f"This {what} was handled before: nothing new started."
+        else:
+            message = f"The {what} of {event.commit_sha[:12]} started {started} run(s)."
+        logger.info(
+            "repository event handled",
+            extra={"connection_id": event.connection_id, "kind": event.kind, "started": started},
+        )
+        return TriggerReport(message=message, runs=runs, skipped=skipped)
+
+    def _tracking(self, event: RepositoryEvent) -> list[Workspace]:
+        found: dict[str, Workspace] = {}
+        for name in event.repository_names:
+            for workspace in self._workspaces.tracking(event.connection_id, name):
+                found.setdefault(workspace.id, workspace)
+        return sorted(found.values(), key=lambda w: w.name)
+
+    def _start(self, workspace: Workspace, event: RepositoryEvent) -> TriggeredRun:
+        assert workspace.vcs is not None, "found through its VCS settings"
+        speculative = event.kind is EventKind.PULL_REQUEST
+        repository = workspace.vcs.repository
+        source = CommitSource(
+            provider=event.provider,
+            connection_id=event.connection_id,
+            repository=repository,
+            # A URL the workspace names wins (a mirror, a file:// repository); otherwise the
+            # host's own clone URL for owner/name.
+            clone_url=repository if "://" in repository else event.clone_url,
+            repository_url=event.repository_url,
+            branch=event.head_branch,
+            ref=event.ref,
+            commit_sha=event.commit_sha,
+            commit_url=event.commit_url,
+            pull_request_number=event.pull_request_number,
+            pull_request_url=event.pull_request_url,
+            sender=event.sender,
+        )
+        now = self._clock()
+        version = ConfigurationVersion(
+            id=derived_id("cv", event.delivery, workspace.id),
+            created_at=now,
+            workspace_id=workspace.id,
+            status=ConfigurationStatus.PENDING,
+            vcs=source,
+        )
+        self._configurations.add(version, latest=not speculative)
+        run = Run.pending(
+            run_id=derived_id("run", event.delivery, workspace.id),
+            workspace_id=workspace.id,
+            configuration_version_id=version.id,
+            operation=Operation.PLAN_ONLY if speculative else Operation.PLAN_AND_APPLY,
+            auto_apply=workspace.auto_apply,
+            message=event.message,
+            created_by=event.connection_id,
+            at=now,
+            vcs=source,
+        )
+        if not self._runs.add(run):
+            existing = self._runs.get(run.id)
+            if existing is not None and existing.status is RunStatus.PENDING:
+                self._queue.submit(existing)  # the first delivery may have stopped short of it
+            return TriggeredRun(workspace_id=workspace.id, run_id=run.id, status="already_started")
+        logger.info("run created", extra={"run_id": run.id, "workspace_id": workspace.id})
+        self._queue.submit(run)
+        return TriggeredRun(workspace_id=workspace.id, run_id=run.id, status="started")
+
+
+def _why_not(workspace: Workspace, event: RepositoryEvent) -> str | None:
+    vcs = workspace.vcs
+    if vcs is None or vcs.branch != event.branch:
+        return f"it tracks branch {vcs.branch if vcs else '-'}, not {event.branch}"
+    if event.kind is EventKind.PUSH and vcs.trigger_prefixes and event.changed_files is not None:
+        directories = [*vcs.trigger_prefixes, workspace.working_directory]
+        if not touches(event.changed_files, [d for d in directories if d]):
+            return "the push changed no file under its trigger prefixes or working directory"
+    return None

@@ -1,0 +1,151 @@
+"""VCS-driven runs end to end: real git repositories (bare, served as file:// URLs), GitHub
+webhook deliveries signed as GitHub signs them and sent over real HTTP to the local
+platform, the runner cloning the exact commit, and real Terraform planning it."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from examples.runtask_service import RunTaskService
+from local.platform import LocalPlatform
+from tests.conftest import ApiClient
+from tests.e2e.test_run_pipeline import full_log, run_status
+from tests.git_support import file_url, make_repository
+from tests.vcs_support import (
+    WEBHOOK_SECRET,
+    delivery_headers,
+    encoded,
+    pull_request_body,
+    push_body,
+)
+
+
+def greeting(text: str) -> str:
+    return f"""
+resource "terraform_data" "greeting" {{
+  input = "{text}"
+}}
+
+output "greeting" {{
+  value = terraform_data.greeting.output
+}}
+"""
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> tuple[str, list[str]]:
+    """A repository whose configuration lives in ``infra/``: two commits on main."""
+    bare, shas = make_repository(
+        tmp_path,
+        [
+            {"infra/main.tf": greeting("from the first commit"), "README.md": "docs"},
+            {"infra/main.tf": greeting("from the second commit")},
+        ],
+    )
+    return file_url(bare), shas
+
+
+@pytest.fixture
+def connection(admin: ApiClient) -> str:
+    reply = admin.post("/vcs-connections", {"provider": "github", "webhook_secret": WEBHOOK_SECRET})
+    assert reply.status == 201, reply.body
+    return str(reply.json()["id"])
+
+
+@pytest.fixture
+def service() -> Iterator[RunTaskService]:
+    with RunTaskService() as running:
+        yield running
+
+
+def workspace(admin: ApiClient, name: str, connection: str, url: str, **settings: Any) -> str:
+    vcs = {"connection_id": connection, "repository": url, "branch": "main"}
+    vcs |= settings.pop("vcs", {})
+    reply = admin.post(
+        "/workspaces", {"name": name, "working_directory": "infra"} | settings | {"vcs": vcs}
+    )
+    assert reply.status == 201, reply.body
+    return str(reply.json()["id"])
+
+
+def deliver(platform: LocalPlatform, connection: str, event: str, payload: dict[str, Any]) -> Any:
+    """POST the delivery to the platform's webhook URL over HTTP, as GitHub does."""
+    body = encoded(payload)
+    reply = requests.post(
+        f"{platform.base_url}/api/v1/webhooks/github/{connection}",
+        data=body,
+        headers=delivery_headers(event, body),
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_a_push_plans_and_applies_the_pushed_commit(platform, admin, connection, repository):
+    url, (first, _second) = repository
+    app = workspace(
+        admin, "vcs-app", connection, url, auto_apply=True, vcs={"trigger_prefixes": ["infra"]}
+    )
+    # Its working directory counts as a trigger prefix too; this push changes neither.
+    docs_only = workspace(
+        admin,
+        "vcs-docs",
+        connection,
+        url,
+        working_directory="docs",
+        vcs={"trigger_prefixes": ["docs"]},
+    )
+
+    # The push of the first commit, delivered after the second was pushed: the run must plan
+    # the commit the push names, not the branch's head.
+    report = deliver(
+        platform, connection, "push", push_body(url, first, changed=("infra/main.tf",))
+    )
+
+    [started] = report["runs"]
+    assert started["workspace_id"] == app
+    assert report["skipped"] == [
+        {
+            "workspace_id": docs_only,
+            "reason": "the push changed no file under its trigger prefixes or working directory",
+        }
+    ]
+    run = run_status(admin, started["run_id"], {"applied", "errored"})
+    assert run["status"] == "applied", run["error"]
+    assert f"fetching {url} at {first}" in full_log(admin, run["id"], "fetch")
+    state = admin.get(f"/workspaces/{app}/current-state-version").json()
+    assert state["outputs"]["greeting"]["value"] == "from the first commit"
+    assert admin.list_all(f"/workspaces/{docs_only}/runs") == []
+
+
+def test_a_pull_request_gets_a_speculative_plan_its_run_tasks_know_of(
+    platform, admin, connection, repository, service
+):
+    url, (_first, second) = repository
+    ws = workspace(admin, "vcs-pull", connection, url)
+    task = admin.post("/run-tasks", {"name": "vcs-checks", "url": service.url}).json()["id"]
+    admin.post(
+        f"/workspaces/{ws}/run-tasks",
+        {"run_task_id": task, "stages": ["post_plan"], "enforcement_level": "mandatory"},
+    )
+
+    report = deliver(platform, connection, "pull_request", pull_request_body(url, second))
+
+    [started] = report["runs"]
+    run = run_status(admin, started["run_id"], {"planned_and_finished", "errored"})
+    assert run["status"] == "planned_and_finished", run["error"]
+    assert run["operation"] == "plan_only" and run["is_speculative"] is True
+    assert "from the second commit" in full_log(admin, run["id"], "plan")
+    [request] = [r for r in service.requests if r["run_id"] == run["id"]]
+    assert request["is_speculative"] is True
+    assert request["vcs_commit_hash"] == second
+    assert request["vcs_branch"] == "feature"
+    assert request["vcs_pull_request_url"] == "https://github.com/octo-org/infra/pull/7"
+    assert request["vcs_repo_url"] == "https://github.com/octo-org/infra"
+    assert request["vcs_commit_url"] == f"https://github.com/octo-org/infra/commit/{second}"
+    # Speculative: the workspace was never locked and has no state from it.
+    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+    assert admin.get(f"/workspaces/{ws}/current-state-version").status == 404

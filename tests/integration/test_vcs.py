@@ -1,0 +1,405 @@
+"""VCS-driven runs through the API gateway (in-process moto, workflow started but not
+executed): connections and their secrets, workspace VCS settings, GitHub webhook deliveries
+in GitHub's documented format and signature, and CodeCommit push events. The runs' fetch,
+plan and apply with real git and Terraform are in tests/e2e/test_vcs_runs.py."""
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from iacp.runs.workflow import StartInput
+from iacp.tokens.models import Role
+from local.functions import LambdaContext
+from local.gateway import GatewayReply
+from tests.conftest import ApiClient, assert_error, mint
+from tests.runs_support import machinery_for, upload_configuration
+from tests.vcs_support import (
+    WEBHOOK_SECRET,
+    delivery_headers,
+    encoded,
+    pull_request_body,
+    push_body,
+)
+
+REPO = "file:///srv/git/infra.git"
+SHA = "1" * 40
+
+
+@pytest.fixture
+def github(admin) -> dict[str, Any]:
+    reply = admin.post(
+        "/vcs-connections",
+        {"provider": "github", "webhook_secret": WEBHOOK_SECRET, "token": "ghp_secret_token"},
+    )
+    assert reply.status == 201, reply.body
+    return dict(reply.json())
+
+
+def workspace(admin: ApiClient, name: str, connection: str, **vcs: Any) -> str:
+    settings = {"connection_id": connection, "repository": REPO, "branch": "main"} | vcs
+    auto_apply = bool(settings.pop("auto_apply", False))
+    reply = admin.post("/workspaces", {"name": name, "vcs": settings, "auto_apply": auto_apply})
+    assert reply.status == 201, reply.body
+    return str(reply.json()["id"])
+
+
+def deliver(
+    gateway, connection: str, event: str, payload: dict[str, Any], **headers: Any
+) -> GatewayReply:
+    body = encoded(payload)
+    return gateway.request(
+        "POST",
+        f"/api/v1/webhooks/github/{connection}",
+        headers=delivery_headers(event, body, **headers),
+        body=body.decode(),
+    )
+
+
+def runs_of(admin: ApiClient, workspace_id: str) -> list[dict[str, Any]]:
+    return admin.list_all(f"/workspaces/{workspace_id}/runs")
+
+
+def secrets() -> list[str]:
+    """The VCS connections' secrets (not the platform secret), not scheduled for deletion."""
+    listed = boto3.client("secretsmanager").list_secrets(IncludePlannedDeletion=False)
+    return sorted(s["Name"] for s in listed["SecretList"] if "/vcs/" in s["Name"])
+
+
+# --- connections ---------------------------------------------------------------------------
+
+
+def test_a_github_connection_keeps_its_secrets_in_secrets_manager(aws, admin, reader, github):
+    assert github["provider"] == "github"
+    assert github["webhook_url"].endswith(f"/api/v1/webhooks/github/{github['id']}")
+    assert github["webhook_url"].startswith("https://")
+    assert github["webhook_secret_set"] and github["token_set"]
+    stored = boto3.client("secretsmanager").get_secret_value(
+        SecretId=f"{aws.prefix}/vcs/{github['id']}"
+    )
+    assert json.loads(stored["SecretString"]) == {
+        "webhook_secret": WEBHOOK_SECRET,
+        "token": "ghp_secret_token",
+    }
+    for reply in (
+        reader.get("/vcs-connections"),
+        reader.get(f"/vcs-connections/{github['id']}"),
+    ):
+        assert reply.status == 200, reply.body
+        assert WEBHOOK_SECRET not in reply.body and "ghp_secret_token" not in reply.body
+    assert reader.get("/vcs-connections").json()["items"] == [github]
+
+
+def test_a_codecommit_connection_has_no_secret_and_no_webhook(admin):
+    reply = admin.post("/vcs-connections", {"provider": "codecommit"})
+
+    assert reply.status == 201, reply.body
+    assert reply.json()["webhook_url"] is None
+    assert secrets() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"provider": "github"}, "/webhook_secret"),
+        ({"provider": "github", "webhook_secret": "short"}, "/webhook_secret"),
+        ({"provider": "codecommit", "token": "x"}, "/token"),
+        ({"provider": "gitlab", "webhook_secret": WEBHOOK_SECRET}, "/provider"),
+        ({"provider": "github", "webhook_secret": WEBHOOK_SECRET, "extra": 1}, "/extra"),
+    ],
+)
+def test_bad_connections_are_422_and_store_nothing(admin, body, pointer):
+    error = assert_error(admin.post("/vcs-connections", body), 422, pointer)
+
+    assert WEBHOOK_SECRET not in json.dumps(error)
+    assert admin.get("/vcs-connections").json()["items"] == []
+    assert secrets() == []
+
+
+def test_only_admins_manage_connections(aws, gateway, github):
+    writer = ApiClient(gateway, mint(aws, Role.WRITE))
+    body = {"provider": "github", "webhook_secret": WEBHOOK_SECRET}
+    assert_error(writer.post("/vcs-connections", body), 403)
+    assert_error(writer.delete(f"/vcs-connections/{github['id']}"), 403)
+
+
+def test_a_connection_in_use_is_kept_until_its_workspaces_let_go(aws, admin, github):
+    ws = workspace(admin, "app", github["id"])
+
+    assert_error(admin.delete(f"/vcs-connections/{github['id']}"), 409)
+    assert admin.patch(f"/workspaces/{ws}", {"vcs": None}).json()["vcs"] is None
+    assert admin.delete(f"/vcs-connections/{github['id']}").status == 204
+
+    assert_error(admin.get(f"/vcs-connections/{github['id']}"), 404)
+    assert secrets() == []  # scheduled for deletion, restorable for a week
+
+
+# --- workspace settings --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("vcs", "pointer"),
+    [
+        ({"connection_id": "vcs-AAAAAAAAAAAAAAAA"}, "/vcs/connection_id"),
+        ({"repository": "infra"}, "/vcs/repository"),  # GitHub wants owner/name
+        ({"repository": "https://user:pw@github.com/o/r.git"}, "/vcs/repository"),
+        ({"branch": "a..b"}, "/vcs/branch"),
+        ({"trigger_prefixes": ["../elsewhere"]}, "/vcs/trigger_prefixes/0"),
+        ({"branch": None}, "/vcs/branch"),
+    ],
+)
+def test_bad_vcs_settings_are_422_and_change_nothing(admin, github, vcs, pointer):
+    settings = {"connection_id": github["id"], "repository": "o/r", "branch": "main"} | vcs
+    assert_error(admin.post("/workspaces", {"name": "app", "vcs": settings}), 422, pointer)
+    assert admin.list_all("/workspaces") == []
+
+
+def test_vcs_settings_are_shown_and_can_be_changed(admin, github):
+    ws = workspace(admin, "app", github["id"], trigger_prefixes=["/modules/", "app"])
+
+    shown = admin.get(f"/workspaces/{ws}").json()["vcs"]
+    assert shown == {
+        "connection_id": github["id"],
+        "repository": REPO,
+        "branch": "main",
+        "trigger_prefixes": ["modules", "app"],
+    }
+    changed = admin.patch(f"/workspaces/{ws}", {"vcs": shown | {"branch": "release"}})
+    assert changed.json()["vcs"]["branch"] == "release"
+
+
+# --- GitHub webhooks -----------------------------------------------------------------------
+
+
+def test_a_delivery_without_the_right_signature_is_401_and_starts_nothing(
+    aws, gateway, admin, github
+):
+    ws = workspace(admin, "app", github["id"])
+    body = encoded(push_body(REPO, SHA))
+    path = f"/api/v1/webhooks/github/{github['id']}"
+    unsigned = delivery_headers("push", body)
+    del unsigned["X-Hub-Signature-256"]
+    tampered = body.replace(SHA.encode(), ("2" * 40).encode())
+
+    for headers, sent in (
+        (unsigned, body),
+        (delivery_headers("push", body, secret="not-the-webhook-secret"), body),
+        (delivery_headers("push", body), tampered),
+        (delivery_headers("push", body) | {"X-Hub-Signature-256": "sha1=abc"}, body),
+    ):
+        reply = gateway.request("POST", path, headers=headers, body=sent.decode())
+        assert_error(reply, 401)
+    assert runs_of(admin, ws) == []
+
+
+def test_ping_is_200_and_other_events_are_202(gateway, github):
+    assert deliver(gateway, github["id"], "ping", {"zen": "Keep it simple."}).status == 200
+    reply = deliver(gateway, github["id"], "issues", {"action": "opened"})
+    assert reply.status == 202
+    assert "issues" in reply.json()["message"]
+
+
+def test_unreadable_deliveries_are_clear_4xx(gateway, github):
+    path = f"/api/v1/webhooks/github/{github['id']}"
+
+    def send(body: bytes, **extra: str) -> GatewayReply:
+        headers = delivery_headers("push", body) | extra
+        return gateway.request("POST", path, headers=headers, body=body.decode())
+
+    assert "JSON" in assert_error(send(b"{not json"), 400)["detail"]
+    form = b"payload=%7B%7D"
+    reply = send(form, **{"Content-Type": "application/x-www-form-urlencoded"})
+    assert "application/json" in assert_error(reply, 415)["detail"]
+    assert_error(send(b'"' + b"x" * (5 * 1024 * 1024) + b'"'), 413)
+    no_commit = push_body(REPO, SHA)
+    del no_commit["after"]
+    assert_error(send(encoded(no_commit)), 422, "/after")
+    missing = gateway.request(
+        "POST", "/api/v1/webhooks/github/vcs-AAAAAAAAAAAAAAAA", headers={}, body="{}"
+    )
+    assert_error(missing, 404)
+
+
+def test_a_push_starts_one_run_per_matching_workspace(aws, gateway, admin, github):
+    everything = workspace(admin, "everything", github["id"], auto_apply=True)
+    app = workspace(admin, "app", github["id"], trigger_prefixes=["app"])
+    modules = workspace(admin, "modules", github["id"], trigger_prefixes=["modules"])
+    release = workspace(admin, "release", github["id"], branch="release")
+    elsewhere = workspace(admin, "elsewhere", github["id"], repository="octo-org/other")
+
+    reply = deliver(gateway, github["id"], "push", push_body(REPO, SHA, changed=("app/main.tf",)))
+
+    assert reply.status == 200, reply.body
+    report = reply.json()
+    started = {r["workspace_id"]: r["run_id"] for r in report["runs"]}
+    assert set(started) == {everything, app}
+    assert {s["workspace_id"] for s in report["skipped"]} == {modules, release}
+    assert runs_of(admin, modules) == runs_of(admin, release) == runs_of(admin, elsewhere) == []
+    run = admin.get(f"/runs/{started[everything]}").json()
+    assert run["operation"] == "plan_and_apply" and not run["is_speculative"]
+    assert run["auto_apply"] is True
+    assert admin.get(f"/runs/{started[app]}").json()["auto_apply"] is False
+    assert run["message"] == "Change the greeting"
+    assert run["created_by"] == github["id"]
+    assert run["vcs"] == {
+        "provider": "github",
+        "connection_id": github["id"],
+        "repository": REPO,
+        "clone_url": REPO,
+        "repository_url": "https://github.com/octo-org/infra",
+        "branch": "main",
+        "ref": "refs/heads/main",
+        "commit_sha": SHA,
+        "commit_url": f"https://github.com/octo-org/infra/commit/{SHA}",
+        "pull_request_number": None,
+        "pull_request_url": None,
+        "sender": "octocat",
+    }
+    version = admin.get(
+        f"/workspaces/{everything}/configuration-versions/{run['configuration_version_id']}"
+    ).json()
+    assert version["status"] == "pending" and version["vcs"] == run["vcs"]
+    assert version["upload_url"] is None
+
+
+def test_the_run_fetches_its_commit_with_the_connections_token(aws, gateway, admin, github):
+    ws = workspace(admin, "app", github["id"])
+    [started] = deliver(gateway, github["id"], "push", push_body(REPO, SHA)).json()["runs"]
+    machinery = machinery_for(aws)
+    arn = machinery.workflow.execution_arn(started["run_id"])
+
+    output = machinery.run_workflow().start(StartInput(run_id=started["run_id"], execution_arn=arn))
+
+    assert output.needs_fetch and output.fetch is not None
+    assert output.fetch.clone_url == REPO and output.fetch.commit_sha == SHA
+    assert output.fetch.ref == "refs/heads/main"
+    assert output.fetch.configuration_key.startswith(f"configurations/{ws}/cv-")
+    assert output.fetch.credentials_secret.split(":")[-1].startswith(f"{aws.prefix}/vcs/")
+
+
+def test_an_uploaded_configuration_needs_no_fetch(aws, admin):
+    ws = admin.post("/workspaces", {"name": "plain"}).json()["id"]
+    upload_configuration(admin, aws, ws)
+    run_id = admin.post(f"/workspaces/{ws}/runs", {}).json()["id"]
+    machinery = machinery_for(aws)
+    arn = machinery.workflow.execution_arn(run_id)
+
+    output = machinery.run_workflow().start(StartInput(run_id=run_id, execution_arn=arn))
+
+    assert not output.needs_fetch and output.fetch is None
+
+
+def test_a_repeated_delivery_starts_nothing_new(gateway, admin, github):
+    ws = workspace(admin, "app", github["id"])
+    payload = push_body(REPO, SHA)
+    first = deliver(gateway, github["id"], "push", payload, delivery="d-1").json()
+
+    again = deliver(gateway, github["id"], "push", payload, delivery="d-1").json()
+    # The same body under another delivery id is the same push replayed.
+    replayed = deliver(gateway, github["id"], "push", payload, delivery="d-2").json()
+
+    [run] = runs_of(admin, ws)
+    assert first["runs"][0]["status"] == "started"
+    for reply in (again, replayed):
+        assert reply["runs"] == [
+            {"workspace_id": ws, "run_id": run["id"], "status": "already_started"}
+        ]
+        assert "nothing new" in reply["message"]
+
+
+def test_tag_pushes_and_branch_deletions_start_nothing(gateway, admin, github):
+    ws = workspace(admin, "app", github["id"])
+
+    tag = deliver(gateway, github["id"], "push", push_body(REPO, SHA, ref="refs/tags/v1.0.0"))
+    deletion = deliver(gateway, github["id"], "push", push_body(REPO, SHA, deleted=True))
+
+    assert tag.status == deletion.status == 200
+    assert "tag" in tag.json()["message"] and "deleted" in deletion.json()["message"]
+    assert runs_of(admin, ws) == []
+
+
+def test_a_push_to_a_repository_no_workspace_tracks_is_200_and_starts_nothing(
+    gateway, admin, github
+):
+    ws = workspace(admin, "app", github["id"])
+    payload = push_body("file:///srv/git/other.git", SHA, full_name="octo-org/other")
+
+    reply = deliver(gateway, github["id"], "push", payload)
+
+    assert reply.status == 200
+    assert reply.json() == {
+        "message": "No workspace tracks this repository.",
+        "runs": [],
+        "skipped": [],
+    }
+    assert runs_of(admin, ws) == []
+
+
+def test_a_pull_request_starts_a_speculative_plan(gateway, admin, github):
+    ws = workspace(admin, "app", github["id"], trigger_prefixes=["elsewhere"])
+    latest_before = admin.get(f"/workspaces/{ws}").json()
+
+    reply = deliver(gateway, github["id"], "pull_request", pull_request_body(REPO, SHA))
+    closed = deliver(
+        gateway, github["id"], "pull_request", pull_request_body(REPO, SHA, action="closed")
+    )
+
+    [started] = reply.json()["runs"]
+    run = admin.get(f"/runs/{started['run_id']}").json()
+    assert run["operation"] == "plan_only" and run["is_speculative"] is True
+    assert run["status"] == "pending"  # its execution is started; moto does not run it here
+    assert run["vcs"]["pull_request_url"] == "https://github.com/octo-org/infra/pull/7"
+    assert run["vcs"]["branch"] == "feature" and run["vcs"]["ref"] == "refs/pull/7/head"
+    assert run["message"] == "Pull request #7: Try a new greeting"
+    assert closed.status == 200 and closed.json()["runs"] == []
+    # A pull request's configuration never becomes the workspace's latest.
+    assert admin.get(f"/workspaces/{ws}").json() == latest_before
+    assert_error(admin.post(f"/workspaces/{ws}/runs", {}), 422, "/configuration_version_id")
+
+
+# --- CodeCommit ----------------------------------------------------------------------------
+
+
+def codecommit_event(event_id: str, reference_type: str = "branch") -> dict[str, Any]:
+    """An EventBridge "CodeCommit Repository State Change" event, as AWS documents it."""
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": "CodeCommit Repository State Change",
+        "source": "aws.codecommit",
+        "account": "123456789012",
+        "time": "2026-11-24T10:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:codecommit:us-east-1:123456789012:infra"],
+        "detail": {
+            "callerUserArn": "arn:aws:iam::123456789012:user/Mary_Major",
+            "commitId": SHA,
+            "event": "referenceUpdated",
+            "oldCommitId": "2" * 40,
+            "referenceFullName": f"refs/{'heads' if reference_type == 'branch' else 'tags'}/main",
+            "referenceName": "main",
+            "referenceType": reference_type,
+            "repositoryId": "12345678-1234-5678-abcd-12345678abcd",
+            "repositoryName": "infra",
+        },
+    }
+
+
+def test_codecommit_pushes_start_runs_without_a_webhook(aws, admin, handlers):
+    connection = admin.post("/vcs-connections", {"provider": "codecommit"}).json()["id"]
+    ws = workspace(admin, "app", connection, repository="infra")
+    handler = handlers["CodeCommitEventsFunction"]
+    context = LambdaContext("CodeCommitEventsFunction")
+
+    [report] = handler(codecommit_event("e-1"), context)["reports"]
+    handler(codecommit_event("e-1"), context)  # EventBridge delivers at least once
+    tag = handler(codecommit_event("e-2", reference_type="tag"), context)
+
+    [run] = runs_of(admin, ws)
+    assert report["runs"] == [{"workspace_id": ws, "run_id": run["id"], "status": "started"}]
+    assert run["operation"] == "plan_and_apply"
+    assert run["vcs"]["clone_url"] == "codecommit::us-east-1://infra"
+    assert run["vcs"]["commit_sha"] == SHA
+    assert run["vcs"]["sender"] == "arn:aws:iam::123456789012:user/Mary_Major"
+    assert tag == {"reports": []}
