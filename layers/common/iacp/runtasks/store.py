@@ -22,18 +22,16 @@ from iacp.aws import dynamodb_table
 from iacp.crypto import Sealer
 from iacp.dynamo import TransactionCanceled, is_condition_failure, query_all, transact_write
 from iacp.errors import Conflict
-from iacp.pagination import decode_cursor, encode_cursor
 from iacp.runtasks.models import Enforcement, GlobalSettings, RunTask, Stage, WorkspaceRunTask
 from iacp.timestamps import from_iso, to_iso
+from iacp.workspaces.store import LIST_INDEX, page_by_name
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 RUN_TASK_SK = "run-task"
 ENTITY = "run-task"
-LIST_INDEX = "by-name"
 ATTACHMENT_PREFIX = "run-task#"
-_LIST_KEY = frozenset({"pk", "sk", "entity", "name"})
 
 
 class RunTaskRecord(BaseModel):
@@ -100,18 +98,8 @@ class DynamoRunTaskStore:
         return None if item is None else _record(item)
 
     def page(self, limit: int, cursor: str | None) -> tuple[list[RunTask], str | None]:
-        request: dict[str, Any] = {
-            "IndexName": LIST_INDEX,
-            "KeyConditionExpression": "entity = :entity",
-            "ExpressionAttributeValues": {":entity": ENTITY},
-            "Limit": limit,
-        }
-        start = decode_cursor(cursor, _LIST_KEY, within=lambda key: key["entity"] == ENTITY)
-        if start:
-            request["ExclusiveStartKey"] = start
-        reply = self._table.query(**request)
-        tasks = [_record(item).task for item in reply["Items"]]
-        return tasks, encode_cursor(reply.get("LastEvaluatedKey"))
+        items, next_cursor = page_by_name(self._table, ENTITY, RUN_TASK_SK, limit, cursor)
+        return [_record(item).task for item in items], next_cursor
 
     def all(self) -> list[RunTaskRecord]:
         """Every run task (for the global ones): an organisation has tens, not thousands."""

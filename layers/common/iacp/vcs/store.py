@@ -10,17 +10,15 @@ from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
 from iacp.dynamo import is_condition_failure, query_all
-from iacp.pagination import decode_cursor, encode_cursor
 from iacp.timestamps import from_iso, to_iso
 from iacp.vcs.models import VcsConnection, VcsProvider
-from iacp.workspaces.store import LIST_INDEX
+from iacp.workspaces.store import LIST_INDEX, page_by_name
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 CONNECTION_SK = "vcs-connection"
 ENTITY = "vcs-connection"
-_LIST_KEY = frozenset({"pk", "sk", "entity", "name"})
 
 
 class ConnectionRecord(BaseModel):
@@ -52,18 +50,8 @@ class DynamoVcsConnectionStore:
         return None if item is None else _record(item)
 
     def page(self, limit: int, cursor: str | None) -> tuple[list[VcsConnection], str | None]:
-        request: dict[str, Any] = {
-            "IndexName": LIST_INDEX,
-            "KeyConditionExpression": "entity = :entity",
-            "ExpressionAttributeValues": {":entity": ENTITY},
-            "Limit": limit,
-        }
-        start = decode_cursor(cursor, _LIST_KEY, within=lambda key: key["entity"] == ENTITY)
-        if start:
-            request["ExclusiveStartKey"] = start
-        reply = self._table.query(**request)
-        connections = [_record(item).connection for item in reply["Items"]]
-        return connections, encode_cursor(reply.get("LastEvaluatedKey"))
+        items, next_cursor = page_by_name(self._table, ENTITY, CONNECTION_SK, limit, cursor)
+        return [_record(item).connection for item in items], next_cursor
 
     def all(self, provider: VcsProvider) -> list[ConnectionRecord]:
         """Every connection of a provider: an organisation has a handful."""

@@ -62,6 +62,26 @@ class WorkspaceStore(Protocol):
     def uses_connection(self, connection_id: str) -> bool: ...
 
 
+def page_by_name(
+    table: "Table", entity: str, sk: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the items of one kind (``entity``; workspaces, run tasks, VCS connections),
+    in name order, through the sparse ``by-name`` index."""
+    request: dict[str, Any] = {
+        "IndexName": LIST_INDEX,
+        "KeyConditionExpression": "entity = :entity",
+        "ExpressionAttributeValues": {":entity": entity},
+        "Limit": limit,
+    }
+    start = decode_cursor(
+        cursor, _LIST_KEY, within=lambda key: key["entity"] == entity and key["sk"] == sk
+    )
+    if start:
+        request["ExclusiveStartKey"] = start
+    reply = table.query(**request)
+    return reply["Items"], encode_cursor(reply.get("LastEvaluatedKey"))
+
+
 def _name_claim_key(name: str) -> dict[str, str]:
     return {"pk": f"name#{name.lower()}", "sk": "name"}
 
@@ -112,22 +132,8 @@ class DynamoWorkspaceStore:
         return sorted((w for w in found if w is not None), key=lambda w: w.name)
 
     def page(self, limit: int, cursor: str | None) -> tuple[list[Workspace], str | None]:
-        request: dict[str, Any] = {
-            "IndexName": LIST_INDEX,
-            "KeyConditionExpression": "entity = :workspace",
-            "ExpressionAttributeValues": {":workspace": "workspace"},
-            "Limit": limit,
-        }
-        start = decode_cursor(
-            cursor,
-            _LIST_KEY,
-            within=lambda key: key["entity"] == "workspace" and key["sk"] == WORKSPACE_SK,
-        )
-        if start:
-            request["ExclusiveStartKey"] = start
-        reply = self._table.query(**request)
-        items = [_workspace(i) for i in reply["Items"]]
-        return items, encode_cursor(reply.get("LastEvaluatedKey"))
+        items, next_cursor = page_by_name(self._table, "workspace", WORKSPACE_SK, limit, cursor)
+        return [_workspace(i) for i in items], next_cursor
 
     def update(
         self, current: Workspace, changes: dict[str, Any], at: "datetime"
