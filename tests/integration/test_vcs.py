@@ -9,12 +9,12 @@ from typing import Any
 import boto3
 import pytest
 
-from iacp.runs.workflow import StartInput
+from iacp.runs.workflow import FailureInput, StartInput
 from iacp.tokens.models import Role
 from local.functions import LambdaContext
 from local.gateway import GatewayReply
 from tests.conftest import ApiClient, assert_error, mint
-from tests.runs_support import machinery_for, upload_configuration
+from tests.runs_support import machinery_for, s3_put, upload_configuration
 from tests.vcs_support import (
     WEBHOOK_SECRET,
     delivery_headers,
@@ -276,6 +276,30 @@ def test_the_run_fetches_its_commit_with_the_connections_token(aws, gateway, adm
     assert output.fetch.ref == "refs/heads/main"
     assert output.fetch.configuration_key.startswith(f"configurations/{ws}/cv-")
     assert output.fetch.credentials_secret.split(":")[-1].startswith(f"{aws.prefix}/vcs/")
+
+
+def test_a_fetch_that_fails_errors_the_run_with_gits_message(aws, gateway, admin, github):
+    ws = workspace(admin, "app", github["id"])
+    [started] = deliver(gateway, github["id"], "push", push_body(REPO, SHA)).json()["runs"]
+    run_id = started["run_id"]
+    workflow = machinery_for(aws).run_workflow()
+    workflow.start(StartInput(run_id=run_id, execution_arn="arn:x"))
+    message = f"The commit {SHA} could not be fetched from {REPO}:\nfatal: not found"
+    result = {
+        "phase": "fetch",
+        "status": "failed",
+        "error": {"stage": "configuration", "message": message},
+    }
+    s3_put(aws, f"runs/{run_id}/fetch/result.json", json.dumps(result))
+
+    workflow.handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "States.TaskFailed", "Cause": "{}"})
+    )
+
+    run = admin.get(f"/runs/{run_id}").json()
+    assert run["status"] == "errored"
+    assert run["error"] == {"stage": "configuration", "message": message}
+    assert admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None
 
 
 def test_an_uploaded_configuration_needs_no_fetch(aws, admin):

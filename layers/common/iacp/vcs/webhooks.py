@@ -65,7 +65,7 @@ class GitHubWebhooks:
             )
         delivery = headers.get("x-github-delivery", "")
         event = headers.get("x-github-event", "")
-        logger.append_keys(github_delivery=delivery, github_event=event)
+        logger.info("GitHub delivery", extra={"github_delivery": delivery, "github_event": event})
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/json":
             raise UnsupportedMediaType(
