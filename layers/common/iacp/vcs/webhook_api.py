@@ -22,6 +22,15 @@ def _webhooks(request: Request) -> GitHubWebhooks:
 
 Webhooks = Annotated[GitHubWebhooks, Depends(_webhooks)]
 
+RESPONSES = responses(200, "", 400, 404, 413, 415)
+RESPONSES[200] = {
+    "description": "Handled: the runs it started, or why none",
+    "content": {content_types.APPLICATION_JSON: {"model": TriggerReport}},
+}
+RESPONSES[202] = {"description": "An event that starts nothing"}
+RESPONSES[401] = RESPONSES[401] | {"description": "X-Hub-Signature-256 is missing or wrong"}
+del RESPONSES[403]  # no roles here
+
 
 @router.post(
     "/api/v1/webhooks/github/<connection_id>",
@@ -34,14 +43,7 @@ Webhooks = Annotated[GitHubWebhooks, Depends(_webhooks)]
         "delivery starts nothing new."
     ),
     security=[],
-    responses={
-        **responses(200, "", 400, 404, 413, 415),
-        200: {
-            "description": "Handled: the runs it started, or why none",
-            "content": {content_types.APPLICATION_JSON: {"model": TriggerReport}},
-        },
-        202: {"description": "An event that starts nothing"},
-    },
+    responses=RESPONSES,
 )
 def github_webhook(connection_id: str, request: Request, webhooks: Webhooks) -> Response[str]:
     event = request.resolved_event
