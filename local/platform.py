@@ -25,6 +25,7 @@ from local.functions import ROOT, Handler, LambdaContext, load_handlers
 from local.gateway import ApiGateway
 from local.http_front import HttpFront
 from local.schedules import Scheduler, read_schedules
+from local.streams import StreamPoller, read_stream_sources
 from local.template import ACCOUNT, REGION, Provisioned, Template
 
 RUNNER_COMMAND = [sys.executable, "-m", "runner.main"]
@@ -118,6 +119,9 @@ class LocalPlatform:
         )
         self._stop_callbacks.append(self.schedules.stop)
         self.schedules.start()
+        self.streams = StreamPoller(self.handlers, read_stream_sources(self.provisioned))
+        self._stop_callbacks.append(self.streams.stop)
+        self.streams.start()
         return self
 
     @property

@@ -152,6 +152,8 @@ class Provisioned:
             "AWS::S3::Bucket": lambda: f"arn:aws:s3:::{name}",
             "AWS::DynamoDB::Table": lambda: self._arn("dynamodb", f"table/{name}"),
             "AWS::IAM::Role": lambda: f"arn:aws:iam::{ACCOUNT}:role/{name}",
+            "AWS::SQS::Queue": lambda: self._arn("sqs", name),
+            "AWS::Events::EventBus": lambda: self._arn("events", f"event-bus/{name}"),
         }
         if attribute != "Arn" or kind not in arns:
             raise KeyError(f"!GetAtt {logical_id}.{attribute} is not emulated")
@@ -263,13 +265,18 @@ class Provisioned:
         return text
 
     def create(self) -> None:
-        """Create the template's tables, bucket, secret, ECS cluster and task definitions,
-        and state machines with the current boto3 endpoint (e.g. moto)."""
+        """Create the template's tables (with their streams), bucket, secret, event buses,
+        queues, ECS cluster and task definitions, and state machines with the current boto3
+        endpoint (e.g. moto)."""
         refs = self.refs
         dynamodb = boto3.client("dynamodb")
         for logical_id, resource in self.template.resources("AWS::DynamoDB::Table").items():
             props = resource["Properties"]
             request: dict[str, Any] = {k: props[k] for k in _TABLE_KEYS if k in props}
+            if "StreamSpecification" in props:
+                request["StreamSpecification"] = {"StreamEnabled": True} | props[
+                    "StreamSpecification"
+                ]
             table: CreateTableInputTypeDef = {"TableName": refs[logical_id], **request}  # type: ignore[typeddict-item]
             dynamodb.create_table(**table)
         s3 = boto3.client("s3")
@@ -280,6 +287,12 @@ class Provisioned:
             length = int(resource["Properties"]["GenerateSecretString"]["PasswordLength"])
             value = secrets.get_random_password(PasswordLength=length, ExcludePunctuation=True)
             secrets.create_secret(Name=refs[logical_id], SecretString=value["RandomPassword"])
+        events = boto3.client("events")
+        for logical_id in self.template.resources("AWS::Events::EventBus"):
+            events.create_event_bus(Name=refs[logical_id])
+        sqs = boto3.client("sqs")
+        for logical_id in self.template.resources("AWS::SQS::Queue"):
+            sqs.create_queue(QueueName=refs[logical_id])
         ecs = boto3.client("ecs")
         for logical_id in self.template.resources("AWS::ECS::Cluster"):
             ecs.create_cluster(clusterName=refs[logical_id])

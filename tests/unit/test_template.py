@@ -12,6 +12,7 @@ from iacp.settings import (
     ApiSettings,
     AuthorizerSettings,
     QueueSweepSettings,
+    RunEventsSettings,
     RunTaskCallbackSettings,
     RunTaskSweepSettings,
     VcsEventsSettings,
@@ -37,6 +38,7 @@ FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
     "RunTaskCallbackFunction": RunTaskCallbackSettings,
     "RunTaskSweepFunction": RunTaskSweepSettings,
     "VcsWebhookFunction": VcsEventsSettings,
+    "RunEventsFunction": RunEventsSettings,
     "CodeCommitEventsFunction": VcsEventsSettings,
 }
 

@@ -74,6 +74,17 @@ class VcsEventsSettings(QueueSweepSettings):
     vcs_secrets_prefix: VcsSecretsPrefix
 
 
+class RunEventsSettings(_EnvironmentSettings):
+    """The runs table's stream, published as run events."""
+
+    run_events_bus: str = Field(alias="RUN_EVENTS_BUS", min_length=1)
+    public_base_url: str = Field(
+        alias="PUBLIC_BASE_URL",
+        pattern=r"^https?://[^/\s]+(/[^\s]*)?$",
+        description="The API's URL, for the events' links.",
+    )
+
+
 class RunTaskCallbackSettings(_EnvironmentSettings):
     """The run-task services' endpoints: results, the run's files, the token key."""
 
