@@ -31,6 +31,7 @@ class StreamSource:
     batch_size: int = 100
     maximum_retry_attempts: int = -1  # -1: until the record expires, as in AWS
     on_failure_queue: str | None = None  # the queue's name
+    stream_arn: str | None = None  # looked up on the first poll
     iterators: dict[str, str] = field(default_factory=dict)  # shard id -> next iterator
     pending: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # retried records
     attempts: dict[str, int] = field(default_factory=dict)
@@ -67,13 +68,14 @@ class StreamPoller:
     """Polls every source's stream each ``period`` seconds, from the stream's start."""
 
     def __init__(
-        self, handlers: Mapping[str, Handler], sources: list[StreamSource], period: float = 0.2
+        self, handlers: Mapping[str, Handler], sources: list[StreamSource], period: float = 0.5
     ):
         self.sources = sources
         self._handlers = handlers
         self._period = period
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._client: Any = None
 
     def start(self) -> "StreamPoller":
         if self._thread is None and self.sources:
@@ -92,6 +94,12 @@ class StreamPoller:
         """One round over every source and shard; how many records were handed over."""
         return sum(self._poll(source) for source in self.sources)
 
+    def _streams(self) -> Any:
+        """The streams client, made once, with the environment of the first poll."""
+        if self._client is None:
+            self._client = boto3.client("dynamodbstreams")
+        return self._client
+
     def _run(self) -> None:
         while not self._stopping.wait(self._period):
             try:
@@ -100,10 +108,11 @@ class StreamPoller:
                 logger.exception("polling the DynamoDB streams failed")
 
     def _poll(self, source: StreamSource) -> int:
-        streams = boto3.client("dynamodbstreams")
-        arn = boto3.client("dynamodb").describe_table(TableName=source.table)["Table"][
-            "LatestStreamArn"
-        ]
+        streams = self._streams()
+        if source.stream_arn is None:
+            table = boto3.client("dynamodb").describe_table(TableName=source.table)["Table"]
+            source.stream_arn = str(table["LatestStreamArn"])
+        arn = source.stream_arn
         handed = 0
         for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
             shard_id = shard["ShardId"]
