@@ -61,7 +61,9 @@ def handlers(provisioned: Provisioned) -> dict[str, Handler]:
 
 @pytest.fixture
 def aws(provisioned: Provisioned) -> Iterator[Provisioned]:
-    with mock_aws():
+    # moto would start every test with a new boto3 session, which loads every service model
+    # again (most of a test's set-up time); the credentials are the same fakes throughout.
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
         clear_caches()  # the platform secret is new in every test
         provisioned.create()
         yield provisioned
