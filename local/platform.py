@@ -24,6 +24,7 @@ from local import ecs, executions, lambdas, moto_fidelity, moto_server
 from local.functions import ROOT, Handler, LambdaContext, load_handlers
 from local.gateway import ApiGateway
 from local.http_front import HttpFront
+from local.queues import QueuePoller, read_queue_sources
 from local.schedules import Scheduler, read_schedules
 from local.streams import StreamPoller, read_stream_sources
 from local.template import ACCOUNT, REGION, Provisioned, Template
@@ -122,6 +123,9 @@ class LocalPlatform:
         self.streams = StreamPoller(self.handlers, read_stream_sources(self.provisioned))
         self._stop_callbacks.append(self.streams.stop)
         self.streams.start()
+        self.queues = QueuePoller(self.handlers, read_queue_sources(self.provisioned))
+        self._stop_callbacks.append(self.queues.stop)
+        self.queues.start()
         return self
 
     @property

@@ -11,7 +11,6 @@ batch responses it changes nothing).
 
 import json
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import boto3
 
 from local.functions import Handler, LambdaContext
+from local.pollers import Poller
 from local.template import Provisioned
 
 logger = logging.getLogger(__name__)
@@ -64,31 +64,21 @@ def read_stream_sources(provisioned: Provisioned) -> list[StreamSource]:
     return found
 
 
-class StreamPoller:
+class StreamPoller(Poller):
     """Polls every source's stream each ``period`` seconds, from the stream's start."""
+
+    name = "local-streams"
 
     def __init__(
         self, handlers: Mapping[str, Handler], sources: list[StreamSource], period: float = 0.5
     ):
+        super().__init__(period)
         self.sources = sources
         self._handlers = handlers
-        self._period = period
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self._client: Any = None
 
-    def start(self) -> "StreamPoller":
-        if self._thread is None and self.sources:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name="local-streams", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def active(self) -> bool:
+        return bool(self.sources)
 
     def poll(self) -> int:
         """One round over every source and shard; how many records were handed over."""
@@ -99,13 +89,6 @@ class StreamPoller:
         if self._client is None:
             self._client = boto3.client("dynamodbstreams")
         return self._client
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self._period):
-            try:
-                self.poll()
-            except Exception:
-                logger.exception("polling the DynamoDB streams failed")
 
     def _poll(self, source: StreamSource) -> int:
         streams = self._streams()

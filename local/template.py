@@ -1,5 +1,6 @@
 """Reading template.yaml and creating its stateful resources in moto (or any endpoint)."""
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -291,8 +292,42 @@ class Provisioned:
         for logical_id in self.template.resources("AWS::Events::EventBus"):
             events.create_event_bus(Name=refs[logical_id])
         sqs = boto3.client("sqs")
-        for logical_id in self.template.resources("AWS::SQS::Queue"):
-            sqs.create_queue(QueueName=refs[logical_id])
+        queues = self.template.resources("AWS::SQS::Queue")
+        urls = {
+            logical_id: sqs.create_queue(
+                QueueName=refs[logical_id],
+                Attributes={
+                    key: str(props[key])
+                    for key in ("VisibilityTimeout", "MessageRetentionPeriod")
+                    if key in (props := resource.get("Properties", {}))
+                },
+            )["QueueUrl"]
+            for logical_id, resource in queues.items()
+        }
+        # Redrive policies once every queue exists: they name their dead-letter queue.
+        for logical_id, resource in queues.items():
+            redrive = resource.get("Properties", {}).get("RedrivePolicy")
+            if redrive is not None:
+                sqs.set_queue_attributes(
+                    QueueUrl=urls[logical_id],
+                    Attributes={"RedrivePolicy": json.dumps(self.resolve(redrive))},
+                )
+        for logical_id, resource in self.template.resources("AWS::Events::Rule").items():
+            props = resource["Properties"]
+            bus = self.resolve(props.get("EventBusName", "default"))
+            events.put_rule(
+                Name=refs[logical_id],
+                EventBusName=bus,
+                EventPattern=json.dumps(props["EventPattern"]),
+            )
+            events.put_targets(
+                Rule=refs[logical_id],
+                EventBusName=bus,
+                Targets=[
+                    {"Id": target["Id"], "Arn": self.resolve(target["Arn"])}
+                    for target in props["Targets"]
+                ],
+            )
         ecs = boto3.client("ecs")
         for logical_id in self.template.resources("AWS::ECS::Cluster"):
             ecs.create_cluster(clusterName=refs[logical_id])

@@ -39,6 +39,7 @@ FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
     "RunTaskSweepFunction": RunTaskSweepSettings,
     "VcsWebhookFunction": VcsEventsSettings,
     "RunEventsFunction": RunEventsSettings,
+    "FollowUpFunction": QueueSweepSettings,
     "CodeCommitEventsFunction": VcsEventsSettings,
 }
 
