@@ -9,13 +9,12 @@ redrive policy's ``maxReceiveCount`` receives, as SQS does.
 local mode does not register it.)
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
-from local.functions import Handler, LambdaContext
+from local.functions import LambdaContext
 from local.pollers import Poller
 from local.template import ACCOUNT, REGION, Provisioned
 
@@ -50,19 +49,8 @@ def read_queue_sources(provisioned: Provisioned) -> list[QueueSource]:
     return found
 
 
-class QueuePoller(Poller):
+class QueuePoller(Poller[QueueSource]):
     name = "local-queues"
-
-    def __init__(
-        self, handlers: Mapping[str, Handler], sources: list[QueueSource], period: float = 0.5
-    ):
-        super().__init__(period)
-        self.sources = sources
-        self._handlers = handlers
-        self._client: Any = None
-
-    def active(self) -> bool:
-        return bool(self.sources)
 
     def poll(self) -> int:
         return sum(self._poll(source) for source in self.sources)

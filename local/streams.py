@@ -11,13 +11,12 @@ batch responses it changes nothing).
 
 import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
-from local.functions import Handler, LambdaContext
+from local.functions import LambdaContext
 from local.pollers import Poller
 from local.template import Provisioned
 
@@ -64,21 +63,10 @@ def read_stream_sources(provisioned: Provisioned) -> list[StreamSource]:
     return found
 
 
-class StreamPoller(Poller):
+class StreamPoller(Poller[StreamSource]):
     """Polls every source's stream each ``period`` seconds, from the stream's start."""
 
     name = "local-streams"
-
-    def __init__(
-        self, handlers: Mapping[str, Handler], sources: list[StreamSource], period: float = 0.5
-    ):
-        super().__init__(period)
-        self.sources = sources
-        self._handlers = handlers
-        self._client: Any = None
-
-    def active(self) -> bool:
-        return bool(self.sources)
 
     def poll(self) -> int:
         """One round over every source and shard; how many records were handed over."""
