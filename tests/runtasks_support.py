@@ -66,7 +66,8 @@ class Received:
 @dataclass
 class CapturingService:
     """A ``ThreadingHTTPServer`` on 127.0.0.1 that keeps each request's raw body and headers
-    and answers ``status``; ``on_request`` (if set) runs before the reply is sent."""
+    and answers ``status`` (a redirect to itself for a 3xx); ``on_request`` (if set) runs
+    before the reply is sent."""
 
     status: int = 200
     on_request: Callable[[Received], None] | None = None
@@ -89,6 +90,8 @@ class CapturingService:
                     service.on_request(received)
                 try:
                     self.send_response(service.status)
+                    if 300 <= service.status < 400:  # a redirect: back to itself
+                        self.send_header("Location", service.url)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                 except OSError:

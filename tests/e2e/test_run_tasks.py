@@ -4,10 +4,8 @@ front). The reference service (examples/runtask_service) fails any plan that des
 resource and passes every other."""
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -24,6 +22,7 @@ from tests.e2e.test_run_pipeline import (
     wait_for,
 )
 from tests.runs_support import upload_configuration
+from tests.runtasks_support import CapturingService, capturing_service
 
 HMAC_KEY = "e2e-hmac-key"
 ALL_STAGES = ["pre_plan", "post_plan", "pre_apply", "post_apply"]
@@ -41,34 +40,6 @@ resource "terraform_data" "doomed" {
 ONE_THING = {"main.tf": 'resource "terraform_data" "keep" {\n  input = "keep"\n}\n'}
 
 
-class SilentService:
-    """Accepts every request (200) and never calls back."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        service = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                service.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        """From now on, nothing listens: deliveries are refused."""
-        self._server.shutdown()
-        self._server.server_close()
-
-
 @pytest.fixture(scope="module")
 def service() -> Iterator[RunTaskService]:
     with RunTaskService(hmac_key=HMAC_KEY) as running:
@@ -76,10 +47,10 @@ def service() -> Iterator[RunTaskService]:
 
 
 @pytest.fixture
-def silent() -> Iterator[SilentService]:
-    server = SilentService()
-    yield server
-    server.stop()
+def silent() -> Iterator[CapturingService]:
+    """Accepts every request (200) and never calls back; ``close()`` makes it unreachable."""
+    with capturing_service() as server:
+        yield server
 
 
 def attach(
@@ -215,10 +186,10 @@ def test_a_mandatory_post_apply_failure_leaves_the_run_applied_with_a_warning(ad
     assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
 
 
-def test_an_unreachable_mandatory_service_blocks_the_run(admin, silent: SilentService):
+def test_an_unreachable_mandatory_service_blocks_the_run(admin, silent: CapturingService):
     ws = new_workspace(admin, "unreachable", ONE_THING)
     attach(admin, ws, silent.url, ["pre_plan"], "mandatory")
-    silent.stop()  # created while it answered; now nothing listens there
+    silent.close()  # created while it answered; now nothing listens there
 
     run_id = start_run(admin, ws)
     run = wait_for(
@@ -240,7 +211,7 @@ def test_an_unreachable_mandatory_service_blocks_the_run(admin, silent: SilentSe
     assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
 
 
-def test_a_service_that_never_answers_is_timed_out_by_the_sweep(admin, silent: SilentService):
+def test_a_service_that_never_answers_is_timed_out_by_the_sweep(admin, silent: CapturingService):
     ws = new_workspace(admin, "never-answers", ONE_THING)
     attach(admin, ws, silent.url, ["pre_plan"], "advisory", timeout_seconds=60)
 
@@ -257,13 +228,15 @@ def test_a_service_that_never_answers_is_timed_out_by_the_sweep(admin, silent: S
 
 
 def test_cancel_during_a_stage_cancels_its_results_and_refuses_late_callbacks(
-    platform: LocalPlatform, admin, silent: SilentService
+    platform: LocalPlatform, admin, silent: CapturingService
 ):
     ws = new_workspace(admin, "cancel-at-stage", ONE_THING)
     attach(admin, ws, silent.url, ["pre_plan"], "mandatory")
     run_id = start_run(admin, ws)
     run_status(admin, run_id, {"pre_plan_running"})
-    body = wait_for(lambda: [b for b in silent.bodies if b["run_id"] == run_id], "the webhook")[0]
+    body = wait_for(
+        lambda: [b for r in silent.requests if (b := r.json())["run_id"] == run_id], "the webhook"
+    )[0]
     waiting = admin.get(f"/runs/{run_id}").json()
     assert stage(waiting, "pre_plan")["status"] == "running"
     (pending,) = stage(waiting, "pre_plan")["results"]  # live, while the stage waits

@@ -11,8 +11,7 @@ import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 from typing import Any
 
 import boto3
@@ -29,6 +28,7 @@ from iacp.settings import ApiSettings
 from iacp.tokens.models import Principal, Role
 from local.template import Provisioned
 from tests.conftest import ApiClient, assert_error, mint
+from tests.runtasks_support import CapturingService, Received, capturing_service
 
 MISSING_TASK = "task-AAAAAAAAAAAAAAAA"
 MISSING_WS = "ws-AAAAAAAAAAAAAAAA"
@@ -39,74 +39,20 @@ X = "x" * 16
 # --- run-task services on 127.0.0.1 ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Received:
-    headers: dict[str, str]
-    body: bytes
+@pytest.fixture
+def stubs() -> Iterator[Callable[[int], CapturingService]]:
+    """Starts run-task services answering ``status`` (``stubs(status)``), recording what they
+    get, and stops them after the test."""
+    with ExitStack() as stack:
 
-    def json(self) -> Any:
-        return json.loads(self.body)
+        def start(status: int = 200) -> CapturingService:
+            return stack.enter_context(capturing_service(status=status))
 
-
-class StubService:
-    """A run-task service that answers every POST with ``status`` and records what it got."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.status = status
-        self.received: list[Received] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                stub.received.append(Received(dict(self.headers.items()), body))
-                self.send_response(stub.status)
-                if 300 <= stub.status < 400:
-                    self.send_header("Location", stub.url)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/hook"
-
-    def start(self) -> "StubService":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join()
-        self._server.server_close()
+        yield start
 
 
 @pytest.fixture
-def stubs() -> Iterator[Callable[[int], StubService]]:
-    """Starts stub services (``stubs(status)``) and stops them after the test."""
-    started: list[StubService] = []
-
-    def start(status: int = 200) -> StubService:
-        stub = StubService(status).start()
-        started.append(stub)
-        return stub
-
-    yield start
-    for stub in started:
-        stub.stop()
-
-
-@pytest.fixture
-def stub(stubs: Callable[[int], StubService]) -> StubService:
+def stub(stubs: Callable[[int], CapturingService]) -> CapturingService:
     return stubs(200)
 
 
@@ -224,7 +170,7 @@ def test_the_longest_times_are_accepted(admin, service):
 def test_create_sends_the_signed_verification_request(admin, stub):
     create_task(admin, "signed", stub.url, hmac_key=HMAC_KEY)
 
-    [request] = stub.received
+    [request] = stub.requests
     body = request.json()
     assert body["stage"] == "test"
     assert body["access_token"] == "test-token"
@@ -245,7 +191,7 @@ def test_create_sends_the_signed_verification_request(admin, stub):
 def test_without_a_key_the_signature_header_is_present_and_empty(admin, stub):
     create_task(admin, "unsigned", stub.url)
 
-    [request] = stub.received
+    [request] = stub.requests
     assert request.headers["X-TFC-Task-Signature"] == ""
 
 
@@ -275,7 +221,7 @@ def test_a_service_that_does_not_answer_2xx_is_422_and_nothing_is_saved(
 
     error = assert_error(reply, 422, "/url")
     assert says in error["detail"]
-    assert len(failing.received) == 1  # one honest attempt, no retry, no redirect followed
+    assert len(failing.requests) == 1  # one honest attempt, no retry, no redirect followed
     assert admin.list_all("/run-tasks") == []
     assert HMAC_KEY not in whole_table(aws)
     assert create_task(admin, "flaky", service.url)["name"] == "flaky"  # the name is free
@@ -356,7 +302,7 @@ def test_a_bad_create_is_422_naming_the_field_and_saves_and_sends_nothing(
 
     assert_error(reply, 422, pointer)
     assert admin.list_all("/run-tasks") == []
-    assert stub.received == []
+    assert stub.requests == []
 
 
 @pytest.mark.parametrize("missing", ["name", "url"])
@@ -392,7 +338,7 @@ def test_only_an_admin_creates_a_run_task(request, admin, stub, who):
     reply = client.post("/run-tasks", {"name": "checkov", "url": stub.url})
 
     assert_error(reply, 403)
-    assert stub.received == []  # refused before anything was sent
+    assert stub.requests == []  # refused before anything was sent
     assert admin.list_all("/run-tasks") == []
 
 
@@ -510,7 +456,7 @@ def test_changing_the_description_changes_only_it_and_does_not_verify_again(admi
     unchanged = ("id", "name", "url", "created_at", "timeout_seconds", "hmac_key_set", "global")
     assert {k: changed[k] for k in unchanged} == {k: task[k] for k in unchanged}
     assert changed["updated_at"] >= task["updated_at"]
-    assert len(stub.received) == 1  # the create's verification only
+    assert len(stub.requests) == 1  # the create's verification only
     assert admin.get(f"/run-tasks/{task['id']}").json() == changed
 
 
@@ -521,7 +467,7 @@ def test_sending_the_same_url_again_does_not_verify_again(admin, stub):
 
     assert reply.status == 200, reply.body
     assert reply.json()["enabled"] is False
-    assert len(stub.received) == 1
+    assert len(stub.requests) == 1
 
 
 def test_a_new_url_is_verified_with_the_tasks_key(admin, stubs):
@@ -533,10 +479,10 @@ def test_a_new_url_is_verified_with_the_tasks_key(admin, stubs):
     assert reply.status == 200, reply.body
     assert reply.json()["url"] == new.url
     assert reply.json()["hmac_key_set"] is True
-    [request] = new.received
+    [request] = new.requests
     assert request.json()["stage"] == "test"
     assert request.headers["X-TFC-Task-Signature"] == signature(request.body, HMAC_KEY)
-    assert len(old.received) == 1
+    assert len(old.requests) == 1
 
 
 def test_a_new_url_that_fails_verification_is_422_and_changes_nothing(admin, stubs, refused_url):
@@ -547,7 +493,7 @@ def test_a_new_url_that_fails_verification_is_422_and_changes_nothing(admin, stu
         reply = admin.patch(f"/run-tasks/{task['id']}", {"url": url, "description": "new"})
         assert_error(reply, 422, "/url")
 
-    assert len(failing.received) == 1
+    assert len(failing.requests) == 1
     assert admin.get(f"/run-tasks/{task['id']}").json() == task
 
 
@@ -560,13 +506,13 @@ def test_a_new_key_is_verified_and_signs_from_then_on(aws, admin, stubs):
     assert reply.status == 200, reply.body
     assert reply.json()["hmac_key_set"] is True
     assert HMAC_KEY not in reply.body
-    verification = stub.received[-1]
+    verification = stub.requests[-1]
     assert verification.headers["X-TFC-Task-Signature"] == signature(verification.body, HMAC_KEY)
     assert HMAC_KEY not in json.dumps(raw_task_item(aws, task["id"]), default=str)
     # Moving the task on later signs with the key it now has.
     moved = stubs(200)
     assert admin.patch(f"/run-tasks/{task['id']}", {"url": moved.url}).status == 200
-    [request] = moved.received
+    [request] = moved.requests
     assert request.headers["X-TFC-Task-Signature"] == signature(request.body, HMAC_KEY)
 
 
@@ -592,8 +538,8 @@ def test_a_null_key_removes_it(aws, admin, stub):
     assert reply.json()["hmac_key_set"] is False
     assert admin.get(f"/run-tasks/{task['id']}").json()["hmac_key_set"] is False
     assert "sealed_hmac_key" not in raw_task_item(aws, task["id"])
-    assert len(stub.received) == 2  # the change of key was verified, unsigned
-    assert stub.received[-1].headers["X-TFC-Task-Signature"] == ""
+    assert len(stub.requests) == 2  # the change of key was verified, unsigned
+    assert stub.requests[-1].headers["X-TFC-Task-Signature"] == ""
 
 
 def test_changing_the_times_and_the_global_settings(admin, service):
@@ -656,7 +602,7 @@ def test_a_bad_update_is_422_and_changes_nothing(admin, stub, body, pointer):
 
     assert_error(admin.patch(f"/run-tasks/{task['id']}", body), 422, pointer)
     assert admin.get(f"/run-tasks/{task['id']}").json() == task
-    assert len(stub.received) == 1
+    assert len(stub.requests) == 1
 
 
 @pytest.mark.parametrize("who", ["writer", "reader"])
@@ -667,7 +613,7 @@ def test_only_an_admin_changes_or_deletes_a_run_task(request, admin, stub, who):
     assert_error(client.patch(f"/run-tasks/{task['id']}", {"url": stub.url + "x"}), 403)
     assert_error(client.delete(f"/run-tasks/{task['id']}"), 403)
     assert admin.get(f"/run-tasks/{task['id']}").json() == task
-    assert len(stub.received) == 1
+    assert len(stub.requests) == 1
 
 
 # --- DELETE /run-tasks/{id} -------------------------------------------------------------------
@@ -913,49 +859,16 @@ def test_a_run_task_created_again_under_the_same_name_is_not_attached(admin, ser
 # --- two admins at once -----------------------------------------------------------------------
 
 
-class HeldService:
-    """A run-task service that holds each request until ``release()``, then answers 200."""
+def holding() -> tuple[threading.Event, threading.Event, Callable[[Received], None]]:
+    """A service's request hook that holds each request until released: the event set when
+    one arrives, the one that releases them, and the hook."""
+    arrived, release = threading.Event(), threading.Event()
 
-    def __init__(self) -> None:
-        self.arrived = threading.Event()
-        self._release = threading.Event()
-        held = self
+    def hold(request: Received) -> None:
+        arrived.set()
+        release.wait(10)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                held.arrived.set()
-                held._release.wait(10)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/held"
-
-    def release(self) -> None:
-        self._release.set()
-
-    def __enter__(self) -> "HeldService":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
-        self._server.shutdown()
-        self._thread.join()
-        self._server.server_close()
+    return arrived, release, hold
 
 
 def moving_in_another_instance(
@@ -987,11 +900,12 @@ def test_a_change_made_while_another_is_being_verified_is_not_lost(aws, admin, s
     B changes its description. A must not write back the description it read."""
     for attempt in range(10):  # until once B's change lands in the same second as the create
         task = create_task(admin, f"task{attempt}", service.url, description="original")
-        with HeldService() as held:
+        arrived, release, hold = holding()
+        with capturing_service(on_request=hold) as held:
             outcome, done = moving_in_another_instance(aws, task["id"], held.url)
-            assert held.arrived.wait(5), "A's verification request never arrived"
+            assert arrived.wait(5), "A's verification request never arrived"
             changed = admin.patch(f"/run-tasks/{task['id']}", {"description": "from B"})
-            held.release()
+            release.set()
             assert done.wait(10), "A's change never ended"
         assert changed.status == 200, changed.body
         final = admin.get(f"/run-tasks/{task['id']}").json()
