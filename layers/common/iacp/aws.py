@@ -2,7 +2,7 @@
 
 import os
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -10,7 +10,9 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_events.client import EventBridgeClient
     from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
     from mypy_boto3_stepfunctions.client import SFNClient
 
 
@@ -41,6 +43,21 @@ def presigning_s3_client() -> "S3Client":
 @cache
 def stepfunctions_client() -> "SFNClient":
     return boto3.client("stepfunctions")
+
+
+@cache
+def events_client() -> "EventBridgeClient":
+    return boto3.client("events")
+
+
+@cache
+def secretsmanager_client() -> "SecretsManagerClient":
+    return boto3.client("secretsmanager")
+
+
+@cache
+def codecommit_client() -> Any:  # no type stubs for CodeCommit in the environment
+    return boto3.client("codecommit")
 
 
 # What S3 answers for an object that is not there: GetObject says NoSuchKey, HeadObject (which

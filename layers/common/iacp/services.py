@@ -67,7 +67,8 @@ class RunMachinery:
     finisher: RunFinisher
     run_tasks: DynamoRunTaskStore
     task_stages: TaskStages
-    workspaces_table: str
+    configurations: DynamoConfigurationStore
+    connections: DynamoVcsConnectionStore
 
     @classmethod
     def build(cls, settings: WorkflowSettings) -> "RunMachinery":
@@ -105,7 +106,8 @@ class RunMachinery:
             finisher=RunFinisher(runs, workspaces, queue, task_stages.close_open_results),
             run_tasks=run_tasks,
             task_stages=task_stages,
-            workspaces_table=settings.workspaces_table,
+            configurations=DynamoConfigurationStore(settings.workspaces_table),
+            connections=DynamoVcsConnectionStore(settings.workspaces_table),
         )
 
     def run_workflow(self) -> RunWorkflow:
@@ -115,14 +117,14 @@ class RunMachinery:
             self.states,
             self.artifacts,
             self.finisher,
-            DynamoConfigurationStore(self.workspaces_table),
+            self.configurations,
             self.vcs_credentials,
         )
 
     def vcs_credentials(self, connection_id: str) -> str:
         """The secret with the connection's clone token; '' without one (CodeCommit clones
         with the runner's role; public repositories need none)."""
-        record = DynamoVcsConnectionStore(self.workspaces_table).get(connection_id)
+        record = self.connections.get(connection_id)
         return record.secret_arn if record and record.connection.token_set else ""
 
     def reconciler(self) -> RunReconciler:
@@ -146,14 +148,12 @@ def build_services(settings: ApiSettings) -> Services:
     machinery = RunMachinery.build(settings)
     workspace_store = machinery.workspaces
     vcs_connections = VcsConnectionService(
-        DynamoVcsConnectionStore(settings.workspaces_table),
+        machinery.connections,
         ConnectionSecrets(settings.vcs_secrets_prefix),
         workspace_store,
     )
     workspaces = WorkspaceService(workspace_store, connection_provider=vcs_connections.provider)
-    configurations = ConfigurationService(
-        DynamoConfigurationStore(settings.workspaces_table), settings.artifacts_bucket
-    )
+    configurations = ConfigurationService(machinery.configurations, settings.artifacts_bucket)
     return Services(
         workspaces=workspaces,
         variables=VariableService(

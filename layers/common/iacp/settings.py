@@ -15,6 +15,17 @@ class _EnvironmentSettings(BaseModel):
         return cls.model_validate(dict(os.environ))
 
 
+_URL = r"https?://[^/\s]+(/[^\s]*)?"
+PublicBaseUrl = Annotated[
+    str,
+    Field(
+        alias="PUBLIC_BASE_URL",
+        pattern=f"^{_URL}$",
+        description="The API's public URL: links in run-task webhooks and run events.",
+    ),
+]
+
+
 class AuthorizerSettings(_EnvironmentSettings):
     tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
 
@@ -31,11 +42,7 @@ class WorkflowSettings(_EnvironmentSettings):
     )
     task_results_table: str = Field(alias="TASK_RESULTS_TABLE", min_length=1)
     platform_secret_arn: str = Field(alias="PLATFORM_SECRET_ARN", min_length=1)
-    public_base_url: str = Field(
-        alias="PUBLIC_BASE_URL",
-        pattern=r"^https?://[^/\s]+(/[^\s]*)?$",
-        description="Where run-task services reach the API (links in the webhook).",
-    )
+    public_base_url: PublicBaseUrl
     organization_name: str = Field("default", alias="ORGANIZATION_NAME", min_length=1)
 
 
@@ -54,9 +61,7 @@ class ApiSettings(WorkflowSettings):
     vcs_secrets_prefix: VcsSecretsPrefix
     # Empty: the URL each request came to (the API function cannot name its own API in
     # template.yaml without a dependency cycle).
-    public_base_url: str = Field(
-        "", alias="PUBLIC_BASE_URL", pattern=r"^(https?://[^/\s]+(/[^\s]*)?)?$"
-    )
+    public_base_url: str = Field("", alias="PUBLIC_BASE_URL", pattern=f"^({_URL})?$")
 
 
 class QueueSweepSettings(_EnvironmentSettings):
@@ -78,11 +83,7 @@ class RunEventsSettings(_EnvironmentSettings):
     """The runs table's stream, published as run events."""
 
     run_events_bus: str = Field(alias="RUN_EVENTS_BUS", min_length=1)
-    public_base_url: str = Field(
-        alias="PUBLIC_BASE_URL",
-        pattern=r"^https?://[^/\s]+(/[^\s]*)?$",
-        description="The API's URL, for the events' links.",
-    )
+    public_base_url: PublicBaseUrl
 
 
 class RunTaskCallbackSettings(_EnvironmentSettings):

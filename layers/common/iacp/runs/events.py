@@ -10,17 +10,13 @@ subscriber that sees it twice can tell.
 """
 
 from collections.abc import Mapping
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import boto3
 from pydantic import BaseModel, Field
 
+from iacp.aws import events_client
 from iacp.ids import derived_id
 from iacp.runs.models import RunError
-
-if TYPE_CHECKING:
-    from mypy_boto3_events.client import EventBridgeClient
 
 SOURCE = "iacp"
 DETAIL_TYPE = "Run Status Changed"
@@ -76,17 +72,12 @@ def status_change(
     )
 
 
-@cache
-def _events() -> "EventBridgeClient":
-    return boto3.client("events")
-
-
 class EventPublishFailed(Exception):
     """EventBridge refused the entry; the stream redelivers the record."""
 
 
 def publish(bus_name: str, event: RunEvent) -> None:
-    reply = _events().put_events(
+    reply = events_client().put_events(
         Entries=[
             {
                 "EventBusName": bus_name,

@@ -7,13 +7,10 @@ The event names no files, so a push's changed files are read with GetDifferences
 they cannot be read, every tracking workspace runs (a run too many beats a missed one).
 """
 
-from functools import cache
-from typing import Any
-
-import boto3
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
 
+from iacp.aws import codecommit_client
 from iacp.observability import logger
 from iacp.vcs.events import EventKind, RepositoryEvent
 from iacp.vcs.models import VcsProvider
@@ -40,11 +37,6 @@ class RepositoryStateChange(EventBridgeModel):
     detail: ReferenceChange
 
 
-@cache
-def _codecommit() -> Any:
-    return boto3.client("codecommit")
-
-
 def changed_files(repository: str, before: str | None, after: str) -> set[str] | None:
     """The paths a push changed; None when they cannot be known."""
     if not before:
@@ -52,7 +44,7 @@ def changed_files(repository: str, before: str | None, after: str) -> set[str] |
     paths: set[str] = set()
     try:
         pages = (
-            _codecommit()
+            codecommit_client()
             .get_paginator("get_differences")
             .paginate(
                 repositoryName=repository, beforeCommitSpecifier=before, afterCommitSpecifier=after

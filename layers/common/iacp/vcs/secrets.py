@@ -3,23 +3,15 @@ per connection named ``<prefix>/<connection id>``, as JSON. Read through Powerto
 parameters cache; never logged, never returned by the API."""
 
 import json
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities import parameters
 
-if TYPE_CHECKING:
-    from mypy_boto3_secretsmanager.client import SecretsManagerClient
+from iacp.aws import secretsmanager_client
 
 _CACHE_SECONDS = 300
 # Deleting a connection schedules its secret's deletion; it can be restored meanwhile.
 RECOVERY_DAYS = 7
-
-
-@cache
-def _client() -> "SecretsManagerClient":
-    return boto3.client("secretsmanager")
 
 
 class ConnectionSecrets:
@@ -28,7 +20,7 @@ class ConnectionSecrets:
 
     def create(self, connection_id: str, values: dict[str, str]) -> str:
         """Store the connection's secrets; their ARN."""
-        reply = _client().create_secret(
+        reply = secretsmanager_client().create_secret(
             Name=f"{self._prefix}/{connection_id}",
             Description=f"iacp VCS connection {connection_id}: webhook secret and clone token",
             SecretString=json.dumps(values),
@@ -42,4 +34,6 @@ class ConnectionSecrets:
         return {str(k): str(v) for k, v in value.items()}
 
     def delete(self, secret_arn: str) -> None:
-        _client().delete_secret(SecretId=secret_arn, RecoveryWindowInDays=RECOVERY_DAYS)
+        secretsmanager_client().delete_secret(
+            SecretId=secret_arn, RecoveryWindowInDays=RECOVERY_DAYS
+        )

@@ -23,7 +23,7 @@ from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
 from iacp.timestamps import utcnow
 from iacp.vcs.events import EventKind, RepositoryEvent
-from iacp.vcs.models import CommitSource, touches
+from iacp.vcs.models import CommitSource, repository_key, touches
 from iacp.workspaces.models import Workspace
 from iacp.workspaces.store import WorkspaceStore
 
@@ -85,8 +85,10 @@ class VcsTriggers:
 
     def _tracking(self, event: RepositoryEvent) -> list[Workspace]:
         found: dict[str, Workspace] = {}
-        for name in event.repository_names:
-            for workspace in self._workspaces.tracking(event.connection_id, name):
+        # One query per distinct key: a github.com repository's name and URLs are one key.
+        keys = dict.fromkeys(repository_key(name) for name in event.repository_names)
+        for key in keys:
+            for workspace in self._workspaces.tracking(event.connection_id, key):
                 found.setdefault(workspace.id, workspace)
         return sorted(found.values(), key=lambda w: w.name)
 
