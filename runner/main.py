@@ -50,7 +50,7 @@ def main() -> int:
     artifacts = Artifacts(boto3.client("s3"), settings.bucket, settings.run_id)
     log = LogStreamer(artifacts.put, artifacts.key("logs", settings.phase), Masker())
     terraform = Terraform(find_terraform(settings.terraform_binary), log)
-    git = Terraform(vcs.GIT_COMMAND, log)  # run, streamed and interrupted as Terraform is
+    git = Terraform(vcs.GIT_COMMAND, log, vcs.git_chdir)  # run and interrupted as Terraform is
     canceled = threading.Event()
 
     def on_cancel(signum: int, frame: FrameType | None) -> None:

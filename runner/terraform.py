@@ -47,9 +47,22 @@ class Outcome:
     stdout: bytes = b""  # only when captured
 
 
+def terraform_chdir(workdir: Path) -> list[str]:
+    return [f"-chdir={workdir}"]
+
+
 class Terraform:
-    def __init__(self, command: Sequence[str], log: LogStreamer):
+    """Runs one command at a time (Terraform's, or git's in the fetch phase: ``chdir`` says
+    how the command is told its working directory)."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        log: LogStreamer,
+        chdir: Callable[[Path], list[str]] = terraform_chdir,
+    ):
         self._command = tuple(command)
+        self._chdir = chdir
         self._log = log
         self._process: subprocess.Popen[bytes] | None = None
         self._interrupted = False
@@ -66,7 +79,7 @@ class Terraform:
         """Run ``terraform -chdir=workdir *args``. Output goes to the log, except stdout when
         ``capture_stdout`` (then it is returned, unlogged: e.g. ``show -json``)."""
         process = subprocess.Popen(  # noqa: S603 -- the command is ours, args are constants
-            [*self._command, f"-chdir={workdir}", *args],
+            [*self._command, *self._chdir(workdir), *args],
             cwd=_PACKAGE_ROOT,
             env=dict(env),
             stdin=subprocess.DEVNULL,

@@ -25,9 +25,14 @@ from runner.result import Canceled, Stage, StepFailed
 from runner.steps import RunContext, Step
 from runner.terraform import Outcome
 
-# Terraform runs ``command -chdir=DIR args``; this runs ``git args`` in DIR instead. The shell
-# execs git, so git itself (not a shell) is the process that gets the interrupt.
-GIT_COMMAND = ("sh", "-c", 'cd "${1#-chdir=}" && shift && exec git "$@"', "git")
+GIT_COMMAND = ("git",)
+
+
+def git_chdir(workdir: Path) -> list[str]:
+    """git's way of running in ``workdir`` (Terraform's is ``-chdir=``)."""
+    return ["-C", str(workdir)]
+
+
 REPOSITORY = "repository"  # below the run's root: the clone
 ARCHIVE = "configuration.tar.gz"
 _TAIL_LINES = 5  # of git's output, in an error message
