@@ -391,4 +391,10 @@ class Provisioned:
         return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
 
 
-_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+_TABLE_KEYS = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "BillingMode",
+)

@@ -1,6 +1,7 @@
-"""Run events: the runs table's stream, each status change published to the stack's
-EventBridge bus. A record that fails is reported alone (partial batch response), so the
-stream retries it and what follows, and nothing before it is published twice."""
+"""Run events: the runs table's stream, each status change and completed run-task stage
+published to the stack's EventBridge bus. A record that fails is reported alone (partial
+batch response), so the stream retries it and what follows, and nothing before it is
+published twice."""
 
 from typing import Any
 
@@ -14,8 +15,9 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.observability import logger, tracer
-from iacp.runs.events import publish, status_change
+from iacp.runs.events import publish, run_events
 from iacp.settings import RunEventsSettings
+from iacp.timestamps import utcnow
 
 settings = RunEventsSettings.from_env()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -25,12 +27,13 @@ def publish_change(record: DynamoDBRecord) -> None:
     stream = record.dynamodb
     if stream is None or not stream.new_image:  # a deleted run: no status change
         return
-    event = status_change(stream.new_image, stream.old_image or None, settings.public_base_url)
-    if event is not None:
-        publish(settings.run_events_bus, event)
+    new, old = stream.new_image, stream.old_image or None
+    events = run_events(new, old, settings.public_base_url, utcnow())
+    if events:
+        publish(settings.run_events_bus, events)
         logger.info(
-            "run event published",
-            extra={"run_id": event.run_id, "status": event.status, "event_id": event.event_id},
+            "run events published",
+            extra={"run_id": new["id"], "event_ids": [e.event_id for e in events]},
         )
 
 

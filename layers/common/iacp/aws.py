@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
+    from mypy_boto3_sqs.client import SQSClient
     from mypy_boto3_stepfunctions.client import SFNClient
 
 
@@ -58,6 +59,16 @@ def secretsmanager_client() -> "SecretsManagerClient":
 @cache
 def codecommit_client() -> Any:  # no type stubs for CodeCommit in the environment
     return boto3.client("codecommit")
+
+
+@cache
+def sns_client() -> Any:  # no type stubs for SNS in the environment
+    return boto3.client("sns")
+
+
+@cache
+def sqs_client() -> "SQSClient":
+    return boto3.client("sqs")
 
 
 # What S3 answers for an object that is not there: GetObject says NoSuchKey, HeadObject (which

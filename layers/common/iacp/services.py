@@ -6,6 +6,10 @@ from functools import partial
 from iacp.configurations.models import archive_key
 from iacp.configurations.service import ConfigurationService
 from iacp.configurations.store import DynamoConfigurationStore
+from iacp.notifications.delivery import NotificationDispatcher
+from iacp.notifications.service import SEALING_PURPOSE as NOTIFICATION_SEALING_PURPOSE
+from iacp.notifications.service import NotificationService
+from iacp.notifications.store import DynamoDeliveryLog, DynamoNotificationStore
 from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.finish import RunFinisher
 from iacp.runs.queue import RunQueue
@@ -25,6 +29,7 @@ from iacp.runtasks.store import DynamoRunTaskStore
 from iacp.secrets import platform_secret, sealer_for
 from iacp.settings import (
     ApiSettings,
+    NotificationSettings,
     QueueSweepSettings,
     RunTaskCallbackSettings,
     VcsEventsSettings,
@@ -141,6 +146,7 @@ class Services:
     runs: RunService
     run_tasks: RunTaskService
     vcs_connections: VcsConnectionService
+    notifications: NotificationService
     public_base_url: str  # configured (a custom domain), or "" for the request's own URL
 
 
@@ -184,7 +190,24 @@ def build_services(settings: ApiSettings) -> Services:
             organization_name=settings.organization_name,
         ),
         vcs_connections=vcs_connections,
+        notifications=NotificationService(
+            DynamoNotificationStore(settings.workspaces_table),
+            DynamoDeliveryLog(settings.notification_deliveries_table),
+            workspace_store,
+            sealer=partial(sealer_for, settings.platform_secret_arn, NOTIFICATION_SEALING_PURPOSE),
+            organization_name=settings.organization_name,
+        ),
         public_base_url=settings.public_base_url,
+    )
+
+
+def build_notification_dispatcher(settings: NotificationSettings) -> NotificationDispatcher:
+    return NotificationDispatcher(
+        DynamoNotificationStore(settings.workspaces_table),
+        DynamoDeliveryLog(settings.notification_deliveries_table),
+        DynamoWorkspaceStore(settings.workspaces_table),
+        sealer=partial(sealer_for, settings.platform_secret_arn, NOTIFICATION_SEALING_PURPOSE),
+        organization_name=settings.organization_name,
     )
 
 

@@ -59,6 +59,7 @@ VcsSecretsPrefix = Annotated[
 class ApiSettings(WorkflowSettings):
     tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
     vcs_secrets_prefix: VcsSecretsPrefix
+    notification_deliveries_table: str = Field(alias="NOTIFICATION_DELIVERIES_TABLE", min_length=1)
     # Empty: the URL each request came to (the API function cannot name its own API in
     # template.yaml without a dependency cycle).
     public_base_url: str = Field("", alias="PUBLIC_BASE_URL", pattern=f"^({_URL})?$")
@@ -84,6 +85,18 @@ class RunEventsSettings(_EnvironmentSettings):
 
     run_events_bus: str = Field(alias="RUN_EVENTS_BUS", min_length=1)
     public_base_url: PublicBaseUrl
+
+
+class NotificationSettings(_EnvironmentSettings):
+    """Delivering run events to notification configurations, from the NotificationQueue."""
+
+    workspaces_table: str = Field(alias="WORKSPACES_TABLE", min_length=1)
+    notification_deliveries_table: str = Field(alias="NOTIFICATION_DELIVERIES_TABLE", min_length=1)
+    platform_secret_arn: str = Field(alias="PLATFORM_SECRET_ARN", min_length=1)
+    organization_name: str = Field("default", alias="ORGANIZATION_NAME", min_length=1)
+    # The queue's maxReceiveCount: the last receive marks a delivery failed.
+    max_receives: int = Field(alias="NOTIFICATION_MAX_RECEIVES", ge=1, le=100)
+    first_retry_delay_seconds: int = Field(alias="NOTIFICATION_RETRY_SECONDS", ge=0, le=900)
 
 
 class RunTaskCallbackSettings(_EnvironmentSettings):

@@ -1,7 +1,7 @@
-"""Run events (design §7; docs/run-events.md): every status change of a run, read from the
-runs table's stream and published to the stack's EventBridge bus, where users add their own
-rules and the platform's follow-up work (notifications, the next run, the resource
-inventory) subscribes.
+"""Run events (design §7; docs/run-events.md): every status change of a run, and every
+run-task stage it completes, read from the runs table's stream and published to the stack's
+EventBridge bus, where users add their own rules and the platform's follow-up work
+(notifications, the next run, the resource inventory) subscribes.
 
 The stream is the durable path: a change is in it once its write succeeded, and the stream's
 event-source mapping retries a failed publish (then hands the record to a dead-letter queue)
@@ -9,7 +9,8 @@ instead of losing it. ``event_id`` is the same for every delivery of one change,
 subscriber that sees it twice can tell.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -17,9 +18,14 @@ from pydantic import BaseModel, Field
 from iacp.aws import events_client
 from iacp.ids import derived_id
 from iacp.runs.models import RunError
+from iacp.runtasks.models import StageStatus, TaskResultSummary, TaskStage
+from iacp.timestamps import to_iso
 
 SOURCE = "iacp"
 DETAIL_TYPE = "Run Status Changed"
+STAGE_DETAIL_TYPE = "Run Task Stage Completed"
+# A stage's summary is first written ``running``; these are how it completes.
+_COMPLETED = frozenset({StageStatus.PASSED, StageStatus.AWAITING_OVERRIDE})
 
 
 class RunLinks(BaseModel):
@@ -40,8 +46,40 @@ class RunEvent(BaseModel):
     is_speculative: bool
     message: str
     created_by: str
+    created_at: str = Field(description="When the run was created (ISO 8601 UTC)")
     error: RunError | None = None
     links: RunLinks
+
+
+class TaskStageEvent(BaseModel):
+    """The ``detail`` of a "Run Task Stage Completed" event: every result of the stage is
+    final; ``awaiting_override`` means a mandatory one did not pass and the run waits."""
+
+    event_id: str = Field(description="The same on every delivery of this completion")
+    run_id: str
+    workspace_id: str
+    run_status: str
+    stage: str
+    stage_status: StageStatus
+    results: list[TaskResultSummary]
+    timestamp: str = Field(description="When the completion was published (ISO 8601 UTC)")
+    message: str
+    created_by: str
+    created_at: str
+    links: RunLinks
+
+    @property
+    def failed(self) -> list[TaskResultSummary]:
+        return [r for r in self.results if r.status.unsuccessful]
+
+
+def run_events(
+    new: Mapping[str, Any], old: Mapping[str, Any] | None, base_url: str, now: datetime
+) -> list[RunEvent | TaskStageEvent]:
+    """What one change of a run item says: its status change, and the run-task stages it
+    completed (a run's other attributes are written often and say nothing)."""
+    change = status_change(new, old, base_url)
+    return ([change] if change else []) + stage_completions(new, old, base_url, now)
 
 
 def status_change(
@@ -54,7 +92,6 @@ def status_change(
     if status == previous:
         return None
     run_id, workspace_id = str(new["id"]), str(new["workspace_id"])
-    api = f"{base_url}/api/v1"
     error = new.get("error")
     return RunEvent(
         event_id=derived_id("runevt", run_id, status),
@@ -67,27 +104,65 @@ def status_change(
         is_speculative=bool(new.get("is_speculative")),
         message=str(new.get("message", "")),
         created_by=str(new.get("created_by", "")),
+        created_at=str(new["created_at"]),
         error=None if error is None else RunError.model_validate(error),
-        links=RunLinks(run=f"{api}/runs/{run_id}", workspace=f"{api}/workspaces/{workspace_id}"),
+        links=_links(base_url, run_id, workspace_id),
     )
+
+
+def stage_completions(
+    new: Mapping[str, Any], old: Mapping[str, Any] | None, base_url: str, now: datetime
+) -> list[TaskStageEvent]:
+    before = {s.stage: s.status for s in _stages(old)}
+    run_id, workspace_id = str(new["id"]), str(new["workspace_id"])
+    return [
+        TaskStageEvent(
+            event_id=derived_id("stageevt", run_id, stage.stage.value),
+            run_id=run_id,
+            workspace_id=workspace_id,
+            run_status=str(new["status"]),
+            stage=stage.stage.value,
+            stage_status=stage.status,
+            results=stage.results,
+            timestamp=to_iso(now),
+            message=str(new.get("message", "")),
+            created_by=str(new.get("created_by", "")),
+            created_at=str(new["created_at"]),
+            links=_links(base_url, run_id, workspace_id),
+        )
+        for stage in _stages(new)
+        if stage.status in _COMPLETED and before.get(stage.stage) not in _COMPLETED
+    ]
+
+
+def _stages(item: Mapping[str, Any] | None) -> list[TaskStage]:
+    return [TaskStage.model_validate(s) for s in (item or {}).get("task_stages") or []]
+
+
+def _links(base_url: str, run_id: str, workspace_id: str) -> RunLinks:
+    api = f"{base_url}/api/v1"
+    return RunLinks(run=f"{api}/runs/{run_id}", workspace=f"{api}/workspaces/{workspace_id}")
 
 
 class EventPublishFailed(Exception):
     """EventBridge refused the entry; the stream redelivers the record."""
 
 
-def publish(bus_name: str, event: RunEvent) -> None:
+def publish(bus_name: str, events: Sequence[RunEvent | TaskStageEvent]) -> None:
+    """One PutEvents (a run item changes at most a status and a stage at once)."""
     reply = events_client().put_events(
         Entries=[
             {
                 "EventBusName": bus_name,
                 "Source": SOURCE,
-                "DetailType": DETAIL_TYPE,
+                "DetailType": DETAIL_TYPE if isinstance(event, RunEvent) else STAGE_DETAIL_TYPE,
                 "Resources": [],
                 "Detail": event.model_dump_json(),
             }
+            for event in events
         ]
     )
     if reply.get("FailedEntryCount"):
-        entry = reply["Entries"][0]
+        # All of them again: a subscriber deduplicates on ``event_id``.
+        entry = next(e for e in reply["Entries"] if e.get("ErrorCode"))
         raise EventPublishFailed(f"{entry.get('ErrorCode')}: {entry.get('ErrorMessage')}")

@@ -6,23 +6,17 @@ empty when the task has no key). Only a 200 means the service took the request (
 verification request); anything else, or no answer in time, is a failed delivery.
 """
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
 
-import urllib3
-
-from iacp import PRODUCT, __version__
+from iacp.outbound import PostOutcome, post_json, sign
 from iacp.runtasks.models import Stage
 
-USER_AGENT = f"{PRODUCT}/{__version__}"
 SIGNATURE_HEADER = "X-TFC-Task-Signature"
 DELIVERY_TIMEOUT_SECONDS = 30.0
 # The verification request is sent while the API waits (API Gateway gives up at 29 s).
 VERIFICATION_TIMEOUT_SECONDS = 10.0
-_http = urllib3.PoolManager(retries=False)  # no retries, no redirects: one honest attempt
 
 
 @dataclass(frozen=True)
@@ -130,18 +124,6 @@ def verification_payload(organization_name: str, links: Links) -> dict[str, Any]
     )
 
 
-def sign(body: bytes, hmac_key: str | None) -> str:
-    if not hmac_key:
-        return ""
-    return hmac.new(hmac_key.encode(), body, hashlib.sha512).hexdigest()
-
-
-@dataclass(frozen=True)
-class Delivery:
-    accepted: bool
-    problem: str = ""  # why not, in words a platform engineer can act on
-
-
 def deliver(
     url: str,
     body: dict[str, Any],
@@ -149,36 +131,14 @@ def deliver(
     *,
     timeout: float = DELIVERY_TIMEOUT_SECONDS,
     accept_any_2xx: bool = False,
-) -> Delivery:
+) -> PostOutcome:
+    """Send the request, signed; only a 200 means the service took it (any 2xx for the
+    verification request)."""
     data = json.dumps(body, separators=(",", ":")).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: sign(data, hmac_key),
-    }
-    try:
-        reply = _http.request(
-            "POST",
-            url,
-            body=data,
-            headers=headers,
-            timeout=urllib3.Timeout(total=timeout),
-            redirect=False,
-            preload_content=True,
-        )
-    except urllib3.exceptions.NewConnectionError as error:
-        # Before TimeoutError: urllib3 makes a refused connection a ConnectTimeoutError.
-        return Delivery(False, f"the service could not be reached ({_reason(error)})")
-    except urllib3.exceptions.TimeoutError:
-        return Delivery(False, f"the service did not answer within {timeout:g} s")
-    except urllib3.exceptions.HTTPError as error:
-        return Delivery(False, f"the service could not be reached ({_reason(error)})")
-    ok = 200 <= reply.status < 300 if accept_any_2xx else reply.status == 200
-    if ok:
-        return Delivery(True)
-    return Delivery(False, f"the service answered HTTP {reply.status}")
-
-
-def _reason(error: Exception) -> str:
-    reason = getattr(error, "reason", None) or error
-    return type(reason).__name__ if not str(reason) else str(reason).split(": ")[-1][:200]
+    return post_json(
+        url,
+        data,
+        {SIGNATURE_HEADER: sign(data, hmac_key)},
+        timeout=timeout,
+        accept_any_2xx=accept_any_2xx,
+    )

@@ -1,0 +1,235 @@
+"""Notification configurations as users manage them: a workspace's admins create, change,
+verify and delete them; anyone who may read the workspace reads them and their delivery log.
+The URL and the token are write-only."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from iacp.crypto import Sealer
+from iacp.errors import Conflict, InvalidInput, NotFound
+from iacp.ids import new_id
+from iacp.notifications.destinations import Context, Destination, send
+from iacp.notifications.models import (
+    VERIFICATION,
+    DeliveryStatus,
+    DestinationType,
+    NotificationConfiguration,
+    NotificationConfigurationCreate,
+    NotificationConfigurationUpdate,
+    NotificationDelivery,
+    VerificationResult,
+)
+from iacp.notifications.store import (
+    ConfigurationRecord,
+    DynamoDeliveryLog,
+    DynamoNotificationStore,
+    seal,
+)
+from iacp.observability import logger
+from iacp.pagination import Page
+from iacp.timestamps import utcnow
+from iacp.tokens.models import Principal, Role
+from iacp.workspaces.models import Workspace
+from iacp.workspaces.store import WorkspaceStore
+
+SEALING_PURPOSE = "notification-secrets"
+
+
+class NotificationService:
+    def __init__(
+        self,
+        store: DynamoNotificationStore,
+        deliveries: DynamoDeliveryLog,
+        workspaces: WorkspaceStore,
+        sealer: Callable[[], Sealer],
+        organization_name: str,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self._store = store
+        self._deliveries = deliveries
+        self._workspaces = workspaces
+        self._sealer = sealer
+        self._organization_name = organization_name
+        self._clock = clock
+
+    def create(
+        self, principal: Principal, workspace_id: str, request: NotificationConfigurationCreate
+    ) -> NotificationConfiguration:
+        principal.require_workspace(workspace_id, Role.ADMIN)
+        self._workspace(workspace_id)
+        url = None if request.url is None else str(request.url)
+        check_destination(request.destination_type, url, request.topic_arn, request.token)
+        now = self._clock()
+        configuration_id = new_id("nc")
+        record = ConfigurationRecord(
+            configuration=NotificationConfiguration(
+                id=configuration_id,
+                created_at=now,
+                updated_at=now,
+                workspace_id=workspace_id,
+                name=request.name,
+                destination_type=request.destination_type,
+                enabled=request.enabled,
+                triggers=request.triggers,
+                url_set=url is not None,
+                url_origin=_origin(url),
+                token_set=request.token is not None,
+                topic_arn=request.topic_arn,
+            ),
+            sealed_url=seal(self._sealer(), configuration_id, "url", url),
+            sealed_token=seal(self._sealer(), configuration_id, "token", request.token),
+        )
+        self._store.add(record)
+        logger.info("notification configuration created", extra={"nc_id": configuration_id})
+        return record.configuration
+
+    def page(
+        self, principal: Principal, workspace_id: str, limit: int, cursor: str | None
+    ) -> Page[NotificationConfiguration]:
+        principal.require_workspace(workspace_id, Role.READ)
+        self._workspace(workspace_id)
+        items, next_cursor = self._store.page(workspace_id, limit, cursor)
+        return Page[NotificationConfiguration](items=items, next_cursor=next_cursor)
+
+    def get(self, principal: Principal, configuration_id: str) -> NotificationConfiguration:
+        return self._existing(principal, configuration_id, Role.READ).configuration
+
+    def update(
+        self,
+        principal: Principal,
+        configuration_id: str,
+        request: NotificationConfigurationUpdate,
+    ) -> NotificationConfiguration:
+        current = self._existing(principal, configuration_id, Role.ADMIN)
+        old = current.configuration
+        sealer = self._sealer()
+        fields = request.model_fields_set
+        url = str(request.url) if "url" in fields else current.url(sealer)
+        token = request.token if "token" in fields else current.token(sealer)
+        topic_arn = request.topic_arn if "topic_arn" in fields else old.topic_arn
+        check_destination(old.destination_type, url, topic_arn, token)
+        changes: dict[str, Any] = request.model_dump(
+            include=fields - {"url", "token"}, exclude_unset=True
+        )
+        new = ConfigurationRecord(
+            configuration=old.model_copy(
+                update=changes
+                | {
+                    "updated_at": self._clock(),
+                    "url_set": url is not None,
+                    "url_origin": _origin(url),
+                    "token_set": token is not None,
+                }
+            ),
+            sealed_url=seal(sealer, configuration_id, "url", url),
+            sealed_token=seal(sealer, configuration_id, "token", token),
+        )
+        if not self._store.replace(current, new):
+            raise Conflict(f"{configuration_id} changed while it was being updated; retry.")
+        logger.info("notification configuration updated", extra={"nc_id": configuration_id})
+        return new.configuration
+
+    def delete(self, principal: Principal, configuration_id: str) -> None:
+        self._existing(principal, configuration_id, Role.ADMIN)
+        if not self._store.delete(configuration_id):
+            raise NotFound(f"No notification configuration {configuration_id}.")
+        logger.info("notification configuration deleted", extra={"nc_id": configuration_id})
+
+    def verify(self, principal: Principal, configuration_id: str) -> VerificationResult:
+        """Send the test message now (enabled or not) and log it as a delivery."""
+        record = self._existing(principal, configuration_id, Role.ADMIN)
+        configuration = record.configuration
+        workspace = self._workspace(configuration.workspace_id)
+        context = Context(self._organization_name, workspace.name)
+        outcome = send(destination_of(record, self._sealer()), None, context)
+        now = self._clock()
+        delivery = NotificationDelivery(
+            id=new_id("ntfdlv"),
+            created_at=now,
+            updated_at=now,
+            notification_configuration_id=configuration_id,
+            event_id=new_id("verify"),
+            trigger=VERIFICATION,
+            run_id=None,
+            status=DeliveryStatus.DELIVERED if outcome.accepted else DeliveryStatus.FAILED,
+            attempts=1,
+            last_status_code=outcome.status_code,
+            last_error=outcome.problem or None,
+        )
+        self._deliveries.add(delivery)
+        return VerificationResult(
+            delivered=outcome.accepted,
+            status_code=outcome.status_code,
+            error=outcome.problem or None,
+            delivery=delivery,
+        )
+
+    def deliveries(
+        self, principal: Principal, configuration_id: str, limit: int, cursor: str | None
+    ) -> Page[NotificationDelivery]:
+        self._existing(principal, configuration_id, Role.READ)
+        items, next_cursor = self._deliveries.page(configuration_id, limit, cursor)
+        return Page[NotificationDelivery](items=items, next_cursor=next_cursor)
+
+    def _existing(
+        self, principal: Principal, configuration_id: str, role: Role
+    ) -> ConfigurationRecord:
+        record = self._store.get(configuration_id)
+        if record is None:
+            raise NotFound(f"No notification configuration {configuration_id}.")
+        principal.require_workspace(record.configuration.workspace_id, role)
+        return record
+
+    def _workspace(self, workspace_id: str) -> Workspace:
+        workspace = self._workspaces.get(workspace_id)
+        if workspace is None:
+            raise NotFound(f"No workspace {workspace_id}.")
+        return workspace
+
+
+def destination_of(record: ConfigurationRecord, sealer: Sealer) -> Destination:
+    configuration = record.configuration
+    return Destination(
+        configuration_id=configuration.id,
+        type=configuration.destination_type,
+        url=record.url(sealer),
+        token=record.token(sealer),
+        topic_arn=configuration.topic_arn,
+    )
+
+
+def check_destination(
+    destination_type: DestinationType,
+    url: str | None,
+    topic_arn: str | None,
+    token: str | None,
+) -> None:
+    """What each destination needs: a URL (generic, slack) or a topic (sns); only generic
+    webhooks are signed, so only they take a token."""
+    if destination_type is DestinationType.SNS:
+        if topic_arn is None:
+            raise InvalidInput("An sns destination needs a topic_arn.", pointer="/topic_arn")
+        if url is not None:
+            raise InvalidInput("An sns destination takes a topic_arn, not a url.", pointer="/url")
+    else:
+        if url is None:
+            raise InvalidInput(f"A {destination_type} destination needs a url.", pointer="/url")
+        if topic_arn is not None:
+            raise InvalidInput(
+                f"Only sns destinations take a topic_arn, not {destination_type}.",
+                pointer="/topic_arn",
+            )
+    if token is not None and destination_type is not DestinationType.GENERIC:
+        raise InvalidInput(
+            f"Only generic webhooks are signed; a {destination_type} destination takes no token.",
+            pointer="/token",
+        )
+
+
+def _origin(url: str | None) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
