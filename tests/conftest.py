@@ -39,7 +39,7 @@ from iacp.tokens.store import DynamoTokenStore  # noqa: E402
 from local import moto_fidelity  # noqa: E402
 from local.functions import Handler, load_handlers  # noqa: E402
 from local.gateway import ApiGateway, GatewayReply  # noqa: E402
-from local.template import Provisioned, Template  # noqa: E402
+from local.template import LOCAL_PARAMETERS, Provisioned, Template  # noqa: E402
 
 moto_fidelity.apply()
 
@@ -49,9 +49,13 @@ def template() -> Template:
     return Template.load()
 
 
+# Notification retries within seconds, not minutes (the template's defaults).
+TEST_PARAMETERS = {"NotificationRetrySeconds": "1", "NotificationAttempts": "3"}
+
+
 @pytest.fixture(scope="session")
 def provisioned(template: Template) -> Provisioned:
-    return Provisioned(template, prefix="iacp-test")
+    return Provisioned(template, prefix="iacp-test", parameters=LOCAL_PARAMETERS | TEST_PARAMETERS)
 
 
 @pytest.fixture(scope="session")
