@@ -116,6 +116,10 @@ def build_world(aws: Provisioned, gateway: Any, stack: ExitStack, needs_runs: bo
     task = admin.post("/run-tasks", {"name": "checks", "url": service.url}).json()["id"]
     gate = admin.post("/run-tasks", {"name": "gate", "url": broken.url}).json()["id"]
     broken.status = 500
+    nc = admin.post(
+        f"/workspaces/{main}/notification-configurations",
+        {"name": "hook", "destination_type": "generic", "url": "https://hooks.example.com/x"},
+    ).json()["id"]
     attachment = admin.post(
         f"/workspaces/{main}/run-tasks",
         {"run_task_id": task, "stages": ["post_plan"], "enforcement_level": "advisory"},
@@ -151,6 +155,7 @@ def build_world(aws: Provisioned, gateway: Any, stack: ExitStack, needs_runs: bo
         "at": spare_token,
         "vcs": vcs,
         "used_vcs": used_vcs,
+        "nc": nc,
         "task": task,
         "gate_task": gate,
         "wstask": attachment,
@@ -166,6 +171,7 @@ def build_world(aws: Provisioned, gateway: Any, stack: ExitStack, needs_runs: bo
         "missing_wstask": "wstask-AAAAAAAAAAAAAAAA",
         "missing_result": "taskrs-AAAAAAAAAAAAAAAA",
         "missing_vcs": "vcs-AAAAAAAAAAAAAAAA",
+        "missing_nc": "nc-AAAAAAAAAAAAAAAA",
     }
     return World(clients, ids)
 
@@ -197,6 +203,10 @@ VCS = "/vcs-connections/{vcs}"
 MISSING_VCS = "/vcs-connections/{missing_vcs}"
 NEW_VCS = {"provider": "github", "webhook_secret": "sixteen-or-more-chars"}
 WEBHOOK = "/webhooks/github/{vcs}"
+NCS = "/workspaces/{ws}/notification-configurations"
+NC = "/notification-configurations/{nc}"
+MISSING_NC = "/notification-configurations/{missing_nc}"
+NEW_NC = {"name": "n", "destination_type": "slack", "url": "https://hooks.example.com/y"}
 PASSED = {"data": {"type": "task-results", "attributes": {"status": "passed"}}}
 
 # (who, method, path, body, setup, expected status); setup runs as admin before the call.
@@ -564,6 +574,56 @@ CASES |= {
     "github-webhook 404": ("nobody", "POST", "/webhooks/github/{missing_vcs}", {}, None, 404),
 }
 
+CASES |= {
+    # Notification configurations: a workspace's admins manage them, its readers read them
+    "create-nc ok": ("admin", "POST", NCS, NEW_NC, None, 201),
+    "create-nc 401": ("nobody", "POST", NCS, NEW_NC, None, 401),
+    "create-nc 403": ("writer", "POST", NCS, NEW_NC, None, 403),
+    "create-nc 404": (
+        "admin",
+        "POST",
+        "/workspaces/{missing_ws}/notification-configurations",
+        NEW_NC,
+        None,
+        404,
+    ),
+    "create-nc 422": ("admin", "POST", NCS, {"name": "n", "destination_type": "sns"}, None, 422),
+    "list-nc ok": ("reader", "GET", NCS, None, None, 200),
+    "list-nc 401": ("nobody", "GET", NCS, None, None, 401),
+    "list-nc 403": ("limited", "GET", NCS, None, None, 403),
+    "list-nc 404": (
+        "reader",
+        "GET",
+        "/workspaces/{missing_ws}/notification-configurations",
+        None,
+        None,
+        404,
+    ),
+    "list-nc 422": ("reader", "GET", NCS + "?limit=0", None, None, 422),
+    "get-nc ok": ("reader", "GET", NC, None, None, 200),
+    "get-nc 401": ("nobody", "GET", NC, None, None, 401),
+    "get-nc 403": ("limited", "GET", NC, None, None, 403),
+    "get-nc 404": ("reader", "GET", MISSING_NC, None, None, 404),
+    "update-nc ok": ("admin", "PATCH", NC, {"enabled": False}, None, 200),
+    "update-nc 401": ("nobody", "PATCH", NC, {"enabled": False}, None, 401),
+    "update-nc 403": ("writer", "PATCH", NC, {"enabled": False}, None, 403),
+    "update-nc 404": ("admin", "PATCH", MISSING_NC, {"enabled": False}, None, 404),
+    "update-nc 422": ("admin", "PATCH", NC, {"enabled": None}, None, 422),
+    "delete-nc ok": ("admin", "DELETE", NC, None, None, 204),
+    "delete-nc 401": ("nobody", "DELETE", NC, None, None, 401),
+    "delete-nc 403": ("writer", "DELETE", NC, None, None, 403),
+    "delete-nc 404": ("admin", "DELETE", MISSING_NC, None, None, 404),
+    # The receiver's answer is in the reply, not the status: verifying worked.
+    "verify-nc ok": ("admin", "POST", NC + "/actions/verify", None, None, 200),
+    "verify-nc 401": ("nobody", "POST", NC + "/actions/verify", None, None, 401),
+    "verify-nc 403": ("writer", "POST", NC + "/actions/verify", None, None, 403),
+    "verify-nc 404": ("admin", "POST", MISSING_NC + "/actions/verify", None, None, 404),
+    "deliveries-nc ok": ("reader", "GET", NC + "/deliveries", None, None, 200),
+    "deliveries-nc 401": ("nobody", "GET", NC + "/deliveries", None, None, 401),
+    "deliveries-nc 404": ("reader", "GET", MISSING_NC + "/deliveries", None, None, 404),
+    "deliveries-nc 422": ("reader", "GET", NC + "/deliveries?limit=0", None, None, 422),
+}
+
 
 def filled(body: Any, ids: dict[str, str]) -> Any:
     """The body with the world's ids in place of its ``{placeholders}``."""
@@ -612,6 +672,7 @@ def test_the_matrix_covers_every_route_of_the_openapi_document(world: World) -> 
         "{attachment_id}": "{wstask}",
         "{result_id}": "{result}",
         "{connection_id}": "{vcs}",
+        "{configuration_id}": "{nc}",
     }
     same_route = {
         "{planned}": "{run}",
@@ -619,7 +680,7 @@ def test_the_matrix_covers_every_route_of_the_openapi_document(world: World) -> 
         "{gated}": "{run}",
         "{used_vcs}": "{vcs}",
     }
-    missing = ("ws", "var", "at", "cv", "run", "task", "wstask", "result", "vcs")
+    missing = ("ws", "var", "at", "cv", "run", "task", "wstask", "result", "vcs", "nc")
     covered = set()
     for _, method, path, _, _, _ in CASES.values():
         path = path.partition("?")[0]
