@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.aws import sqs_client
-from iacp.notifications.delivery import Attempt, DeliveryFailed, retry_delay
+from iacp.notifications.delivery import Attempt, DeliveryFailed
 from iacp.observability import logger, tracer
 from iacp.services import build_notification_dispatcher
 from iacp.settings import NotificationSettings
@@ -27,15 +27,15 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def deliver(record: SQSRecord) -> None:
-    receives = int(record.attributes.approximate_receive_count)
+    attempt = Attempt(int(record.attributes.approximate_receive_count), settings.max_receives)
     try:
-        dispatcher.deliver(record.json_body, Attempt(receives, settings.max_receives))
+        dispatcher.deliver(record.json_body, attempt)
     except DeliveryFailed:
         # The backoff: the message stays invisible until its next attempt is due.
         sqs_client().change_message_visibility(
             QueueUrl=queue_url(record.event_source_arn),
             ReceiptHandle=record.receipt_handle,
-            VisibilityTimeout=retry_delay(receives, settings.first_retry_delay_seconds),
+            VisibilityTimeout=attempt.delay_before_next(settings.first_retry_delay_seconds),
         )
         raise
 

@@ -22,7 +22,11 @@ def pollers(aws, handlers, monkeypatch) -> tuple[StreamPoller, QueuePoller]:
     )
     return (
         StreamPoller(handlers, read_stream_sources(aws)),
-        QueuePoller(handlers, read_queue_sources(aws)),
+        # The follow-ups' queue only (notifications have tests of their own).
+        QueuePoller(
+            handlers,
+            [s for s in read_queue_sources(aws) if s.function_id == "FollowUpFunction"],
+        ),
     )
 
 

@@ -313,7 +313,7 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue_with_the_fai
         sqs = boto3.client("sqs")
         dead = sqs.get_queue_url(QueueName=aws.refs["NotificationDeadLetterQueue"])["QueueUrl"]
 
-        def dead_lettered() -> list[dict[str, Any]]:
+        def dead_lettered() -> list[Any]:
             return sqs.receive_message(QueueUrl=dead, VisibilityTimeout=0).get("Messages", [])
 
         deliver_until(pollers, lambda: bool(dead_lettered()))

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from iacp.settings import (
     ApiSettings,
     AuthorizerSettings,
+    NotificationSettings,
     QueueSweepSettings,
     RunEventsSettings,
     RunTaskCallbackSettings,
@@ -41,6 +42,7 @@ FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
     "RunEventsFunction": RunEventsSettings,
     "FollowUpFunction": QueueSweepSettings,
     "CodeCommitEventsFunction": VcsEventsSettings,
+    "NotificationFunction": NotificationSettings,
 }
 
 

@@ -56,6 +56,10 @@ class Attempt:
     def last(self) -> bool:
         return self.receive_count >= self.max_receives
 
+    def delay_before_next(self, first_delay_seconds: int) -> int:
+        """None left after the last: the next receive dead-letters the event at once."""
+        return 0 if self.last else retry_delay(self.receive_count, first_delay_seconds)
+
 
 class NotificationDispatcher:
     def __init__(
