@@ -117,6 +117,13 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(anonymous)
         "GET /api/v1/vcs-connections",
         "GET /api/v1/vcs-connections/{connection_id}",
         "DELETE /api/v1/vcs-connections/{connection_id}",
+        "POST /api/v1/workspaces/{workspace_id}/notification-configurations",
+        "GET /api/v1/workspaces/{workspace_id}/notification-configurations",
+        "GET /api/v1/notification-configurations/{configuration_id}",
+        "PATCH /api/v1/notification-configurations/{configuration_id}",
+        "DELETE /api/v1/notification-configurations/{configuration_id}",
+        "POST /api/v1/notification-configurations/{configuration_id}/actions/verify",
+        "GET /api/v1/notification-configurations/{configuration_id}/deliveries",
         # GitHub's deliveries: their signature, not an API token.
         "POST /api/v1/webhooks/github/{connection_id}",
         # The run-task services' endpoints: their access token (or public), not an API token.

@@ -21,7 +21,6 @@ from iacp.crypto import Sealer
 from iacp.ids import derived_id
 from iacp.notifications.destinations import TIMEOUT_SECONDS, Context, send
 from iacp.notifications.models import DeliveryStatus
-from iacp.notifications.service import destination_of
 from iacp.notifications.store import (
     ConfigurationRecord,
     DeliveryInFlight,
@@ -125,7 +124,7 @@ class NotificationDispatcher:
             return f"{configuration_id}: another attempt is under way"
         if claimed is None:
             return None  # delivered before: a duplicated event
-        outcome = send(destination_of(record, self._sealer()), notification, context)
+        outcome = send(record.destination(self._sealer()), notification, context)
         if outcome.accepted:
             status = DeliveryStatus.DELIVERED
         else:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from iacp.crypto import Sealer
 from iacp.errors import Conflict, InvalidInput, NotFound
 from iacp.ids import new_id
-from iacp.notifications.destinations import Context, Destination, send
+from iacp.notifications.destinations import Context, send
 from iacp.notifications.models import (
     VERIFICATION,
     DeliveryStatus,
@@ -143,7 +143,7 @@ class NotificationService:
         configuration = record.configuration
         workspace = self._workspace(configuration.workspace_id)
         context = Context(self._organization_name, workspace.name)
-        outcome = send(destination_of(record, self._sealer()), None, context)
+        outcome = send(record.destination(self._sealer()), None, context)
         now = self._clock()
         delivery = NotificationDelivery(
             id=new_id("ntfdlv"),
@@ -187,17 +187,6 @@ class NotificationService:
         if workspace is None:
             raise NotFound(f"No workspace {workspace_id}.")
         return workspace
-
-
-def destination_of(record: ConfigurationRecord, sealer: Sealer) -> Destination:
-    configuration = record.configuration
-    return Destination(
-        configuration_id=configuration.id,
-        type=configuration.destination_type,
-        url=record.url(sealer),
-        token=record.token(sealer),
-        topic_arn=configuration.topic_arn,
-    )
 
 
 def check_destination(

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from iacp.aws import dynamodb_table
 from iacp.crypto import Sealer
 from iacp.dynamo import is_condition_failure, query_all
+from iacp.notifications.destinations import Destination
 from iacp.notifications.models import (
     DeliveryStatus,
     NotificationConfiguration,
@@ -54,6 +55,16 @@ class ConfigurationRecord(BaseModel):
 
     def token(self, sealer: Sealer) -> str | None:
         return self._open(sealer, self.sealed_token, "token")
+
+    def destination(self, sealer: Sealer) -> Destination:
+        """Where to send, its secrets opened for this delivery only."""
+        return Destination(
+            configuration_id=self.configuration.id,
+            type=self.configuration.destination_type,
+            url=self.url(sealer),
+            token=self.token(sealer),
+            topic_arn=self.configuration.topic_arn,
+        )
 
     def _open(self, sealer: Sealer, sealed: str | None, what: str) -> str | None:
         if sealed is None:
