@@ -21,13 +21,19 @@ from iacp.crypto import derive_key
 from iacp.runs.workflow import RunRef, StartInput
 from iacp.runtasks.access_tokens import SIGNING_PURPOSE
 from iacp.runtasks.models import Stage
-from iacp.runtasks.stages import DispatchInput, StageRef, TaskItem
+from iacp.runtasks.stages import ConcludeInput, DispatchInput, StageRef, TaskItem
 from iacp.secrets import platform_secret
 from iacp.services import RunMachinery
 from local.gateway import ApiGateway, GatewayReply
 from local.template import Provisioned
 from tests.conftest import ApiClient
-from tests.runs_support import plan_result, s3_put, started, upload_configuration
+from tests.runs_support import (
+    machinery_for,
+    plan_result,
+    s3_put,
+    started,
+    upload_configuration,
+)
 
 JSON_API = "application/vnd.api+json"
 
@@ -390,3 +396,38 @@ def record_resumes(monkeypatch: Any) -> RecordingStepFunctions:
     recording = RecordingStepFunctions(boto3.client("stepfunctions"))
     monkeypatch.setattr(workflow_client, "stepfunctions_client", lambda: recording)
     return recording
+
+
+def gated_run(
+    aws: Provisioned, admin: ApiClient, task_id: str, workspace: str | None = None
+) -> tuple[str, str]:
+    """A run stopped at pre_plan, waiting for an override, through the workflow's steps:
+    its mandatory run task's service failed the request. Returns the run and the result.
+    The run is in ``workspace``, or in a new workspace ``gated``."""
+    if workspace is None:
+        workspace = admin.post("/workspaces", {"name": "gated"}).json()["id"]
+    attached = admin.post(
+        f"/workspaces/{workspace}/run-tasks",
+        {"run_task_id": task_id, "stages": ["pre_plan"], "enforcement_level": "mandatory"},
+    )
+    assert attached.status == 201, attached.body
+    upload_configuration(admin, aws, workspace)
+    run_id = str(admin.post(f"/workspaces/{workspace}/runs", {}).json()["id"])
+    machinery = machinery_for(aws)
+    arn = machinery.workflow.execution_arn(run_id)
+    machinery.run_workflow().start(StartInput(run_id=run_id, execution_arn=arn))
+    stages = machinery.task_stages
+    plan = stages.prepare(StageRef(run_id=run_id, stage=Stage.PRE_PLAN))
+    [task] = plan.tasks
+    stages.dispatch(DispatchInput(task=task, task_token="dispatch-token"))
+    stages.conclude(
+        ConcludeInput(
+            run_id=run_id, stage=Stage.PRE_PLAN, tasks=plan.tasks, task_token="conclude-token"
+        )
+    )
+    run = admin.get(f"/runs/{run_id}").json()
+    assert run["status"] == "pre_plan_running", run
+    assert [s["status"] for s in run["task_stages"]] == ["awaiting_override"], run
+    result = admin.get(f"/runs/{run_id}/task-results").json()["items"][0]
+    assert result["id"] == task.result_id and result["status"] == "errored", result
+    return run_id, task.result_id

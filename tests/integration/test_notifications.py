@@ -22,7 +22,7 @@ from local.queues import QueuePoller, read_queue_sources
 from local.streams import StreamPoller, read_stream_sources
 from tests.conftest import ApiClient, assert_error, mint
 from tests.runs_support import upload_configuration
-from tests.runtasks_support import CapturingService, Received, capturing_service
+from tests.runtasks_support import CapturingService, Received, capturing_service, gated_run
 
 TOKEN = "a-notification-token"
 
@@ -357,3 +357,23 @@ def test_a_duplicated_event_is_delivered_once(aws, admin, workspace, receiver, p
 
     assert len(receiver.requests) == 1
     assert len(deliveries(admin, nc)) == 1
+
+
+def test_a_mandatory_task_that_fails_notifies_task_failed_and_needs_attention(
+    aws, admin, workspace, receiver, pollers
+):
+    triggers = ["task:failed", "run:needs_attention"]
+    nc = create(admin, workspace, url=receiver.url, triggers=triggers)["id"]
+    with capturing_service() as service:  # takes the verification, then fails every run
+        task = admin.post("/run-tasks", {"name": "gate", "url": service.url}).json()["id"]
+        service.status = 500
+        run_id, _ = gated_run(aws, admin, task, workspace)
+
+    deliver_until(pollers, lambda: len(receiver.requests) == 2)
+
+    notified = {r.json()["notifications"][0]["trigger"]: r.json() for r in receiver.requests}
+    assert set(notified) == {"task:failed", "run:needs_attention"}
+    for body in notified.values():
+        assert body["run_id"] == run_id
+        assert body["notifications"][0]["run_status"] == "pre_plan_running"
+    assert {d["trigger"] for d in deliveries(admin, nc)} == set(triggers)

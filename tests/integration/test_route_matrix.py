@@ -18,9 +18,6 @@ from typing import Any
 import pytest
 
 from examples.runtask_service import RunTaskService
-from iacp.runs.workflow import StartInput
-from iacp.runtasks.models import Stage
-from iacp.runtasks.stages import ConcludeInput, DispatchInput, StageRef
 from iacp.tokens.models import Role
 from local.template import Provisioned
 from tests.conftest import ApiClient, assert_error, mint
@@ -31,7 +28,7 @@ from tests.runs_support import (
     started,
     upload_configuration,
 )
-from tests.runtasks_support import capturing_service
+from tests.runtasks_support import capturing_service, gated_run
 
 
 @dataclass
@@ -51,37 +48,6 @@ RUN_PATHS = (
     "configuration-versions",
     "state",
 )
-
-
-def gated_run(aws: Provisioned, admin: ApiClient, task_id: str) -> tuple[str, str]:
-    """A run stopped at pre_plan, waiting for an override, through the workflow's steps:
-    its mandatory run task's service failed the request. Returns the run and the result."""
-    workspace = admin.post("/workspaces", {"name": "gated"}).json()["id"]
-    attached = admin.post(
-        f"/workspaces/{workspace}/run-tasks",
-        {"run_task_id": task_id, "stages": ["pre_plan"], "enforcement_level": "mandatory"},
-    )
-    assert attached.status == 201, attached.body
-    upload_configuration(admin, aws, workspace)
-    run_id = str(admin.post(f"/workspaces/{workspace}/runs", {}).json()["id"])
-    machinery = machinery_for(aws)
-    arn = machinery.workflow.execution_arn(run_id)
-    machinery.run_workflow().start(StartInput(run_id=run_id, execution_arn=arn))
-    stages = machinery.task_stages
-    plan = stages.prepare(StageRef(run_id=run_id, stage=Stage.PRE_PLAN))
-    [task] = plan.tasks
-    stages.dispatch(DispatchInput(task=task, task_token="dispatch-token"))
-    stages.conclude(
-        ConcludeInput(
-            run_id=run_id, stage=Stage.PRE_PLAN, tasks=plan.tasks, task_token="conclude-token"
-        )
-    )
-    run = admin.get(f"/runs/{run_id}").json()
-    assert run["status"] == "pre_plan_running", run
-    assert [s["status"] for s in run["task_stages"]] == ["awaiting_override"], run
-    result = admin.get(f"/runs/{run_id}/task-results").json()["items"][0]
-    assert result["id"] == task.result_id and result["status"] == "errored", result
-    return run_id, task.result_id
 
 
 @pytest.fixture
