@@ -9,25 +9,14 @@ from botocore.exceptions import ClientError
 
 from iacp.runs.workflow import FailureInput, StartInput
 from iacp.runs.workflow_client import WorkflowClient
-from local.queues import QueuePoller, read_queue_sources
-from local.streams import StreamPoller, read_stream_sources
+from local.queues import QueuePoller
+from local.streams import StreamPoller
 from tests.runs_support import machinery_for, upload_configuration
 
 
 @pytest.fixture
-def pollers(aws, handlers, monkeypatch) -> tuple[StreamPoller, QueuePoller]:
-    # In-process moto routes DescribeStream only to its own streams endpoint.
-    monkeypatch.setenv(
-        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "https://streams.dynamodb.us-east-1.amazonaws.com"
-    )
-    return (
-        StreamPoller(handlers, read_stream_sources(aws)),
-        # The follow-ups' queue only (notifications have tests of their own).
-        QueuePoller(
-            handlers,
-            [s for s in read_queue_sources(aws) if s.function_id == "FollowUpFunction"],
-        ),
-    )
+def pollers(stream_poller, queue_poller) -> tuple[StreamPoller, QueuePoller]:
+    return stream_poller, queue_poller("FollowUpFunction")
 
 
 def throttled(self: WorkflowClient, run_id: str) -> str:

@@ -18,8 +18,8 @@ import pytest
 
 from iacp.runs.events import publish, status_change
 from iacp.tokens.models import Role
-from local.queues import QueuePoller, read_queue_sources
-from local.streams import StreamPoller, read_stream_sources
+from local.queues import QueuePoller
+from local.streams import StreamPoller
 from tests.conftest import ApiClient, assert_error, mint
 from tests.runs_support import upload_configuration
 from tests.runtasks_support import CapturingService, Received, capturing_service, gated_run
@@ -28,15 +28,8 @@ TOKEN = "a-notification-token"
 
 
 @pytest.fixture
-def pollers(aws, handlers, monkeypatch) -> tuple[StreamPoller, QueuePoller]:
-    # In-process moto routes DescribeStream only to its own streams endpoint.
-    monkeypatch.setenv(
-        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "https://streams.dynamodb.us-east-1.amazonaws.com"
-    )
-    return (
-        StreamPoller(handlers, read_stream_sources(aws)),
-        QueuePoller(handlers, read_queue_sources(aws)),
-    )
+def pollers(stream_poller, queue_poller) -> tuple[StreamPoller, QueuePoller]:
+    return stream_poller, queue_poller("NotificationFunction")
 
 
 @pytest.fixture

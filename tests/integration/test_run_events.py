@@ -10,18 +10,7 @@ import pytest
 
 from iacp.runs.events import DETAIL_TYPE, SOURCE
 from iacp.runs.workflow import RunRef, StartInput
-from local.streams import StreamPoller, read_stream_sources
 from tests.runs_support import machinery_for, upload_configuration
-
-
-@pytest.fixture
-def poller(aws, handlers, monkeypatch) -> StreamPoller:
-    # botocore sends DescribeStream to an endpoint of the stream's ARN, which in-process
-    # moto does not route; its own streams endpoint it does.
-    monkeypatch.setenv(
-        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "https://streams.dynamodb.us-east-1.amazonaws.com"
-    )
-    return StreamPoller(handlers, read_stream_sources(aws))
 
 
 @pytest.fixture
@@ -54,7 +43,7 @@ def drain(queue: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
 
 
-def test_each_status_change_is_published_once(aws, admin, poller, received):
+def test_each_status_change_is_published_once(aws, admin, stream_poller, received):
     ws = admin.post("/workspaces", {"name": "events"}).json()["id"]
     upload_configuration(admin, aws, ws)
     run_id = admin.post(f"/workspaces/{ws}/runs", {"operation": "plan_only"}).json()["id"]
@@ -62,8 +51,8 @@ def test_each_status_change_is_published_once(aws, admin, poller, received):
     workflow.start(StartInput(run_id=run_id, execution_arn="arn:x"))
     workflow.start_plan(RunRef(run_id=run_id))
 
-    assert poller.poll() >= 3  # created, started (pending -> fetching), planning, and more
-    poller.poll()
+    assert stream_poller.poll() >= 3  # created, started (pending -> fetching), planning, and more
+    stream_poller.poll()
 
     events = drain(received)
     assert [(e["source"], e["detail-type"]) for e in events] == [(SOURCE, DETAIL_TYPE)] * 3
@@ -83,7 +72,7 @@ def test_each_status_change_is_published_once(aws, admin, poller, received):
     assert len({d["event_id"] for d in details}) == 3
 
 
-def test_a_publish_that_fails_is_retried_until_it_succeeds(aws, admin, poller, received):
+def test_a_publish_that_fails_is_retried_until_it_succeeds(aws, admin, stream_poller, received):
     events = boto3.client("events")
     bus = aws.refs["RunEventsBus"]
     rules = events.list_targets_by_rule(Rule="all-run-events", EventBusName=bus)["Targets"]
@@ -94,27 +83,27 @@ def test_a_publish_that_fails_is_retried_until_it_succeeds(aws, admin, poller, r
     upload_configuration(admin, aws, ws)
     admin.post(f"/workspaces/{ws}/runs", {"operation": "plan_only"})
 
-    poller.poll()
-    poller.poll()
+    stream_poller.poll()
+    stream_poller.poll()
     events.create_event_bus(Name=bus)
     events.put_rule(
         Name="all-run-events", EventBusName=bus, EventPattern=json.dumps({"source": [SOURCE]})
     )
     events.put_targets(Rule="all-run-events", EventBusName=bus, Targets=rules)
-    poller.poll()
+    stream_poller.poll()
 
     assert [e["detail"]["status"] for e in drain(received)] == ["pending"]
 
 
-def test_a_record_that_keeps_failing_goes_to_the_dead_letter_queue(aws, admin, poller):
+def test_a_record_that_keeps_failing_goes_to_the_dead_letter_queue(aws, admin, stream_poller):
     boto3.client("events").delete_event_bus(Name=aws.refs["RunEventsBus"])
     ws = admin.post("/workspaces", {"name": "events"}).json()["id"]
     upload_configuration(admin, aws, ws)
     admin.post(f"/workspaces/{ws}/runs", {"operation": "plan_only"})
-    [source] = poller.sources
+    [source] = stream_poller.sources
 
     for _ in range(source.maximum_retry_attempts + 1):
-        poller.poll()
+        stream_poller.poll()
 
     sqs = boto3.client("sqs")
     dead = sqs.get_queue_url(QueueName=aws.refs["RunEventsDeadLetterQueue"])["QueueUrl"]
@@ -122,4 +111,4 @@ def test_a_record_that_keeps_failing_goes_to_the_dead_letter_queue(aws, admin, p
     failure = json.loads(message["Body"])
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert failure["DDBStreamBatchInfo"]["batchSize"] >= 1
-    assert poller.poll() == 0  # given up: the stream goes on past it
+    assert stream_poller.poll() == 0  # given up: the stream goes on past it

@@ -76,22 +76,7 @@ def _of_status_change(event: RunEvent) -> list[Notification]:
         detail = "The plan has changes and waits for confirmation."
     else:
         detail = ""
-    return [
-        Notification(
-            event_id=event.event_id,
-            trigger=trigger,
-            message=message,
-            detail=detail,
-            run_id=event.run_id,
-            run_url=event.links.run,
-            run_message=event.message,
-            run_created_at=event.created_at,
-            run_created_by=event.created_by,
-            run_status=event.status,
-            run_updated_at=event.timestamp,
-            workspace_id=event.workspace_id,
-        )
-    ]
+    return [_notification(event, event.event_id, event.status, trigger, message, detail)]
 
 
 def _of_stage(event: TaskStageEvent) -> list[Notification]:
@@ -103,20 +88,31 @@ def _of_stage(event: TaskStageEvent) -> list[Notification]:
         detail = f"A mandatory run task stopped the run at {event.stage}; it waits for an override."
         found.append((Trigger.RUN_NEEDS_ATTENTION, "Run Needs Attention", detail))
     return [
-        Notification(
-            # One event, two triggers: each its own delivery.
-            event_id=f"{event.event_id}/{trigger.value}",
-            trigger=trigger,
-            message=message,
-            detail=detail,
-            run_id=event.run_id,
-            run_url=event.links.run,
-            run_message=event.message,
-            run_created_at=event.created_at,
-            run_created_by=event.created_by,
-            run_status=event.run_status,
-            run_updated_at=event.timestamp,
-            workspace_id=event.workspace_id,
-        )
-        for trigger, message, detail in found
+        # One event, two triggers: each its own delivery.
+        _notification(event, f"{event.event_id}/{trigger}", event.run_status, trigger, *text)
+        for trigger, *text in found
     ]
+
+
+def _notification(
+    event: RunEvent | TaskStageEvent,
+    event_id: str,
+    run_status: str,
+    trigger: Trigger,
+    message: str,
+    detail: str,
+) -> Notification:
+    return Notification(
+        event_id=event_id,
+        trigger=trigger,
+        message=message,
+        detail=detail,
+        run_id=event.run_id,
+        run_url=event.links.run,
+        run_message=event.message,
+        run_created_at=event.created_at,
+        run_created_by=event.created_by,
+        run_status=run_status,
+        run_updated_at=event.timestamp,
+        workspace_id=event.workspace_id,
+    )
