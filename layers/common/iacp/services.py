@@ -1,11 +1,15 @@
 """The platform's services, wired to their stores once per process."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from iacp.configurations.models import archive_key
 from iacp.configurations.service import ConfigurationService
 from iacp.configurations.store import DynamoConfigurationStore
+from iacp.inventory.service import InventoryService
+from iacp.inventory.store import DynamoResourceStore
+from iacp.inventory.sync import InventorySyncer, read_state_file
 from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.finish import RunFinisher
 from iacp.runs.queue import RunQueue
@@ -25,6 +29,7 @@ from iacp.runtasks.store import DynamoRunTaskStore
 from iacp.secrets import platform_secret, sealer_for
 from iacp.settings import (
     ApiSettings,
+    InventorySettings,
     QueueSweepSettings,
     RunTaskCallbackSettings,
     VcsEventsSettings,
@@ -141,6 +146,7 @@ class Services:
     runs: RunService
     run_tasks: RunTaskService
     vcs_connections: VcsConnectionService
+    inventory: InventoryService
     public_base_url: str  # configured (a custom domain), or "" for the request's own URL
 
 
@@ -152,7 +158,12 @@ def build_services(settings: ApiSettings) -> Services:
         ConnectionSecrets(settings.vcs_secrets_prefix),
         workspace_store,
     )
-    workspaces = WorkspaceService(workspace_store, connection_provider=vcs_connections.provider)
+    resources = DynamoResourceStore(settings.resources_table)
+    workspaces = WorkspaceService(
+        workspace_store,
+        connection_provider=vcs_connections.provider,
+        on_deleted=resources.forget,
+    )
     configurations = ConfigurationService(machinery.configurations, settings.artifacts_bucket)
     return Services(
         workspaces=workspaces,
@@ -184,7 +195,18 @@ def build_services(settings: ApiSettings) -> Services:
             organization_name=settings.organization_name,
         ),
         vcs_connections=vcs_connections,
+        inventory=InventoryService(resources, workspaces.existing),
         public_base_url=settings.public_base_url,
+    )
+
+
+def build_inventory_syncer(settings: InventorySettings) -> InventorySyncer:
+    return InventorySyncer(
+        DynamoResourceStore(settings.resources_table),
+        DynamoStateStore(settings.workspaces_table),
+        read_state_file(settings.artifacts_bucket),
+        deadline=timedelta(seconds=settings.sync_deadline_seconds),
+        max_attempts=settings.sync_max_attempts,
     )
 
 
