@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from iacp.settings import (
     ApiSettings,
     AuthorizerSettings,
+    InventorySettings,
     QueueSweepSettings,
     RunEventsSettings,
     RunTaskCallbackSettings,
@@ -41,6 +42,8 @@ FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
     "RunEventsFunction": RunEventsSettings,
     "FollowUpFunction": QueueSweepSettings,
     "CodeCommitEventsFunction": VcsEventsSettings,
+    "InventorySyncFunction": InventorySettings,
+    "InventorySweepFunction": InventorySettings,
 }
 
 
