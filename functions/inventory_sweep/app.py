@@ -17,5 +17,5 @@ syncer = build_inventory_syncer(InventorySettings.from_env())
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     report = syncer.sweep()
-    metrics.add_metric(name="InventorySyncsReset", unit=MetricUnit.Count, value=report.due)
+    metrics.add_metric(name="InventorySyncsPastDeadline", unit=MetricUnit.Count, value=report.due)
     return {"due": report.due, "retried": report.retried}

@@ -8,7 +8,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
+from boto3.dynamodb.conditions import Key
 
 from iacp.inventory.models import ResourceInstance, SyncStatus, SyncTarget
 from iacp.inventory.store import DynamoResourceStore
@@ -233,6 +235,8 @@ def test_resources_are_found_across_workspaces_by_type_and_cloud_id(aws, admin, 
     # A deleted workspace's inventory goes with it.
     assert admin.delete(f"/workspaces/{other}").status == 204
     assert {r["workspace_id"] for r in reader.list_all("/resources", query=TERRAFORM_DATA)} == {ws}
+    table = boto3.resource("dynamodb").Table(aws.refs["ResourcesTable"])
+    assert table.query(KeyConditionExpression=Key("pk").eq(other))["Items"] == []
 
 
 def test_an_apply_that_removes_resources_removes_them_from_the_inventory(aws, admin, pollers):

@@ -243,8 +243,11 @@ class DynamoResourceStore:
         start = decode_cursor(
             cursor, _INDEX_KEYS[index], within=lambda start: start[hash_name] == hash_value
         )
-        request: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": key}
-        request["Limit"] = limit
+        request: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": key,
+            "Limit": limit,
+        }
         if wanted is not None:
             request["FilterExpression"] = wanted
         if start:

@@ -89,32 +89,36 @@ class InventorySyncer:
         due = self._store.due_syncs(self._clock())
         retried = 0
         for workspace_id in due:
-            sync = self._store.get_sync(workspace_id)
-            now = self._clock()
-            if sync is None or sync.status is not SyncStatus.SYNCING:
+            reset = self._reset_if_due(workspace_id)
+            if reset is None or reset.status is not SyncStatus.PENDING:
                 continue
-            if sync.deadline is None or sync.deadline > now:
-                continue  # claimed again meanwhile
-            reset = self._store.save_sync(
-                sync.interrupted(
-                    "The sync did not finish by its deadline.", self._max_attempts, now
+            retried += 1
+            try:
+                self.sync(workspace_id)
+            except Exception:  # released with its error; the next sweep or apply goes on
+                logger.exception(
+                    "inventory sync retry failed", extra={"workspace_id": workspace_id}
                 )
-            )
-            if reset is None:
-                continue  # it finished, or was reset, meanwhile
+        return SweepReport(due=len(due), retried=retried)
+
+    def _reset_if_due(self, workspace_id: str) -> InventorySync | None:
+        """The record, reset, if its attempt is still the one past its deadline (the index
+        is eventually consistent, and the attempt may have finished meanwhile)."""
+        sync = self._store.get_sync(workspace_id)
+        now = self._clock()
+        if sync is None or sync.status is not SyncStatus.SYNCING:
+            return None
+        if sync.deadline is None or sync.deadline > now:
+            return None
+        reset = self._store.save_sync(
+            sync.interrupted("The sync did not finish by its deadline.", self._max_attempts, now)
+        )
+        if reset is not None:
             logger.warning(
                 "inventory sync reset after its deadline",
                 extra={"workspace_id": workspace_id, "status": reset.status},
             )
-            if reset.status is SyncStatus.PENDING:
-                retried += 1
-                try:
-                    self.sync(workspace_id)
-                except Exception:
-                    logger.exception(
-                        "inventory sync retry failed", extra={"workspace_id": workspace_id}
-                    )
-        return SweepReport(due=len(due), retried=retried)
+        return reset
 
     def _claim(self, workspace_id: str, target: SyncTarget) -> InventorySync | None:
         now = self._clock()
