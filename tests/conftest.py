@@ -129,10 +129,14 @@ class ApiClient:
     def delete(self, path: str, **kwargs: Any) -> GatewayReply:
         return self.call("DELETE", path, **kwargs)
 
-    def list_all(self, path: str, limit: int = 100) -> list[dict[str, Any]]:
-        """Every item a list route answers, following ``next_cursor`` page by page."""
+    def list_all(
+        self, path: str, limit: int = 100, query: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item a list route answers, following ``next_cursor`` page by page; ``query``
+        is the list's own parameters."""
         items: list[dict[str, Any]] = []
-        query = {"limit": str(limit)}
+        given = query or {}
+        query = {**given, "limit": str(limit)}
         for _ in range(1000):  # a bound: a cursor that never ends fails instead of hanging
             reply = self.get(path, query=query)
             assert reply.status == 200, reply.body
@@ -140,7 +144,7 @@ class ApiClient:
             items.extend(page["items"])
             if page["next_cursor"] is None:
                 return items
-            query = {"limit": str(limit), "cursor": page["next_cursor"]}
+            query = {**given, "limit": str(limit), "cursor": page["next_cursor"]}
         raise AssertionError(f"the list {path} never ended")
 
     def with_token(self, token: str | None) -> "ApiClient":

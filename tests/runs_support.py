@@ -84,7 +84,9 @@ def plan_result(aws, run_id: str, **fields: Any) -> None:
     s3_put(aws, f"runs/{run_id}/plan/result.json", json.dumps(result))
 
 
-def apply_result(aws, run_id: str, serial: int, **fields: Any) -> None:
+def apply_result(
+    aws, run_id: str, serial: int, resources: list[dict[str, Any]] | None = None, **fields: Any
+) -> None:
     result = {"phase": "apply", "status": "succeeded", "state_serial": serial} | fields
     s3_put(aws, f"runs/{run_id}/apply/result.json", json.dumps(result))
     state = {
@@ -95,7 +97,7 @@ def apply_result(aws, run_id: str, serial: int, **fields: Any) -> None:
             "greeting": {"value": "hello", "type": "string"},
             "password": {"value": "hunter2", "type": "string", "sensitive": True},
         },
-        "resources": [],
+        "resources": resources or [],
     }
     s3_put(aws, f"runs/{run_id}/apply/terraform.tfstate", json.dumps(state))
 
@@ -111,8 +113,15 @@ def planned_run(aws: Provisioned, client: ApiClient, workspace_id: str) -> str:
     return run_id
 
 
-def applied_run(aws: Provisioned, client: ApiClient, workspace_id: str, serial: int = 1) -> str:
-    """A run that planned, applied and saved a state version with outputs."""
+def applied_run(
+    aws: Provisioned,
+    client: ApiClient,
+    workspace_id: str,
+    serial: int = 1,
+    resources: list[dict[str, Any]] | None = None,
+) -> str:
+    """A run that planned, applied and saved a state version with outputs (and
+    ``resources``, the state file's list)."""
     machinery = machinery_for(aws)
     workflow = machinery.run_workflow()
     run_id = str(client.post(f"/workspaces/{workspace_id}/runs", {"auto_apply": True}).json()["id"])
@@ -121,7 +130,7 @@ def applied_run(aws: Provisioned, client: ApiClient, workspace_id: str, serial: 
     s3_put(aws, f"runs/{run_id}/plan/plan.json", json.dumps({"format_version": "1.2"}))
     workflow.record_plan(RunRef(run_id=run_id))
     workflow.start_apply(RunRef(run_id=run_id))
-    apply_result(aws, run_id, serial=serial)
+    apply_result(aws, run_id, serial=serial, resources=resources)
     workflow.record_apply(RunRef(run_id=run_id))
     workflow.finish(RunRef(run_id=run_id))
     return run_id

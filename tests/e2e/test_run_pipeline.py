@@ -124,6 +124,24 @@ def test_plan_confirm_apply_saves_a_state_with_its_outputs(admin):
     workspace = admin.get(f"/workspaces/{ws}").json()
     assert workspace["locked"] is False
     assert workspace["current_run_id"] is None
+    # The inventory, indexed from the new state on the durable path (run events bus → queue).
+    inventory = synced_inventory(admin, ws, state["serial"])
+    assert [r["address"] for r in inventory["items"]] == [
+        'terraform_data.item["a"]',
+        'terraform_data.item["b"]',
+    ]
+    for resource, key in zip(inventory["items"], ["a", "b"], strict=True):
+        assert (resource["type"], resource["name"], resource["index_key"]) == (
+            "terraform_data",
+            "item",
+            key,
+        )
+        assert resource["provider"] == "terraform.io/builtin/terraform"
+        assert resource["module"] is None
+        assert resource["cloud_id"]  # terraform_data's id, a UUID Terraform made
+        assert resource["run_id"] == run_id
+        found = admin.get("/resources", query={"id": resource["cloud_id"]}).json()["items"]
+        assert [(f["workspace_id"], f["address"]) for f in found] == [(ws, resource["address"])]
 
     # A second run of the same configuration finds nothing to change.
     again = start_run(admin, ws)
@@ -145,6 +163,25 @@ def test_plan_confirm_apply_saves_a_state_with_its_outputs(admin):
     assert newer["serial"] > state["serial"]
     assert newer["lineage"] == state["lineage"]
     assert newer["outputs"]["names"]["value"] == ["a", "c"]
+    # The inventory follows: "b" is gone, "c" is there, "a" is the same resource.
+    after = synced_inventory(admin, ws, newer["serial"])
+    assert [r["address"] for r in after["items"]] == [
+        'terraform_data.item["a"]',
+        'terraform_data.item["c"]',
+    ]
+    assert after["items"][0]["cloud_id"] == inventory["items"][0]["cloud_id"]
+    assert after["items"][1]["run_id"] == changed
+
+
+def synced_inventory(client: ApiClient, workspace_id: str, serial: int) -> dict[str, Any]:
+    """The workspace's inventory once it has been indexed from the state ``serial``."""
+
+    def synced() -> dict[str, Any] | None:
+        page: dict[str, Any] = client.get(f"/workspaces/{workspace_id}/resources").json()
+        sync = page["sync"] or {}
+        return page if sync.get("status") == "synced" and sync["synced_serial"] == serial else None
+
+    return wait_for(synced, f"the inventory of state serial {serial}")
 
 
 def test_plan_only_run_finishes_without_locking_or_queueing(admin):

@@ -119,6 +119,14 @@ def test_enable_disable_change_and_delete(admin, workspace):
     assert_error(admin.delete(f"/notification-configurations/{nc}"), 404)
 
 
+def test_deleting_the_workspace_deletes_its_configurations(admin, workspace):
+    nc = create(admin, workspace, url="https://hooks.example.com/a")["id"]
+
+    assert admin.delete(f"/workspaces/{workspace}").status == 204
+
+    assert_error(admin.get(f"/notification-configurations/{nc}"), 404)
+
+
 @pytest.mark.parametrize(
     ("fields", "pointer"),
     [

@@ -533,6 +533,15 @@ CASES |= {
     "delete-vcs 403": ("writer", "DELETE", VCS, None, None, 403),
     "delete-vcs 404": ("admin", "DELETE", MISSING_VCS, None, None, 404),
     "delete-vcs 409": ("admin", "DELETE", "/vcs-connections/{used_vcs}", None, None, 409),
+    # The resource inventory: read access; a limited token sees only its workspaces
+    "list-resources ok": ("reader", "GET", WS + "/resources", None, None, 200),
+    "list-resources 401": ("nobody", "GET", WS + "/resources", None, None, 401),
+    "list-resources 403": ("limited", "GET", WS + "/resources", None, None, 403),
+    "list-resources 404": ("reader", "GET", "/workspaces/{missing_ws}/resources", None, None, 404),
+    "list-resources 422": ("reader", "GET", WS + "/resources?limit=0", None, None, 422),
+    "search-resources ok": ("limited", "GET", "/resources?type=terraform_data", None, None, 200),
+    "search-resources 401": ("nobody", "GET", "/resources?type=terraform_data", None, None, 401),
+    "search-resources 422": ("reader", "GET", "/resources", None, None, 422),
     # The GitHub webhook: its signature only, never an API token. Its successes, signed as
     # GitHub signs, are in test_vcs.py.
     "github-webhook 401": ("nobody", "POST", WEBHOOK, {}, None, 401),

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from iacp.settings import (
     ApiSettings,
     AuthorizerSettings,
+    InventorySettings,
     NotificationSettings,
     QueueSweepSettings,
     RunEventsSettings,
@@ -43,6 +44,8 @@ FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
     "FollowUpFunction": QueueSweepSettings,
     "CodeCommitEventsFunction": VcsEventsSettings,
     "NotificationFunction": NotificationSettings,
+    "InventorySyncFunction": InventorySettings,
+    "InventorySweepFunction": InventorySettings,
 }
 
 

@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from iacp import PRODUCT, __version__
 from iacp.configurations.api import router as configurations_router
 from iacp.http import register_error_handlers
+from iacp.inventory.api import router as inventory_router
 from iacp.notifications.api import router as notifications_router
 from iacp.runs.api import router as runs_router
 from iacp.runtasks.api import router as run_tasks_router
@@ -39,6 +40,7 @@ USER_ROUTERS = (
     vcs_router,
     notifications_router,
     tokens_router,
+    inventory_router,
 )
 RUN_TASK_SERVICE_ROUTERS = (run_task_services_router,)
 VCS_WEBHOOK_ROUTERS = (vcs_webhooks_router,)

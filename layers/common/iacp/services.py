@@ -1,11 +1,15 @@
 """The platform's services, wired to their stores once per process."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from iacp.configurations.models import archive_key
 from iacp.configurations.service import ConfigurationService
 from iacp.configurations.store import DynamoConfigurationStore
+from iacp.inventory.service import InventoryService
+from iacp.inventory.store import DynamoResourceStore
+from iacp.inventory.sync import InventorySyncer, read_state_file
 from iacp.notifications.delivery import NotificationDispatcher
 from iacp.notifications.service import SEALING_PURPOSE as NOTIFICATION_SEALING_PURPOSE
 from iacp.notifications.service import NotificationService
@@ -29,6 +33,7 @@ from iacp.runtasks.store import DynamoRunTaskStore
 from iacp.secrets import platform_secret, sealer_for
 from iacp.settings import (
     ApiSettings,
+    InventorySettings,
     NotificationSettings,
     QueueSweepSettings,
     RunTaskCallbackSettings,
@@ -147,6 +152,7 @@ class Services:
     run_tasks: RunTaskService
     vcs_connections: VcsConnectionService
     notifications: NotificationService
+    inventory: InventoryService
     public_base_url: str  # configured (a custom domain), or "" for the request's own URL
 
 
@@ -158,7 +164,19 @@ def build_services(settings: ApiSettings) -> Services:
         ConnectionSecrets(settings.vcs_secrets_prefix),
         workspace_store,
     )
-    workspaces = WorkspaceService(workspace_store, connection_provider=vcs_connections.provider)
+    resources = DynamoResourceStore(settings.resources_table)
+    notification_configurations = DynamoNotificationStore(settings.workspaces_table)
+
+    def forget_workspace(workspace_id: str) -> None:
+        """What a workspace leaves outside its own items goes with it."""
+        resources.forget(workspace_id)
+        notification_configurations.forget(workspace_id)
+
+    workspaces = WorkspaceService(
+        workspace_store,
+        connection_provider=vcs_connections.provider,
+        on_deleted=forget_workspace,
+    )
     configurations = ConfigurationService(machinery.configurations, settings.artifacts_bucket)
     return Services(
         workspaces=workspaces,
@@ -191,12 +209,13 @@ def build_services(settings: ApiSettings) -> Services:
         ),
         vcs_connections=vcs_connections,
         notifications=NotificationService(
-            DynamoNotificationStore(settings.workspaces_table),
+            notification_configurations,
             DynamoDeliveryLog(settings.notification_deliveries_table),
             workspace_store,
             sealer=partial(sealer_for, settings.platform_secret_arn, NOTIFICATION_SEALING_PURPOSE),
             organization_name=settings.organization_name,
         ),
+        inventory=InventoryService(resources, workspaces.existing),
         public_base_url=settings.public_base_url,
     )
 
@@ -208,6 +227,16 @@ def build_notification_dispatcher(settings: NotificationSettings) -> Notificatio
         DynamoWorkspaceStore(settings.workspaces_table),
         sealer=partial(sealer_for, settings.platform_secret_arn, NOTIFICATION_SEALING_PURPOSE),
         organization_name=settings.organization_name,
+    )
+
+
+def build_inventory_syncer(settings: InventorySettings) -> InventorySyncer:
+    return InventorySyncer(
+        DynamoResourceStore(settings.resources_table),
+        DynamoStateStore(settings.workspaces_table),
+        read_state_file(settings.artifacts_bucket),
+        deadline=timedelta(seconds=settings.sync_deadline_seconds),
+        max_attempts=settings.sync_max_attempts,
     )
 
 

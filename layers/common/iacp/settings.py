@@ -58,6 +58,7 @@ VcsSecretsPrefix = Annotated[
 
 class ApiSettings(WorkflowSettings):
     tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
+    resources_table: str = Field(alias="RESOURCES_TABLE", min_length=1)
     vcs_secrets_prefix: VcsSecretsPrefix
     notification_deliveries_table: str = Field(alias="NOTIFICATION_DELIVERIES_TABLE", min_length=1)
     # Empty: the URL each request came to (the API function cannot name its own API in
@@ -110,3 +111,14 @@ class RunTaskCallbackSettings(_EnvironmentSettings):
 
 class RunTaskSweepSettings(_EnvironmentSettings):
     task_results_table: str = Field(alias="TASK_RESULTS_TABLE", min_length=1)
+
+
+class InventorySettings(_EnvironmentSettings):
+    """The inventory sync after each apply, and its sweep."""
+
+    workspaces_table: str = Field(alias="WORKSPACES_TABLE", min_length=1)
+    resources_table: str = Field(alias="RESOURCES_TABLE", min_length=1)
+    artifacts_bucket: str = Field(alias="ARTIFACTS_BUCKET", min_length=1)
+    # Longer than the sync function's timeout: once it passes, the attempt's worker is gone.
+    sync_deadline_seconds: int = Field(300, alias="INVENTORY_SYNC_DEADLINE_SECONDS", ge=60, le=3600)
+    sync_max_attempts: int = Field(3, alias="INVENTORY_SYNC_MAX_ATTEMPTS", ge=1, le=10)

@@ -120,6 +120,11 @@ class DynamoNotificationStore:
             raise
         return True
 
+    def forget(self, workspace_id: str) -> None:
+        """Delete a deleted workspace's configurations (their deliveries expire)."""
+        for record in self.of_workspace(workspace_id):
+            self.delete(record.configuration.id)
+
     def delete(self, configuration_id: str) -> bool:
         try:
             self._table.delete_item(

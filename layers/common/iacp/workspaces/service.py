@@ -26,6 +26,9 @@ from iacp.workspaces.store import WorkspaceStore
 ConnectionProvider = Callable[[str], VcsProvider | None]
 """The provider of a VCS connection, or None when there is no such connection."""
 
+WorkspaceDeleted = Callable[[str], None]
+"""What else goes with a deleted workspace (its resource inventory, in another table)."""
+
 
 class WorkspaceService:
     def __init__(
@@ -33,10 +36,12 @@ class WorkspaceService:
         store: WorkspaceStore,
         clock: Callable[[], datetime] = utcnow,
         connection_provider: ConnectionProvider = lambda connection_id: None,
+        on_deleted: WorkspaceDeleted = lambda workspace_id: None,
     ):
         self._store = store
         self._clock = clock
         self._connection_provider = connection_provider
+        self._on_deleted = on_deleted
 
     def create(self, principal: Principal, request: WorkspaceCreate) -> Workspace:
         principal.require(Role.WRITE)
@@ -61,6 +66,10 @@ class WorkspaceService:
     def get(self, principal: Principal, workspace_id: str) -> Workspace:
         principal.require_workspace(workspace_id, Role.READ)
         return self._existing(workspace_id)
+
+    def existing(self, workspace_ids: Iterable[str]) -> set[str]:
+        """Of ``workspace_ids``, those with a workspace."""
+        return {w.id for w in self._store.get_many(sorted(set(workspace_ids)))}
 
     def missing(self, workspace_ids: Iterable[str]) -> list[str]:
         """Of ``workspace_ids``, those with no workspace."""
@@ -93,6 +102,7 @@ class WorkspaceService:
                 raise Conflict(f"Workspace {workspace_id} is locked; unlock it before deleting it.")
             raise Conflict(f"Workspace {workspace_id} changed while it was being deleted; retry.")
         logger.info("workspace deleted", extra={"workspace_id": workspace_id})
+        self._on_deleted(workspace_id)
 
     def lock(self, principal: Principal, workspace_id: str, request: LockRequest) -> Workspace:
         principal.require_workspace(workspace_id, Role.WRITE)
