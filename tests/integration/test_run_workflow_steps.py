@@ -3,8 +3,10 @@ given the files the runner leaves in S3 (docs/run-pipeline.md). The end-to-end t
 same steps through the real workflow with real Terraform."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from iacp.runs.workflow import (
@@ -265,3 +267,23 @@ def test_reconcile_of_an_ended_run_changes_nothing(aws, admin, ws, machinery):
     machinery.reconciler().reconcile(f"arn:aws:states:x:execution:run:{run_id}", "ABORTED")
 
     assert status(admin, run_id) == "planned_and_finished"
+
+
+def test_the_sweep_reconciles_a_run_whose_executions_end_went_unseen(aws, admin, ws, machinery):
+    run_id = new_run(admin, ws)  # its execution starts (in moto, it waits)
+    started(machinery, run_id)
+    arn = admin.get(f"/runs/{run_id}").json()["execution_arn"]
+    boto3.client("stepfunctions").stop_execution(executionArn=arn)  # no rule delivers it
+    just_now = datetime.now(UTC) - timedelta(minutes=5)
+
+    reconciler = machinery.reconciler()
+    later = machinery.workflow.ended_without_success(since=datetime.now(UTC) + timedelta(hours=1))
+    assert reconciler.sweep(later) == 0  # ended before the window: not looked at
+    assert status(admin, run_id) == "planning"
+
+    assert reconciler.sweep(machinery.workflow.ended_without_success(since=just_now)) == 1
+
+    assert status(admin, run_id) == "canceled"
+    assert admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None
+    # Swept again: the run has ended, nothing to do.
+    assert reconciler.sweep(machinery.workflow.ended_without_success(since=just_now)) == 0

@@ -36,6 +36,7 @@ FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
     "AuthorizerFunction": AuthorizerSettings,
     "WorkflowFunction": WorkflowSettings,
     "ReconcileFunction": WorkflowSettings,
+    "ExecutionSweepFunction": WorkflowSettings,
     "QueueSweepFunction": QueueSweepSettings,
     "RunTaskCallbackFunction": RunTaskCallbackSettings,
     "RunTaskSweepFunction": RunTaskSweepSettings,

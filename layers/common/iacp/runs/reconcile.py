@@ -5,7 +5,13 @@ a way its own failure handler could not record, or times out, a rule on the work
 changes calls this: the run becomes ``canceled`` or ``errored``, a canceled apply's partial
 state is kept, and the lock and queue are released. A run that already ended is only checked
 for anything it still holds.
+
+The rule's event can be lost (its retries and dead-letter queue exhausted, the rule disabled
+during a deployment); the periodic sweep then finds the executions that ended recently and
+reconciles their runs that are still open.
 """
+
+from collections.abc import Iterable
 
 from iacp.observability import logger
 from iacp.runs.artifacts import RunArtifacts, result_key
@@ -59,6 +65,22 @@ class RunReconciler:
             message=f"The run's workflow {what} before the run was finished ({status}).",
         )
         self._finisher.end(run, RunStatus.ERRORED, error, reason=f"execution {status}")
+
+    def sweep(self, ended: Iterable[tuple[str, str]]) -> int:
+        """Reconcile the runs of ``ended`` executions (ARN, status) that are still open;
+        how many there were. Runs already ended are left alone: the rule handled them."""
+        reconciled = 0
+        for execution_arn, status in ended:
+            run = self._runs.get(run_id_of(execution_arn))
+            if run is None or run.status.terminal:
+                continue
+            logger.warning(
+                "a run outlived its execution: reconciling",
+                extra={"run_id": run.id, "execution_arn": execution_arn, "status": status},
+            )
+            self.reconcile(execution_arn, status)
+            reconciled += 1
+        return reconciled
 
     def _keep_partial_state(self, workspace_id: str, run_id: str) -> None:
         """The execution ends the moment it is stopped, while the runner is still interrupting

@@ -1,7 +1,8 @@
 """Starting, stopping and resuming run workflow executions."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -56,6 +57,21 @@ class WorkflowClient:
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
         return resume(task_token, output)
+
+    def ended_without_success(self, since: datetime) -> Iterator[tuple[str, str]]:
+        """``(execution ARN, status)`` of every execution that ended ABORTED, FAILED or
+        TIMED_OUT at ``since`` or later. Step Functions lists by start time, and a run may
+        wait a week for confirmation before it stops, so every page of each status is read
+        (these are the failures, a small share of all executions) and filtered by stop
+        time."""
+        paginator = stepfunctions_client().get_paginator("list_executions")
+        for status in ("ABORTED", "FAILED", "TIMED_OUT"):
+            pages = paginator.paginate(stateMachineArn=self._state_machine_arn, statusFilter=status)
+            for page in pages:
+                for execution in page["executions"]:
+                    stopped = execution.get("stopDate")
+                    if stopped is not None and stopped >= since:
+                        yield execution["executionArn"], status
 
 
 def resume(task_token: str, output: dict[str, Any]) -> bool:
