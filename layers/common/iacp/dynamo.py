@@ -4,7 +4,7 @@ a condition, so a duplicate or late request changes nothing."""
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from iacp.aws import dynamodb_client
@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 _serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 _TYPED_PARTS = ("Item", "Key", "ExpressionAttributeValues")
 
 
@@ -62,3 +64,21 @@ def query_all(table: "Table", **request: Any) -> Iterator[dict[str, Any]]:
         if "LastEvaluatedKey" not in reply:
             return
         request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+
+def batch_get(table_name: str, keys: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The items at ``keys`` (strongly consistent; missing ones left out, in no order), by
+    ``BatchGetItem`` a hundred keys at a time, asking again for what DynamoDB left
+    unprocessed."""
+    # DynamoDB refuses a batch that names a key twice.
+    unique = list({tuple(sorted(key.items())): key for key in keys}.values())
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(unique), BATCH_GET_LIMIT):
+        typed = [_typed({"Key": key})["Key"] for key in unique[start : start + BATCH_GET_LIMIT]]
+        request: Any = {table_name: {"Keys": typed, "ConsistentRead": True}}
+        while request:
+            reply = dynamodb_client().batch_get_item(RequestItems=request)
+            for item in reply["Responses"].get(table_name, []):
+                found.append({k: _deserializer.deserialize(v) for k, v in item.items()})
+            request = reply.get("UnprocessedKeys") or None
+    return found

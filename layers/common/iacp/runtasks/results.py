@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import is_condition_failure, query_all
+from iacp.dynamo import batch_get, is_condition_failure, query_all
 from iacp.ids import derived_id
 from iacp.runtasks.models import OPEN, ResultStatus, Stage, TaskResult
 from iacp.timestamps import from_iso, to_iso
@@ -99,8 +99,10 @@ class DynamoTaskResultStore:
         return None if item is None else _record(item)
 
     def get_many(self, result_ids: Collection[str]) -> list[ResultRecord]:
-        found = (self.get(result_id) for result_id in result_ids)
-        return [record for record in found if record is not None]
+        """In the order of ``result_ids``; missing ones left out."""
+        keys = [{"id": result_id} for result_id in result_ids]
+        found = {item["id"]: _record(item) for item in batch_get(self._table.name, keys)}
+        return [found[result_id] for result_id in result_ids if result_id in found]
 
     def for_run(self, run_id: str) -> list[ResultRecord]:
         items = query_all(

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import TransactionCanceled, is_condition_failure, query_all, transact_write
+from iacp.dynamo import (
+    TransactionCanceled,
+    batch_get,
+    is_condition_failure,
+    query_all,
+    transact_write,
+)
 from iacp.errors import Conflict
 from iacp.pagination import decode_cursor, encode_cursor
 from iacp.timestamps import from_iso, to_iso
@@ -128,8 +134,9 @@ class DynamoWorkspaceStore:
         return None if item is None else _workspace(item)
 
     def get_many(self, workspace_ids: list[str]) -> list[Workspace]:
-        found = [self.get(workspace_id) for workspace_id in workspace_ids]
-        return sorted((w for w in found if w is not None), key=lambda w: w.name)
+        keys = [{"pk": workspace_id, "sk": WORKSPACE_SK} for workspace_id in workspace_ids]
+        found = [_workspace(item) for item in batch_get(self._table.name, keys)]
+        return sorted(found, key=lambda w: w.name)
 
     def page(self, limit: int, cursor: str | None) -> tuple[list[Workspace], str | None]:
         items, next_cursor = page_by_name(self._table, "workspace", WORKSPACE_SK, limit, cursor)
