@@ -300,6 +300,9 @@ def test_a_fetch_that_fails_errors_the_run_with_gits_message(aws, gateway, admin
     assert run["status"] == "errored"
     assert run["error"] == {"stage": "configuration", "message": message}
     assert admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None
+    cv = run["configuration_version_id"]
+    version = admin.get(f"/workspaces/{ws}/configuration-versions/{cv}").json()
+    assert version["status"] == "errored"  # not pending forever
 
 
 def test_an_uploaded_configuration_needs_no_fetch(aws, admin):

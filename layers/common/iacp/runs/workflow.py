@@ -266,7 +266,15 @@ class RunWorkflow:
         if run.status is RunStatus.APPLYING and error.stage != StateNotSaved.stage:
             # A failed apply may have changed real resources: keep what Terraform recorded.
             self._states.record_if_written(run.workspace_id, run.id)
+        if run.status is RunStatus.FETCHING:
+            # Its commit never arrived: the version will not become usable by waiting.
+            self._settle_unfetched(run)
         self._finisher.end(run, RunStatus.ERRORED, error, reason="workflow step failed")
+
+    def _settle_unfetched(self, run: Run) -> None:
+        version = self._configurations.get(run.workspace_id, run.configuration_version_id)
+        if version is not None and version.status is ConfigurationStatus.PENDING:
+            self._configurations.mark(version, ConfigurationStatus.ERRORED)
 
     def _explain(self, run: Run, caught: dict[str, Any]) -> RunError:
         """The run's error from what the workflow caught: a step's own error, else the
