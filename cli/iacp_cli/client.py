@@ -52,16 +52,16 @@ class Client:
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)
 
-    def list_all(self, path: str) -> list[JsonObject]:
-        """Every item of a list route, following ``next_cursor``."""
+    def list_all(self, path: str, query: Mapping[str, str] | None = None) -> list[JsonObject]:
+        """Every item of a list route (with ``query``), following ``next_cursor``."""
         items: list[JsonObject] = []
         cursor: str | None = None
         seen: set[str] = set()
         while True:
-            query: dict[str, str | int] = {"limit": PAGE_LIMIT}
+            page_query: dict[str, str | int] = {**(query or {}), "limit": PAGE_LIMIT}
             if cursor:
-                query["cursor"] = cursor
-            page = self.get(path, query)
+                page_query["cursor"] = cursor
+            page = self.get(path, page_query)
             items.extend(page.get("items", []))
             cursor = page.get("next_cursor")
             if not cursor or cursor in seen:

@@ -372,3 +372,92 @@ def test_a_run_stopped_by_a_task_exits_3_with_the_error_and_the_hint(cli, api: F
         f"  `iacp run override {run} --comment WHY` lets it go on (failed mandatory tasks need "
         f"an admin token), `iacp run cancel {run}` ends it",
     ]
+
+
+def test_resource_find_sends_the_query_and_prints_where_each_resource_is(cli, api: FakeApi):
+    found = [
+        {
+            "workspace_id": WS,
+            "address": "aws_s3_bucket.logs",
+            "type": "aws_s3_bucket",
+            "cloud_id": "arn:aws:s3:::logs",
+        }
+    ]
+    api.route("GET", "/api/v1/resources", (200, {"items": found, "next_cursor": None}))
+
+    result = cli("resource", "find", "--id", "arn:aws:s3:::logs")
+
+    assert result.code == 0, result.err
+    assert api.requests[0].query == {"id": "arn:aws:s3:::logs", "limit": "100"}
+    assert result.out.splitlines()[1].split() == [
+        WS,
+        "aws_s3_bucket.logs",
+        "aws_s3_bucket",
+        "arn:aws:s3:::logs",
+    ]
+    assert cli("resource", "find").code == 1  # neither --type nor --id
+
+
+def test_resource_list_shows_the_resources_and_the_sync(cli, demo: FakeApi):
+    page = {
+        "items": [{"address": "terraform_data.a", "type": "terraform_data", "cloud_id": "1"}],
+        "next_cursor": None,
+        "sync": {"status": "synced", "serial": 3, "error": None},
+    }
+    demo.route("GET", f"/api/v1/workspaces/{WS}/resources", (200, page))
+
+    out = cli("resource", "list", "demo").out.splitlines()
+
+    assert out[1].split() == ["terraform_data.a", "terraform_data", "1"]
+    assert out[-1] == "sync: synced (state serial 3)"
+
+
+def test_notification_create_reads_the_url_and_token_from_the_environment(
+    cli, demo: FakeApi, monkeypatch
+):
+    def created(request: Request):
+        return 201, {"id": "nc-aaaaaaaaaaaaaaaa", "url_origin": "https://hooks.x"} | request.json()
+
+    demo.route("POST", f"/api/v1/workspaces/{WS}/notification-configurations", created)
+    monkeypatch.setenv("HOOK_URL", "https://hooks.x/secret")
+    monkeypatch.setenv("HOOK_TOKEN", "t0ken")
+
+    result = cli(
+        "notification",
+        "create",
+        "demo",
+        "ops",
+        "--type",
+        "generic",
+        "--url-env",
+        "HOOK_URL",
+        "--token-env",
+        "HOOK_TOKEN",
+        "--triggers",
+        "run:errored,task:failed",
+    )
+
+    assert result.code == 0, result.err
+    assert demo.requests[-1].json() == {
+        "name": "ops",
+        "destination_type": "generic",
+        "url": "https://hooks.x/secret",
+        "token": "t0ken",
+        "triggers": ["run:errored", "task:failed"],
+        "enabled": True,
+    }
+    assert result.out == "created notification ops (nc-aaaaaaaaaaaaaaaa) to https://hooks.x\n"
+    with pytest.raises(SystemExit) as exited:  # argparse: an unknown trigger
+        cli("notification", "create", "demo", "x", "--type", "slack", "--triggers", "run:x")
+    assert exited.value.code == 2
+
+
+def test_notification_verify_exits_1_when_the_destination_refused(cli, api: FakeApi):
+    path = "/api/v1/notification-configurations/nc-aaaaaaaaaaaaaaaa/actions/verify"
+    refused = {"delivered": False, "status_code": 503, "error": "the receiver answered HTTP 503"}
+    api.route("POST", path, (200, refused))
+
+    result = cli("notification", "verify", "nc-aaaaaaaaaaaaaaaa")
+
+    assert result.code == 1
+    assert result.out == "not delivered: the receiver answered HTTP 503\n"

@@ -38,7 +38,7 @@ class ScriptedApi(Client):
             return {"data": data, "next_offset": offset, "complete": not chunks}
         raise AssertionError(path)
 
-    def list_all(self, path: str) -> list[dict[str, Any]]:
+    def list_all(self, path: str, query: Any = None) -> list[dict[str, Any]]:
         assert path == f"/runs/{RUN}/task-results"
         self.result_reads += 1
         return self.results

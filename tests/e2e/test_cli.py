@@ -14,6 +14,7 @@ import pytest
 from examples.runtask_service import RunTaskService
 from local.platform import LocalPlatform
 from tests.conftest import ApiClient
+from tests.e2e.test_run_pipeline import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 HMAC_KEY = "cli-e2e-hmac-key"
@@ -134,6 +135,16 @@ def test_a_workspace_from_creation_to_applied_outputs(iacp: Iacp, tmp_path: Path
     state = ok(iacp("state", "show", name))
     assert 'greeting = "hello again"' in state
     assert 'names = ["a", "b"]' in state
+
+    # The inventory is indexed after the apply, on its own durable path.
+    def indexed() -> str | None:
+        listed = ok(iacp("resource", "list", name))
+        return listed if "sync: synced" in listed else None
+
+    inventory = wait_for(indexed, "the inventory")
+    assert "terraform_data.example" in inventory
+    found = ok(iacp("resource", "find", "--type", "terraform_data"))
+    assert "terraform_data.example" in found
 
 
 def test_watch_until_planned_then_apply(iacp: Iacp, tmp_path: Path):

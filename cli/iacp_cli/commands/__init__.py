@@ -7,7 +7,17 @@ returning the exit code.
 import argparse
 
 from iacp_cli import __version__
-from iacp_cli.commands import runs, runtasks, state, tokens, upload, variables, workspaces
+from iacp_cli.commands import (
+    notifications,
+    resources,
+    runs,
+    runtasks,
+    state,
+    tokens,
+    upload,
+    variables,
+    workspaces,
+)
 from iacp_cli.watch import EXIT_CODES_HELP
 
 DESCRIPTION = """The command-line client of the iacp Terraform run platform.
@@ -52,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"iacp {__version__}")
     nouns = parser.add_subparsers(dest="noun", metavar="COMMAND", required=True)
     common = connection_options()
-    for module in (workspaces, variables, upload, runs, runtasks, tokens, state):
+    modules = (
+        workspaces,
+        variables,
+        upload,
+        runs,
+        runtasks,
+        tokens,
+        state,
+        resources,
+        notifications,
+    )
+    for module in modules:
         module.register(nouns, common)
     return parser
