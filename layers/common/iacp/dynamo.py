@@ -1,7 +1,8 @@
 """Conditional writes and transactions: every state change in the platform goes through
 a condition, so a duplicate or late request changes nothing."""
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -54,6 +55,67 @@ def _typed(request: Mapping[str, Any]) -> dict[str, Any]:
         if part in out:
             out[part] = {k: _serializer.serialize(v) for k, v in out[part].items()}
     return out
+
+
+@dataclass
+class Update:
+    """An ``update_item`` request built a clause at a time; every attribute name and value
+    goes through a placeholder, so any field name (``status``, ``name``) is safe."""
+
+    sets: list[str] = field(default_factory=list)
+    removes: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def name(self, attribute: str) -> str:
+        placeholder = f"#n{len(self.names)}"
+        self.names[placeholder] = attribute
+        return placeholder
+
+    def value(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = value
+        return placeholder
+
+    def set(self, attribute: str, value: Any) -> "Update":
+        self.sets.append(f"{self.name(attribute)} = {self.value(value)}")
+        return self
+
+    def set_in(self, attribute: str, key: str, value: Any) -> "Update":
+        """``attribute[key] = value`` in a map attribute."""
+        self.sets.append(f"{self.name(attribute)}.{self.name(key)} = {self.value(value)}")
+        return self
+
+    def set_all(self, fields: Mapping[str, Any]) -> "Update":
+        for attribute, value in fields.items():
+            self.set(attribute, value)
+        return self
+
+    def remove(self, attributes: Collection[str]) -> "Update":
+        self.removes.extend(self.name(attribute) for attribute in attributes)
+        return self
+
+    def one_of(self, attribute: str, allowed: Collection[Any]) -> str:
+        """A condition: ``attribute`` is one of ``allowed``."""
+        placeholders = ", ".join(self.value(value) for value in allowed)
+        return f"{self.name(attribute)} IN ({placeholders})"
+
+    def request(self, condition: str) -> dict[str, Any]:
+        """The arguments of ``Table.update_item`` (with the key and ReturnValues to add)."""
+        clauses = []
+        if self.sets:
+            clauses.append("SET " + ", ".join(self.sets))
+        if self.removes:
+            clauses.append("REMOVE " + ", ".join(self.removes))
+        request: dict[str, Any] = {
+            "UpdateExpression": " ".join(clauses),
+            "ConditionExpression": condition,
+        }
+        if self.names:
+            request["ExpressionAttributeNames"] = self.names
+        if self.values:
+            request["ExpressionAttributeValues"] = self.values
+        return request
 
 
 def query_all(table: "Table", **request: Any) -> Iterator[dict[str, Any]]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import is_condition_failure
+from iacp.dynamo import Update, is_condition_failure
 from iacp.pagination import decode_cursor, encode_cursor
 from iacp.runs.models import Run
 from iacp.runs.status import RunStatus
@@ -149,30 +149,17 @@ class DynamoRunStore:
         remove: Collection[str] = (),
     ) -> Run | None:
         """Move the run to ``to`` if its status is one of ``allowed_from``; ``None`` if not."""
-        names = {"#status": "status", "#to": to.value}
-        values: dict[str, Any] = {":to": to.value, ":at": to_iso(at)}
-        allowed = []
-        for i, status in enumerate(allowed_from):
-            values[f":from{i}"] = status.value
-            allowed.append(f":from{i}")
-        sets = ["#status = :to", "status_timestamps.#to = :at"]
-        removes = list(remove)
+        update = Update().set("status", to.value).set_in("status_timestamps", to.value, to_iso(at))
+        update.set_all(fields or {}).remove(remove)
         if to is not RunStatus.PENDING:
-            removes.append("queued_workspace_id")
-        return self._update(
-            run_id,
-            sets,
-            names,
-            values,
-            fields or {},
-            removes,
-            condition=f"#status IN ({', '.join(allowed)})",
-        )
+            update.remove(["queued_workspace_id"])
+        allowed = update.one_of("status", [status.value for status in allowed_from])
+        return self._update(run_id, update, allowed)
 
     def update(
         self, run_id: str, fields: Mapping[str, Any], remove: Collection[str] = ()
     ) -> Run | None:
-        return self._update(run_id, [], {}, {}, fields, list(remove), "attribute_exists(id)")
+        return self._update(run_id, Update().set_all(fields).remove(remove), "attribute_exists(id)")
 
     def take_private(self, run_id: str, name: str) -> str | None:
         """Remove a private attribute (a task token) and return what it was, atomically: of
@@ -191,37 +178,11 @@ class DynamoRunStore:
             raise
         return str(reply["Attributes"][name])
 
-    def _update(
-        self,
-        run_id: str,
-        sets: list[str],
-        names: dict[str, str],
-        values: dict[str, Any],
-        fields: Mapping[str, Any],
-        removes: list[str],
-        condition: str,
-    ) -> Run | None:
-        for i, (field, value) in enumerate(fields.items()):
-            names[f"#f{i}"] = field
-            values[f":f{i}"] = value
-            sets.append(f"#f{i} = :f{i}")
-        expression = ("SET " + ", ".join(sets)) if sets else ""
-        if removes:
-            for i, field in enumerate(removes):
-                names[f"#r{i}"] = field
-            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
-        request: dict[str, Any] = {
-            "Key": {"id": run_id},
-            "UpdateExpression": expression.strip(),
-            "ConditionExpression": condition,
-            "ReturnValues": "ALL_NEW",
-        }
-        if names:
-            request["ExpressionAttributeNames"] = names
-        if values:
-            request["ExpressionAttributeValues"] = values
+    def _update(self, run_id: str, update: Update, condition: str) -> Run | None:
         try:
-            reply = self._table.update_item(**request)
+            reply = self._table.update_item(
+                Key={"id": run_id}, ReturnValues="ALL_NEW", **update.request(condition)
+            )
         except ClientError as error:
             if is_condition_failure(error):
                 return None

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import batch_get, is_condition_failure, query_all
+from iacp.dynamo import Update, batch_get, is_condition_failure, query_all
 from iacp.ids import derived_id
 from iacp.runtasks.models import OPEN, ResultStatus, Stage, TaskResult
 from iacp.timestamps import from_iso, to_iso
@@ -127,37 +127,18 @@ class DynamoTaskResultStore:
         """Move the result to ``to`` if its status is one of ``allowed_from`` (and, with
         ``due_by``, if it is due by then); ``None`` if not. An open ``to`` keeps the result
         in the ``due`` index at ``due_at``; a final one takes it out."""
-        names = {"#status": "status"}
-        values: dict[str, Any] = {":to": to.value, ":at": to_iso(at)}
-        sets = ["#status = :to", "updated_at = :at"]
-        for i, (name, value) in enumerate((fields or {}).items()):
-            names[f"#f{i}"] = name
-            values[f":f{i}"] = value
-            sets.append(f"#f{i} = :f{i}")
-        removes: list[str] = []
-        if to in OPEN:
-            if due_at is not None:
-                sets.append("due_at = :due_at")
-                values[":due_at"] = due_at
-        else:
-            removes = ["due_shard", "due_at"]
-        allowed = []
-        for i, status in enumerate(allowed_from):
-            values[f":from{i}"] = status.value
-            allowed.append(f":from{i}")
-        condition = f"#status IN ({', '.join(allowed)})"
+        update = Update().set("status", to.value).set("updated_at", to_iso(at))
+        update.set_all(fields or {})
+        if to not in OPEN:
+            update.remove(["due_shard", "due_at"])
+        elif due_at is not None:
+            update.set("due_at", due_at)
+        condition = update.one_of("status", [status.value for status in allowed_from])
         if due_by is not None:
-            condition += " AND due_at <= :due_by"
-            values[":due_by"] = due_by
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+            condition += f" AND {update.name('due_at')} <= {update.value(due_by)}"
         try:
             reply = self._table.update_item(
-                Key={"id": result_id},
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
+                Key={"id": result_id}, ReturnValues="ALL_NEW", **update.request(condition)
             )
         except ClientError as error:
             if is_condition_failure(error):
