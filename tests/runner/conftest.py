@@ -10,6 +10,7 @@ package's tests only, which pytest runs together.
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ from iacp.workspaces.models import WorkspaceCreate
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import DynamoWorkspaceStore
 from local.template import Provisioned, Template
+from tests.processes import processes_with_argument
 from tests.runs_support import tar_gz
 
 if TYPE_CHECKING:
@@ -276,3 +278,21 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {seconds} s waiting for {what}")
         time.sleep(0.1)
+
+
+def cancel_when(
+    runner: "subprocess.Popen[bytes]", ready: Callable[[], bool], what: str, leftovers: str
+) -> bytes:
+    """Once ``ready`` holds, send the runner SIGTERM (what ECS sends on a cancel) and return
+    its output. Whatever happens, nothing with ``leftovers`` in its command line outlives
+    the test: the runner is meant to have stopped it, and the test asserts that."""
+    try:
+        wait_until(ready, RUNNER_TIMEOUT_SECONDS, what)
+        runner.send_signal(signal.SIGTERM)
+        output, _ = runner.communicate(timeout=RUNNER_TIMEOUT_SECONDS)
+        return bytes(output)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        for pid in processes_with_argument(leftovers):  # only if the runner failed to
+            os.kill(pid, signal.SIGKILL)

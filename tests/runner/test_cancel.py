@@ -1,12 +1,9 @@
 """Cancel: SIGTERM to the runner during an apply."""
 
-import os
 import random
-import signal
-import time
 
 from tests.processes import processes_with_argument
-from tests.runner.conftest import RUNNER_TIMEOUT_SECONDS, Platform, Workspace, wait_until
+from tests.runner.conftest import Platform, Workspace, cancel_when
 
 # `sleep`'s argument is unique to the test, so its process can be found; the `; echo` keeps
 # the shell from exec-ing sleep, so sleep is a grandchild that outlives the killed shell.
@@ -33,28 +30,16 @@ def test_sigterm_during_apply_stops_terraform_and_uploads_the_partial_state(
     plan = workspace.plan(key)
     assert plan.exit_code == 0, plan.output
     runner = workspace.start_runner(plan.run_id, "apply", key)
-    try:
-        wait_until(
-            lambda: (
-                "terraform_data.second (local-exec): Executing"
-                in platform.log(plan.run_id, "apply")
-            ),
-            RUNNER_TIMEOUT_SECONDS,
-            "the second resource's local-exec in the log",
-        )
-        wait_until(lambda: bool(processes_with_argument(seconds)), 5, "sleep to start")
-        canceled_at = time.monotonic()
-        runner.send_signal(signal.SIGTERM)
-        output, _ = runner.communicate(timeout=RUNNER_TIMEOUT_SECONDS)
-        stopped_after = time.monotonic() - canceled_at
-    finally:
-        if runner.poll() is None:
-            runner.kill()
-        for pid in processes_with_argument(seconds):  # only if the runner failed to
-            os.kill(pid, signal.SIGKILL)
 
+    def sleeping() -> bool:
+        log = platform.log(plan.run_id, "apply")
+        executing = "terraform_data.second (local-exec): Executing" in log
+        return executing and bool(processes_with_argument(seconds))
+
+    output = cancel_when(runner, sleeping, "the second resource's local-exec", seconds)
+
+    # Stopped before the 29 s sleep ended: its output never came.
     assert runner.returncode == 130, output.decode()
-    assert stopped_after < 10
     result = platform.get_json(f"runs/{plan.run_id}/apply/result.json")
     assert result["status"] == "canceled"
     assert result["error"] is None
