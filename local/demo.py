@@ -2,22 +2,20 @@
 
 It starts the local platform (moto standing in for AWS, the real workflow, the runner with
 real Terraform) and the reference run-task service (examples/runtask_service), then, over
-HTTP like any client:
+HTTP with the `iacp` CLI's client, following each run as `iacp run watch` does:
 
 1. registers the service as a run task and attaches it to a new workspace at all four
    stages, as a mandatory check;
-2. uploads examples/simple and runs it: plan, the checks, confirm, apply, the outputs;
+2. uploads examples/simple and runs it: plan, the checks, confirm, apply, the outputs, and
+   the resources the inventory indexed from the new state;
 3. changes a variable so that the next plan destroys a resource, and shows the check
    stopping that run before it can be confirmed; then cancels it.
 """
 
-import io
 import logging
 import os
-import tarfile
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,146 +24,104 @@ from local.offline import isolate_from_aws
 isolate_from_aws()  # before the platform's modules are imported (hence the E402 below)
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-import requests  # noqa: E402
-
 from examples.runtask_service import RunTaskService  # noqa: E402
 from iacp.observability import logger as platform_logger  # noqa: E402
 from iacp.tokens.models import Role  # noqa: E402
 from iacp.tokens.service import mint_token  # noqa: E402
 from iacp.tokens.store import DynamoTokenStore  # noqa: E402
+from iacp_cli.archive import pack  # noqa: E402
+from iacp_cli.client import Client  # noqa: E402
+from iacp_cli.config import Settings  # noqa: E402
+from iacp_cli.errors import CliError  # noqa: E402
+from iacp_cli.watch import Watcher  # noqa: E402
 from local.platform import LocalPlatform  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "simple"
-ENDED = {"applied", "planned_and_finished", "discarded", "errored", "canceled", "force_canceled"}
 HMAC_KEY = "demo-hmac-key"  # a demonstration value, not a secret
-
-
-class Client:
-    """The API over HTTP, with an API token."""
-
-    def __init__(self, base_url: str, token: str):
-        self.base = f"{base_url}/api/v1"
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-        self.log_offsets: dict[tuple[str, str], int] = {}
-
-    def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
-        reply = self.session.request(method, self.base + path, json=body, timeout=60)
-        if reply.status_code != expect:
-            raise SystemExit(f"{method} {path}: HTTP {reply.status_code} {reply.text}")
-        return reply.json() if reply.content else None
-
-    def wait(
-        self, run_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 120
-    ) -> dict[str, Any]:
-        """Follow the run until ``done(run)``: each status it passes through, and its log as
-        Terraform writes it."""
-        deadline, seen = time.monotonic() + timeout, ""
-        while time.monotonic() < deadline:
-            run: dict[str, Any] = self.call("GET", f"/runs/{run_id}")
-            if run["status"] != seen:
-                seen = run["status"]
-                say(f"   … {seen}")
-            self.follow_log(run_id, "plan")
-            if "applying" in run["status_timestamps"]:
-                self.follow_log(run_id, "apply")
-            if done(run):
-                return run
-            time.sleep(0.1)
-        raise SystemExit(f"run {run_id} did not get there in {timeout:.0f} s")
-
-    def follow_log(self, run_id: str, phase: str) -> None:
-        offset = self.log_offsets.get((run_id, phase), 0)
-        query = f"/runs/{run_id}/logs?phase={phase}&offset={offset}"
-        page = self.call("GET", query)
-        for line in page["data"].splitlines():
-            if line.strip():
-                say(f"   | {line}")
-        self.log_offsets[(run_id, phase)] = page["next_offset"]
-
-
-def reached(*statuses: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda run: run["status"] in statuses or run["status"] in ENDED
-
-
-def stopped_at_a_stage(run: dict[str, Any]) -> bool:
-    return run["status"] in ENDED or (run["error"] is not None and run["status"] != "planned")
+ENDED = {"applied", "planned_and_finished", "discarded", "errored", "canceled", "force_canceled"}
+STOPPED_BY_A_TASK = 3  # `iacp run watch`'s exit code for a run a run task stopped
 
 
 def say(text: str) -> None:
     print(text, flush=True)
 
 
-def archive(directory: Path) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for path in sorted(directory.glob("*.tf")):
-            tar.add(path, arcname=path.name)
-    return buffer.getvalue()
+def watcher(api: Client, run_id: str) -> Watcher:
+    """Follows the run as `iacp run watch` does: its statuses, its live log, its run tasks.
+    One per run, so that a second ``follow`` goes on where the first stopped."""
+    return Watcher(api, run_id, interval=0.2, timeout=180)
 
 
-def show_stages(run: dict[str, Any]) -> None:
-    for stage in run["task_stages"]:
-        results = ", ".join(f"{r['run_task_name']}: {r['status']}" for r in stage["results"])
-        say(f"   {stage['stage']:<11} {stage['status']:<18} {results}")
-        for warning in stage["warnings"]:
-            say(f"               warning: {warning}")
+def follow(watching: Watcher, *, after_apply: bool = False) -> int:
+    """Until the run stops or waits; its exit code, 3 when a run task stopped it."""
+    watching.stop_at_planned = not after_apply
+    try:
+        return watching.watch()
+    except CliError as stopped:  # what `iacp` prints as its error line
+        say(f"-- {stopped.message}")
+        return stopped.exit_code
+
+
+def wait_until_ended(api: Client, run_id: str) -> None:
+    deadline = time.monotonic() + 60
+    while api.get(f"/runs/{run_id}")["status"] not in ENDED and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def show_inventory(api: Client, ws: str) -> None:
+    """The resources the apply left, once the inventory has indexed them (its own path)."""
+    deadline = time.monotonic() + 60
+    page: dict[str, Any] = api.get(f"/workspaces/{ws}/resources")
+    while (page.get("sync") or {}).get("status") != "synced" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        page = api.get(f"/workspaces/{ws}/resources")
+    for resource in page["items"]:
+        say(f"   resource {resource['address']} ({resource['type']}, id {resource['cloud_id']})")
 
 
 def demo(api: Client, service: RunTaskService) -> None:
     say("\n1. A run task: the reference service, verified by a signed test request")
-    task = api.call(
-        "POST",
-        "/run-tasks",
-        {"name": "no-destroy", "url": service.url, "hmac_key": HMAC_KEY},
-        expect=201,
-    )
+    task = api.post("/run-tasks", {"name": "no-destroy", "url": service.url, "hmac_key": HMAC_KEY})
     say(f"   {task['id']} -> {task['url']} (hmac_key_set: {task['hmac_key_set']})")
-    workspace = api.call("POST", "/workspaces", {"name": "demo"}, expect=201)
-    ws = workspace["id"]
-    api.call(
-        "POST",
+    ws = api.post("/workspaces", {"name": "demo"})["id"]
+    api.post(
         f"/workspaces/{ws}/run-tasks",
         {
             "run_task_id": task["id"],
             "stages": ["pre_plan", "post_plan", "pre_apply", "post_apply"],
             "enforcement_level": "mandatory",
         },
-        expect=201,
     )
     say(f"   attached to workspace {ws} at all four stages, mandatory")
 
     say("\n2. Upload examples/simple and run it")
-    version = api.call("POST", f"/workspaces/{ws}/configuration-versions", {}, expect=201)
-    requests.put(version["upload_url"], data=archive(EXAMPLE), timeout=60).raise_for_status()
-    run = api.call("POST", f"/workspaces/{ws}/runs", {"message": "first apply"}, expect=201)
-    planned = api.wait(run["id"], reached("planned"))
-    say(f"   plan: {planned['resource_additions']} to add")
-    show_stages(planned)
-    api.call("POST", f"/runs/{run['id']}/actions/apply", {"comment": "looks good"}, expect=202)
-    applied = api.wait(run["id"], reached())
-    show_stages(applied)
-    state = api.call("GET", f"/workspaces/{ws}/current-state-version")
-    say(f"   {applied['status']}: state serial {state['serial']}, outputs:")
+    version = api.post(f"/workspaces/{ws}/configuration-versions", {})
+    api.upload(version["upload_url"], pack(EXAMPLE).data)
+    run = api.post(f"/workspaces/{ws}/runs", {"message": "first apply"})
+    first = watcher(api, run["id"])
+    follow(first)
+    say("   confirming it: POST /runs/{run}/actions/apply")
+    api.post(f"/runs/{run['id']}/actions/apply", {"comment": "looks good"})
+    follow(first, after_apply=True)
+    state = api.get(f"/workspaces/{ws}/current-state-version")
+    say(f"   state serial {state['serial']}, outputs:")
     for name, output in state["outputs"].items():
         say(f"   {name} = {output['value']}")
+    show_inventory(api, ws)
 
     say("\n3. A change that destroys a resource: the mandatory check stops the run")
-    api.call(
-        "POST",
+    api.post(
         f"/workspaces/{ws}/vars",
         {"key": "services", "value": '["api"]', "category": "terraform", "hcl": True},
-        expect=201,
     )
-    run = api.call("POST", f"/workspaces/{ws}/runs", {"message": "drop worker"}, expect=201)
-    stopped = api.wait(run["id"], stopped_at_a_stage)
-    show_stages(stopped)
-    say(f"   error at {stopped['error']['stage']}: {stopped['error']['message']}")
-    for result in api.call("GET", f"/runs/{run['id']}/task-results")["items"]:
-        for outcome in result["outcomes"]:
-            say(f"   outcome: {outcome['description']}")
-    api.call("POST", f"/runs/{run['id']}/actions/cancel", {"comment": "keep worker"}, expect=202)
-    say(f"   {api.wait(run['id'], reached())['status']}")
+    run = api.post(f"/workspaces/{ws}/runs", {"message": "drop worker"})
+    second = watcher(api, run["id"])
+    if follow(second) != STOPPED_BY_A_TASK:
+        raise SystemExit(f"run {run['id']} was not stopped by the run task")
+    say("   canceling it: POST /runs/{run}/actions/cancel")
+    api.post(f"/runs/{run['id']}/actions/cancel", {"comment": "keep worker"})
+    wait_until_ended(api, run["id"])  # until then it still reads as stopped at post_plan
+    follow(second)
 
 
 def main() -> None:
@@ -184,7 +140,8 @@ def main() -> None:
         say(f"   the run-task service: {service.url}")
         store = DynamoTokenStore(platform.provisioned.refs["TokensTable"])
         token = mint_token(store, role=Role.ADMIN, description="demo", created_by="demo")
-        demo(Client(platform.base_url, token.token), service)
+        settings = Settings(platform.base_url, token.token, "the demo", "the demo")
+        demo(Client(settings), service)
     say(f"\nDone in {time.monotonic() - started:.0f} s.")
 
 

@@ -19,11 +19,13 @@ def test_the_demo_applies_through_all_four_stages_and_shows_a_check_stopping_a_r
     assert finished.returncode == 0, finished.stdout + finished.stderr
     out = finished.stdout
     for stage in ("pre_plan", "post_plan", "pre_apply", "post_apply"):
-        assert f"   {stage}" in out
-    assert "   | Plan: 2 to add" in out  # the live log
-    assert "   | Apply complete!" in out
-    assert "applied: state serial" in out
+        assert f"-- {stage} run tasks: passed" in out
+    assert "Plan: 2 to add" in out  # the live log
+    assert "Apply complete!" in out
+    assert "-- status: applied" in out
     assert "services = ['api', 'worker']" in out
-    assert "post_plan   awaiting_override  no-destroy: failed" in out
+    assert 'resource terraform_data.service["worker"] (terraform_data, id ' in out  # inventory
+    assert "-- post_plan run tasks: awaiting override" in out
     assert 'Destroys terraform_data.service["worker"]' in out
+    assert "-- status: canceled" in out
     assert out.rstrip().endswith("s.")
