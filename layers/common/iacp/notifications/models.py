@@ -1,7 +1,7 @@
 """Notification configurations and their delivery log (design §9; docs/notifications.md)."""
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     AnyHttpUrl,
@@ -13,6 +13,7 @@ from pydantic import (
     field_validator,
 )
 
+from iacp.changes import not_nullable
 from iacp.timestamps import UtcDatetime
 
 
@@ -105,12 +106,7 @@ class NotificationConfigurationUpdate(_Input):
     def _unique_triggers(cls, triggers: list[Trigger] | None) -> list[Trigger] | None:
         return None if triggers is None else _unique(triggers)
 
-    @field_validator("name", "url", "topic_arn", "triggers", "enabled", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be changed but not set to null")
-        return value
+    _not_null = not_nullable("name", "url", "topic_arn", "triggers", "enabled")
 
 
 class DeliveryStatus(StrEnum):

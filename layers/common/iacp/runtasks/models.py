@@ -1,7 +1,7 @@
 """Run tasks, their attachments to workspaces and their results (design §3, §6, §9)."""
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     AnyHttpUrl,
@@ -13,6 +13,7 @@ from pydantic import (
     field_validator,
 )
 
+from iacp.changes import not_nullable
 from iacp.timestamps import UtcDatetime
 
 
@@ -154,21 +155,9 @@ class RunTaskUpdate(_Input):
     max_run_seconds: MaxRunSeconds | None = None
     global_: GlobalSettings | None = Field(None, alias="global")
 
-    @field_validator(
-        "name",
-        "url",
-        "description",
-        "enabled",
-        "timeout_seconds",
-        "max_run_seconds",
-        "global_",
-        mode="before",
+    _not_null = not_nullable(
+        "name", "url", "description", "enabled", "timeout_seconds", "max_run_seconds", "global_"
     )
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be changed but not set to null")
-        return value
 
 
 class WorkspaceRunTask(BaseModel):
@@ -195,12 +184,7 @@ class WorkspaceRunTaskUpdate(_Input):
     stages: Stages | None = None
     enforcement_level: Enforcement | None = None
 
-    @field_validator("stages", "enforcement_level", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be changed but not set to null")
-        return value
+    _not_null = not_nullable("stages", "enforcement_level")
 
     @field_validator("stages")
     @classmethod

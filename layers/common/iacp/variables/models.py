@@ -3,10 +3,11 @@ reply shows ``"value": null`` with ``"sensitive": true``."""
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from iacp.changes import not_nullable
 from iacp.timestamps import UtcDatetime
 
 
@@ -64,9 +65,4 @@ class VariableUpdate(_Input):
     sensitive: StrictBool | None = None
     description: Description | None = None
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be changed but not set to null")
-        return value
+    _not_null = not_nullable("*")

@@ -1,6 +1,6 @@
 """Workspaces and their lock (design §4, §9)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
@@ -9,9 +9,9 @@ from pydantic import (
     StrictBool,
     StringConstraints,
     computed_field,
-    field_validator,
 )
 
+from iacp.changes import not_nullable
 from iacp.paths import RelativePath
 from iacp.timestamps import UtcDatetime
 from iacp.vcs.models import WorkspaceVcs
@@ -83,12 +83,7 @@ class WorkspaceUpdate(_Input):
     auto_apply: StrictBool | None = None
     vcs: WorkspaceVcs | None = None
 
-    @field_validator("name", "description", "working_directory", "auto_apply", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be changed but not set to null")
-        return value
+    _not_null = not_nullable("name", "description", "working_directory", "auto_apply")
 
 
 class LockRequest(_Input):
