@@ -3,24 +3,16 @@ published to the stack's EventBridge bus. A record that fails is reported alone 
 batch response), so the stream retries it and what follows, and nothing before it is
 published twice."""
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from iacp.observability import logger, tracer
+from iacp.batches import partial_batch_handler
+from iacp.observability import logger
 from iacp.runs.events import publish, run_events
 from iacp.settings import RunEventsSettings
 from iacp.timestamps import utcnow
 
 settings = RunEventsSettings.from_env()
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def publish_change(record: DynamoDBRecord) -> None:
@@ -37,9 +29,4 @@ def publish_change(record: DynamoDBRecord) -> None:
         )
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=publish_change, processor=processor, context=context
-    )
+lambda_handler = partial_batch_handler(publish_change, source=EventType.DynamoDBStreams)

@@ -4,11 +4,14 @@ same steps through the real workflow with real Terraform."""
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
+from iacp.aws import stepfunctions_client
 from iacp.runs.workflow import (
     ConfirmationInput,
     FailureInput,
@@ -17,6 +20,7 @@ from iacp.runs.workflow import (
     StartInput,
     StateNotSaved,
 )
+from iacp.runs.workflow_client import LONGEST_EXECUTION, WorkflowClient
 from iacp.services import RunMachinery
 from iacp.settings import WorkflowSettings
 from tests.runs_support import apply_result, plan_result, started, upload_configuration
@@ -32,6 +36,9 @@ def ws(aws, admin) -> str:
     workspace = str(admin.post("/workspaces", {"name": "steps"}).json()["id"])
     upload_configuration(admin, aws, workspace)
     return workspace
+
+
+MINUTE = timedelta(minutes=1)
 
 
 def new_run(admin, ws: str, **body: Any) -> str:
@@ -287,3 +294,69 @@ def test_the_sweep_reconciles_a_run_whose_executions_end_went_unseen(aws, admin,
     assert admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None
     # Swept again: the run has ended, nothing to do.
     assert reconciler.sweep(machinery.workflow.ended_without_success(since=just_now)) == 0
+
+
+def test_the_sweep_reads_back_only_as_far_as_an_execution_can_last(aws):
+    """The listing is newest start first: past the first execution that started before the
+    window less the state machine's timeout, no page is read (Stubber refuses any call it
+    was not given)."""
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:run"
+    now = datetime.now(UTC)
+    since = now - timedelta(hours=2)
+
+    def listing(status: str, *executions: tuple[str, timedelta, timedelta], more: bool) -> Any:
+        items = [
+            {
+                "executionArn": f"arn:aws:states:us-east-1:123456789012:execution:run:{name}",
+                "stateMachineArn": machine,
+                "name": name,
+                "status": status,
+                "startDate": now - started_ago,
+                "stopDate": now - stopped_ago,
+            }
+            for name, started_ago, stopped_ago in executions
+        ]
+        return {"executions": items, **({"nextToken": "more"} if more else {})}
+
+    def expect(status: str, reply: Any, page: str | None = None) -> None:
+        request = {"stateMachineArn": machine, "statusFilter": status}
+        stub.add_response("list_executions", reply, request | ({"nextToken": page} if page else {}))
+
+    client = stepfunctions_client()
+    with Stubber(client) as stub:
+        expect("ABORTED", listing("ABORTED", ("new", timedelta(hours=1), MINUTE), more=True))
+        expect(
+            "ABORTED",
+            listing(
+                "ABORTED",
+                ("waited-13-days", timedelta(days=13), MINUTE),
+                ("ended-long-ago", LONGEST_EXECUTION + timedelta(hours=3), timedelta(days=3)),
+                ("never-seen", LONGEST_EXECUTION + timedelta(hours=4), MINUTE),  # impossible
+                more=True,  # a next page that is never asked for
+            ),
+            page="more",
+        )
+        expect("FAILED", listing("FAILED", more=False))
+        expect(
+            "TIMED_OUT",
+            listing(
+                "TIMED_OUT",
+                ("timed-out", LONGEST_EXECUTION + MINUTE, timedelta(minutes=3)),
+                ("earlier", timedelta(days=15), timedelta(days=1)),
+                more=True,
+            ),
+        )
+
+        ended = list(WorkflowClient(machine, 3600).ended_without_success(since=since))
+
+        stub.assert_no_pending_responses()
+    assert [(arn.rsplit(":", 1)[1], status) for arn, status in ended] == [
+        ("new", "ABORTED"),
+        ("waited-13-days", "ABORTED"),
+        ("timed-out", "TIMED_OUT"),
+    ]
+
+
+def test_the_longest_execution_is_the_state_machines_timeout():
+    definition = json.loads(Path("statemachine/run.asl.json").read_text())
+    assert timedelta(seconds=definition["TimeoutSeconds"]) == LONGEST_EXECUTION

@@ -2,16 +2,23 @@
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from iacp.aws import stepfunctions_client
 
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.literals import ExecutionStatusType
+    from mypy_boto3_stepfunctions.type_defs import ExecutionListItemTypeDef
+
 # Answers to send_task_success that mean the wait is already over (resumed, timed out, or
 # the execution stopped): nothing left to resume.
 _GONE = {"TaskDoesNotExist", "TaskTimedOut", "InvalidToken", "ExecutionDoesNotExist"}
+
+# The state machine's TimeoutSeconds (statemachine/run.asl.json): no execution lasts longer.
+LONGEST_EXECUTION = timedelta(days=14)
 
 Resume = Callable[[str, dict[str, Any]], bool]
 """Resumes the workflow step waiting on a task token with an output (``resume`` below)."""
@@ -60,18 +67,28 @@ class WorkflowClient:
 
     def ended_without_success(self, since: datetime) -> Iterator[tuple[str, str]]:
         """``(execution ARN, status)`` of every execution that ended ABORTED, FAILED or
-        TIMED_OUT at ``since`` or later. Step Functions lists by start time, and a run may
-        wait a week for confirmation before it stops, so every page of each status is read
-        (these are the failures, a small share of all executions) and filtered by stop
-        time."""
+        TIMED_OUT at ``since`` or later.
+
+        Step Functions lists by start time, newest first, and a run may wait days for its
+        confirmation; but no execution outlives the state machine's timeout, so the listing
+        stops at the first one that started before ``since`` less that timeout."""
+        oldest_start = since - LONGEST_EXECUTION
+        unsuccessful: tuple[ExecutionStatusType, ...] = ("ABORTED", "FAILED", "TIMED_OUT")
+        for status in unsuccessful:
+            for execution in self._newest_first(status):
+                if execution["startDate"] < oldest_start:
+                    break  # this one and every later one stopped before ``since``
+                stopped = execution.get("stopDate")
+                if stopped is not None and stopped >= since:
+                    yield execution["executionArn"], status
+
+    def _newest_first(self, status: "ExecutionStatusType") -> Iterator["ExecutionListItemTypeDef"]:
+        """The executions with ``status``, a page at a time, as the caller reads them."""
         paginator = stepfunctions_client().get_paginator("list_executions")
-        for status in ("ABORTED", "FAILED", "TIMED_OUT"):
-            pages = paginator.paginate(stateMachineArn=self._state_machine_arn, statusFilter=status)
-            for page in pages:
-                for execution in page["executions"]:
-                    stopped = execution.get("stopDate")
-                    if stopped is not None and stopped >= since:
-                        yield execution["executionArn"], status
+        for page in paginator.paginate(
+            stateMachineArn=self._state_machine_arn, statusFilter=status
+        ):
+            yield from page["executions"]
 
 
 def resume(task_token: str, output: dict[str, Any]) -> bool:
