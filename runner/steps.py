@@ -24,6 +24,7 @@ from runner.variables import environment_of, write_terraform_variables
 
 PLAN_FILE = "tfplan"
 PLAN_JSON = "plan.json"
+RESOURCE_CHANGES = "resource-changes.json"  # served to run tasks apart from the plan
 LOCK_FILE = ".terraform.lock.hcl"
 LOCK_ARTIFACT = "terraform.lock.hcl"
 
@@ -164,12 +165,15 @@ def summarize_plan(ctx: RunContext) -> None:
     except ValueError as error:
         raise StepFailed(Stage.PLAN, "terraform show -json printed no JSON plan.") from error
     (ctx.root / PLAN_JSON).write_bytes(outcome.stdout)
+    changes = {"resource_changes": plan.get("resource_changes", [])}
+    (ctx.root / RESOURCE_CHANGES).write_text(json.dumps(changes))
     _record_counts(ctx.result, planned_changes(plan))
 
 
 def upload_plan(ctx: RunContext) -> None:
     ctx.artifacts.upload(ctx.workdir / PLAN_FILE, ctx.artifacts.key("plan", PLAN_FILE))
-    ctx.artifacts.upload(ctx.root / PLAN_JSON, ctx.artifacts.key("plan", PLAN_JSON))
+    for document in (PLAN_JSON, RESOURCE_CHANGES):
+        ctx.artifacts.upload(ctx.root / document, ctx.artifacts.key("plan", document))
     lock_file = ctx.workdir / LOCK_FILE
     if lock_file.exists():  # none when the configuration uses only built-in providers
         ctx.artifacts.upload(lock_file, ctx.artifacts.key("plan", LOCK_ARTIFACT))

@@ -84,6 +84,13 @@ def plan_result(aws, run_id: str, **fields: Any) -> None:
     s3_put(aws, f"runs/{run_id}/plan/result.json", json.dumps(result))
 
 
+def plan_documents(aws, run_id: str, plan: dict[str, Any]) -> None:
+    """The JSON plan and its resource changes, as the runner uploads them."""
+    s3_put(aws, f"runs/{run_id}/plan/plan.json", json.dumps(plan))
+    changes = {"resource_changes": plan.get("resource_changes", [])}
+    s3_put(aws, f"runs/{run_id}/plan/resource-changes.json", json.dumps(changes))
+
+
 def apply_result(
     aws, run_id: str, serial: int, resources: list[dict[str, Any]] | None = None, **fields: Any
 ) -> None:

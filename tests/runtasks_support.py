@@ -29,8 +29,8 @@ from local.template import Provisioned
 from tests.conftest import ApiClient
 from tests.runs_support import (
     machinery_for,
+    plan_documents,
     plan_result,
-    s3_put,
     started,
     upload_configuration,
 )
@@ -242,7 +242,7 @@ def run_at(
         workflow.start(StartInput(run_id=run_id, execution_arn=arn))
         return run_id
     started(machinery, run_id)
-    s3_put(aws, f"runs/{run_id}/plan/plan.json", json.dumps(PLAN))
+    plan_documents(aws, run_id, PLAN)
     if stage is Stage.POST_APPLY:
         plan_result(aws, run_id, has_changes=True, resource_additions=1)
         workflow.record_plan(RunRef(run_id=run_id))

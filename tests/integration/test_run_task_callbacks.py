@@ -16,7 +16,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from iacp.runs.artifacts import MAX_INLINE_PLAN_BYTES
+from iacp.runs.artifacts import MAX_INLINE_DOCUMENT_BYTES
 from iacp.runs.workflow_client import resume
 from iacp.runtasks.models import Stage
 from iacp.runtasks.results import DynamoTaskResultStore
@@ -25,7 +25,7 @@ from iacp.runtasks.sweep import sweep_timed_out_results
 from iacp.tokens.models import Role
 from local.gateway import GatewayReply
 from tests.conftest import mint
-from tests.runs_support import SIMPLE_CONFIGURATION, s3_put
+from tests.runs_support import SIMPLE_CONFIGURATION, plan_documents
 from tests.runtasks_support import (
     PLAN,
     Dispatched,
@@ -546,9 +546,10 @@ def test_a_pre_plan_result_has_no_plan(aws, machinery, admin, service, ws, task_
 
 
 def test_no_plan_yet_is_a_404(aws, gateway, sent):
-    boto3.client("s3").delete_object(
-        Bucket=aws.refs["ArtifactsBucket"], Key=f"runs/{sent.run_id}/plan/plan.json"
-    )
+    for document in ("plan.json", "resource-changes.json"):
+        boto3.client("s3").delete_object(
+            Bucket=aws.refs["ArtifactsBucket"], Key=f"runs/{sent.run_id}/plan/{document}"
+        )
 
     for what in ("plan-json", "resource-changes"):
         assert_status(service_request(gateway, "GET", sent.result_id, what, token=sent.token), 404)
@@ -577,13 +578,18 @@ def test_the_endpoints_need_no_api_token_and_refuse_one(aws, gateway, sent):
     assert_status(callback(gateway, sent.result_id, api_token, callback_body("passed")), 401)
 
 
-def test_a_plan_too_large_for_a_lambda_reply_is_a_redirect(aws, gateway, sent):
-    large = PLAN | {"padding": "p" * (MAX_INLINE_PLAN_BYTES + 1)}
-    s3_put(aws, f"runs/{sent.run_id}/plan/plan.json", json.dumps(large))
+@pytest.mark.parametrize("what", ["plan-json", "resource-changes"])
+def test_a_document_too_large_for_a_lambda_reply_is_a_redirect(aws, gateway, sent, what):
+    """A plan of many resources: both its JSON and its resource changes outgrow a reply."""
+    change = {"address": "terraform_data.x", "change": {"actions": ["create"]}}
+    changes = [change | {"index": i} for i in range(MAX_INLINE_DOCUMENT_BYTES // 60)]
+    large = PLAN | {"resource_changes": changes}
+    plan_documents(aws, sent.run_id, large)
 
-    reply = service_request(gateway, "GET", sent.result_id, "plan-json", token=sent.token)
+    reply = service_request(gateway, "GET", sent.result_id, what, token=sent.token)
 
     assert reply.status == 307, reply.body[:200]
     downloaded = requests.get(reply.headers["Location"], timeout=30)
     assert downloaded.status_code == 200
-    assert downloaded.json() == large
+    expected = large if what == "plan-json" else {"resource_changes": changes}
+    assert downloaded.json() == expected

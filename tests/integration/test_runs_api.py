@@ -6,7 +6,9 @@ import json
 
 import boto3
 import pytest
+import requests
 
+from iacp.runs.artifacts import MAX_INLINE_DOCUMENT_BYTES
 from iacp.tokens.models import Role
 from tests.conftest import ApiClient, assert_error, mint
 from tests.runs_support import put_archive, s3_put, upload_configuration
@@ -159,6 +161,19 @@ def test_plan_json_is_404_until_the_plan_exists(aws, admin, ws, uploaded):
     s3_put(aws, f"runs/{run['id']}/plan/plan.json", json.dumps({"format_version": "1.2"}))
 
     assert admin.get(f"/runs/{run['id']}/plan-json").json() == {"format_version": "1.2"}
+
+
+def test_a_plan_too_large_for_a_lambda_reply_is_a_redirect_to_it(aws, admin, ws, uploaded):
+    run = admin.post(f"/workspaces/{ws}/runs", {}).json()
+    large = {"format_version": "1.2", "padding": "p" * MAX_INLINE_DOCUMENT_BYTES}
+    s3_put(aws, f"runs/{run['id']}/plan/plan.json", json.dumps(large))
+
+    reply = admin.get(f"/runs/{run['id']}/plan-json")
+
+    assert reply.status == 307, reply.body[:200]
+    downloaded = requests.get(reply.headers["Location"], timeout=30)
+    assert downloaded.status_code == 200
+    assert downloaded.json() == large
 
 
 def test_a_workspace_without_state_has_no_current_state_version(admin, ws):

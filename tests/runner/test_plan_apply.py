@@ -57,13 +57,22 @@ def test_plan_uploads_the_plan_its_json_the_lock_file_and_the_result(
     }
     prefix = f"runs/{plan.run_id}/plan/"
     assert set(platform.keys(prefix)) == {
-        prefix + name for name in ("tfplan", "plan.json", "terraform.lock.hcl", "result.json")
+        prefix + name
+        for name in (
+            "tfplan",
+            "plan.json",
+            "resource-changes.json",
+            "terraform.lock.hcl",
+            "result.json",
+        )
     }
     plan_json = platform.get_json(prefix + "plan.json")
     assert {change["address"] for change in plan_json["resource_changes"]} == {
         "terraform_data.greeting",
         "terraform_data.echo",
     }
+    resource_changes = platform.get_json(prefix + "resource-changes.json")
+    assert resource_changes == {"resource_changes": plan_json["resource_changes"]}
     assert "removed the backend block of main.tf" in plan.log
     assert "Plan: 2 to add, 0 to change, 0 to destroy." in plan.log
     assert platform.log_complete(plan.run_id, "plan")

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 from iacp.errors import DomainError, Unauthorized
 from iacp.observability import logger
 from iacp.pagination import Limit
+from iacp.runs.artifacts import StoredDocument
 from iacp.services import Services
 from iacp.tokens.models import Principal
 
@@ -97,6 +98,15 @@ def error_list_response(
         content_type=content_types.APPLICATION_JSON,
         body=document.model_dump_json(exclude_none=True),
     )
+
+
+def document_reply(document: StoredDocument) -> Response[Any]:
+    """A stored JSON document, or a 307 to its download URL when it is too large for a Lambda
+    reply (standard HTTP clients drop ``Authorization`` on that cross-host redirect, as S3
+    requires)."""
+    if document.body is None:
+        return Response(307, headers={"Location": document.url})
+    return Response(200, content_types.APPLICATION_JSON, document.body.decode())
 
 
 def current_services(request: Request) -> Services:

@@ -2,11 +2,12 @@
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import Field
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, responses
+from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, document_reply, responses
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.runs.models import LogPage, Phase, Run, RunAction, RunCreate
 from iacp.runtasks.models import TaskResult
@@ -115,11 +116,11 @@ def get_run_logs(
     RUN + "/plan-json",
     tags=TAGS,
     summary="Terraform's JSON plan (terraform show -json)",
+    description="A plan too large for one reply is a 307 to a short-lived download URL.",
     responses=responses(200, "The JSON plan", 404),
 )
-def get_run_plan_json(run_id: str, caller: Caller, services: ServicesDep) -> dict[str, Any]:
-    plan: dict[str, Any] = services.runs.plan_json(caller, run_id)
-    return plan
+def get_run_plan_json(run_id: str, caller: Caller, services: ServicesDep) -> Response[Any]:
+    return document_reply(services.runs.plan_json(caller, run_id))
 
 
 @router.post(

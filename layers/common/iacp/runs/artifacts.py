@@ -1,8 +1,7 @@
 """A run's files in the artifacts bucket (docs/run-pipeline.md): what the runner wrote, read
 back for the workflow and the API."""
 
-import json
-from typing import Any
+from dataclasses import dataclass
 
 from botocore.exceptions import ClientError, WaiterError
 from pydantic import BaseModel
@@ -11,7 +10,7 @@ from iacp.aws import is_missing_object, presigning_s3_client, s3_client
 from iacp.runs.models import LogPage, Phase, RunError
 
 MAX_LOG_PAGE_BYTES = 1_000_000  # keeps a reply well inside Lambda's 6 MB limit
-MAX_INLINE_PLAN_BYTES = 4_000_000  # larger plans are redirected to (Lambda replies ≤ 6 MB)
+MAX_INLINE_DOCUMENT_BYTES = 4_000_000  # larger ones are redirected to (Lambda replies ≤ 6 MB)
 DOWNLOAD_URL_SECONDS = 300
 
 
@@ -24,7 +23,14 @@ def log_prefix(run_id: str, phase: Phase) -> str:
 
 
 def plan_json_key(run_id: str) -> str:
+    """Terraform's JSON plan (``terraform show -json``), as the runner wrote it."""
     return f"{run_prefix(run_id)}/plan/plan.json"
+
+
+def resource_changes_key(run_id: str) -> str:
+    """``{"resource_changes": [...]}``, the plan's, written by the runner beside the plan so
+    that it is served like the plan instead of being cut out of it per request."""
+    return f"{run_prefix(run_id)}/plan/resource-changes.json"
 
 
 def result_key(run_id: str, phase: Phase) -> str:
@@ -46,6 +52,15 @@ class PhaseResult(BaseModel):
     state_uploaded: bool | None = None
 
 
+@dataclass(frozen=True)
+class StoredDocument:
+    """A stored JSON document as a reply: its bytes, or, when it is too large for a Lambda
+    reply, a short-lived URL to download it from."""
+
+    body: bytes | None = None
+    url: str = ""
+
+
 class RunArtifacts:
     def __init__(self, bucket: str):
         self.bucket = bucket
@@ -54,23 +69,18 @@ class RunArtifacts:
         body = self._get(result_key(run_id, phase))
         return None if body is None else PhaseResult.model_validate_json(body)
 
-    def plan_json(self, run_id: str) -> Any | None:
-        body = self._get(plan_json_key(run_id))
-        return None if body is None else json.loads(body)
-
-    def plan_json_document(self, run_id: str) -> tuple[bytes | None, str] | None:
-        """The JSON plan's bytes as stored, or, when it is too large to send in a Lambda
-        reply, ``(None, presigned URL)``; ``None`` when there is no plan."""
-        key = plan_json_key(run_id)
+    def document(self, key: str) -> StoredDocument | None:
+        """The JSON document at ``key`` as a reply; ``None`` when there is none (yet)."""
         try:
             head = s3_client().head_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
             if is_missing_object(error):
                 return None
             raise
-        if head["ContentLength"] > MAX_INLINE_PLAN_BYTES:
-            return None, self.download_url(key)
-        return self._get(key), ""
+        if head["ContentLength"] > MAX_INLINE_DOCUMENT_BYTES:
+            return StoredDocument(url=self.download_url(key))
+        body = self._get(key)
+        return None if body is None else StoredDocument(body=body)
 
     def download_url(self, key: str) -> str:
         """A short-lived presigned GET of one object."""

@@ -7,14 +7,13 @@ has moved on is a 409 that changes nothing.
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from iacp.configurations.service import ConfigurationService
 from iacp.errors import Conflict, NotFound
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.pagination import Page
-from iacp.runs.artifacts import RunArtifacts
+from iacp.runs.artifacts import RunArtifacts, StoredDocument, plan_json_key
 from iacp.runs.finish import RunFinisher
 from iacp.runs.models import LogPage, Phase, Run, RunAction, RunCreate
 from iacp.runs.queue import RunQueue
@@ -159,9 +158,9 @@ class RunService:
         run = self.get(principal, run_id)
         return self._artifacts.logs(run.id, phase, offset)
 
-    def plan_json(self, principal: Principal, run_id: str) -> Any:
+    def plan_json(self, principal: Principal, run_id: str) -> StoredDocument:
         run = self.get(principal, run_id)
-        plan = self._artifacts.plan_json(run.id)
+        plan = self._artifacts.document(plan_json_key(run.id))
         if plan is None:
             raise NotFound(f"Run {run_id} has no plan yet.")
         return plan

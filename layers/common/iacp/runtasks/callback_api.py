@@ -8,12 +8,12 @@ authorizer.
 
 from typing import Annotated, Any, cast
 
-from aws_lambda_powertools.event_handler import Depends, Response, content_types
+from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from iacp.errors import InvalidInput
-from iacp.http import header, responses
+from iacp.http import document_reply, header, responses
 from iacp.runtasks.callbacks import CallbackService
 from iacp.runtasks.models import TaskResult
 
@@ -86,23 +86,21 @@ def task_result_callback(
 def task_result_plan_json(
     result_id: str, callbacks: Callbacks, authorization: Authorization
 ) -> Response[Any]:
-    document, url = callbacks.plan_json(result_id, authorization)
-    if document is None:
-        return Response(307, headers={"Location": url})
-    return Response(200, content_types.APPLICATION_JSON, document.decode())
+    return document_reply(callbacks.plan_json(result_id, authorization))
 
 
 @router.get(
     RESULT + "/resource-changes",
     tags=TAGS,
     summary='The plan\'s resource changes ({"resource_changes": [...]})',
+    description="Changes too large for one reply are a 307 to a short-lived download URL.",
     security=TOKEN,
     responses=responses(200, "The resource changes", 404, 410),
 )
 def task_result_resource_changes(
     result_id: str, callbacks: Callbacks, authorization: Authorization
-) -> dict[str, Any]:
-    return callbacks.resource_changes(result_id, authorization)
+) -> Response[Any]:
+    return document_reply(callbacks.resource_changes(result_id, authorization))
 
 
 @router.get(

@@ -17,7 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from iacp.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
 from iacp.observability import logger
-from iacp.runs.artifacts import RunArtifacts
+from iacp.runs.artifacts import (
+    RunArtifacts,
+    StoredDocument,
+    plan_json_key,
+    resource_changes_key,
+)
 from iacp.runs.workflow_client import Resume
 from iacp.runtasks.access_tokens import AccessTokens
 from iacp.runtasks.models import OPEN, Outcome, OutcomeTag, ResultStatus, Stage, TaskResult
@@ -157,21 +162,11 @@ class CallbackService:
         logger.info("task result callback", extra={"result_id": result_id, "status": status})
         return changed.result
 
-    def plan_json(self, result_id: str, authorization: str | None) -> tuple[bytes | None, str]:
-        """The plan's JSON as stored, or (for a plan too large for a Lambda reply) None and
-        a short-lived presigned URL to redirect to."""
-        record = self._data_request(result_id, authorization)
-        found = self._artifacts.plan_json_document(record.result.run_id)
-        if found is None:
-            raise NotFound(f"Run {record.result.run_id} has no plan yet.")
-        return found
+    def plan_json(self, result_id: str, authorization: str | None) -> StoredDocument:
+        return self._plan_document(result_id, authorization, plan_json_key)
 
-    def resource_changes(self, result_id: str, authorization: str | None) -> dict[str, Any]:
-        record = self._data_request(result_id, authorization)
-        plan = self._artifacts.plan_json(record.result.run_id)
-        if plan is None:
-            raise NotFound(f"Run {record.result.run_id} has no plan yet.")
-        return {"resource_changes": plan.get("resource_changes", [])}
+    def resource_changes(self, result_id: str, authorization: str | None) -> StoredDocument:
+        return self._plan_document(result_id, authorization, resource_changes_key)
 
     def configuration_url(self, result_id: str, authorization: str | None) -> str:
         record = self._authorized(result_id, authorization)
@@ -180,11 +175,17 @@ class CallbackService:
             raise NotFound(f"Run {record.result.run_id} has no configuration version.")
         return self._artifacts.download_url(key)
 
-    def _data_request(self, result_id: str, authorization: str | None) -> ResultRecord:
+    def _plan_document(
+        self, result_id: str, authorization: str | None, key_of: Callable[[str], str]
+    ) -> StoredDocument:
         record = self._authorized(result_id, authorization)
+        run_id = record.result.run_id
         if record.result.stage is Stage.PRE_PLAN:
             raise NotFound("There is no plan before the plan: this is a pre_plan task.")
-        return record
+        document = self._artifacts.document(key_of(run_id))
+        if document is None:
+            raise NotFound(f"Run {run_id} has no plan yet.")
+        return document
 
     def _authorized(self, result_id: str, authorization: str | None) -> ResultRecord:
         scheme, _, token = (authorization or "").partition(" ")
