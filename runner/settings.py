@@ -37,6 +37,8 @@ class RunnerSettings(BaseModel):
     workspaces_table: str = Field(alias="IACP_WORKSPACES_TABLE", min_length=1)
     platform_secret_arn: str = Field(alias="IACP_PLATFORM_SECRET_ARN", min_length=1)
     terraform_binary: str = Field("", alias="TERRAFORM_BINARY")
+    # The workspace's terraform_version ('': whichever Terraform the runner has).
+    terraform_version: str = Field("", alias="IACP_TERRAFORM_VERSION")
     # The fetch phase's (required there, ignored by plan and apply).
     vcs_clone_url: str = Field("", alias="IACP_VCS_CLONE_URL")
     vcs_commit: str = Field("", alias="IACP_VCS_COMMIT")

@@ -66,6 +66,7 @@ Step = Callable[[RunContext], None]
 def plan_steps() -> list[Step]:
     return [
         fetch_configuration,
+        check_terraform_version,
         write_variables,
         remove_backend,
         download_state,
@@ -79,6 +80,7 @@ def plan_steps() -> list[Step]:
 def apply_steps() -> list[Step]:
     return [
         fetch_configuration,
+        check_terraform_version,
         write_variables,
         remove_backend,
         download_state,
@@ -111,6 +113,28 @@ def fetch_configuration(ctx: RunContext) -> None:
             Stage.CONFIGURATION, f"The working directory '{relative}' is not in the configuration."
         )
     ctx.workdir = workdir
+
+
+def check_terraform_version(ctx: RunContext) -> None:
+    """A workspace that asks for a Terraform release gets that one or none: another release
+    could plan differently, or upgrade the state's format past what the workspace's own
+    Terraform can read."""
+    wanted = ctx.settings.terraform_version
+    if not wanted:
+        return
+    outcome = ctx.run_terraform(Stage.INIT, "version", "-json", capture=True)
+    try:
+        have = str(json.loads(outcome.stdout)["terraform_version"])
+    except (ValueError, KeyError) as error:
+        raise StepFailed(Stage.INIT, "terraform version -json printed no version.") from error
+    if have != wanted:
+        raise StepFailed(
+            Stage.INIT,
+            f"The workspace asks for Terraform {wanted}, and this runner has Terraform {have}. "
+            f"Set the workspace's terraform_version to {have} (or null for the runner's own), "
+            f"or give the runner Terraform {wanted} (docs/run-pipeline.md).",
+        )
+    ctx.log.write(f"iacp: Terraform {have}, as the workspace asks.")
 
 
 def write_variables(ctx: RunContext) -> None:

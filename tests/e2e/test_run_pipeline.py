@@ -212,6 +212,19 @@ def test_a_syntax_error_errors_the_run_at_plan_with_terraforms_message(admin):
     assert workspace["current_run_id"] is None
 
 
+def test_a_workspace_pinned_to_a_terraform_the_runner_lacks_errors_at_init(admin):
+    ws = new_workspace(admin, "pinned", SIMPLE_CONFIGURATION)
+    assert admin.patch(f"/workspaces/{ws}", {"terraform_version": "1.0.0"}).status == 200
+    run_id = start_run(admin, ws, operation="plan_only")
+
+    run = run_status(admin, run_id, ENDED)
+
+    assert run["status"] == "errored"
+    assert run["error"]["stage"] == "init"
+    assert run["error"]["message"].startswith("The workspace asks for Terraform 1.0.0, and this")
+    assert "Initializing" not in full_log(admin, run_id, "plan")
+
+
 def test_discard_ends_the_run_and_releases_the_lock(admin):
     ws = new_workspace(admin, "discard-me", SIMPLE_CONFIGURATION)
     run_id = start_run(admin, ws)

@@ -64,6 +64,22 @@ def test_start_then_start_plan_mark_the_run_and_give_the_runner_its_settings(
     assert runner.phase == "plan"
     assert runner.configuration_key.startswith(f"configurations/{ws}/cv-")
     assert runner.state_key == ""  # no state yet
+    assert runner.terraform_version == ""  # the workspace has none: the runner's own
+
+
+def test_the_runner_is_told_the_workspaces_terraform_version_for_both_phases(
+    aws, admin, ws, machinery
+):
+    assert admin.patch(f"/workspaces/{ws}", {"terraform_version": "1.9.8"}).status == 200
+    run_id = new_run(admin, ws, auto_apply=True)
+    machinery.run_workflow().start(StartInput(run_id=run_id, execution_arn="arn:x"))
+
+    plan = machinery.run_workflow().start_plan(RunRef(run_id=run_id))
+    plan_result(aws, run_id, has_changes=True, resource_additions=1)
+    machinery.run_workflow().record_plan(RunRef(run_id=run_id))
+    apply = machinery.run_workflow().start_apply(RunRef(run_id=run_id))
+
+    assert (plan.terraform_version, apply.terraform_version) == ("1.9.8", "1.9.8")
 
 
 def test_a_plan_without_changes_finishes_the_run(aws, admin, ws, machinery):

@@ -181,6 +181,7 @@ class Workspace:
         configuration_key: str,
         state_key: str = "",
         working_directory: str = "",
+        terraform_version: str = "",
     ) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IACP_"))}
         env.update(
@@ -196,6 +197,7 @@ class Workspace:
             IACP_CONFIGURATION_KEY=configuration_key,
             IACP_STATE_KEY=state_key,
             IACP_WORKING_DIRECTORY=working_directory,
+            IACP_TERRAFORM_VERSION=terraform_version,
             IACP_WORKSPACES_TABLE=self.platform.table,
             IACP_PLATFORM_SECRET_ARN=self.platform.secret,
         )
@@ -205,7 +207,7 @@ class Workspace:
     def start_runner(
         self, run_id: str, phase: str, configuration_key: str, **options: str
     ) -> "subprocess.Popen[bytes]":
-        """``options``: ``state_key``, ``working_directory``."""
+        """``options``: ``state_key``, ``working_directory``, ``terraform_version``."""
         return subprocess.Popen(
             [sys.executable, "-m", "runner.main"],
             cwd=ROOT,

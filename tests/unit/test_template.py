@@ -1,6 +1,7 @@
 """template.yaml keeps the security and reliability properties of the Foundation issue;
 cfn-lint and `sam validate --lint` check its syntax (make lint-infra), these check intent."""
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from iacp.runs.workflow import RunnerInput
 from iacp.settings import (
     ApiSettings,
     AuthorizerSettings,
@@ -21,6 +23,7 @@ from iacp.settings import (
     WorkflowSettings,
 )
 from local.template import Template
+from runner.settings import RunnerSettings
 
 TEMPLATE = Template.load()
 SUPPORTED_RUNTIMES = {"python3.12", "python3.13"}
@@ -180,3 +183,20 @@ def test_layer_dependencies_are_pinned_with_hashes():
     pins = re.findall(r"^([A-Za-z0-9_.\[\]-]+)==\S+ \\$", requirements, re.MULTILINE)
     assert {"aws-lambda-powertools", "pydantic", "pyjwt", "cryptography"} <= set(pins)
     assert requirements.count("--hash=sha256:") >= len(pins)
+
+
+@pytest.mark.parametrize(("start", "task"), [("StartPlan", "PlanRun"), ("StartApply", "ApplyRun")])
+def test_the_workflow_hands_the_runner_every_setting_the_workflow_function_gives(start, task):
+    """What ``start_plan``/``start_apply`` return reaches the runner's environment only if the
+    state machine's ResultSelector keeps it and its ECS task passes it on, by the name that
+    ``RunnerSettings`` reads."""
+    states = json.loads(Path("statemachine/run.asl.json").read_text())["States"]
+    given = set(RunnerInput.model_fields)
+
+    kept = {key.removesuffix(".$") for key in states[start]["ResultSelector"]}
+    container = states[task]["Parameters"]["Overrides"]["ContainerOverrides"][0]
+    passed = {env["Name"]: env["Value.$"] for env in container["Environment"]}
+
+    assert kept == given
+    runner_names = {name: field.alias for name, field in RunnerSettings.model_fields.items()}
+    assert passed == {runner_names[name]: f"$.runner.{name}" for name in given}

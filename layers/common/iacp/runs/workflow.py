@@ -78,6 +78,7 @@ class RunnerInput(BaseModel):
     configuration_key: str
     state_key: str
     working_directory: str
+    terraform_version: str = Field(description="The workspace's, or '' for the runner's own")
 
 
 class FetchInput(BaseModel):
@@ -326,6 +327,7 @@ class RunWorkflow:
             configuration_key=archive_key(run.workspace_id, run.configuration_version_id),
             state_key=current[0] if current else "",
             working_directory=workspace.working_directory if workspace else "",
+            terraform_version=(workspace.terraform_version or "") if workspace else "",
         )
 
     def _run(self, run_id: str) -> Run:
