@@ -81,6 +81,12 @@ class Update:
         self.sets.append(f"{self.name(attribute)} = {self.value(value)}")
         return self
 
+    def set_if_absent(self, attribute: str, value: Any) -> "Update":
+        """``attribute = value`` unless the item has it already (e.g. ``created_at``)."""
+        name = self.name(attribute)
+        self.sets.append(f"{name} = if_not_exists({name}, {self.value(value)})")
+        return self
+
     def set_in(self, attribute: str, key: str, value: Any) -> "Update":
         """``attribute[key] = value`` in a map attribute."""
         self.sets.append(f"{self.name(attribute)}.{self.name(key)} = {self.value(value)}")

@@ -23,7 +23,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import is_condition_failure, query_all
+from iacp.dynamo import Update, is_condition_failure, query_all
 from iacp.ids import derived_id
 from iacp.inventory.models import (
     InventorySync,
@@ -137,23 +137,17 @@ class DynamoResourceStore:
             "run_id": target.run_id,
             "updated_at": to_iso(at),
         }
-        sets = [f"#{name} = :{name}" for name in values]
-        names = {f"#{name}": name for name in values}
-        removes = []
+        update = Update().set_all(values)
         if instance.cloud_id is None:  # a sparse index key cannot be null: leave it out
-            removes.append("cloud_id")
+            update.remove(["cloud_id"])
         else:
-            values["cloud_id"] = instance.cloud_id
-            sets.append("cloud_id = :cloud_id")
-        sets.append("created_at = if_not_exists(created_at, :updated_at)")
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+            update.set("cloud_id", instance.cloud_id)
+        update.set_if_absent("created_at", values["updated_at"])
+        not_newer = f"{update.name('serial')} <= {update.value(target.serial)}"
         try:
             self._table.update_item(
                 Key={"pk": workspace_id, "sk": RESOURCE_PREFIX + instance.address},
-                UpdateExpression=expression,
-                ConditionExpression="attribute_not_exists(pk) OR #serial <= :serial",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={f":{name}": value for name, value in values.items()},
+                **update.request(condition=f"attribute_not_exists(pk) OR {not_newer}"),
             )
         except ClientError as error:
             if not is_condition_failure(error):
