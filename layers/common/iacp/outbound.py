@@ -1,13 +1,22 @@
 """Signed JSON POSTs to services outside the platform (run-task services, notification
 receivers): one honest attempt each, no retries and no redirects, and a failure described in
 words a platform engineer can act on. Retrying is the caller's business (the workflow for run
-tasks, SQS for notifications)."""
+tasks, SQS for notifications).
+
+The URLs are chosen by workspace admins, not by the platform's operators, so by default a
+POST goes only to a host whose every address is public: never to loopback (where Lambda's
+runtime API listens), link-local (instance metadata), or private networks. A stack that
+must reach services on its own network allows them (``OutboundPrivateAddresses``).
+"""
 
 import hashlib
 import hmac
+import ipaddress
+import socket
 from dataclasses import dataclass
 
 import urllib3
+from urllib3.util import parse_url
 
 from iacp import PRODUCT, __version__
 
@@ -30,16 +39,61 @@ class PostOutcome:
     status_code: int | None = None  # the receiver's answer, if it answered
 
 
-def post_json(
+@dataclass(frozen=True)
+class Outbound:
+    """Where the platform may send; ``private_addresses``: to hosts on private networks too."""
+
+    private_addresses: bool = False
+
+    def post_json(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        *,
+        timeout: float,
+        accept_any_2xx: bool = True,
+        receiver: str = "the service",
+    ) -> PostOutcome:
+        """POST ``body`` (JSON bytes); accepted on a 2xx (or only a 200)."""
+        if not self.private_addresses:
+            host, private = _private_address(url)
+            if private:
+                return PostOutcome(
+                    False,
+                    f"{receiver}'s host {host} has the private address {private}; this "
+                    "platform sends only to public addresses (OutboundPrivateAddresses)",
+                )
+        return _post_json(url, body, headers, timeout, accept_any_2xx, receiver)
+
+
+def _private_address(url: str) -> tuple[str, str]:
+    """``url``'s host and the first of its addresses that is not public ('' when all are,
+    or when the name does not resolve: the POST then fails as unreachable).
+
+    The name is resolved again when the POST connects: a name whose answer changes in
+    between (DNS rebinding) is a known limit, and why the functions run outside any VPC."""
+    parsed = parse_url(url)
+    host = parsed.host or ""
+    try:
+        found = socket.getaddrinfo(host.strip("[]"), parsed.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return host, ""
+    for *_, address in found:
+        ip = ipaddress.ip_address(address[0])
+        if not ip.is_global:
+            return host, str(ip)
+    return host, ""
+
+
+def _post_json(
     url: str,
     body: bytes,
     headers: dict[str, str],
-    *,
     timeout: float,
-    accept_any_2xx: bool = True,
-    receiver: str = "the service",
+    accept_any_2xx: bool,
+    receiver: str,
 ) -> PostOutcome:
-    """POST ``body`` (JSON bytes); accepted on a 2xx (or only a 200)."""
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT} | headers
     try:
         reply = _http.request(

@@ -14,6 +14,7 @@ from iacp.notifications.delivery import NotificationDispatcher
 from iacp.notifications.service import SEALING_PURPOSE as NOTIFICATION_SEALING_PURPOSE
 from iacp.notifications.service import NotificationService
 from iacp.notifications.store import DynamoDeliveryLog, DynamoNotificationStore
+from iacp.outbound import Outbound
 from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.finish import RunFinisher
 from iacp.runs.queue import RunQueue
@@ -103,6 +104,7 @@ class RunMachinery:
             token_sealer=partial(sealer_for, secret, access_tokens.SEALING_PURPOSE),
             links=Links(settings.public_base_url),
             organization_name=settings.organization_name,
+            outbound=outbound(settings.outbound_private_addresses),
         )
         return cls(
             runs=runs,
@@ -206,6 +208,7 @@ def build_services(settings: ApiSettings) -> Services:
             workspace_store,
             sealer=partial(sealer_for, settings.platform_secret_arn, HMAC_SEALING_PURPOSE),
             organization_name=settings.organization_name,
+            outbound=outbound(settings.outbound_private_addresses),
         ),
         vcs_connections=vcs_connections,
         notifications=NotificationService(
@@ -214,6 +217,7 @@ def build_services(settings: ApiSettings) -> Services:
             workspace_store,
             sealer=partial(sealer_for, settings.platform_secret_arn, NOTIFICATION_SEALING_PURPOSE),
             organization_name=settings.organization_name,
+            outbound=outbound(settings.outbound_private_addresses),
         ),
         inventory=InventoryService(resources, workspaces.existing),
         public_base_url=settings.public_base_url,
@@ -227,7 +231,12 @@ def build_notification_dispatcher(settings: NotificationSettings) -> Notificatio
         DynamoWorkspaceStore(settings.workspaces_table),
         sealer=partial(sealer_for, settings.platform_secret_arn, NOTIFICATION_SEALING_PURPOSE),
         organization_name=settings.organization_name,
+        outbound=outbound(settings.outbound_private_addresses),
     )
+
+
+def outbound(private_addresses: str) -> Outbound:
+    return Outbound(private_addresses=private_addresses == "allow")
 
 
 def build_inventory_syncer(settings: InventorySettings) -> InventorySyncer:

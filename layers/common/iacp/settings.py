@@ -2,7 +2,7 @@
 fails the cold start instead of the first request that needs it."""
 
 import os
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +26,15 @@ PublicBaseUrl = Annotated[
 ]
 
 
+OutboundPrivateAddresses = Annotated[
+    Literal["deny", "allow"],
+    Field(
+        alias="OUTBOUND_PRIVATE_ADDRESSES",
+        description="Whether run-task and notification URLs may lead to non-public addresses.",
+    ),
+]
+
+
 class AuthorizerSettings(_EnvironmentSettings):
     tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
 
@@ -44,6 +53,7 @@ class WorkflowSettings(_EnvironmentSettings):
     platform_secret_arn: str = Field(alias="PLATFORM_SECRET_ARN", min_length=1)
     public_base_url: PublicBaseUrl
     organization_name: str = Field("default", alias="ORGANIZATION_NAME", min_length=1)
+    outbound_private_addresses: OutboundPrivateAddresses
 
 
 VcsSecretsPrefix = Annotated[
@@ -95,6 +105,7 @@ class NotificationSettings(_EnvironmentSettings):
     notification_deliveries_table: str = Field(alias="NOTIFICATION_DELIVERIES_TABLE", min_length=1)
     platform_secret_arn: str = Field(alias="PLATFORM_SECRET_ARN", min_length=1)
     organization_name: str = Field("default", alias="ORGANIZATION_NAME", min_length=1)
+    outbound_private_addresses: OutboundPrivateAddresses
     # The queue's maxReceiveCount: the last receive marks a delivery failed.
     max_receives: int = Field(alias="NOTIFICATION_MAX_RECEIVES", ge=1, le=100)
     first_retry_delay_seconds: int = Field(alias="NOTIFICATION_RETRY_SECONDS", ge=0, le=900)

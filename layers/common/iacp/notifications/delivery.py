@@ -29,6 +29,7 @@ from iacp.notifications.store import (
 )
 from iacp.notifications.triggers import Notification, notifications_of
 from iacp.observability import logger
+from iacp.outbound import Outbound
 from iacp.timestamps import utcnow
 from iacp.workspaces.store import WorkspaceStore
 
@@ -68,6 +69,7 @@ class NotificationDispatcher:
         workspaces: WorkspaceStore,
         sealer: Callable[[], Sealer],
         organization_name: str,
+        outbound: Outbound,
         clock: Callable[[], datetime] = utcnow,
     ):
         self._configurations = configurations
@@ -75,6 +77,7 @@ class NotificationDispatcher:
         self._workspaces = workspaces
         self._sealer = sealer
         self._organization_name = organization_name
+        self._outbound = outbound
         self._clock = clock
 
     def deliver(self, event: dict[str, Any], attempt: Attempt) -> None:
@@ -124,7 +127,8 @@ class NotificationDispatcher:
             return f"{configuration_id}: another attempt is under way"
         if claimed is None:
             return None  # delivered before: a duplicated event
-        outcome = send(record.destination(self._sealer()), notification, context)
+        destination = record.destination(self._sealer())
+        outcome = send(destination, notification, context, self._outbound)
         if outcome.accepted:
             status = DeliveryStatus.DELIVERED
         else:

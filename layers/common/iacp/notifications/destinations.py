@@ -16,7 +16,7 @@ from typing import Any
 from iacp.aws import sns_client
 from iacp.notifications.models import DestinationType
 from iacp.notifications.triggers import Notification
-from iacp.outbound import PostOutcome, post_json, sign
+from iacp.outbound import Outbound, PostOutcome, sign
 
 SIGNATURE_HEADER = "X-TFE-Notification-Signature"
 TIMEOUT_SECONDS = 10.0
@@ -84,7 +84,10 @@ def text_of(notification: Notification | None, context: Context) -> str:
 
 
 def send(
-    destination: Destination, notification: Notification | None, context: Context
+    destination: Destination,
+    notification: Notification | None,
+    context: Context,
+    outbound: Outbound,
 ) -> PostOutcome:
     """One attempt; ``notification`` None sends the verification message."""
     if destination.type is DestinationType.SNS:
@@ -98,7 +101,7 @@ def send(
     data = json.dumps(body, separators=(",", ":")).encode()
     # Only generic destinations have a token (the API refuses one on the others).
     headers = {SIGNATURE_HEADER: sign(data, destination.token)} if destination.token else {}
-    return post_json(
+    return outbound.post_json(
         destination.url, data, headers, timeout=TIMEOUT_SECONDS, receiver="the receiver"
     )
 

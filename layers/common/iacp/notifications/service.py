@@ -28,6 +28,7 @@ from iacp.notifications.store import (
     seal,
 )
 from iacp.observability import logger
+from iacp.outbound import Outbound
 from iacp.pagination import Page
 from iacp.timestamps import utcnow
 from iacp.tokens.models import Principal, Role
@@ -45,6 +46,7 @@ class NotificationService:
         workspaces: WorkspaceStore,
         sealer: Callable[[], Sealer],
         organization_name: str,
+        outbound: Outbound,
         clock: Callable[[], datetime] = utcnow,
     ):
         self._store = store
@@ -52,6 +54,7 @@ class NotificationService:
         self._workspaces = workspaces
         self._sealer = sealer
         self._organization_name = organization_name
+        self._outbound = outbound
         self._clock = clock
 
     def create(
@@ -143,7 +146,7 @@ class NotificationService:
         configuration = record.configuration
         workspace = self._workspace(configuration.workspace_id)
         context = Context(self._organization_name, workspace.name)
-        outcome = send(record.destination(self._sealer()), None, context)
+        outcome = send(record.destination(self._sealer()), None, context, self._outbound)
         now = self._clock()
         delivery = NotificationDelivery(
             id=new_id("ntfdlv"),

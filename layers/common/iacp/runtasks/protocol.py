@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from iacp.outbound import PostOutcome, post_json, sign
+from iacp.outbound import Outbound, PostOutcome, sign
 from iacp.runtasks.models import Stage
 
 SIGNATURE_HEADER = "X-TFC-Task-Signature"
@@ -129,13 +129,14 @@ def deliver(
     body: dict[str, Any],
     hmac_key: str | None,
     *,
+    outbound: Outbound,
     timeout: float = DELIVERY_TIMEOUT_SECONDS,
     accept_any_2xx: bool = False,
 ) -> PostOutcome:
     """Send the request, signed; only a 200 means the service took it (any 2xx for the
     verification request)."""
     data = json.dumps(body, separators=(",", ":")).encode()
-    return post_json(
+    return outbound.post_json(
         url,
         data,
         {SIGNATURE_HEADER: sign(data, hmac_key)},

@@ -14,6 +14,7 @@ from iacp.crypto import Sealer
 from iacp.errors import Conflict, InvalidInput, NotFound
 from iacp.ids import new_id
 from iacp.observability import logger
+from iacp.outbound import Outbound
 from iacp.pagination import Page
 from iacp.runtasks.models import (
     RunTask,
@@ -44,12 +45,14 @@ class RunTaskService:
         workspaces: WorkspaceStore,
         sealer: Callable[[], Sealer],
         organization_name: str,
+        outbound: Outbound,
         clock: Callable[[], datetime] = utcnow,
     ):
         self._store = store
         self._workspaces = workspaces
         self._sealer = sealer
         self._organization_name = organization_name
+        self._outbound = outbound
         self._clock = clock
 
     # --- run tasks -------------------------------------------------------------------------
@@ -184,7 +187,12 @@ class RunTaskService:
     def _verify(self, url: str, hmac_key: str | None, links: Links) -> None:
         body = verification_payload(self._organization_name, links)
         delivery = deliver(
-            url, body, hmac_key, timeout=VERIFICATION_TIMEOUT_SECONDS, accept_any_2xx=True
+            url,
+            body,
+            hmac_key,
+            outbound=self._outbound,
+            timeout=VERIFICATION_TIMEOUT_SECONDS,
+            accept_any_2xx=True,
         )
         if not delivery.accepted:
             raise InvalidInput(

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from iacp.crypto import Sealer
 from iacp.errors import Conflict, Forbidden
 from iacp.observability import logger
+from iacp.outbound import Outbound
 from iacp.runs.models import Run, RunError
 from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
@@ -105,6 +106,7 @@ class TaskStages:
         token_sealer: Callable[[], Sealer],
         links: Links,
         organization_name: str,
+        outbound: Outbound,
         clock: Callable[[], datetime] = utcnow,
     ):
         self._runs = runs
@@ -117,6 +119,7 @@ class TaskStages:
         self._token_sealer = token_sealer
         self._links = links
         self._organization_name = organization_name
+        self._outbound = outbound
         self._clock = clock
 
     # --- the workflow's steps --------------------------------------------------------------
@@ -168,7 +171,8 @@ class TaskStages:
             organization_name=self._organization_name,
             links=self._links,
         )
-        delivery = deliver(task.task.url, body, task.hmac_key(self._hmac_sealer()))
+        hmac_key = task.hmac_key(self._hmac_sealer())
+        delivery = deliver(task.task.url, body, hmac_key, outbound=self._outbound)
         if not delivery.accepted:
             self._end(record, ResultStatus.ERRORED, f"Delivery failed: {delivery.problem}.")
             return
