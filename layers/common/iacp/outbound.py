@@ -71,12 +71,13 @@ def _private_address(url: str) -> tuple[str, str]:
     """``url``'s host and the first of its addresses that is not public ('' when all are,
     or when the name does not resolve: the POST then fails as unreachable).
 
-    The name is resolved again when the POST connects: a name whose answer changes in
-    between (DNS rebinding) is a known limit, and why the functions run outside any VPC."""
+    The name is resolved again when the POST connects, so a name whose answer changes in
+    between (DNS rebinding) gets through: a known limit. Outside a VPC, as the functions
+    run, a private address leads nowhere of the stack's anyway."""
     parsed = parse_url(url)
     host = parsed.host or ""
     try:
-        found = socket.getaddrinfo(host.strip("[]"), parsed.port or 443, proto=socket.IPPROTO_TCP)
+        found = socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         return host, ""
     for *_, address in found:
