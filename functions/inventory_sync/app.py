@@ -1,6 +1,7 @@
-"""The resource inventory after each apply, from the InventoryQueue (a rule on the run events
-bus): the workspace's current state is indexed. A message that fails is reported alone
-(partial batch response); SQS retries it after its visibility timeout, then dead-letters it."""
+"""The resource inventory, from the InventoryQueue: after each apply (a rule on the run
+events bus) and when asked (the API's sync requests), the workspace's current state is
+indexed. A message that fails is reported alone (partial batch response); SQS retries it
+after its visibility timeout, then dead-letters it."""
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -12,7 +13,7 @@ syncer = build_inventory_syncer(InventorySettings.from_env())
 
 
 def sync_inventory(record: SQSRecord) -> None:
-    syncer.run_applied(record.json_body)
+    syncer.handle(record.json_body)
 
 
 lambda_handler = partial_batch_handler(sync_inventory)

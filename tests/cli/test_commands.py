@@ -412,6 +412,19 @@ def test_resource_list_shows_the_resources_and_the_sync(cli, demo: FakeApi):
     assert out[-1] == "sync: synced (state serial 3)"
 
 
+def test_resource_sync_asks_for_the_sync_and_says_where_to_follow_it(cli, demo: FakeApi):
+    requested = {"workspace_id": WS, "state_version_id": "sv-1", "serial": 4, "sync": None}
+    demo.route("POST", f"/api/v1/workspaces/{WS}/actions/sync-resources", (202, requested))
+
+    result = cli("resource", "sync", "demo")
+
+    assert result.code == 0, result.err
+    assert result.out.strip() == (
+        "sync of state serial 4 requested; `iacp resource list demo` shows how it goes"
+    )
+    assert [r.path for r in demo.requests][-1] == f"/api/v1/workspaces/{WS}/actions/sync-resources"
+
+
 def test_notification_create_reads_the_url_and_token_from_the_environment(
     cli, demo: FakeApi, monkeypatch
 ):

@@ -145,6 +145,9 @@ def test_a_workspace_from_creation_to_applied_outputs(iacp: Iacp, tmp_path: Path
     assert "terraform_data.example" in inventory
     found = ok(iacp("resource", "find", "--type", "terraform_data"))
     assert "terraform_data.example" in found
+    # Asked again, it is already up to date: the request goes through and changes nothing.
+    assert "requested" in ok(iacp("resource", "sync", name))
+    assert "terraform_data.example" in wait_for(indexed, "the inventory, asked again")
 
 
 def test_watch_until_planned_then_apply(iacp: Iacp, tmp_path: Path):

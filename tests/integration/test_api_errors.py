@@ -114,6 +114,7 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(anonymous)
         "PATCH /api/v1/workspaces/{workspace_id}/run-tasks/{attachment_id}",
         "DELETE /api/v1/workspaces/{workspace_id}/run-tasks/{attachment_id}",
         "GET /api/v1/workspaces/{workspace_id}/resources",
+        "POST /api/v1/workspaces/{workspace_id}/actions/sync-resources",
         "GET /api/v1/resources",
         "POST /api/v1/vcs-connections",
         "GET /api/v1/vcs-connections",

@@ -423,3 +423,71 @@ def test_a_cursor_from_another_list_is_refused(aws, admin, pollers):
     foreign = {"cursor": listed_page["next_cursor"]}
     assert_error(admin.get(f"/workspaces/{other}/resources", query=foreign), 422)
     assert_error(admin.get("/workspaces/ws-AAAAAAAAAAAAAAAA/resources"), 404)
+
+
+def queued_syncs(aws: Provisioned) -> int:
+    queue_url = aws.refs["InventoryQueue"]
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
+def test_a_sync_that_failed_for_good_starts_over_when_asked(aws, admin, pollers):
+    ws, run_id = applied_workspace(aws, admin, "asked", FIRST_STATE, serial=3)
+
+    def unreadable(key: str) -> dict[str, Any]:
+        return dict(json.loads("not json"))
+
+    with pytest.raises(json.JSONDecodeError):
+        syncer_for(aws, Clock(), read_state=unreadable, max_attempts=1).run_applied(
+            run_event(ws, run_id)
+        )
+    failed = admin.get(f"/workspaces/{ws}/resources").json()["sync"]
+    assert failed["status"] == "failed"
+    writer = ApiClient(admin.gateway, mint(aws, Role.WRITE))
+
+    reply = writer.post(f"/workspaces/{ws}/actions/sync-resources")
+
+    assert reply.status == 202, reply.body
+    state = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert reply.json() == {
+        "workspace_id": ws,
+        "state_version_id": state["id"],
+        "serial": 3,
+        "sync": failed,  # as it stood: the sync runs on the queue
+    }
+    _, queue = pollers
+    queue.poll()  # only the request: the apply's own event never reached the queue here
+    after = admin.get(f"/workspaces/{ws}/resources", query={"limit": "100"}).json()
+    assert [item["address"] for item in after["items"]] == FIRST_ADDRESSES
+    assert after["sync"]["status"] == "synced"
+    assert after["sync"]["attempts"] == 1  # started over, with all its attempts
+    assert after["sync"]["error"] is None
+
+
+def test_asking_for_an_inventory_that_is_up_to_date_changes_nothing(aws, admin, pollers):
+    ws, _ = applied_workspace(aws, admin, "current", FIRST_STATE)
+    deliver(pollers)
+    before = admin.get(f"/workspaces/{ws}/resources", query={"limit": "100"}).json()
+    assert before["sync"]["status"] == "synced"
+
+    assert admin.post(f"/workspaces/{ws}/actions/sync-resources").status == 202
+    deliver(pollers)
+
+    assert admin.get(f"/workspaces/{ws}/resources", query={"limit": "100"}).json() == before
+
+
+def test_a_sync_request_that_cannot_be_served_is_refused_and_sends_nothing(aws, admin):
+    ws, _ = applied_workspace(aws, admin, "guarded", FIRST_STATE)
+    stateless = admin.post("/workspaces", {"name": "stateless"}).json()["id"]
+    reader = ApiClient(admin.gateway, mint(aws, Role.READ))
+    limited = ApiClient(admin.gateway, mint(aws, Role.WRITE, workspaces=[stateless]))
+    before = queued_syncs(aws)
+
+    assert_error(admin.post(f"/workspaces/{stateless}/actions/sync-resources"), 409)
+    assert_error(reader.post(f"/workspaces/{ws}/actions/sync-resources"), 403)
+    assert_error(limited.post(f"/workspaces/{ws}/actions/sync-resources"), 403)
+    assert_error(admin.post("/workspaces/ws-AAAAAAAAAAAAAAAA/actions/sync-resources"), 404)
+
+    assert queued_syncs(aws) == before

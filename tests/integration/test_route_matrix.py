@@ -47,6 +47,7 @@ RUN_PATHS = (
     "/runs",
     "configuration-versions",
     "state",
+    "sync-resources",  # needs a state to index
 )
 
 
@@ -117,6 +118,7 @@ def build_world(aws: Provisioned, gateway: Any, stack: ExitStack, needs_runs: bo
     }
     ids = {
         "ws": main,
+        "other": other,
         "var": variable,
         "at": spare_token,
         "vcs": vcs,
@@ -539,6 +541,27 @@ CASES |= {
     "list-resources 403": ("limited", "GET", WS + "/resources", None, None, 403),
     "list-resources 404": ("reader", "GET", "/workspaces/{missing_ws}/resources", None, None, 404),
     "list-resources 422": ("reader", "GET", WS + "/resources?limit=0", None, None, 422),
+    # POST /workspaces/{ws}/actions/sync-resources
+    "sync-resources ok": ("writer", "POST", WS + "/actions/sync-resources", None, None, 202),
+    "sync-resources 401": ("nobody", "POST", WS + "/actions/sync-resources", None, None, 401),
+    "sync-resources 403 role": ("reader", "POST", WS + "/actions/sync-resources", None, None, 403),
+    "sync-resources 403": ("limited", "POST", WS + "/actions/sync-resources", None, None, 403),
+    "sync-resources 404": (
+        "writer",
+        "POST",
+        "/workspaces/{missing_ws}/actions/sync-resources",
+        None,
+        None,
+        404,
+    ),
+    "sync-resources 409 no state": (
+        "writer",
+        "POST",
+        "/workspaces/{other}/actions/sync-resources",
+        None,
+        None,
+        409,
+    ),
     "search-resources ok": ("limited", "GET", "/resources?type=terraform_data", None, None, 200),
     "search-resources 401": ("nobody", "GET", "/resources?type=terraform_data", None, None, 401),
     "search-resources 422": ("reader", "GET", "/resources", None, None, 422),
@@ -654,6 +677,7 @@ def test_the_matrix_covers_every_route_of_the_openapi_document(world: World) -> 
         "{running}": "{run}",
         "{gated}": "{run}",
         "{used_vcs}": "{vcs}",
+        "{other}": "{ws}",
     }
     missing = ("ws", "var", "at", "cv", "run", "task", "wstask", "result", "vcs", "nc")
     covered = set()

@@ -108,3 +108,19 @@ def test_an_interrupted_attempt_waits_for_a_retry_until_the_last_one(max_attempt
         assert retry is None  # gave up on this state
         assert interrupted.error == "Gave up after 1 attempts. Last: boom"
         assert interrupted.claim(V2, NOW, DEADLINE) is not None  # a new apply tries again
+
+
+def test_a_sync_asked_for_starts_a_state_it_gave_up_on_again_with_all_its_attempts():
+    failed = InventorySync.first("ws-1", V1, NOW, DEADLINE).interrupted("boom", 1, NOW)
+
+    again = failed.claim(V1, NOW, DEADLINE, asked=True)
+
+    assert again is not None
+    assert (again.status, again.attempts, again.deadline) == (
+        SyncStatus.SYNCING,
+        1,
+        NOW + DEADLINE,
+    )
+    # Asking changes nothing about an attempt under way, or an inventory up to date.
+    assert again.claim(V1, NOW, DEADLINE, asked=True) is None
+    assert synced(V2).claim(V2, NOW, DEADLINE, asked=True) is None

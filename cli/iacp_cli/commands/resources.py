@@ -1,4 +1,4 @@
-"""``iacp resource list WS`` and ``iacp resource find``: the resource inventory."""
+"""``iacp resource list|sync WS`` and ``iacp resource find``: the resource inventory."""
 
 import argparse
 
@@ -10,7 +10,7 @@ from iacp_cli.resolve import workspace_id
 
 
 def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
-    verbs = noun(nouns, "resource", "the resources workspaces manage: list, find")
+    verbs = noun(nouns, "resource", "the resources workspaces manage: list, find, sync")
     listing = verb(
         verbs,
         "list",
@@ -20,6 +20,15 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
         json_option=True,
     )
     listing.add_argument("workspace", metavar="WS", help="a workspace name or id")
+    syncing = verb(
+        verbs,
+        "sync",
+        "index a workspace's current state again (after a sync that failed for good)",
+        common,
+        sync_resources,
+        json_option=True,
+    )
+    syncing.add_argument("workspace", metavar="WS", help="a workspace name or id")
     find = verb(
         verbs,
         "find",
@@ -50,6 +59,19 @@ def list_resources(args: argparse.Namespace, client: Client) -> int:
     else:
         problem = f": {sync['error']}" if sync.get("error") else ""
         say(f"sync: {sync['status']} (state serial {sync.get('serial')}){problem}")
+    return 0
+
+
+def sync_resources(args: argparse.Namespace, client: Client) -> int:
+    path = f"/workspaces/{segment(workspace_id(client, args.workspace))}/actions/sync-resources"
+    requested = client.post(path)
+    if args.json:
+        print_json(requested)
+        return 0
+    say(
+        f"sync of state serial {requested['serial']} requested; "
+        f"`iacp resource list {args.workspace}` shows how it goes"
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
+from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -69,6 +70,11 @@ def sns_client() -> Any:  # no type stubs for SNS in the environment
 @cache
 def sqs_client() -> "SQSClient":
     return boto3.client("sqs")
+
+
+def send_message(queue_url: str, message: BaseModel) -> None:
+    """One message to an SQS queue, as JSON."""
+    sqs_client().send_message(QueueUrl=queue_url, MessageBody=message.model_dump_json())
 
 
 # What S3 answers for an object that is not there: GetObject says NoSuchKey, HeadObject (which

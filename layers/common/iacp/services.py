@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
+from iacp.aws import send_message
 from iacp.configurations.models import archive_key
 from iacp.configurations.service import ConfigurationService
 from iacp.configurations.store import DynamoConfigurationStore
@@ -219,7 +220,12 @@ def build_services(settings: ApiSettings) -> Services:
             organization_name=settings.organization_name,
             outbound=outbound(settings.outbound_private_addresses),
         ),
-        inventory=InventoryService(resources, workspaces.existing),
+        inventory=InventoryService(
+            resources,
+            workspaces.existing,
+            current_state=DynamoStateStore(settings.workspaces_table).current,
+            send_request=partial(send_message, settings.inventory_queue_url),
+        ),
         public_base_url=settings.public_base_url,
     )
 

@@ -71,6 +71,7 @@ class ApiSettings(WorkflowSettings):
     resources_table: str = Field(alias="RESOURCES_TABLE", min_length=1)
     vcs_secrets_prefix: VcsSecretsPrefix
     notification_deliveries_table: str = Field(alias="NOTIFICATION_DELIVERIES_TABLE", min_length=1)
+    inventory_queue_url: str = Field(alias="INVENTORY_QUEUE_URL", min_length=1)
     # Empty: the URL each request came to (the API function cannot name its own API in
     # template.yaml without a dependency cycle).
     public_base_url: str = Field("", alias="PUBLIC_BASE_URL", pattern=f"^({_URL})?$")

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import Field
 
 from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, responses
-from iacp.inventory.models import Resource, ResourcePage
+from iacp.inventory.models import Resource, ResourcePage, SyncRequested
 from iacp.pagination import DEFAULT_LIMIT, Page
 
 router = APIGatewayRouter()
@@ -43,6 +43,25 @@ def list_workspace_resources(
     cursor: CursorQuery = None,
 ) -> ResourcePage:
     return services.inventory.page(caller, workspace_id, limit, cursor)
+
+
+@router.post(
+    "/api/v1/workspaces/<workspace_id>/actions/sync-resources",
+    status_code=202,
+    tags=TAGS,
+    summary="Index the workspace's current state again (after a sync that failed for good)",
+    description=(
+        "The sync runs on the inventory's queue, as after an apply; follow it in `sync` of "
+        "`GET /workspaces/{ws}/resources`. A sync under way or done already is left as it "
+        "is; one that gave up starts over with all its attempts. 409 when the workspace has "
+        "no state yet."
+    ),
+    responses=responses(202, "The state to be indexed, and the sync as it stood", 404, 409),
+)
+def sync_workspace_resources(
+    workspace_id: str, caller: Caller, services: ServicesDep
+) -> SyncRequested:
+    return services.inventory.request_sync(caller, workspace_id)
 
 
 @router.get(

@@ -59,7 +59,7 @@ class SyncStatus(StrEnum):
     PENDING = "pending"  # waits for a retry (its last attempt failed or ran out of time)
     SYNCING = "syncing"
     SYNCED = "synced"
-    FAILED = "failed"  # gave up after max attempts; the next apply syncs again
+    FAILED = "failed"  # gave up after max attempts; the next apply, or a request, syncs again
 
 
 class InventorySync(BaseModel):
@@ -98,24 +98,25 @@ class InventorySync(BaseModel):
         )
 
     def claim(
-        self, target: "SyncTarget", now: datetime, deadline: timedelta
+        self, target: "SyncTarget", now: datetime, deadline: timedelta, *, asked: bool = False
     ) -> "InventorySync | None":
         """A new attempt at indexing ``target``, or None when there is nothing to do: that
         state (or a newer one) is indexed already, an attempt is under way within its
-        deadline, or the sync gave up on that very state."""
+        deadline, or the sync gave up on that very state. A sync someone ``asked`` for
+        starts a failed state again, with all its attempts."""
         if self.synced_serial is not None and self.synced_serial >= target.serial:
             return None
         if self.status is SyncStatus.SYNCING and self.deadline and self.deadline > now:
             return None
         same_state = self.state_version_id == target.state_version_id
-        if same_state and self.status is SyncStatus.FAILED:
+        if same_state and self.status is SyncStatus.FAILED and not asked:
             return None
         return self._next(
             status=SyncStatus.SYNCING,
             state_version_id=target.state_version_id,
             serial=target.serial,
             run_id=target.run_id,
-            attempts=self.attempts + 1 if same_state else 1,
+            attempts=self.attempts + 1 if same_state and not asked else 1,
             deadline=now + deadline,
             started_at=now,
             finished_at=None,
@@ -142,6 +143,23 @@ class InventorySync(BaseModel):
 
     def _next(self, **changes: Any) -> "InventorySync":
         return self.model_copy(update=changes)
+
+
+class SyncRequest(BaseModel):
+    """A sync someone asked for (``POST /workspaces/{ws}/actions/sync-resources``), on the
+    InventoryQueue beside the applies' events."""
+
+    workspace_id: str
+    requested_by: str = Field(description="The API token that asked")
+
+
+class SyncRequested(BaseModel):
+    """The reply to a sync request: the state it will index, and the sync as it stood."""
+
+    workspace_id: str
+    state_version_id: str
+    serial: int
+    sync: InventorySync | None
 
 
 class ResourcePage(Page[Resource]):

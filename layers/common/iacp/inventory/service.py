@@ -1,21 +1,38 @@
-"""Reading the inventory: a workspace's resources, and a resource found across workspaces."""
+"""The inventory through the API: a workspace's resources, a resource found across
+workspaces, and a sync asked for by hand."""
 
 from collections.abc import Callable, Iterable
 
-from iacp.errors import InvalidInput, NotFound
-from iacp.inventory.models import Resource, ResourcePage
+from iacp.errors import Conflict, InvalidInput, NotFound
+from iacp.inventory.models import Resource, ResourcePage, SyncRequest, SyncRequested
 from iacp.inventory.store import ResourceStore
+from iacp.observability import logger
 from iacp.pagination import Page
+from iacp.states.models import StateVersion
 from iacp.tokens.models import Principal, Role
 
 ExistingWorkspaces = Callable[[Iterable[str]], set[str]]
 """Of some workspace ids, those whose workspace exists."""
 
+CurrentState = Callable[[str], StateVersion | None]
+"""A workspace's current state version, if it has one."""
+
+SendSyncRequest = Callable[[SyncRequest], None]
+"""Puts a request on the InventoryQueue, where the sync function takes it."""
+
 
 class InventoryService:
-    def __init__(self, store: ResourceStore, existing: ExistingWorkspaces):
+    def __init__(
+        self,
+        store: ResourceStore,
+        existing: ExistingWorkspaces,
+        current_state: CurrentState,
+        send_request: SendSyncRequest,
+    ):
         self._store = store
         self._existing = existing
+        self._current_state = current_state
+        self._send_request = send_request
 
     def page(
         self, principal: Principal, workspace_id: str, limit: int, cursor: str | None
@@ -26,6 +43,26 @@ class InventoryService:
         items, next_cursor = self._store.page(workspace_id, limit, cursor)
         return ResourcePage(
             items=items, next_cursor=next_cursor, sync=self._store.get_sync(workspace_id)
+        )
+
+    def request_sync(self, principal: Principal, workspace_id: str) -> SyncRequested:
+        """Index the workspace's current state again, on the durable path: after a sync that
+        failed for good, or an event that was dead-lettered. A sync under way or already
+        done makes the request a no-op; one that gave up starts over with all its
+        attempts."""
+        principal.require_workspace(workspace_id, Role.WRITE)
+        if not self._existing([workspace_id]):
+            raise NotFound(f"No workspace {workspace_id}.")
+        current = self._current_state(workspace_id)
+        if current is None:
+            raise Conflict(f"Workspace {workspace_id} has no state yet: there is nothing to index.")
+        self._send_request(SyncRequest(workspace_id=workspace_id, requested_by=principal.token_id))
+        logger.info("inventory sync requested", extra={"workspace_id": workspace_id})
+        return SyncRequested(
+            workspace_id=workspace_id,
+            state_version_id=current.id,
+            serial=current.serial,
+            sync=self._store.get_sync(workspace_id),
         )
 
     def search(

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from iacp.aws import s3_client
-from iacp.inventory.models import InventorySync, SyncStatus, SyncTarget
+from iacp.inventory.models import InventorySync, SyncRequest, SyncStatus, SyncTarget
 from iacp.inventory.state import resource_instances
 from iacp.inventory.store import ResourceStore
 from iacp.observability import logger
@@ -54,6 +54,18 @@ class InventorySyncer:
         self._max_attempts = max_attempts
         self._clock = clock
 
+    def handle(self, message: dict[str, Any]) -> InventorySync | None:
+        """A message of the InventoryQueue: an apply's run event (``RunAppliedRule``), or a
+        sync someone asked for (``SyncRequest``, from the API)."""
+        if "detail" in message:
+            return self.run_applied(message)
+        request = SyncRequest.model_validate(message)
+        logger.info(
+            "inventory sync requested",
+            extra={"workspace_id": request.workspace_id, "requested_by": request.requested_by},
+        )
+        return self.sync(request.workspace_id, asked=True)
+
     def run_applied(self, event: dict[str, Any]) -> InventorySync | None:
         """``event``: a "Run Status Changed" event as EventBridge delivers it."""
         change = RunEvent.model_validate(event["detail"])
@@ -61,9 +73,10 @@ class InventorySyncer:
             return None  # the rule sends only applies; anything else is not ours
         return self.sync(change.workspace_id)
 
-    def sync(self, workspace_id: str) -> InventorySync | None:
-        """Index the workspace's current state, unless that is done or under way. Returns
-        the sync record as this call left it (None: the workspace has no state).
+    def sync(self, workspace_id: str, *, asked: bool = False) -> InventorySync | None:
+        """Index the workspace's current state, unless that is done or under way (or, unless
+        ``asked``, given up on). Returns the sync record as this call left it (None: the
+        workspace has no state).
 
         An attempt that raises is released as pending (or failed, after the last attempt)
         with its error, and the error is raised again so that the queue retries it."""
@@ -74,7 +87,7 @@ class InventorySyncer:
         target = SyncTarget(
             state_version_id=current.id, serial=current.serial, run_id=current.run_id
         )
-        claimed = self._claim(workspace_id, target)
+        claimed = self._claim(workspace_id, target, asked)
         if claimed is None:
             return self._store.get_sync(workspace_id)
         try:
@@ -120,7 +133,7 @@ class InventorySyncer:
             )
         return reset
 
-    def _claim(self, workspace_id: str, target: SyncTarget) -> InventorySync | None:
+    def _claim(self, workspace_id: str, target: SyncTarget, asked: bool) -> InventorySync | None:
         now = self._clock()
         record = self._store.get_sync(workspace_id)
         if record is None:
@@ -128,7 +141,7 @@ class InventorySyncer:
                 workspace_id, target, now, self._deadline
             )
         else:
-            claim = record.claim(target, now, self._deadline)
+            claim = record.claim(target, now, self._deadline, asked=asked)
         if claim is None:
             logger.info(
                 "inventory up to date or being synced",
