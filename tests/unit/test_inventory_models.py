@@ -112,15 +112,32 @@ def test_an_interrupted_attempt_waits_for_a_retry_until_the_last_one(max_attempt
 
 def test_a_sync_asked_for_starts_a_state_it_gave_up_on_again_with_all_its_attempts():
     failed = InventorySync.first("ws-1", V1, NOW, DEADLINE).interrupted("boom", 1, NOW)
+    asked_at = NOW + timedelta(minutes=1)
 
-    again = failed.claim(V1, NOW, DEADLINE, asked=True)
+    assert failed.claim(V1, asked_at, DEADLINE) is None  # an event alone does not
+    again = failed.claim(V1, asked_at, DEADLINE, asked_at=asked_at)
 
     assert again is not None
     assert (again.status, again.attempts, again.deadline) == (
         SyncStatus.SYNCING,
         1,
-        NOW + DEADLINE,
+        asked_at + DEADLINE,
     )
     # Asking changes nothing about an attempt under way, or an inventory up to date.
-    assert again.claim(V1, NOW, DEADLINE, asked=True) is None
-    assert synced(V2).claim(V2, NOW, DEADLINE, asked=True) is None
+    assert again.claim(V1, asked_at, DEADLINE, asked_at=asked_at) is None
+    assert synced(V2).claim(V2, asked_at, DEADLINE, asked_at=asked_at) is None
+
+
+def test_a_requests_own_retries_count_and_its_redeliveries_do_not_start_over():
+    asked_at = NOW + timedelta(minutes=1)
+    failed = InventorySync.first("ws-1", V1, NOW, DEADLINE).interrupted("boom", 1, NOW)
+    again = failed.claim(V1, asked_at, DEADLINE, asked_at=asked_at)
+    assert again is not None
+    later = asked_at + timedelta(minutes=1)
+
+    retried = again.interrupted("boom", 2, later).claim(V1, later, DEADLINE, asked_at=asked_at)
+    assert retried is not None and retried.attempts == 2
+    failed_again = retried.interrupted("boom", 2, later)
+    assert failed_again.status is SyncStatus.FAILED
+    # SQS redelivers the request: it gave up after the request, so that is the end of it.
+    assert failed_again.claim(V1, later, DEADLINE, asked_at=asked_at) is None

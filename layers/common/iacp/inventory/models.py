@@ -98,25 +98,32 @@ class InventorySync(BaseModel):
         )
 
     def claim(
-        self, target: "SyncTarget", now: datetime, deadline: timedelta, *, asked: bool = False
+        self,
+        target: "SyncTarget",
+        now: datetime,
+        deadline: timedelta,
+        *,
+        asked_at: datetime | None = None,
     ) -> "InventorySync | None":
         """A new attempt at indexing ``target``, or None when there is nothing to do: that
         state (or a newer one) is indexed already, an attempt is under way within its
-        deadline, or the sync gave up on that very state. A sync someone ``asked`` for
-        starts a failed state again, with all its attempts."""
+        deadline, or the sync gave up on that very state. A sync someone asked for (at
+        ``asked_at``) starts a state given up on before then again, with all its attempts;
+        once the request's own attempts give up too, its redeliveries change nothing."""
         if self.synced_serial is not None and self.synced_serial >= target.serial:
             return None
         if self.status is SyncStatus.SYNCING and self.deadline and self.deadline > now:
             return None
         same_state = self.state_version_id == target.state_version_id
-        if same_state and self.status is SyncStatus.FAILED and not asked:
+        gave_up = same_state and self.status is SyncStatus.FAILED
+        if gave_up and not (asked_at and self.finished_at and self.finished_at <= asked_at):
             return None
         return self._next(
             status=SyncStatus.SYNCING,
             state_version_id=target.state_version_id,
             serial=target.serial,
             run_id=target.run_id,
-            attempts=self.attempts + 1 if same_state and not asked else 1,
+            attempts=self.attempts + 1 if same_state and not gave_up else 1,
             deadline=now + deadline,
             started_at=now,
             finished_at=None,
@@ -151,6 +158,7 @@ class SyncRequest(BaseModel):
 
     workspace_id: str
     requested_by: str = Field(description="The API token that asked")
+    requested_at: UtcDatetime
 
 
 class SyncRequested(BaseModel):

@@ -2,6 +2,7 @@
 workspaces, and a sync asked for by hand."""
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from iacp.errors import Conflict, InvalidInput, NotFound
 from iacp.inventory.models import Resource, ResourcePage, SyncRequest, SyncRequested
@@ -9,6 +10,7 @@ from iacp.inventory.store import ResourceStore
 from iacp.observability import logger
 from iacp.pagination import Page
 from iacp.states.models import StateVersion
+from iacp.timestamps import utcnow
 from iacp.tokens.models import Principal, Role
 
 ExistingWorkspaces = Callable[[Iterable[str]], set[str]]
@@ -28,11 +30,13 @@ class InventoryService:
         existing: ExistingWorkspaces,
         current_state: CurrentState,
         send_request: SendSyncRequest,
+        clock: Callable[[], datetime] = utcnow,
     ):
         self._store = store
         self._existing = existing
         self._current_state = current_state
         self._send_request = send_request
+        self._clock = clock
 
     def page(
         self, principal: Principal, workspace_id: str, limit: int, cursor: str | None
@@ -56,7 +60,10 @@ class InventoryService:
         current = self._current_state(workspace_id)
         if current is None:
             raise Conflict(f"Workspace {workspace_id} has no state yet: there is nothing to index.")
-        self._send_request(SyncRequest(workspace_id=workspace_id, requested_by=principal.token_id))
+        request = SyncRequest(
+            workspace_id=workspace_id, requested_by=principal.token_id, requested_at=self._clock()
+        )
+        self._send_request(request)
         logger.info("inventory sync requested", extra={"workspace_id": workspace_id})
         return SyncRequested(
             workspace_id=workspace_id,

@@ -64,7 +64,7 @@ class InventorySyncer:
             "inventory sync requested",
             extra={"workspace_id": request.workspace_id, "requested_by": request.requested_by},
         )
-        return self.sync(request.workspace_id, asked=True)
+        return self.sync(request.workspace_id, asked_at=request.requested_at)
 
     def run_applied(self, event: dict[str, Any]) -> InventorySync | None:
         """``event``: a "Run Status Changed" event as EventBridge delivers it."""
@@ -73,10 +73,10 @@ class InventorySyncer:
             return None  # the rule sends only applies; anything else is not ours
         return self.sync(change.workspace_id)
 
-    def sync(self, workspace_id: str, *, asked: bool = False) -> InventorySync | None:
-        """Index the workspace's current state, unless that is done or under way (or, unless
-        ``asked``, given up on). Returns the sync record as this call left it (None: the
-        workspace has no state).
+    def sync(self, workspace_id: str, *, asked_at: datetime | None = None) -> InventorySync | None:
+        """Index the workspace's current state, unless that is done or under way, or given up
+        on (unless before a request made ``asked_at``). Returns the sync record as this call
+        left it (None: the workspace has no state).
 
         An attempt that raises is released as pending (or failed, after the last attempt)
         with its error, and the error is raised again so that the queue retries it."""
@@ -87,7 +87,7 @@ class InventorySyncer:
         target = SyncTarget(
             state_version_id=current.id, serial=current.serial, run_id=current.run_id
         )
-        claimed = self._claim(workspace_id, target, asked)
+        claimed = self._claim(workspace_id, target, asked_at)
         if claimed is None:
             return self._store.get_sync(workspace_id)
         try:
@@ -133,7 +133,9 @@ class InventorySyncer:
             )
         return reset
 
-    def _claim(self, workspace_id: str, target: SyncTarget, asked: bool) -> InventorySync | None:
+    def _claim(
+        self, workspace_id: str, target: SyncTarget, asked_at: datetime | None
+    ) -> InventorySync | None:
         now = self._clock()
         record = self._store.get_sync(workspace_id)
         if record is None:
@@ -141,7 +143,7 @@ class InventorySyncer:
                 workspace_id, target, now, self._deadline
             )
         else:
-            claim = record.claim(target, now, self._deadline, asked=asked)
+            claim = record.claim(target, now, self._deadline, asked_at=asked_at)
         if claim is None:
             logger.info(
                 "inventory up to date or being synced",
