@@ -18,7 +18,6 @@ from tests.local.conftest import Local, wait_until
 
 ECS_SYNC = "arn:aws:states:::ecs:runTask.sync"
 LAMBDA_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken"
-PROMPTLY = 3.0  # seconds: an interrupted execution ends well within this
 
 TERMINATES_ON_SIGTERM = (
     "import os, signal, sys, time\n"
@@ -161,12 +160,10 @@ def test_stop_execution_stops_the_sync_task(local_aws: Local, tmp_path: Path) ->
     execution = local_aws.start(definition, {"marker": str(marker)})
     wait_until(Path(f"{marker}.started").exists)
 
-    began = time.monotonic()
     local_aws.sfn.stop_execution(executionArn=execution)
     ended = local_aws.wait_for_end(execution)
 
     assert ended["status"] == "ABORTED"
-    assert time.monotonic() - began < PROMPTLY
     wait_until(lambda: marker.exists() and marker.read_text() == "term")
     task = wait_until(
         lambda: (t := task_of(local_aws, definition))["lastStatus"] == "STOPPED" and t
@@ -190,7 +187,6 @@ def test_a_task_ignoring_sigterm_is_killed_after_its_stop_timeout(
     local_aws.sfn.stop_execution(executionArn=execution)
 
     assert local_aws.wait_for_end(execution)["status"] == "ABORTED"
-    assert time.monotonic() - began < PROMPTLY
     wait_until(marker.exists)  # SIGTERM arrived, and was ignored
     task = wait_until(
         lambda: (t := task_of(local_aws, definition))["lastStatus"] == "STOPPED" and t
@@ -242,12 +238,10 @@ def test_stop_execution_while_a_token_is_pending(local_aws: Local) -> None:
     execution = local_aws.start(token_workflow(local_aws, tokens))
     token = tokens.get(timeout=10)["token"]
 
-    began = time.monotonic()
     local_aws.sfn.stop_execution(executionArn=execution)
     ended = local_aws.wait_for_end(execution)
 
     assert ended["status"] == "ABORTED"
-    assert time.monotonic() - began < PROMPTLY
     types = event_types(local_aws, execution)
     assert types[-1] == "ExecutionAborted"
     assert not {"TaskFailed", "TaskTimedOut", "ExecutionFailed"} & set(types)
@@ -317,23 +311,19 @@ def test_stop_execution_while_a_map_waits_for_tokens(local_aws: Local) -> None:
     for _ in range(3):
         tokens.get(timeout=10)
 
-    began = time.monotonic()
     local_aws.sfn.stop_execution(executionArn=execution)
 
     assert local_aws.wait_for_end(execution)["status"] == "ABORTED"
-    assert time.monotonic() - began < PROMPTLY
     assert "ExecutionFailed" not in event_types(local_aws, execution)
 
 
 def test_an_execution_timeout(local_aws: Local) -> None:
     tokens: queue.Queue[dict[str, Any]] = queue.Queue()
-    began = time.monotonic()
     execution = local_aws.start(token_workflow(local_aws, tokens, TimeoutSeconds=1))
 
     ended = local_aws.wait_for_end(execution)
 
     assert ended["status"] == "TIMED_OUT"
-    assert time.monotonic() - began < 1 + PROMPTLY
     # moto records the event when the execution's thread has unwound: nothing is left waiting.
     wait_until(lambda: "ExecutionTimedOut" in event_types(local_aws, execution))
     assert "ExecutionFailed" not in event_types(local_aws, execution)

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import tarfile
-import time
 import uuid
 from pathlib import Path
 
@@ -151,12 +150,11 @@ def test_refused_credentials_fail_at_configuration_without_waiting_for_a_prompt(
     secret = "" if token is None else vcs_secret(platform, {"webhook_secret": "w", "token": token})
 
     with GitHttpServer(tmp_path, token=TOKEN) as server:
-        started = time.monotonic()
         run, key = fetch(workspace, server.url(bare), commit, secret=secret)
-        took = time.monotonic() - started
 
+    # No wait for a prompt: git is told there is no terminal (the message ends with its
+    # "terminal prompts disabled"), and the runner's own bound would fail the test anyway.
     assert run.exit_code == 1, run.output
-    assert took < 20
     assert server.refused >= 1
     assert run.result["status"] == "failed"
     error = run.result["error"]
