@@ -78,6 +78,18 @@ def run_status(
     return wait_for(reached, f"run {run_id} to reach {sorted(statuses)}", timeout)
 
 
+def released(client: ApiClient, workspace_id: str) -> dict[str, Any]:
+    """The workspace once its ended run has given it back. A run's terminal status is written
+    before its release (``RunFinisher.end``), so a client that has just seen the status may
+    look a moment too early."""
+
+    def free() -> dict[str, Any] | None:
+        workspace: dict[str, Any] = client.get(f"/workspaces/{workspace_id}").json()
+        return None if workspace["locked"] or workspace["current_run_id"] else workspace
+
+    return wait_for(free, f"workspace {workspace_id} to be released")
+
+
 def new_workspace(client: ApiClient, name: str, files: dict[str, str]) -> str:
     workspace_id = str(client.post("/workspaces", {"name": name}).json()["id"])
     upload_configuration(client, None, workspace_id, files)  # type: ignore[arg-type]
@@ -121,9 +133,7 @@ def test_plan_confirm_apply_saves_a_state_with_its_outputs(admin):
     assert state["outputs"]["names"]["value"] == ["a", "b"]
     assert state["outputs"]["secret"] == {"value": None, "sensitive": True, "type": "string"}
     assert "Apply complete! Resources: 2 added" in full_log(admin, run_id, "apply")
-    workspace = admin.get(f"/workspaces/{ws}").json()
-    assert workspace["locked"] is False
-    assert workspace["current_run_id"] is None
+    released(admin, ws)
     # The inventory, indexed from the new state on the durable path (run events bus → queue).
     inventory = synced_inventory(admin, ws, state["serial"])
     assert [r["address"] for r in inventory["items"]] == [
@@ -148,7 +158,7 @@ def test_plan_confirm_apply_saves_a_state_with_its_outputs(admin):
     finished = run_status(admin, again, ENDED)
     assert finished["status"] == "planned_and_finished"
     assert finished["has_changes"] is False
-    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+    released(admin, ws)
 
     # A change of variable plans against the saved state: the serial grows on apply.
     admin.post(
@@ -207,9 +217,7 @@ def test_a_syntax_error_errors_the_run_at_plan_with_terraforms_message(admin):
     assert run["error"]["stage"] in {"init", "plan"}
     assert "Unclosed configuration block" in run["error"]["message"]
     assert "Unclosed configuration block" in full_log(admin, run_id, "plan")
-    workspace = admin.get(f"/workspaces/{ws}").json()
-    assert workspace["locked"] is False
-    assert workspace["current_run_id"] is None
+    released(admin, ws)
 
 
 def test_a_workspace_pinned_to_a_terraform_the_runner_lacks_errors_at_init(admin):
@@ -294,9 +302,7 @@ def test_cancel_during_apply_keeps_the_partial_state_and_leaves_nothing_running(
     state = admin.get(f"/workspaces/{ws}/current-state-version").json()
     assert state["partial"] is True
     assert state["run_id"] == run_id
-    workspace = admin.get(f"/workspaces/{ws}").json()
-    assert workspace["locked"] is False
-    assert workspace["current_run_id"] is None
+    released(admin, ws)
     assert "Interrupt received" in full_log(admin, run_id, "apply")
     wait_for(
         lambda: not processes_mentioning("iacp-e2e-orphan-marker"), "no process left behind", 10
@@ -317,7 +323,7 @@ def test_a_runner_killed_outright_errors_the_run(platform: LocalPlatform, admin)
     assert run["status"] == "errored"
     assert run["error"]["stage"] == "apply"
     assert "exit code 137" in run["error"]["message"]
-    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+    released(admin, ws)
     wait_for(
         lambda: not processes_mentioning("iacp-e2e-orphan-marker"),
         "the container's processes to end",

@@ -17,6 +17,7 @@ from tests.conftest import ApiClient, assert_error
 from tests.e2e.test_run_pipeline import (
     ENDED,
     new_workspace,
+    released,
     run_status,
     start_run,
     wait_for,
@@ -110,7 +111,7 @@ def test_a_run_passes_through_all_four_stages(admin, service: RunTaskService):
     received = service.requests[seen:]
     assert sorted(r["stage"] for r in received) == sorted(ALL_STAGES)
     assert all(r["run_id"] == run_id for r in received)
-    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+    released(admin, ws)
 
 
 def test_a_mandatory_post_plan_failure_stops_the_run_before_planned(
@@ -183,7 +184,7 @@ def test_a_mandatory_post_apply_failure_leaves_the_run_applied_with_a_warning(ad
     assert summary["results"][0]["status"] == "failed"
     assert summary["warnings"] and "Mandatory" in summary["warnings"][0]
     assert "post_apply_running" in run["status_timestamps"]
-    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+    released(admin, ws)
 
 
 def test_an_unreachable_mandatory_service_blocks_the_run(admin, silent: CapturingService):
