@@ -31,6 +31,19 @@ def is_condition_failure(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
+def delete_existing(table: "Table", key: Mapping[str, Any]) -> bool:
+    """Delete the item at ``key``; False when there was none (so a repeated delete is told
+    it found nothing, rather than succeeding twice)."""
+    partition = next(iter(key))
+    try:
+        table.delete_item(Key=dict(key), ConditionExpression=f"attribute_exists({partition})")
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
 def transact_write(actions: Sequence[Mapping[str, Mapping[str, Any]]]) -> None:
     """Run ``TransactWriteItems`` with plain Python values, as the Table resource takes them.
 

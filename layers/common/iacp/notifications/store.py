@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
 from iacp.crypto import Sealer
-from iacp.dynamo import is_condition_failure, query_all
+from iacp.dynamo import delete_existing, is_condition_failure, query_all
 from iacp.notifications.destinations import Destination
 from iacp.notifications.models import (
     DeliveryStatus,
@@ -126,16 +126,7 @@ class DynamoNotificationStore:
             self.delete(record.configuration.id)
 
     def delete(self, configuration_id: str) -> bool:
-        try:
-            self._table.delete_item(
-                Key={"pk": configuration_id, "sk": CONFIGURATION_SK},
-                ConditionExpression="attribute_exists(pk)",
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return delete_existing(self._table, {"pk": configuration_id, "sk": CONFIGURATION_SK})
 
 
 def _item(record: ConfigurationRecord) -> dict[str, Any]:

@@ -4,11 +4,10 @@ authorizer checks expiry itself, since TTL deletion can lag by days)."""
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError
 from pydantic import Field
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import is_condition_failure
+from iacp.dynamo import delete_existing
 from iacp.pagination import decode_cursor, encode_cursor
 from iacp.timestamps import from_iso, to_iso
 from iacp.tokens.models import ApiToken
@@ -65,15 +64,7 @@ class DynamoTokenStore:
         return [_record(i) for i in reply["Items"]], encode_cursor(reply.get("LastEvaluatedKey"))
 
     def delete(self, token_id: str) -> bool:
-        try:
-            self._table.delete_item(
-                Key={"id": token_id}, ConditionExpression="attribute_exists(id)"
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return delete_existing(self._table, {"id": token_id})
 
 
 def _record(item: dict[str, Any]) -> TokenRecord:

@@ -5,11 +5,10 @@ holds only the secret's ARN and whether each secret is set."""
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import is_condition_failure, query_all
+from iacp.dynamo import delete_existing, query_all
 from iacp.timestamps import from_iso, to_iso
 from iacp.vcs.models import VcsConnection, VcsProvider
 from iacp.workspaces.store import LIST_INDEX, page_by_name
@@ -65,16 +64,7 @@ class DynamoVcsConnectionStore:
         return [_record(item) for item in items]
 
     def delete(self, connection_id: str) -> bool:
-        try:
-            self._table.delete_item(
-                Key={"pk": connection_id, "sk": CONNECTION_SK},
-                ConditionExpression="attribute_exists(pk)",
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return delete_existing(self._table, {"pk": connection_id, "sk": CONNECTION_SK})
 
 
 def _item(record: ConnectionRecord) -> dict[str, Any]:
