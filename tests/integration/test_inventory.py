@@ -6,6 +6,7 @@ and finds them across workspaces; a sync stuck past its deadline is reset by the
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import boto3
@@ -14,8 +15,9 @@ from boto3.dynamodb.conditions import Key
 
 from iacp.inventory.models import ResourceInstance, SyncStatus, SyncTarget
 from iacp.inventory.store import DynamoResourceStore
-from iacp.inventory.sync import InventorySyncer, StateReader, read_state_file
+from iacp.inventory.sync import InventorySyncer, StateReader
 from iacp.settings import InventorySettings
+from iacp.states.service import read_state_file
 from iacp.states.store import DynamoStateStore
 from iacp.timestamps import to_iso, utcnow
 from iacp.tokens.models import Role
@@ -260,7 +262,7 @@ def syncer_for(
     return InventorySyncer(
         DynamoResourceStore(settings.resources_table),
         DynamoStateStore(settings.workspaces_table),
-        read_state or read_state_file(settings.artifacts_bucket),
+        read_state or partial(read_state_file, settings.artifacts_bucket),
         deadline=timedelta(seconds=settings.sync_deadline_seconds),
         max_attempts=max_attempts,
         clock=clock,

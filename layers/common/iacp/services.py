@@ -10,7 +10,7 @@ from iacp.configurations.service import ConfigurationService
 from iacp.configurations.store import DynamoConfigurationStore
 from iacp.inventory.service import InventoryService
 from iacp.inventory.store import DynamoResourceStore
-from iacp.inventory.sync import InventorySyncer, read_state_file
+from iacp.inventory.sync import InventorySyncer
 from iacp.notifications.delivery import NotificationDispatcher
 from iacp.notifications.service import SEALING_PURPOSE as NOTIFICATION_SEALING_PURPOSE
 from iacp.notifications.service import NotificationService
@@ -42,7 +42,7 @@ from iacp.settings import (
     VcsEventsSettings,
     WorkflowSettings,
 )
-from iacp.states.service import StateService
+from iacp.states.service import StateService, read_state_file
 from iacp.states.store import DynamoStateStore
 from iacp.tokens.service import TokenService
 from iacp.tokens.store import DynamoTokenStore
@@ -249,7 +249,7 @@ def build_inventory_syncer(settings: InventorySettings) -> InventorySyncer:
     return InventorySyncer(
         DynamoResourceStore(settings.resources_table),
         DynamoStateStore(settings.workspaces_table),
-        read_state_file(settings.artifacts_bucket),
+        partial(read_state_file, settings.artifacts_bucket),
         deadline=timedelta(seconds=settings.sync_deadline_seconds),
         max_attempts=settings.sync_max_attempts,
     )

@@ -9,13 +9,11 @@ one). The attempt's deadline must be longer than the function's timeout: once it
 the worker that claimed it is gone, and a new attempt cannot race it.
 """
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from iacp.aws import s3_client
 from iacp.inventory.models import InventorySync, SyncRequest, SyncStatus, SyncTarget
 from iacp.inventory.state import resource_instances
 from iacp.inventory.store import ResourceStore
@@ -27,7 +25,7 @@ from iacp.states.store import StateStore
 from iacp.timestamps import utcnow
 
 StateReader = Callable[[str], dict[str, Any]]
-"""The state file at an S3 key, parsed."""
+"""The state file at an S3 key, parsed (``read_state_file`` with its bucket)."""
 
 
 @dataclass(frozen=True)
@@ -183,12 +181,3 @@ class InventorySyncer:
             logger.warning(
                 "inventory sync changed meanwhile", extra={"workspace_id": claimed.workspace_id}
             )
-
-
-def read_state_file(bucket: str) -> StateReader:
-    def read(key: str) -> dict[str, Any]:
-        body = s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
-        state: dict[str, Any] = json.loads(body)
-        return state
-
-    return read

@@ -89,6 +89,11 @@ class StateService:
         return version
 
     def _read(self, key: str) -> dict[str, Any]:
-        body = s3_client().get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        state: dict[str, Any] = json.loads(body)
-        return state
+        return read_state_file(self._bucket, key)
+
+
+def read_state_file(bucket: str, key: str) -> dict[str, Any]:
+    """The state file at ``key`` in the artifacts bucket, parsed."""
+    body = s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    state: dict[str, Any] = json.loads(body)
+    return state
