@@ -32,7 +32,7 @@ from iacp.outbound import Outbound
 from iacp.pagination import Page
 from iacp.timestamps import utcnow
 from iacp.tokens.models import Principal, Role
-from iacp.workspaces.models import Workspace
+from iacp.workspaces.service import existing_workspace
 from iacp.workspaces.store import WorkspaceStore
 
 SEALING_PURPOSE = "notification-secrets"
@@ -61,7 +61,7 @@ class NotificationService:
         self, principal: Principal, workspace_id: str, request: NotificationConfigurationCreate
     ) -> NotificationConfiguration:
         principal.require_workspace(workspace_id, Role.ADMIN)
-        self._workspace(workspace_id)
+        existing_workspace(self._workspaces, workspace_id)
         url = None if request.url is None else str(request.url)
         check_destination(request.destination_type, url, request.topic_arn, request.token)
         now = self._clock()
@@ -92,7 +92,7 @@ class NotificationService:
         self, principal: Principal, workspace_id: str, limit: int, cursor: str | None
     ) -> Page[NotificationConfiguration]:
         principal.require_workspace(workspace_id, Role.READ)
-        self._workspace(workspace_id)
+        existing_workspace(self._workspaces, workspace_id)
         items, next_cursor = self._store.page(workspace_id, limit, cursor)
         return Page[NotificationConfiguration](items=items, next_cursor=next_cursor)
 
@@ -144,7 +144,7 @@ class NotificationService:
         """Send the test message now (enabled or not) and log it as a delivery."""
         record = self._existing(principal, configuration_id, Role.ADMIN)
         configuration = record.configuration
-        workspace = self._workspace(configuration.workspace_id)
+        workspace = existing_workspace(self._workspaces, configuration.workspace_id)
         context = Context(self._organization_name, workspace.name)
         outcome = send(record.destination(self._sealer()), None, context, self._outbound)
         now = self._clock()
@@ -184,12 +184,6 @@ class NotificationService:
             raise NotFound(f"No notification configuration {configuration_id}.")
         principal.require_workspace(record.configuration.workspace_id, role)
         return record
-
-    def _workspace(self, workspace_id: str) -> Workspace:
-        workspace = self._workspaces.get(workspace_id)
-        if workspace is None:
-            raise NotFound(f"No workspace {workspace_id}.")
-        return workspace
 
 
 def check_destination(

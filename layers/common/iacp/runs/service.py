@@ -25,6 +25,7 @@ from iacp.runtasks.results import TaskResultStore
 from iacp.runtasks.stages import TaskStages
 from iacp.timestamps import to_iso, utcnow
 from iacp.tokens.models import Principal, Role
+from iacp.workspaces.service import existing_workspace
 from iacp.workspaces.store import WorkspaceStore
 
 
@@ -55,9 +56,7 @@ class RunService:
 
     def create(self, principal: Principal, workspace_id: str, request: RunCreate) -> Run:
         principal.require_workspace(workspace_id, Role.WRITE)
-        workspace = self._workspaces.get(workspace_id)
-        if workspace is None:
-            raise NotFound(f"No workspace {workspace_id}.")
+        workspace = existing_workspace(self._workspaces, workspace_id)
         version = self._configurations.uploaded(workspace_id, request.configuration_version_id)
         run = Run.pending(
             run_id=new_id("run"),
@@ -78,8 +77,7 @@ class RunService:
         self, principal: Principal, workspace_id: str, limit: int, cursor: str | None
     ) -> Page[Run]:
         principal.require_workspace(workspace_id, Role.READ)
-        if self._workspaces.get(workspace_id) is None:
-            raise NotFound(f"No workspace {workspace_id}.")
+        existing_workspace(self._workspaces, workspace_id)
         runs, next_cursor = self._runs.page(workspace_id, limit, cursor)
         return Page[Run](items=runs, next_cursor=next_cursor)
 

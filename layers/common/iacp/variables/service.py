@@ -21,6 +21,7 @@ from iacp.variables.models import (
     VariableUpdate,
 )
 from iacp.variables.store import VariableRecord, VariableStore
+from iacp.workspaces.service import existing_workspace
 from iacp.workspaces.store import WorkspaceStore
 
 SEALING_PURPOSE = "variables"
@@ -41,7 +42,7 @@ class VariableService:
 
     def create(self, principal: Principal, workspace_id: str, request: VariableCreate) -> Variable:
         principal.require_workspace(workspace_id, Role.WRITE)
-        self._require_workspace(workspace_id)
+        existing_workspace(self._workspaces, workspace_id)
         _check_key_and_hcl(request.key, request.category, request.hcl)
         now = self._clock()
         record = VariableRecord(
@@ -64,7 +65,7 @@ class VariableService:
         self, principal: Principal, workspace_id: str, limit: int, cursor: str | None
     ) -> Page[Variable]:
         principal.require_workspace(workspace_id, Role.READ)
-        self._require_workspace(workspace_id)
+        existing_workspace(self._workspaces, workspace_id)
         records, next_cursor = self._store.page(workspace_id, limit, cursor)
         return Page[Variable](items=[_public(r) for r in records], next_cursor=next_cursor)
 
@@ -105,14 +106,10 @@ class VariableService:
         else:
             record.value, record.sealed_value = value, None
 
-    def _require_workspace(self, workspace_id: str) -> None:
-        if self._workspaces.get(workspace_id) is None:
-            raise NotFound(f"No workspace {workspace_id}.")
-
     def _existing(self, workspace_id: str, variable_id: str) -> VariableRecord:
         record = self._store.get(workspace_id, variable_id)
         if record is None:
-            self._require_workspace(workspace_id)
+            existing_workspace(self._workspaces, workspace_id)
             raise NotFound(f"No variable {variable_id} in workspace {workspace_id}.")
         return record
 

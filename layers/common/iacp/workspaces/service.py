@@ -30,6 +30,14 @@ WorkspaceDeleted = Callable[[str], None]
 """What else goes with a deleted workspace (its resource inventory, in another table)."""
 
 
+def existing_workspace(store: WorkspaceStore, workspace_id: str) -> Workspace:
+    """The workspace, or a 404 naming it."""
+    workspace = store.get(workspace_id)
+    if workspace is None:
+        raise NotFound(f"No workspace {workspace_id}.")
+    return workspace
+
+
 class WorkspaceService:
     def __init__(
         self,
@@ -74,7 +82,7 @@ class WorkspaceService:
     def missing(self, workspace_ids: Iterable[str]) -> list[str]:
         """Of ``workspace_ids``, those with no workspace."""
         wanted = sorted(set(workspace_ids))
-        found = {w.id for w in self._store.get_many(wanted)}
+        found = self.existing(wanted)
         return [w for w in wanted if w not in found]
 
     def update(
@@ -173,10 +181,7 @@ class WorkspaceService:
             )
 
     def _existing(self, workspace_id: str) -> Workspace:
-        workspace = self._store.get(workspace_id)
-        if workspace is None:
-            raise NotFound(f"No workspace {workspace_id}.")
-        return workspace
+        return existing_workspace(self._store, workspace_id)
 
 
 def _holder(workspace: Workspace) -> str:
