@@ -1,10 +1,13 @@
-"""What the command modules share: making a leaf parser, and the --json option."""
+"""What the command modules share: making a leaf parser, the --json option, and secrets
+read from the environment."""
 
 import argparse
+import os
 from collections.abc import Callable
 from typing import Any
 
 from iacp_cli.client import Client
+from iacp_cli.errors import CliError
 
 Handler = Callable[[argparse.Namespace, Client], int]
 Subparsers = Any  # argparse's _SubParsersAction, which it does not export
@@ -54,3 +57,15 @@ def comma_list(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
         return items
 
     return parse
+
+
+def from_environment(option: str, variable: str | None) -> str | None:
+    """The secret in environment variable ``variable`` (named by ``option``, e.g.
+    ``--token-env``), never taken from the command line where ``ps`` shows it; None when the
+    option was not given."""
+    if variable is None:
+        return None
+    value = os.environ.get(variable)
+    if not value:
+        raise CliError(f"{option}: the environment variable {variable} is unset")
+    return value

@@ -1,11 +1,9 @@
 """``iacp notification create|list|verify|deliveries|delete``: a workspace's notifications."""
 
 import argparse
-import os
 
 from iacp_cli.client import Client, JsonObject, segment
-from iacp_cli.commands.common import Subparsers, comma_list, noun, verb
-from iacp_cli.errors import CliError
+from iacp_cli.commands.common import Subparsers, comma_list, from_environment, noun, verb
 from iacp_cli.output import print_json, say, table
 from iacp_cli.resolve import workspace_id
 
@@ -74,15 +72,6 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
         leaf.add_argument("notification", metavar="NC", help="a notification id (nc-...)")
 
 
-def _from_environment(option: str, variable: str | None) -> str | None:
-    if variable is None:
-        return None
-    value = os.environ.get(variable)
-    if not value:
-        raise CliError(f"{option}: the environment variable {variable} is unset")
-    return value
-
-
 def create_notification(args: argparse.Namespace, client: Client) -> int:
     body: JsonObject = {
         "name": args.name,
@@ -91,8 +80,8 @@ def create_notification(args: argparse.Namespace, client: Client) -> int:
         "enabled": not args.disabled,
     }
     optional = {
-        "url": _from_environment("--url-env", args.url_env),
-        "token": _from_environment("--token-env", args.token_env),
+        "url": from_environment("--url-env", args.url_env),
+        "token": from_environment("--token-env", args.token_env),
         "topic_arn": args.topic_arn,
     }
     body.update({name: value for name, value in optional.items() if value is not None})

@@ -1,11 +1,9 @@
 """``iacp runtask create|list|attach``."""
 
 import argparse
-import os
 
 from iacp_cli.client import Client, JsonObject, segment
-from iacp_cli.commands.common import Subparsers, comma_list, noun, verb
-from iacp_cli.errors import CliError
+from iacp_cli.commands.common import Subparsers, comma_list, from_environment, noun, verb
 from iacp_cli.output import print_json, say, table
 from iacp_cli.resolve import run_task_id, workspace_id
 
@@ -73,10 +71,8 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
 
 def create_run_task(args: argparse.Namespace, client: Client) -> int:
     body: JsonObject = {"name": args.name, "url": args.task_url}
-    if args.hmac_key_env:
-        key = os.environ.get(args.hmac_key_env)
-        if not key:
-            raise CliError(f"--hmac-key-env: the environment variable {args.hmac_key_env} is unset")
+    key = from_environment("--hmac-key-env", args.hmac_key_env)
+    if key is not None:
         body["hmac_key"] = key
     if args.timeout is not None:
         body["timeout_seconds"] = args.timeout
