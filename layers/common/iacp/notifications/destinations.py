@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from iacp.aws import sns_client
-from iacp.notifications.models import DestinationType
+from iacp.notifications.models import VERIFICATION, DestinationType
 from iacp.notifications.triggers import Notification
 from iacp.outbound import Outbound, PostOutcome, sign
 
@@ -59,7 +59,7 @@ def generic_payload(
         "notifications": [
             {
                 "message": run.message if run else "Verification of " + configuration_id,
-                "trigger": run.trigger.value if run else "verification",
+                "trigger": run.trigger.value if run else VERIFICATION,
                 "run_status": run and run.run_status,
                 "run_updated_at": run and run.run_updated_at,
                 "run_updated_by": run and run.run_created_by,
@@ -109,7 +109,7 @@ def send(
 def _publish(
     destination: Destination, notification: Notification | None, context: Context
 ) -> PostOutcome:
-    trigger = notification.trigger.value if notification else "verification"
+    trigger = notification.trigger.value if notification else VERIFICATION
     subject = (notification.message if notification else "Verification") + (
         f" - {context.workspace_name}"
     )
