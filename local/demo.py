@@ -33,12 +33,11 @@ from iacp_cli.archive import pack  # noqa: E402
 from iacp_cli.client import Client  # noqa: E402
 from iacp_cli.config import Settings  # noqa: E402
 from iacp_cli.errors import CliError  # noqa: E402
-from iacp_cli.watch import Watcher  # noqa: E402
+from iacp_cli.watch import TERMINAL, Watcher  # noqa: E402
 from local.platform import LocalPlatform  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "simple"
 HMAC_KEY = "demo-hmac-key"  # a demonstration value, not a secret
-ENDED = {"applied", "planned_and_finished", "discarded", "errored", "canceled", "force_canceled"}
 STOPPED_BY_A_TASK = 3  # `iacp run watch`'s exit code for a run a run task stopped
 
 
@@ -64,7 +63,7 @@ def follow(watching: Watcher, *, after_apply: bool = False) -> int:
 
 def wait_until_ended(api: Client, run_id: str) -> None:
     deadline = time.monotonic() + 60
-    while api.get(f"/runs/{run_id}")["status"] not in ENDED and time.monotonic() < deadline:
+    while api.get(f"/runs/{run_id}")["status"] not in TERMINAL and time.monotonic() < deadline:
         time.sleep(0.2)
 
 
