@@ -72,15 +72,16 @@ class RunArtifacts:
     def document(self, key: str) -> StoredDocument | None:
         """The JSON document at ``key`` as a reply; ``None`` when there is none (yet)."""
         try:
-            head = s3_client().head_object(Bucket=self.bucket, Key=key)
+            reply = s3_client().get_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
             if is_missing_object(error):
                 return None
             raise
-        if head["ContentLength"] > MAX_INLINE_DOCUMENT_BYTES:
+        # One request: the size comes with the reply, and a large body is never read.
+        if reply["ContentLength"] > MAX_INLINE_DOCUMENT_BYTES:
+            reply["Body"].close()
             return StoredDocument(url=self.download_url(key))
-        body = self._get(key)
-        return None if body is None else StoredDocument(body=body)
+        return StoredDocument(body=reply["Body"].read())
 
     def download_url(self, key: str) -> str:
         """A short-lived presigned GET of one object."""
