@@ -93,8 +93,9 @@ LOCAL_PARAMETERS = {
     "RunnerSubnet1": "subnet-0000000000000local1",
     "RunnerSubnet2": "subnet-0000000000000local2",
     "RunnerSecurityGroup": "sg-000000000000local",
-    # Local mode's run-task services and receivers are on 127.0.0.1.
+    # Local mode's run-task services and receivers are on 127.0.0.1, over plain HTTP.
     "OutboundPrivateAddresses": "allow",
+    "AllowPlainHttpUrls": "true",
 }
 
 
@@ -374,16 +375,18 @@ class Provisioned:
             }
             for c in props["ContainerDefinitions"]
         ]
-        return {
+        definition = {
             "family": self._family(logical_id),
             "requiresCompatibilities": props.get("RequiresCompatibilities", ["FARGATE"]),
             "networkMode": props.get("NetworkMode", "awsvpc"),
             "cpu": str(props.get("Cpu", "256")),
             "memory": str(props.get("Memory", "512")),
             "executionRoleArn": props.get("ExecutionRoleArn"),
-            "taskRoleArn": props.get("TaskRoleArn"),
             "containerDefinitions": containers,
         }
+        if "TaskRoleArn" in props:  # the runner's has none (docs/security.md)
+            definition["taskRoleArn"] = props["TaskRoleArn"]
+        return definition
 
     def _family(self, logical_id: str) -> str:
         family = self.template.properties(logical_id).get("Family")

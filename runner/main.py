@@ -1,5 +1,9 @@
 """``python -m runner.main``: run one phase of a run, as the environment describes it.
 
+The runner first restarts itself with a clean environment (runner.process), and starts
+Terraform with nothing of its own but PATH, the locale and ``TF_*`` settings: the runner's
+credentials are for the runner's platform I/O alone (docs/security.md).
+
 Exit code 0 when the phase succeeded, 130 when it was canceled, 1 otherwise; ``result.json``
 says why. Cancel is SIGTERM (what ECS sends when the task is stopped; SIGINT too, for a
 terminal): the running Terraform (or, fetching, git) gets one SIGINT and is waited for, no
@@ -16,13 +20,18 @@ import traceback
 from pathlib import Path
 from types import FrameType
 
-import boto3
 from pydantic import ValidationError
 
 from iacp.observability import logger
 from runner import steps, vcs
 from runner.artifacts import Artifacts
+from runner.aws import PlatformClients
 from runner.logstream import LogStreamer, Masker
+from runner.process import (
+    forbid_inspection,
+    handed_over_environment,
+    restart_with_clean_environment,
+)
 from runner.result import EXIT_CODES, Canceled, Result, RunError, Stage, Status, StepFailed
 from runner.settings import Phase, RunnerSettings
 from runner.steps import RunContext, Step
@@ -36,18 +45,25 @@ _STEPS = {
 # Said to the user in the log; Terraform's own failures are in the log already.
 _STAGES_TO_LOG = frozenset({Stage.CONFIGURATION, Stage.STATE, Stage.RUNNER})
 _MAX_MESSAGE = 2000
+# Of the runner's own (clean) environment, what Terraform gets besides the TF_* settings.
+_TERRAFORM_KEPT = ("PATH", "LANG", "LC_ALL")
 
 
 def main() -> int:
+    environment = handed_over_environment(sys.argv)
+    if environment is None:
+        restart_with_clean_environment(os.environ)
+    forbid_inspection()
     try:
-        settings = RunnerSettings.from_env()
+        settings = RunnerSettings.from_env(environment)
     except ValidationError as error:
         logger.error(
             "the runner's environment is incomplete",
             extra={"errors": error.errors(include_input=False, include_url=False)},
         )
         return EXIT_CODES[Status.FAILED]
-    artifacts = Artifacts(boto3.client("s3"), settings.bucket, settings.run_id)
+    aws = PlatformClients(settings)
+    artifacts = Artifacts(aws.s3, settings.bucket, settings.run_id)
     log = LogStreamer(artifacts.put, artifacts.key("logs", settings.phase), Masker())
     terraform = Terraform(find_terraform(settings.terraform_binary), log)
     git = Terraform(vcs.GIT_COMMAND, log, vcs.git_chdir)  # run and interrupted as Terraform is
@@ -71,6 +87,7 @@ def main() -> int:
         root=root,
         env=terraform_environment(root),
         result=Result(phase=settings.phase),
+        aws=aws,
         git=git,
     )
     try:
@@ -82,12 +99,16 @@ def main() -> int:
 
 
 def terraform_environment(root: Path) -> dict[str, str]:
-    """The runner's environment, for Terraform in automation: no prompts, no calls home, and
-    an empty CLI configuration (silences the missing ~/.terraformrc warning)."""
+    """Terraform's environment before the workspace's variables (and role) are added: PATH,
+    the locale and the ``TF_*`` settings of the runner's clean environment, HOME in the run's
+    own directory, no prompts, no calls home, and an empty CLI configuration (silences the
+    missing ~/.terraformrc warning). Nothing else of the runner's: no AWS_* at all."""
+    home = root / "home"
+    home.mkdir()
     cli_config = root / "terraformrc"
     cli_config.touch()
-    env = dict(os.environ)
-    env.update(TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1")
+    env = {k: v for k, v in os.environ.items() if k in _TERRAFORM_KEPT or k.startswith("TF_")}
+    env.update(HOME=str(home), TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1")
     if not Path(env.get("TF_CLI_CONFIG_FILE", "")).is_file():  # one that exists is kept
         env["TF_CLI_CONFIG_FILE"] = str(cli_config)
     return env

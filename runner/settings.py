@@ -2,11 +2,12 @@
 
 import os
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 
 class Phase(StrEnum):
@@ -34,8 +35,21 @@ class RunnerSettings(BaseModel):
     configuration_key: str = Field(alias="IACP_CONFIGURATION_KEY", min_length=1)
     state_key: str = Field("", alias="IACP_STATE_KEY")  # empty: the workspace has no state
     working_directory: str = Field("", alias="IACP_WORKING_DIRECTORY")
-    workspaces_table: str = Field(alias="IACP_WORKSPACES_TABLE", min_length=1)
-    platform_secret_arn: str = Field(alias="IACP_PLATFORM_SECRET_ARN", min_length=1)
+    # The runner's own credentials for this phase, minted by the workflow and narrowed to
+    # this run (docs/security.md); only the runner uses them, never Terraform.
+    aws_access_key_id: str = Field(alias="AWS_ACCESS_KEY_ID", min_length=1, repr=False)
+    aws_secret_access_key: str = Field(alias="AWS_SECRET_ACCESS_KEY", min_length=1, repr=False)
+    aws_session_token: str = Field("", alias="AWS_SESSION_TOKEN", repr=False)
+    aws_region: str = Field(validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+    aws_endpoint_url: str = Field("", alias="AWS_ENDPOINT_URL")  # local mode: moto's
+    # Opens the phase's sealed variables (iacp.variables.handoff); plan and apply.
+    variables_key: str = Field("", alias="IACP_VARIABLES_KEY", repr=False)
+    # The workspace's own role, for Terraform's credentials ('': Terraform gets none).
+    workspace_role_arn: str = Field("", alias="IACP_WORKSPACE_ROLE_ARN")
+    workspace_role_external_id: str = Field("", alias="IACP_WORKSPACE_ROLE_EXTERNAL_ID")
+    workspace_role_session_seconds: int = Field(
+        3600, alias="IACP_WORKSPACE_ROLE_SESSION_SECONDS", ge=900, le=3600
+    )
     terraform_binary: str = Field("", alias="TERRAFORM_BINARY")
     # The workspace's terraform_version ('': whichever Terraform the runner has).
     terraform_version: str = Field("", alias="IACP_TERRAFORM_VERSION")
@@ -46,8 +60,10 @@ class RunnerSettings(BaseModel):
     vcs_credentials_secret: str = Field("", alias="IACP_VCS_CREDENTIALS_SECRET")  # '': none
 
     @model_validator(mode="after")
-    def _check_fetch(self) -> Self:
+    def _check_phase(self) -> Self:
         if self.phase is not Phase.FETCH:
+            if not self.variables_key:
+                raise ValueError("IACP_VARIABLES_KEY is required for the plan and apply phases")
             return self
         # The messages never quote a value: a URL may hold a password.
         url = self.vcs_clone_url
@@ -62,8 +78,8 @@ class RunnerSettings(BaseModel):
         return self
 
     @classmethod
-    def from_env(cls) -> Self:
-        return cls.model_validate(dict(os.environ))
+    def from_env(cls, environment: Mapping[str, str] | None = None) -> Self:
+        return cls.model_validate(dict(os.environ if environment is None else environment))
 
 
 def _parses(url: str) -> bool:

@@ -9,13 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from iacp.secrets import sealer_for
-from iacp.variables.service import SEALING_PURPOSE, variables_for_run
-from iacp.variables.store import DynamoVariableStore
+from botocore.exceptions import ClientError
+from cryptography.exceptions import InvalidTag
+
+from iacp.variables.handoff import open_variables, variables_key
 from runner.artifacts import Artifacts
+from runner.aws import PlatformClients
 from runner.backend import remove_backend_blocks
 from runner.changes import ChangeCounts, applied_changes, planned_changes
 from runner.logstream import LogStreamer
+from runner.redaction import mask_strings, redact_plan
 from runner.result import Canceled, Result, Stage, StepFailed
 from runner.settings import RunnerSettings
 from runner.statefile import NO_STATE, STATE_FILE, StateVersion, read_state_version
@@ -39,6 +42,7 @@ class RunContext:
     root: Path  # the run's private directory; the configuration is unpacked below it
     env: dict[str, str]  # of the Terraform processes (of git, in the fetch phase)
     result: Result
+    aws: PlatformClients  # the runner's own clients, on its per-run credentials
     workdir: Path = field(init=False)  # where Terraform runs: set by fetch_configuration
     current_state: StateVersion = NO_STATE  # the workspace's state before this phase
     planned: Result | None = None  # apply: the plan phase's result
@@ -68,6 +72,7 @@ def plan_steps() -> list[Step]:
         fetch_configuration,
         check_terraform_version,
         write_variables,
+        assume_workspace_role,
         remove_backend,
         download_state,
         terraform_init,
@@ -82,6 +87,7 @@ def apply_steps() -> list[Step]:
         fetch_configuration,
         check_terraform_version,
         write_variables,
+        assume_workspace_role,
         remove_backend,
         download_state,
         download_plan,
@@ -138,12 +144,59 @@ def check_terraform_version(ctx: RunContext) -> None:
 
 
 def write_variables(ctx: RunContext) -> None:
-    sealer = sealer_for(ctx.settings.platform_secret_arn, SEALING_PURPOSE)
-    store = DynamoVariableStore(ctx.settings.workspaces_table)
-    variables = variables_for_run(store, ctx.settings.workspace_id, sealer)
+    """The workspace's variables, as the workflow sealed them for this phase."""
+    key = variables_key(ctx.settings.run_id, ctx.settings.phase)
+    sealed = ctx.artifacts.get(key)
+    if sealed is None:
+        raise StepFailed(Stage.RUNNER, f"The run's variables for this phase ({key}) are missing.")
+    try:
+        variables = open_variables(sealed, ctx.settings.variables_key, bound_to=key)
+    except (InvalidTag, ValueError) as error:
+        raise StepFailed(
+            Stage.RUNNER, "The run's variables cannot be opened with this phase's key."
+        ) from error
     ctx.log.masker.add(v.value for v in variables if v.sensitive)
     write_terraform_variables(ctx.workdir, variables)
     ctx.env.update(environment_of(variables))
+
+
+def assume_workspace_role(ctx: RunContext) -> None:
+    """Terraform's AWS credentials: a session of the workspace's own role, named and tagged
+    after the run, or none at all (docs/security.md, "Workspace cloud credentials")."""
+    settings = ctx.settings
+    role = settings.workspace_role_arn
+    if not role:
+        return
+    session = f"iacp-{settings.run_id}-{settings.phase}"[:64]
+    options = {"ExternalId": settings.workspace_role_external_id}
+    try:
+        reply = ctx.aws.sts.assume_role(
+            RoleArn=role,
+            RoleSessionName=session,
+            DurationSeconds=settings.workspace_role_session_seconds,
+            Tags=[
+                {"Key": "iacp-run", "Value": settings.run_id},
+                {"Key": "iacp-workspace", "Value": settings.workspace_id},
+            ],
+            **(options if settings.workspace_role_external_id else {}),
+        )
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "error")
+        raise StepFailed(
+            Stage.INIT,
+            f"The workspace's role {role} cannot be assumed ({code}): its trust policy must "
+            f"let the platform's runner sessions of this workspace assume and tag it "
+            f"(docs/security.md).",
+        ) from error
+    credentials = reply["Credentials"]
+    ctx.log.masker.add([credentials["SecretAccessKey"], credentials["SessionToken"]])
+    ctx.env.update(
+        AWS_ACCESS_KEY_ID=credentials["AccessKeyId"],
+        AWS_SECRET_ACCESS_KEY=credentials["SecretAccessKey"],
+        AWS_SESSION_TOKEN=credentials["SessionToken"],
+        AWS_REGION=settings.aws_region,
+    )
+    ctx.log.write(f"iacp: Terraform runs as {role} (session {session}).")
 
 
 def remove_backend(ctx: RunContext) -> None:
@@ -188,8 +241,11 @@ def summarize_plan(ctx: RunContext) -> None:
         plan = json.loads(outcome.stdout)
     except ValueError as error:
         raise StepFailed(Stage.PLAN, "terraform show -json printed no JSON plan.") from error
-    (ctx.root / PLAN_JSON).write_bytes(outcome.stdout)
-    changes = {"resource_changes": plan.get("resource_changes", [])}
+    # Only the redacted plan is written (runner/redaction.py): whoever reads the run, run tasks
+    # included, never gets a sensitive value from it. The binary plan keeps them, for the apply.
+    redacted = mask_strings(redact_plan(plan), ctx.log.masker.mask)
+    (ctx.root / PLAN_JSON).write_text(json.dumps(redacted, separators=(",", ":")))
+    changes = {"resource_changes": redacted.get("resource_changes", [])}
     (ctx.root / RESOURCE_CHANGES).write_text(json.dumps(changes))
     _record_counts(ctx.result, planned_changes(plan))
 

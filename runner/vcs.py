@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import boto3
 from botocore.exceptions import ClientError
 
 from runner.result import Canceled, Stage, StepFailed
@@ -59,13 +58,22 @@ def prepare_git(ctx: RunContext) -> None:
         raise StepFailed(Stage.RUNNER, "git is not installed where the runner runs.")
     token = ""
     if settings.vcs_credentials_secret:
-        token = read_clone_token(settings.vcs_credentials_secret)
+        token = read_clone_token(ctx, settings.vcs_credentials_secret)
         ctx.log.masker.add([token])
     header = ""
-    if token and url.startswith(("https://", "http://")):  # codecommit:: signs with AWS's
+    if token and url.startswith(("https://", "http://")):
         header = authorization_header(token)
         ctx.log.masker.add([header, header.removeprefix("Authorization: Basic ")])
     ctx.env = git_environment(ctx.env, header)
+    if url.startswith("codecommit::"):
+        # git-remote-codecommit signs with the runner's credentials for this fetch, which
+        # reach this one repository (no configuration code runs in the fetch phase).
+        ctx.env.update(
+            AWS_ACCESS_KEY_ID=settings.aws_access_key_id,
+            AWS_SECRET_ACCESS_KEY=settings.aws_secret_access_key,
+            AWS_SESSION_TOKEN=settings.aws_session_token,
+            AWS_REGION=settings.aws_region,
+        )
 
 
 def fetch_commit(ctx: RunContext) -> None:
@@ -124,11 +132,11 @@ def upload_configuration(ctx: RunContext) -> None:
     )
 
 
-def read_clone_token(secret_id: str) -> str:
+def read_clone_token(ctx: RunContext, secret_id: str) -> str:
     """The ``token`` of a VCS connection's secret (JSON ``{"webhook_secret", "token"}``), or
     '' when it has none."""
     try:
-        reply = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
+        reply = ctx.aws.secretsmanager.get_secret_value(SecretId=secret_id)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "error")
         raise StepFailed(

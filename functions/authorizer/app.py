@@ -2,7 +2,10 @@
 
 The decision is cached by API Gateway (ReauthorizeEvery in template.yaml) and applies to every
 route of the stage, so the policy allows the whole stage and carries the principal in its
-context. A revoked token therefore stops working within that cache time.
+context. A revoked token therefore stops working within that cache time. A REST API caches
+every decision for the same time (no reply can ask for less), so the context carries the
+token's ``expires_at`` and the API function refuses an expired token on every request
+(``iacp.http.current_principal``), cached decision or not.
 """
 
 from typing import Any

@@ -32,7 +32,8 @@ STEPS: dict[str, tuple[type[BaseModel], Callable[[Any], BaseModel | None]]] = {
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+# A runner phase's settings hold its credentials and the key to its variables: never traced.
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     model, step = STEPS[event["step"]]
     logger.append_keys(run_id=event.get("run_id"), step=event["step"])

@@ -50,6 +50,48 @@ def test_an_unexpected_failure_is_a_500_without_internals(writer, monkeypatch):
     assert error["detail"] == "The platform could not handle the request."
 
 
+LONG = "Q" * 3000  # a value no error may repeat
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/workspaces", {LONG: 1}, 422),  # an unknown field: its name is quoted
+        ("POST", "/workspaces", {"name": LONG}, 422),
+        ("GET", "/workspaces", None, 422),  # ?limit=
+        ("GET", f"/workspaces/{LONG}", None, 404),
+        ("GET", f"/runs/{LONG}", None, 404),
+        ("GET", f"/run-tasks/{LONG}", None, 404),
+        ("PATCH", f"/notification-configurations/{LONG}", {"enabled": False}, 404),
+        ("DELETE", f"/tokens/{LONG}", None, 404),
+        ("GET", f"/workspaces/{LONG}/notification-configurations", None, 404),
+        ("GET", f"/no-such-route/{LONG}", None, 404),
+        ("POST", "/run-tasks", {"name": "t", "url": f"https://{LONG}.example/"}, 422),
+    ],
+)
+def test_an_error_quotes_no_more_than_the_start_of_a_long_value(admin, method, path, body, status):
+    query = {"limit": LONG} if path == "/workspaces" and method == "GET" else None
+
+    reply = admin.call(method, path, body, query=query)
+
+    assert_error(reply, status)
+    assert LONG[:65] not in reply.body
+    assert len(reply.body) < 600, reply.body
+
+
+def test_a_quoted_value_with_blanks_is_capped_too(admin):
+    workspace = admin.post("/workspaces", {"name": "capped"}).json()["id"]
+    key = "not a name " * 11  # within the 128 characters a key may have
+
+    reply = admin.post(
+        f"/workspaces/{workspace}/vars", {"key": key, "value": "v", "category": "env"}
+    )
+
+    error = assert_error(reply, 422, "/key")
+    assert error["detail"].startswith("'" + key[:63] + "…'")
+    assert key not in reply.body
+
+
 @pytest.mark.parametrize("header", ["", "Bearer", "Token abc", "Bearer a b"])
 def test_malformed_authorization_header_is_401(gateway, header):
     reply = gateway.request("GET", "/api/v1/workspaces", headers={"Authorization": header})

@@ -25,6 +25,8 @@ from tests.runs_support import upload_configuration
 from tests.runtasks_support import CapturingService, Received, capturing_service, gated_run
 
 TOKEN = "a-notification-token"
+# The tests' stack is iacp-test: its functions may publish to iacp-test-notify-* only.
+NOTIFY_TOPIC = "arn:aws:sns:us-east-1:123456789012:iacp-test-notify-runs"
 
 
 @pytest.fixture
@@ -142,6 +144,32 @@ def test_deleting_the_workspace_deletes_its_configurations(admin, workspace):
             "/url",
         ),
         ({"url": "https://x.example", "topic_arn": "arn:aws:sns:us-east-1:1:t"}, "/topic_arn"),
+        # Only the topics the functions may publish to: named for the stack, in its account
+        # and region.
+        (
+            {
+                "destination_type": "sns",
+                "url": None,
+                "topic_arn": "arn:aws:sns:us-east-1:123456789012:iacp-test-other",
+            },
+            "/topic_arn",
+        ),
+        (
+            {
+                "destination_type": "sns",
+                "url": None,
+                "topic_arn": "arn:aws:sns:us-east-1:210987654321:iacp-test-notify-a",
+            },
+            "/topic_arn",
+        ),
+        (
+            {
+                "destination_type": "sns",
+                "url": None,
+                "topic_arn": "arn:aws:sns:eu-west-1:123456789012:iacp-test-notify-a",
+            },
+            "/topic_arn",
+        ),
         ({"url": "https://x.example", "triggers": ["run:exploded"]}, "/triggers/0"),
         ({"url": "https://x.example", "triggers": ["run:created", "run:created"]}, "/triggers"),
         ({"url": "ftp://x.example"}, "/url"),
@@ -156,6 +184,19 @@ def test_a_bad_configuration_is_refused_and_nothing_is_saved(admin, workspace, f
     reply = admin.post(f"/workspaces/{workspace}/notification-configurations", body)
     assert_error(reply, 422, pointer)
     assert admin.list_all(f"/workspaces/{workspace}/notification-configurations") == []
+
+
+def test_an_sns_configuration_cannot_move_to_a_topic_the_stack_may_not_publish_to(admin, workspace):
+    nc = create(admin, workspace, destination_type="sns", topic_arn=NOTIFY_TOPIC)["id"]
+
+    reply = admin.patch(
+        f"/notification-configurations/{nc}",
+        {"topic_arn": "arn:aws:sns:us-east-1:123456789012:billing-alerts"},
+    )
+
+    error = assert_error(reply, 422, "/topic_arn")
+    assert "arn:aws:sns:us-east-1:123456789012:iacp-test-notify-" in error["detail"]
+    assert admin.get(f"/notification-configurations/{nc}").json()["topic_arn"] == NOTIFY_TOPIC
 
 
 def test_only_admins_of_the_workspace_manage_configurations(aws, admin, reader, workspace):
@@ -215,7 +256,8 @@ def test_verify_says_what_a_failing_receiver_did(admin, workspace):
 def test_slack_gets_text_and_sns_a_message_with_attributes(aws, admin, workspace, receiver):
     slack = create(admin, workspace, destination_type="slack", url=receiver.url)["id"]
     sns = boto3.client("sns")
-    topic = sns.create_topic(Name="runs")["TopicArn"]
+    topic = sns.create_topic(Name="iacp-test-notify-runs")["TopicArn"]
+    assert topic == NOTIFY_TOPIC
     sqs = boto3.client("sqs")
     inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])

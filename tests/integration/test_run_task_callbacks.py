@@ -237,6 +237,16 @@ BAD_BODIES = {
         "failed", outcomes=[outcome(1, tags={"Severity": [{"label": "x", "level": "critical"}]})]
     ),
     "a JSON list": [callback_body("passed")],
+    # The result's url and each outcome's are links people follow: http(s) only.
+    "url javascript:": callback_body("passed", url="javascript:alert(document.cookie)"),
+    "url data:": callback_body("passed", url="data:text/html,<script>alert(1)</script>"),
+    "url ftp:": callback_body("passed", url="ftp://x.example.com/report"),
+    "url relative": callback_body("passed", url="/findings/1"),
+    "url with a blank": callback_body("passed", url="https://x.example.com/a b"),
+    "url without a host": callback_body("passed", url="https:///findings"),
+    "outcome url javascript:": callback_body(
+        "failed", outcomes=[outcome(1, url="JavaScript:alert(1)")]
+    ),
     "empty tag name": callback_body("failed", outcomes=[outcome(1, tags={"": [{"label": "x"}]})]),
     "tag name > 200": callback_body(
         "failed", outcomes=[outcome(1, tags={"t" * 201: [{"label": "x"}]})]
@@ -286,6 +296,26 @@ def test_limits_are_inclusive(gateway, sent):
     )
 
     assert callback(gateway, sent.result_id, sent.token, body).status == 200
+
+
+@pytest.mark.parametrize(
+    "url", ["http://checker.internal:8080/runs/1?tab=policy#top", "HTTPS://X.EXAMPLE.COM/"]
+)
+def test_a_url_may_be_http_or_https(gateway, sent, url):
+    body = callback_body("passed", url=url, outcomes=[outcome(1, url=url)])
+
+    reply = callback(gateway, sent.result_id, sent.token, body)
+
+    assert reply.status == 200, reply.body
+    assert reply.json()["url"] == url and reply.json()["outcomes"][0]["url"] == url
+
+
+def test_a_url_that_is_not_http_is_refused_naming_the_field(gateway, sent):
+    reply = callback(gateway, sent.result_id, sent.token, callback_body("passed", url="data:,x"))
+
+    error = assert_status(reply, 422)
+    assert error["source"] == {"pointer": "/data/attributes/url"}
+    assert error["detail"] == "data/attributes/url: Value error, must be an http:// or https:// URL"
 
 
 def test_a_body_that_is_not_json_is_a_422_and_writes_nothing(aws, gateway, sent):

@@ -299,6 +299,38 @@ def test_token_with_a_future_expiry_works(aws, gateway):
     assert ApiClient(gateway, token).get("/workspaces").status == 200
 
 
+def test_a_token_that_expires_within_the_cache_time_is_refused_at_once(
+    aws, handlers, clock: FakeClock, monkeypatch
+):
+    """API Gateway reuses the authorizer's Allow for ReauthorizeEvery seconds; the API function
+    checks the expiry the authorizer passed on with it on every request."""
+    authorizations: list[object] = []
+
+    def counted_authorizer(event: dict[str, Any], context: Any) -> Any:
+        authorizations.append(event)
+        return handlers["AuthorizerFunction"](event, context)
+
+    gateway = ApiGateway(
+        aws.template, handlers | {"AuthorizerFunction": counted_authorizer}, clock=clock
+    )
+    expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=10)
+    holder = ApiClient(gateway, minted(aws, Role.READ, expires_at=expires_at))
+    assert holder.get("/workspaces").status == 200
+
+    # the token's expiry comes, for the authorizer and the API; the gateway's cache clock has
+    # not moved
+    for module in ("iacp.tokens.service", "iacp.http"):
+        monkeypatch.setattr(f"{module}.utcnow", lambda: expires_at)
+    reply = holder.get("/workspaces")
+
+    assert len(authorizations) == 1  # the second request was let through by the cache
+    error = assert_error(reply, 401)
+    assert error["source"] == {"header": "Authorization"}
+    assert "expired" in error["detail"]
+    clock.now += gateway.cache_seconds + 1  # and once the cache lets go, the authorizer refuses
+    assert_unauthorized(holder.get("/workspaces"))
+
+
 def test_token_created_with_an_expiry_returns_it_and_works(admin, gateway):
     expires_at = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
 

@@ -276,3 +276,214 @@ def test_delete_of_a_workspace_renamed_meanwhile_changes_nothing(aws, writer):
 
     assert writer.get(f"/workspaces/{workspace['id']}").json()["name"] == "after"
     assert_error(writer.post("/workspaces", {"name": "after"}), 409)  # its claim is intact
+
+
+ROLE = "arn:aws:iam::123456789012:role/terraform"
+
+
+def test_a_workspace_without_a_role_has_none_and_the_default_session(writer):
+    workspace = create(writer, "plain")
+
+    assert workspace["aws_role_arn"] is None
+    assert workspace["aws_external_id"] is None
+    assert workspace["aws_session_duration"] == 3600
+
+
+def test_create_with_a_role_reads_back_the_same(aws, reader, writer):
+    workspace = create(
+        writer,
+        "assumed",
+        aws_role_arn=ROLE,
+        aws_external_id="tenant-42:prod",
+        aws_session_duration=1800,
+    )
+
+    assert workspace["aws_role_arn"] == ROLE
+    assert workspace["aws_external_id"] == "tenant-42:prod"
+    assert workspace["aws_session_duration"] == 1800
+    assert reader.get(f"/workspaces/{workspace['id']}").json() == workspace
+    assert [w for w in all_workspaces(reader) if w["id"] == workspace["id"]] == [workspace]
+    # What the run workflow reads.
+    stored = DynamoWorkspaceStore(aws.refs["WorkspacesTable"]).get(workspace["id"])
+    assert stored is not None
+    assert (stored.aws_role_arn, stored.aws_external_id, stored.aws_session_duration) == (
+        ROLE,
+        "tenant-42:prod",
+        1800,
+    )
+
+
+def test_a_role_alone_has_no_external_id_and_an_hour_long_session(writer):
+    workspace = create(writer, "role-only", aws_role_arn=ROLE)
+
+    assert workspace["aws_external_id"] is None
+    assert workspace["aws_session_duration"] == 3600
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws-cn:iam::123456789012:role/terraform",
+        "arn:aws-us-gov:iam::123456789012:role/terraform",
+        "arn:aws:iam::123456789012:role/service-role/terraform",
+        "arn:aws:iam::123456789012:role/a/b.c/d_e/Name+=,.@-_9",
+        "arn:aws:iam::123456789012:role/" + "n" * 64,
+    ],
+)
+def test_role_arns_of_every_partition_and_with_paths_are_accepted(writer, arn):
+    assert create(writer, "ok", aws_role_arn=arn)["aws_role_arn"] == arn
+
+
+def test_update_sets_and_changes_the_role_fields_one_at_a_time(writer):
+    workspace = create(writer, "evolving", description="kept")
+    path = f"/workspaces/{workspace['id']}"
+
+    with_role = writer.patch(path, {"aws_role_arn": ROLE, "aws_external_id": "first-id"}).json()
+    other_id = writer.patch(path, {"aws_external_id": "second-id"}).json()
+    shorter = writer.patch(path, {"aws_session_duration": 900}).json()
+
+    assert (with_role["aws_role_arn"], with_role["aws_external_id"]) == (ROLE, "first-id")
+    assert (other_id["aws_role_arn"], other_id["aws_external_id"]) == (ROLE, "second-id")
+    assert shorter["aws_session_duration"] == 900 and shorter["aws_external_id"] == "second-id"
+    assert writer.get(path).json() == shorter
+    assert shorter["description"] == "kept"
+
+
+def test_null_role_removes_the_role_and_its_external_id(writer):
+    workspace = create(writer, "unassume", aws_role_arn=ROLE, aws_external_id="the-id")
+    path = f"/workspaces/{workspace['id']}"
+
+    reply = writer.patch(path, {"aws_role_arn": None})
+
+    assert reply.status == 200, reply.body
+    cleared = reply.json()
+    assert cleared["aws_role_arn"] is None and cleared["aws_external_id"] is None
+    assert writer.get(path).json() == cleared
+    # The role can come back without the old external id.
+    again = writer.patch(path, {"aws_role_arn": ROLE}).json()
+    assert again["aws_external_id"] is None
+
+
+def test_null_external_id_and_null_duration_clear_only_themselves(writer):
+    workspace = create(
+        writer, "partial", aws_role_arn=ROLE, aws_external_id="the-id", aws_session_duration=1200
+    )
+    path = f"/workspaces/{workspace['id']}"
+
+    no_id = writer.patch(path, {"aws_external_id": None}).json()
+    default = writer.patch(path, {"aws_session_duration": None}).json()
+
+    assert no_id["aws_role_arn"] == ROLE and no_id["aws_external_id"] is None
+    assert no_id["aws_session_duration"] == 1200
+    assert default["aws_session_duration"] == 3600 and default["aws_role_arn"] == ROLE
+
+
+_BAD_ROLE_ARNS = [
+    "not-an-arn",
+    "arn:aws:s3:::b",
+    "arn:aws:iam::12345678901:role/terraform",
+    "arn:aws:iam::1234567890123:role/terraform",
+    "arn:aws:iam::123456789012:user/terraform",
+    "arn:aws-iso:iam::123456789012:role/terraform",
+    "arn:aws:sts::123456789012:assumed-role/terraform/session",
+    "arn:aws:iam:us-east-1:123456789012:role/terraform",
+    "arn:aws:iam::123456789012:role/",
+    "arn:aws:iam::123456789012:role/path/",
+    "arn:aws:iam::123456789012:role/has space",
+    "arn:aws:iam::123456789012:role/n\u00e9e",
+    "arn:aws:iam::123456789012:role/" + "n" * 65,
+    "arn:aws:iam::123456789012:role/" + "p/" * 256 + "name",
+    "arn:aws:iam::123456789012:role/" + "n" * 2048,
+    " arn:aws:iam::123456789012:role/terraform",
+    "arn:aws:iam::123456789012:role/terraform\n",
+]
+
+
+@pytest.mark.parametrize("arn", _BAD_ROLE_ARNS)
+def test_bad_role_arn_is_422_naming_the_field_without_the_value(writer, arn):
+    error = assert_error(
+        writer.post("/workspaces", {"name": "ok", "aws_role_arn": arn}), 422, "/aws_role_arn"
+    )
+
+    assert error["detail"].startswith("aws_role_arn: ")
+    assert arn not in error["detail"]
+    assert all_workspaces(writer) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"aws_role_arn": 42}, "/aws_role_arn"),
+        ({"aws_external_id": "the-id"}, "/aws_external_id"),
+        ({"aws_role_arn": None, "aws_external_id": "the-id"}, "/aws_external_id"),
+        ({"aws_role_arn": ROLE, "aws_external_id": "x"}, "/aws_external_id"),
+        ({"aws_role_arn": ROLE, "aws_external_id": "has space"}, "/aws_external_id"),
+        ({"aws_role_arn": ROLE, "aws_external_id": "semi;colon"}, "/aws_external_id"),
+        ({"aws_role_arn": ROLE, "aws_external_id": "caf\u00e9"}, "/aws_external_id"),
+        ({"aws_role_arn": ROLE, "aws_external_id": "the-id\n"}, "/aws_external_id"),
+        ({"aws_role_arn": ROLE, "aws_external_id": "i" * 1225}, "/aws_external_id"),
+        ({"aws_role_arn": ROLE, "aws_session_duration": 899}, "/aws_session_duration"),
+        ({"aws_role_arn": ROLE, "aws_session_duration": 3601}, "/aws_session_duration"),
+        ({"aws_role_arn": ROLE, "aws_session_duration": "3600"}, "/aws_session_duration"),
+        ({"aws_role_arn": ROLE, "aws_session_duration": 1800.5}, "/aws_session_duration"),
+        ({"aws_role_arn": ROLE, "aws_session_duration": True}, "/aws_session_duration"),
+    ],
+)
+def test_bad_role_settings_on_create_are_422_and_write_nothing(writer, body, pointer):
+    error = assert_error(writer.post("/workspaces", {"name": "ok", **body}), 422, pointer)
+
+    assert pointer.lstrip("/") in error["detail"]
+    assert all_workspaces(writer) == []
+
+
+def test_the_longest_external_id_and_the_session_bounds_are_accepted(writer):
+    longest = create(writer, "a", aws_role_arn=ROLE, aws_external_id="i" * 1224)
+    shortest = create(writer, "b", aws_role_arn=ROLE, aws_external_id="ab")
+    all_chars = create(writer, "c", aws_role_arn=ROLE, aws_external_id="aZ0_+=,.@:/-")
+
+    assert len(longest["aws_external_id"]) == 1224
+    assert shortest["aws_external_id"] == "ab" and all_chars["aws_external_id"] == "aZ0_+=,.@:/-"
+    assert create(writer, "d", aws_role_arn=ROLE, aws_session_duration=900)
+    assert create(writer, "e", aws_role_arn=ROLE, aws_session_duration=3600)
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        *(({"aws_role_arn": arn}, "/aws_role_arn") for arn in _BAD_ROLE_ARNS[:5]),
+        ({"aws_role_arn": None, "aws_external_id": "new-id"}, "/aws_external_id"),
+        ({"aws_external_id": "x"}, "/aws_external_id"),
+        ({"aws_external_id": "no spaces"}, "/aws_external_id"),
+        ({"aws_session_duration": 899}, "/aws_session_duration"),
+        ({"aws_session_duration": 3601}, "/aws_session_duration"),
+    ],
+)
+def test_bad_role_update_is_422_and_changes_nothing(writer, body, pointer):
+    workspace = create(writer, "steady", aws_role_arn=ROLE, aws_external_id="the-id")
+
+    error = assert_error(writer.patch(f"/workspaces/{workspace['id']}", body), 422, pointer)
+
+    assert pointer.lstrip("/") in error["detail"]
+    assert writer.get(f"/workspaces/{workspace['id']}").json() == workspace
+
+
+def test_an_external_id_without_a_role_is_refused_on_update(writer):
+    workspace = create(writer, "roleless")
+
+    reply = writer.patch(f"/workspaces/{workspace['id']}", {"aws_external_id": "the-id"})
+
+    assert_error(reply, 422, "/aws_external_id")
+    assert writer.get(f"/workspaces/{workspace['id']}").json() == workspace
+
+
+def test_an_external_id_is_not_written_onto_a_role_removed_meanwhile(aws, writer):
+    workspace = create(writer, "racing", aws_role_arn=ROLE)
+    store = DynamoWorkspaceStore(aws.refs["WorkspacesTable"])
+    stale = store.get(workspace["id"])
+    assert stale is not None
+    writer.patch(f"/workspaces/{workspace['id']}", {"aws_role_arn": None})
+
+    assert store.update(stale, {"aws_external_id": "late-id"}, stale.updated_at) is None
+
+    current = writer.get(f"/workspaces/{workspace['id']}").json()
+    assert current["aws_role_arn"] is None and current["aws_external_id"] is None

@@ -29,8 +29,9 @@ from moto.server import ThreadedMotoServer
 from iacp import aws as iacp_aws
 from iacp.crypto import Sealer, derive_key
 from iacp.tokens.models import Principal, Role
+from iacp.variables.handoff import seal_variables, variables_key
 from iacp.variables.models import VariableCategory, VariableCreate
-from iacp.variables.service import SEALING_PURPOSE, VariableService
+from iacp.variables.service import SEALING_PURPOSE, VariableService, variables_for_run
 from iacp.variables.store import DynamoVariableStore
 from iacp.workspaces.models import WorkspaceCreate
 from iacp.workspaces.service import WorkspaceService
@@ -198,11 +199,23 @@ class Workspace:
             IACP_STATE_KEY=state_key,
             IACP_WORKING_DIRECTORY=working_directory,
             IACP_TERRAFORM_VERSION=terraform_version,
-            IACP_WORKSPACES_TABLE=self.platform.table,
-            IACP_PLATFORM_SECRET_ARN=self.platform.secret,
         )
+        if phase != "fetch":
+            env["IACP_VARIABLES_KEY"] = self.hand_over_variables(run_id, phase)
         env.pop("TERRAFORM_BINARY", None)
         return env
+
+    def hand_over_variables(self, run_id: str, phase: str) -> str:
+        """What the workflow does before a phase: the workspace's variables sealed among the
+        run's artifacts; returns the key that opens them."""
+        with iacp_handles_at(self.platform.endpoint):
+            variables = variables_for_run(
+                DynamoVariableStore(self.platform.table), self.id, self._sealer()
+            )
+        at = variables_key(run_id, phase)
+        key, sealed = seal_variables(variables, bound_to=at)
+        self.platform.s3.put_object(Bucket=self.platform.bucket, Key=at, Body=sealed)
+        return key
 
     def start_runner(
         self, run_id: str, phase: str, configuration_key: str, **options: str

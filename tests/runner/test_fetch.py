@@ -230,8 +230,9 @@ _FETCH = {
     "IACP_PHASE": "fetch",
     "IACP_BUCKET": "bucket",
     "IACP_CONFIGURATION_KEY": "configurations/ws-1/cv-1.tar.gz",
-    "IACP_WORKSPACES_TABLE": "table",
-    "IACP_PLATFORM_SECRET_ARN": "secret",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
     "IACP_VCS_CLONE_URL": "https://github.com/octo-org/infra.git",
     "IACP_VCS_COMMIT": "0123456789abcdef0123456789abcdef01234567",
 }
@@ -265,7 +266,13 @@ def test_the_fetch_phase_refuses_an_environment_git_could_misread(
 def test_plan_and_apply_ignore_the_vcs_variables() -> None:
     for phase in ("plan", "apply"):
         settings = RunnerSettings.model_validate(
-            {**_FETCH, "IACP_PHASE": phase, "IACP_VCS_COMMIT": "", "IACP_VCS_CLONE_URL": ""}
+            {
+                **_FETCH,
+                "IACP_PHASE": phase,
+                "IACP_VCS_COMMIT": "",
+                "IACP_VCS_CLONE_URL": "",
+                "IACP_VARIABLES_KEY": "a key",
+            }
         )
         assert settings.phase == phase
     fetch = RunnerSettings.model_validate({**_FETCH, "IACP_VCS_REF": "refs/pull/7/head"})

@@ -39,13 +39,98 @@ def streamer(bucket: Bucket, *secrets: str, flush_seconds: float = 60) -> LogStr
 
 def test_sensitive_values_are_masked_longest_first() -> None:
     bucket = Bucket()
-    log = streamer(bucket, "pass", "password1", "")
+    log = streamer(bucket, "pass-word", "password1", "pass", "")
 
-    logged = log.write(b"user password1 and pass and passport\n")
+    logged = log.write(b"user password1 and pass-word and pass\n")
     log.complete()
 
-    assert logged == "user *** and *** and ***port"
-    assert bucket.log() == b"user *** and *** and ***port\n"
+    assert logged == "user *** and *** and ***"
+    assert bucket.log() == b"user *** and *** and ***\n"
+
+
+def masked(secrets: list[str], *lines: str) -> list[str]:
+    masker = Masker()
+    masker.add(secrets)
+    return [masker.mask(line) for line in lines]
+
+
+def test_a_long_value_is_masked_anywhere_a_short_one_only_as_a_word() -> None:
+    assert masked(["s3cr3t-value"], "xs3cr3t-valuex") == ["x***x"]
+    assert masked(["pass"], "pass", "p=pass;", "passport", "my_pass", "pass2") == [
+        "***",
+        "p=***;",
+        "passport",
+        "my_pass",
+        "pass2",
+    ]
+
+
+def test_a_value_under_four_characters_is_never_masked() -> None:
+    assert masked(["ab", "xyz", "1"], "abcdef", "ab xyz 1", '"ab"') == [
+        "abcdef",
+        "ab xyz 1",
+        '"ab"',
+    ]
+
+
+SECRET = 'pa"ss\\w<o>rd&é'  # a quote, a backslash, HTML's characters, non-ASCII
+
+
+def test_json_escaped_forms_are_masked() -> None:
+    assert masked(
+        [SECRET],
+        SECRET,
+        '"password": "pa\\"ss\\\\w<o>rd&é"',  # JSON, and Terraform's quoted strings
+        '{"password":"pa\\"ss\\\\w\\u003co\\u003erd\\u0026é"}',  # Go's encoding/json
+        '{"password": "pa\\"ss\\\\w<o>rd&\\u00e9"}',  # Python's json.dumps
+    ) == ["***", '"password": "***"', '{"password":"***"}', '{"password": "***"}']
+
+
+def test_a_value_inside_a_list_or_a_map_is_masked() -> None:
+    assert masked(
+        ["list-secret-1", "map-secret-2"],
+        '  + input = ["list-secret-1", "open"]',
+        '      + token = "map-secret-2"',
+        '{"tokens":["list-secret-1"],"map":{"k":"map-secret-2"}}',
+    ) == [
+        '  + input = ["***", "open"]',
+        '      + token = "***"',
+        '{"tokens":["***"],"map":{"k":"***"}}',
+    ]
+
+
+MULTI_LINE = (
+    "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0\n  indented line\nab\n-----END KEY-----\n"
+)
+
+
+def test_each_line_of_a_multi_line_value_is_masked_also_in_a_heredoc() -> None:
+    heredoc = [
+        "      + input  = <<-EOT",
+        "            -----BEGIN KEY-----",
+        "            MIIEvQIBADANBgkqhkiG9w0",
+        "              indented line",
+        "            ab",
+        "            -----END KEY-----",
+        "        EOT",
+    ]
+
+    assert masked([MULTI_LINE], *heredoc) == [
+        "      + input  = <<-EOT",
+        "            ***",
+        "            ***",
+        "              ***",
+        "            ab",  # too short to be masked by itself
+        "            ***",
+        "        EOT",
+    ]
+    assert masked([MULTI_LINE], MULTI_LINE) == ["***"]  # whole, e.g. in a traceback
+    escaped = '"-----BEGIN KEY-----\\nMIIEvQIBADANBgkqhkiG9w0\\n  indented line\\nab\\n'
+    assert masked([MULTI_LINE], escaped + '-----END KEY-----\\n"') == ['"***"']
+
+
+def test_a_value_with_a_trailing_newline_is_masked_on_its_line() -> None:
+    assert masked(["file-content-secret\n"], "file-content-secret") == ["***"]
 
 
 def test_odd_bytes_never_stop_the_stream() -> None:

@@ -7,6 +7,7 @@ import boto3
 import pytest
 
 from runner.artifacts import Artifacts
+from runner.aws import PlatformClients
 from runner.logstream import LogStreamer, Masker
 from runner.main import run_phase
 from runner.result import Result, Stage, Status, StepFailed
@@ -39,8 +40,10 @@ def ctx(tmp_path: Path) -> RunContext:
             "IACP_PHASE": "apply",
             "IACP_BUCKET": "bucket",
             "IACP_CONFIGURATION_KEY": "configurations/ws-1/cv-1.tar.gz",
-            "IACP_WORKSPACES_TABLE": "table",
-            "IACP_PLATFORM_SECRET_ARN": "secret",
+            "IACP_VARIABLES_KEY": "a key",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
         }
     )
     artifacts = Unreachable()
@@ -56,6 +59,7 @@ def ctx(tmp_path: Path) -> RunContext:
         root=tmp_path,
         env={},
         result=Result(phase=Phase.APPLY),
+        aws=PlatformClients(settings),
     )
     context.workdir = tmp_path
     return context

@@ -2,9 +2,11 @@
 
 import json
 import subprocess
+import uuid
 
 import pytest
 
+from runner.redaction import REDACTED
 from runner.terraform import find_terraform
 from tests.runner.conftest import ROOT, Platform, Workspace
 from tests.runs_support import tar_gz
@@ -68,6 +70,7 @@ def test_plan_uploads_the_plan_its_json_the_lock_file_and_the_result(
             "resource-changes.json",
             "terraform.lock.hcl",
             "result.json",
+            "variables.sealed",  # the workflow's, for the runner
         )
     }
     plan_json = platform.get_json(prefix + "plan.json")
@@ -80,6 +83,42 @@ def test_plan_uploads_the_plan_its_json_the_lock_file_and_the_result(
     assert "removed the backend block of main.tf" in plan.log
     assert "Plan: 2 to add, 0 to change, 0 to destroy." in plan.log
     assert platform.log_complete(plan.run_id, "plan")
+
+
+SENSITIVE_TF = """
+variable "password" {
+  type      = string
+  sensitive = true
+}
+
+resource "terraform_data" "database" {
+  input = { user = "admin", password = var.password }
+}
+
+output "password" {
+  value     = var.password
+  sensitive = true
+}
+"""
+
+
+def test_the_plan_json_holds_no_sensitive_value(workspace: Workspace, platform: Platform) -> None:
+    password = f"pw-{uuid.uuid4().hex}"
+    workspace.add_variable("password", password, sensitive=True)
+    key = workspace.upload_configuration({"main.tf": SENSITIVE_TF})
+
+    plan = workspace.plan(key)
+
+    assert plan.exit_code == 0, plan.output
+    prefix = f"runs/{plan.run_id}/plan/"
+    plan_json = platform.get(prefix + "plan.json") or b""
+    resource_changes = platform.get(prefix + "resource-changes.json") or b""
+    assert password.encode() not in plan_json
+    assert password.encode() not in resource_changes
+    (change,) = json.loads(resource_changes)["resource_changes"]
+    assert change["change"]["after"]["input"] == {"user": "admin", "password": REDACTED}
+    assert json.loads(plan_json)["variables"]["password"]["value"] == REDACTED
+    assert plan.result["resource_additions"] == 1  # counted from the whole plan
 
 
 def test_apply_uploads_the_new_state_and_the_next_plan_has_no_changes(
@@ -166,7 +205,10 @@ def test_a_workspace_pinned_to_another_terraform_fails_before_init(
         ),
     }
     assert "Initializing" not in plan.log  # terraform init never ran
-    assert platform.keys(f"runs/{plan.run_id}/plan/") == [f"runs/{plan.run_id}/plan/result.json"]
+    assert platform.keys(f"runs/{plan.run_id}/plan/") == [
+        f"runs/{plan.run_id}/plan/result.json",
+        f"runs/{plan.run_id}/plan/variables.sealed",  # the workflow's, for the runner
+    ]
 
 
 def test_apply_refuses_a_plan_made_against_another_state(

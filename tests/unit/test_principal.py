@@ -1,3 +1,5 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from pydantic import ValidationError
 
@@ -44,6 +46,11 @@ def test_limited_principal_is_refused_other_workspaces():
         principal(Role.ADMIN),
         principal(Role.READ, frozenset({"ws-a", "ws-b"})),
         principal(Role.WRITE, frozenset()),
+        Principal(
+            token_id="at-0000000000000000",
+            role=Role.READ,
+            expires_at=datetime(2026, 11, 24, 3, 5, 20, tzinfo=UTC),
+        ),
     ],
 )
 def test_authorizer_context_round_trips(original):
@@ -56,3 +63,12 @@ def test_authorizer_context_round_trips(original):
 def test_missing_authorizer_context_is_not_a_principal():
     with pytest.raises(ValidationError):
         Principal.from_authorizer_context({})
+
+
+def test_a_principal_expires_at_its_token_s_expiry():
+    expires_at = datetime(2026, 11, 24, 3, 5, 20, tzinfo=UTC)
+    expiring = Principal(token_id="at-0000000000000000", role=Role.READ, expires_at=expires_at)
+
+    assert not expiring.expired(expires_at - timedelta(seconds=1))
+    assert expiring.expired(expires_at)
+    assert not principal(Role.READ).expired(expires_at)  # no expiry: never

@@ -149,6 +149,22 @@ def test_api_uses_the_token_authorizer_with_a_short_cache():
     assert 0 < authorizer["Identity"]["ReauthorizeEvery"] <= 60
 
 
+def test_the_functions_publish_only_to_the_topics_the_api_accepts():
+    """No sns:Publish on every topic: the API refuses a destination outside the functions'
+    policies (NOTIFICATION_TOPIC_ARN_PREFIX), so the two must say the same."""
+    accepted = TEMPLATE.function_environment("ApiFunction")["NOTIFICATION_TOPIC_ARN_PREFIX"]
+    published = [
+        statement["Resource"]
+        for name in functions()
+        for policy in TEMPLATE.properties(name).get("Policies", [])
+        for statement in policy.get("Statement", [])
+        if "sns:Publish" in statement["Action"]
+    ]
+    assert len(published) == 2  # the API's verify action, and the notification function
+    assert all(resource == {"Fn::Sub": accepted["Fn::Sub"] + "*"} for resource in published)
+    assert accepted["Fn::Sub"].endswith(":${AWS::StackName}-notify-")
+
+
 def test_only_the_openapi_document_run_task_endpoints_and_webhooks_skip_the_authorizer():
     """The run-task endpoints check the result's access token themselves, the GitHub webhook
     its signature: each is a function of its own, which serves nothing else."""

@@ -21,6 +21,18 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     create.add_argument("--description", metavar="TEXT")
     create.add_argument("--terraform-version", metavar="X.Y.Z", help="else the platform's default")
+    create.add_argument(
+        "--aws-role-arn", metavar="ARN", help="the IAM role the workspace's runs assume"
+    )
+    create.add_argument(
+        "--aws-external-id", metavar="ID", help="the external id to assume the role with"
+    )
+    create.add_argument(
+        "--aws-session-duration",
+        metavar="SECONDS",
+        type=int,
+        help="the role session's length, 900-3600 (default 3600)",
+    )
 
     verb(verbs, "list", "list the workspaces", common, list_workspaces, json_option=True)
 
@@ -41,6 +53,12 @@ def create_workspace(args: argparse.Namespace, client: Client) -> int:
         body["description"] = args.description
     if args.terraform_version is not None:
         body["terraform_version"] = args.terraform_version
+    if args.aws_role_arn is not None:
+        body["aws_role_arn"] = args.aws_role_arn
+    if args.aws_external_id is not None:
+        body["aws_external_id"] = args.aws_external_id
+    if args.aws_session_duration is not None:
+        body["aws_session_duration"] = args.aws_session_duration
     workspace = client.post("/workspaces", body)
     if args.json:
         print_json(workspace)
@@ -84,6 +102,16 @@ def show_workspace(args: argparse.Namespace, client: Client) -> int:
         if lock
         else workspace.get("locked")
     )
+    role = workspace.get("aws_role_arn")
+    role_fields = (
+        [
+            ("aws role", role),
+            ("aws external id", workspace.get("aws_external_id") or "none"),
+            ("aws session", f"{workspace.get('aws_session_duration')} seconds"),
+        ]
+        if role
+        else [("aws role", "none")]
+    )
     fields(
         [
             ("name", workspace["name"]),
@@ -92,6 +120,7 @@ def show_workspace(args: argparse.Namespace, client: Client) -> int:
             ("terraform version", workspace.get("terraform_version") or "the platform's default"),
             ("working directory", workspace.get("working_directory") or "."),
             ("auto-apply", workspace.get("auto_apply")),
+            *role_fields,
             ("locked", locked),
             ("current run", workspace.get("current_run_id")),
             ("created", workspace.get("created_at")),

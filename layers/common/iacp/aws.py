@@ -48,6 +48,11 @@ def stepfunctions_client() -> "SFNClient":
 
 
 @cache
+def sts_client() -> Any:  # no type stubs for STS in the environment
+    return boto3.client("sts")
+
+
+@cache
 def events_client() -> "EventBridgeClient":
     return boto3.client("events")
 

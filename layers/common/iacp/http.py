@@ -2,9 +2,11 @@
 
 Errors are ``{"errors": [{"status", "title", "detail", "source"}]}`` (design §9). Client
 mistakes are 4xx naming the field; anything unexpected is a 500 that says nothing of the
-internals (the details go to the log, never to the client).
+internals (the details go to the log, never to the client). No error repeats a long submitted
+value: what it quotes is ``capped``.
 """
 
+import re
 from http import HTTPStatus
 from typing import Annotated, Any, cast
 
@@ -21,11 +23,12 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.request import Request
 from pydantic import BaseModel, Field, ValidationError
 
-from iacp.errors import DomainError, Unauthorized
+from iacp.errors import QUOTED_LIMIT, DomainError, Unauthorized, capped, pointer_of
 from iacp.observability import logger
 from iacp.pagination import Limit
 from iacp.runs.artifacts import StoredDocument
 from iacp.services import Services
+from iacp.timestamps import utcnow
 from iacp.tokens.models import Principal
 
 
@@ -87,7 +90,7 @@ def error_list_response(
             Error(
                 status=str(status.value),
                 title=status.phrase,
-                detail=detail,
+                detail=_long_runs_capped(detail),
                 source=None if source is None else ErrorSource.model_validate(source),
             )
             for detail, source in problems
@@ -98,6 +101,17 @@ def error_list_response(
         content_type=content_types.APPLICATION_JSON,
         body=document.model_dump_json(exclude_none=True),
     )
+
+
+# More characters than a quoted value may have, none of them a blank, a '/' (the parts of a
+# JSON pointer or of a path are not one run) or the ellipsis that ends a capped value.
+_LONG_RUN = re.compile(rf"[^\s/…]{{{QUOTED_LIMIT + 1},}}")
+
+
+def _long_runs_capped(detail: str) -> str:
+    """The last guard that no error repeats a long submitted value: a run the message quoted
+    without ``capped`` (an id from the path, say) is capped here."""
+    return _LONG_RUN.sub(lambda run: capped(run[0]), detail)
 
 
 def document_reply(document: StoredDocument) -> Response[Any]:
@@ -135,9 +149,14 @@ def current_principal(request: Request) -> Principal:
     request_context = request.resolved_event.raw_event.get("requestContext") or {}
     authorizer = request_context.get("authorizer") or {}
     try:
-        return Principal.from_authorizer_context(authorizer)
+        principal = Principal.from_authorizer_context(authorizer)
     except ValidationError:
-        raise Unauthorized("A valid API token is required.") from None
+        raise Unauthorized("A valid API token is required.", header="Authorization") from None
+    # API Gateway reuses the authorizer's Allow for its cache time (ReauthorizeEvery), and a
+    # REST API cannot cache one token for less: the expiry is checked here, on every request.
+    if principal.expired(utcnow()):
+        raise Unauthorized("The API token has expired.", header="Authorization")
+    return principal
 
 
 def register_error_handlers(app: APIGatewayRestResolver) -> None:
@@ -155,7 +174,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     def no_route(error: NotFoundError) -> Response[str]:
         event = app.current_event
         return error_response(
-            HTTPStatus.NOT_FOUND, f"No route for {event.http_method} {event.path}."
+            HTTPStatus.NOT_FOUND, f"No route for {event.http_method} {capped(event.path)}."
         )
 
     @app.exception_handler(Exception)
@@ -167,16 +186,17 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
 
 def _describe(error: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
-    """One pydantic error as (detail, source); the offending input is never echoed back,
-    since it may be a secret."""
+    """One pydantic error as (detail, source), from its location and message only: its
+    ``input`` is never echoed back (it may be a secret), and the location is ``capped`` (an
+    unknown field's name is the caller's text)."""
     where, *path = error.get("loc") or ("body",)
     if error.get("type") == "json_invalid":
         return "The request body is not valid JSON.", {"pointer": ""}
     if where == "body":
-        pointer = "".join(f"/{part}" for part in path)
+        pointer = pointer_of(path)
         name = pointer.lstrip("/") or "body"
         return f"{name}: {error.get('msg', 'is invalid')}", {"pointer": pointer}
-    name = str(path[0]) if path else str(where)
+    name = capped(path[0] if path else where)
     return f"{name}: {error.get('msg', 'is invalid')}", {"parameter": name}
 
 

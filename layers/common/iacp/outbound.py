@@ -6,7 +6,11 @@ tasks, SQS for notifications).
 The URLs are chosen by workspace admins, not by the platform's operators, so by default a
 POST goes only to a host whose every address is public: never to loopback (where Lambda's
 runtime API listens), link-local (instance metadata), or private networks. A stack that
-must reach services on its own network allows them (``OutboundPrivateAddresses``).
+must reach services on its own network allows them (``OutboundPrivateAddresses``). They are
+``https://`` unless the stack allows plain HTTP (``AllowPlainHttpUrls``): a webhook carries
+its signature, and a run task's an access token to the run's plan.
+
+Only the receiver's status counts; of its reply body at most ``MAX_REPLY_BYTES`` is read.
 """
 
 import hashlib
@@ -14,14 +18,43 @@ import hmac
 import ipaddress
 import socket
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import urllib3
 from urllib3.util import parse_url
 
 from iacp import PRODUCT, __version__
+from iacp.errors import InvalidInput
 
 USER_AGENT = f"{PRODUCT}/{__version__}"
+MAX_REPLY_BYTES = 64 * 1024
 _http = urllib3.PoolManager(retries=False)
+
+# Never public, whatever Python's ``is_global`` says of an address in them: ranges that
+# embed an IPv4 address (which may be a private one, reached through a translator), and the
+# IETF's protocol assignments (``is_global`` makes exceptions there).
+_NON_PUBLIC_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "192.0.0.0/24",  # IETF protocol assignments
+        "::/96",  # IPv4-compatible (deprecated)
+        "::ffff:0:0/96",  # IPv4-mapped
+        "64:ff9b::/96",  # NAT64, well-known prefix
+        "64:ff9b:1::/48",  # NAT64, local use
+        "2001::/32",  # Teredo
+        "2002::/16",  # 6to4
+    )
+)
+
+
+def require_https(url: str, *, plain_http_allowed: bool) -> None:
+    """Refuse (422, on ``/url``) an ``http://`` URL if the stack does not allow plain HTTP."""
+    if urlsplit(url).scheme.lower() != "https" and not plain_http_allowed:
+        raise InvalidInput(
+            "url: must be an https:// URL: this stack does not send to plain http:// "
+            "(AllowPlainHttpUrls).",
+            pointer="/url",
+        )
 
 
 def sign(body: bytes, key: str | None) -> str:
@@ -82,9 +115,14 @@ def _private_address(url: str) -> tuple[str, str]:
         return host, ""
     for *_, address in found:
         ip = ipaddress.ip_address(address[0])
-        if not ip.is_global:
+        if not is_public(ip):
             return host, str(ip)
     return host, ""
+
+
+def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether the platform may send to ``ip`` without ``OutboundPrivateAddresses=allow``."""
+    return ip.is_global and not any(ip in network for network in _NON_PUBLIC_NETWORKS)
 
 
 def _post_json(
@@ -104,7 +142,7 @@ def _post_json(
             headers=headers,
             timeout=urllib3.Timeout(total=timeout),
             redirect=False,
-            preload_content=True,
+            preload_content=False,
         )
     except urllib3.exceptions.NewConnectionError as error:
         # Before TimeoutError: urllib3 makes a refused connection a ConnectTimeoutError.
@@ -113,10 +151,24 @@ def _post_json(
         return PostOutcome(False, f"{receiver} did not answer within {timeout:g} s")
     except urllib3.exceptions.HTTPError as error:
         return PostOutcome(False, f"{receiver} could not be reached ({_reason(error)})")
+    _read_up_to_limit(reply)
     ok = 200 <= reply.status < 300 if accept_any_2xx else reply.status == 200
     if ok:
         return PostOutcome(True, status_code=reply.status)
     return PostOutcome(False, f"{receiver} answered HTTP {reply.status}", reply.status)
+
+
+def _read_up_to_limit(reply: urllib3.BaseHTTPResponse) -> None:
+    """Read the reply's body, as is (never decompressed), up to ``MAX_REPLY_BYTES``: nothing
+    uses it, but a connection is reused only once its reply is read to the end. A longer
+    reply, or one that breaks off, is read no further and its connection closed."""
+    try:
+        whole = len(reply.read(MAX_REPLY_BYTES + 1, decode_content=False)) <= MAX_REPLY_BYTES
+    except urllib3.exceptions.HTTPError:
+        whole = False
+    if not whole:
+        reply.close()
+    reply.release_conn()
 
 
 def _reason(error: Exception) -> str:

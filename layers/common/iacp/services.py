@@ -11,6 +11,7 @@ from iacp.configurations.store import DynamoConfigurationStore
 from iacp.inventory.service import InventoryService
 from iacp.inventory.store import DynamoResourceStore
 from iacp.inventory.sync import InventorySyncer
+from iacp.isolation.credentials import RunnerCredentialIssuer
 from iacp.notifications.delivery import NotificationDispatcher
 from iacp.notifications.service import SEALING_PURPOSE as NOTIFICATION_SEALING_PURPOSE
 from iacp.notifications.service import NotificationService
@@ -38,6 +39,7 @@ from iacp.settings import (
     InventorySettings,
     NotificationSettings,
     QueueSweepSettings,
+    RunSettings,
     RunTaskCallbackSettings,
     VcsEventsSettings,
     WorkflowSettings,
@@ -46,7 +48,7 @@ from iacp.states.service import StateService, read_state_file
 from iacp.states.store import DynamoStateStore
 from iacp.tokens.service import TokenService
 from iacp.tokens.store import DynamoTokenStore
-from iacp.variables.service import SEALING_PURPOSE, VariableService
+from iacp.variables.service import SEALING_PURPOSE, RunVariable, VariableService, variables_for_run
 from iacp.variables.store import DynamoVariableStore
 from iacp.vcs.codecommit import CodeCommitPushes
 from iacp.vcs.secrets import ConnectionSecrets
@@ -58,7 +60,7 @@ from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import DynamoWorkspaceStore
 
 
-def run_queue(settings: QueueSweepSettings | WorkflowSettings) -> RunQueue:
+def run_queue(settings: QueueSweepSettings | RunSettings) -> RunQueue:
     return RunQueue(
         DynamoRunStore(settings.runs_table),
         DynamoWorkspaceStore(settings.workspaces_table),
@@ -81,9 +83,10 @@ class RunMachinery:
     task_stages: TaskStages
     configurations: DynamoConfigurationStore
     connections: DynamoVcsConnectionStore
+    settings: RunSettings
 
     @classmethod
-    def build(cls, settings: WorkflowSettings) -> "RunMachinery":
+    def build(cls, settings: RunSettings) -> "RunMachinery":
         """The API builds this too, for the run actions; it never dispatches run tasks, so
         its links may be empty (see ``ApiSettings.public_base_url``)."""
         runs = DynamoRunStore(settings.runs_table)
@@ -121,9 +124,13 @@ class RunMachinery:
             task_stages=task_stages,
             configurations=DynamoConfigurationStore(settings.workspaces_table),
             connections=DynamoVcsConnectionStore(settings.workspaces_table),
+            settings=settings,
         )
 
     def run_workflow(self) -> RunWorkflow:
+        settings = self.settings
+        if not isinstance(settings, WorkflowSettings):  # the API never runs workflow steps
+            raise TypeError("only the workflow's functions run its steps")
         return RunWorkflow(
             self.runs,
             self.workspaces,
@@ -132,6 +139,16 @@ class RunMachinery:
             self.finisher,
             self.configurations,
             self.vcs_credentials,
+            RunnerCredentialIssuer(settings.runner_session_role_arn, settings.artifacts_bucket),
+            self.variables_for,
+        )
+
+    def variables_for(self, workspace_id: str) -> list[RunVariable]:
+        """The workspace's variables, unsealed, for the runner of one of its runs."""
+        return variables_for_run(
+            DynamoVariableStore(self.settings.workspaces_table),
+            workspace_id,
+            sealer_for(self.settings.platform_secret_arn, SEALING_PURPOSE),
         )
 
     def vcs_credentials(self, connection_id: str) -> str:
@@ -210,6 +227,7 @@ def build_services(settings: ApiSettings) -> Services:
             sealer=partial(sealer_for, settings.platform_secret_arn, HMAC_SEALING_PURPOSE),
             organization_name=settings.organization_name,
             outbound=outbound(settings.outbound_private_addresses),
+            plain_http_allowed=settings.allow_plain_http_urls,
         ),
         vcs_connections=vcs_connections,
         notifications=NotificationService(
@@ -219,6 +237,8 @@ def build_services(settings: ApiSettings) -> Services:
             sealer=partial(sealer_for, settings.platform_secret_arn, NOTIFICATION_SEALING_PURPOSE),
             organization_name=settings.organization_name,
             outbound=outbound(settings.outbound_private_addresses),
+            plain_http_allowed=settings.allow_plain_http_urls,
+            topic_arn_prefix=settings.notification_topic_arn_prefix,
         ),
         inventory=InventoryService(
             resources,

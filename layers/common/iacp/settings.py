@@ -39,8 +39,8 @@ class AuthorizerSettings(_EnvironmentSettings):
     tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
 
 
-class WorkflowSettings(_EnvironmentSettings):
-    """What the run workflow's own functions (steps and reconcile) need."""
+class RunSettings(_EnvironmentSettings):
+    """What every function that moves runs along needs (the API's run actions included)."""
 
     workspaces_table: str = Field(alias="WORKSPACES_TABLE", min_length=1)
     runs_table: str = Field(alias="RUNS_TABLE", min_length=1)
@@ -56,6 +56,13 @@ class WorkflowSettings(_EnvironmentSettings):
     outbound_private_addresses: OutboundPrivateAddresses
 
 
+class WorkflowSettings(RunSettings):
+    """What the run workflow's own functions (steps, reconcile, execution sweep) need."""
+
+    # The role whose narrowed sessions the runner gets (iacp.isolation).
+    runner_session_role_arn: str = Field(alias="RUNNER_SESSION_ROLE_ARN", min_length=1)
+
+
 VcsSecretsPrefix = Annotated[
     str,
     Field(
@@ -66,7 +73,7 @@ VcsSecretsPrefix = Annotated[
 ]
 
 
-class ApiSettings(WorkflowSettings):
+class ApiSettings(RunSettings):
     tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
     resources_table: str = Field(alias="RESOURCES_TABLE", min_length=1)
     vcs_secrets_prefix: VcsSecretsPrefix
@@ -75,6 +82,15 @@ class ApiSettings(WorkflowSettings):
     # Empty: the URL each request came to (the API function cannot name its own API in
     # template.yaml without a dependency cycle).
     public_base_url: str = Field("", alias="PUBLIC_BASE_URL", pattern=f"^({_URL})?$")
+    allow_plain_http_urls: bool = Field(
+        alias="ALLOW_PLAIN_HTTP_URLS",
+        description="Whether run-task and notification URLs may be http://, not only https://.",
+    )
+    notification_topic_arn_prefix: str = Field(
+        alias="NOTIFICATION_TOPIC_ARN_PREFIX",
+        pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]*$",
+        description="The topics the functions may publish to: an sns destination must be one.",
+    )
 
 
 class QueueSweepSettings(_EnvironmentSettings):

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from iacp.aws import is_missing_object, presigning_s3_client, s3_client
 from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion, archive_key
 from iacp.configurations.store import ConfigurationStore
-from iacp.errors import InvalidInput, NotFound
+from iacp.errors import InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.timestamps import utcnow
 from iacp.tokens.models import Principal, Role
@@ -54,7 +54,7 @@ class ConfigurationService:
         principal.require_workspace(workspace_id, Role.READ)
         version = self._store.get(workspace_id, version_id)
         if version is None:
-            raise NotFound(f"No configuration version {version_id} in workspace {workspace_id}.")
+            raise NotFound(_no_such_version(workspace_id, version_id))
         return self._settled(version)
 
     def uploaded(self, workspace_id: str, version_id: str | None) -> ConfigurationVersion:
@@ -69,8 +69,7 @@ class ConfigurationService:
         version = self._store.get(workspace_id, version_id)
         if version is None:
             raise InvalidInput(
-                f"No configuration version {version_id} in workspace {workspace_id}.",
-                pointer="/configuration_version_id",
+                _no_such_version(workspace_id, version_id), pointer="/configuration_version_id"
             )
         version = self._settled(version)
         if version.status is not ConfigurationStatus.UPLOADED:
@@ -102,3 +101,7 @@ class ConfigurationService:
         )
         self._store.mark(version, status)
         return version.model_copy(update={"status": status})
+
+
+def _no_such_version(workspace_id: str, version_id: str) -> str:
+    return f"No configuration version {capped(version_id)} in workspace {capped(workspace_id)}."

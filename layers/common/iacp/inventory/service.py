@@ -4,7 +4,7 @@ workspaces, and a sync asked for by hand."""
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from iacp.errors import Conflict, InvalidInput, NotFound
+from iacp.errors import Conflict, InvalidInput, NotFound, capped
 from iacp.inventory.models import Resource, ResourcePage, SyncRequest, SyncRequested
 from iacp.inventory.store import ResourceStore
 from iacp.observability import logger
@@ -43,7 +43,7 @@ class InventoryService:
     ) -> ResourcePage:
         principal.require_workspace(workspace_id, Role.READ)
         if not self._existing([workspace_id]):
-            raise NotFound(f"No workspace {workspace_id}.")
+            raise NotFound(f"No workspace {capped(workspace_id)}.")
         items, next_cursor = self._store.page(workspace_id, limit, cursor)
         return ResourcePage(
             items=items, next_cursor=next_cursor, sync=self._store.get_sync(workspace_id)
@@ -56,7 +56,7 @@ class InventoryService:
         attempts."""
         principal.require_workspace(workspace_id, Role.WRITE)
         if not self._existing([workspace_id]):
-            raise NotFound(f"No workspace {workspace_id}.")
+            raise NotFound(f"No workspace {capped(workspace_id)}.")
         current = self._current_state(workspace_id)
         if current is None:
             raise Conflict(f"Workspace {workspace_id} has no state yet: there is nothing to index.")

@@ -1,6 +1,8 @@
 """Notification configurations as users manage them: a workspace's admins create, change,
 verify and delete them; anyone who may read the workspace reads them and their delivery log.
-The URL and the token are write-only."""
+The URL and the token are write-only. A destination must be one this stack sends to: an
+``https://`` URL (unless it allows plain HTTP), or one of the topics its functions may
+publish to."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -8,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from iacp.crypto import Sealer
-from iacp.errors import Conflict, InvalidInput, NotFound
+from iacp.errors import Conflict, InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.notifications.destinations import Context, send
 from iacp.notifications.models import (
@@ -28,7 +30,7 @@ from iacp.notifications.store import (
     seal,
 )
 from iacp.observability import logger
-from iacp.outbound import Outbound
+from iacp.outbound import Outbound, require_https
 from iacp.pagination import Page
 from iacp.timestamps import utcnow
 from iacp.tokens.models import Principal, Role
@@ -47,6 +49,8 @@ class NotificationService:
         sealer: Callable[[], Sealer],
         organization_name: str,
         outbound: Outbound,
+        plain_http_allowed: bool,
+        topic_arn_prefix: str,
         clock: Callable[[], datetime] = utcnow,
     ):
         self._store = store
@@ -55,6 +59,8 @@ class NotificationService:
         self._sealer = sealer
         self._organization_name = organization_name
         self._outbound = outbound
+        self._plain_http_allowed = plain_http_allowed
+        self._topic_arn_prefix = topic_arn_prefix  # what the functions' sns:Publish allows
         self._clock = clock
 
     def create(
@@ -64,6 +70,7 @@ class NotificationService:
         existing_workspace(self._workspaces, workspace_id)
         url = None if request.url is None else str(request.url)
         check_destination(request.destination_type, url, request.topic_arn, request.token)
+        self._check_sendable(url, request.topic_arn)
         now = self._clock()
         configuration_id = new_id("nc")
         record = ConfigurationRecord(
@@ -113,6 +120,8 @@ class NotificationService:
         token = request.token if "token" in fields else current.token(sealer)
         topic_arn = request.topic_arn if "topic_arn" in fields else old.topic_arn
         check_destination(old.destination_type, url, topic_arn, token)
+        # What this request sets; what it keeps was checked when it was set.
+        self._check_sendable(None if request.url is None else url, request.topic_arn)
         changes: dict[str, Any] = request.model_dump(
             include=fields - {"url", "token"}, exclude_unset=True
         )
@@ -176,12 +185,22 @@ class NotificationService:
         items, next_cursor = self._deliveries.page(configuration_id, limit, cursor)
         return Page[NotificationDelivery](items=items, next_cursor=next_cursor)
 
+    def _check_sendable(self, url: str | None, topic_arn: str | None) -> None:
+        if url is not None:
+            require_https(url, plain_http_allowed=self._plain_http_allowed)
+        if topic_arn is not None and not topic_arn.startswith(self._topic_arn_prefix):
+            raise InvalidInput(
+                "topic_arn: this stack publishes only to its own topics, whose ARN begins "
+                f"with {self._topic_arn_prefix} (docs/notifications.md).",
+                pointer="/topic_arn",
+            )
+
     def _existing(
         self, principal: Principal, configuration_id: str, role: Role
     ) -> ConfigurationRecord:
         record = self._store.get(configuration_id)
         if record is None:
-            raise NotFound(f"No notification configuration {configuration_id}.")
+            raise NotFound(f"No notification configuration {capped(configuration_id)}.")
         principal.require_workspace(record.configuration.workspace_id, role)
         return record
 

@@ -65,6 +65,9 @@ class RunArtifacts:
     def __init__(self, bucket: str):
         self.bucket = bucket
 
+    def put(self, key: str, body: bytes) -> None:
+        s3_client().put_object(Bucket=self.bucket, Key=key, Body=body)
+
     def result(self, run_id: str, phase: Phase) -> PhaseResult | None:
         body = self._get(result_key(run_id, phase))
         return None if body is None else PhaseResult.model_validate_json(body)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from iacp.configurations.service import ConfigurationService
-from iacp.errors import Conflict, NotFound
+from iacp.errors import Conflict, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.pagination import Page
@@ -204,5 +204,5 @@ class RunService:
     def _existing(self, run_id: str) -> Run:
         run = self._runs.get(run_id)
         if run is None:
-            raise NotFound(f"No run {run_id}.")
+            raise NotFound(f"No run {capped(run_id)}.")
         return run

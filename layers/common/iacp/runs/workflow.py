@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field
 from iacp.configurations.models import ConfigurationStatus, archive_key
 from iacp.configurations.store import ConfigurationStore
 from iacp.errors import Conflict
+from iacp.isolation.credentials import RunnerCredentialIssuer, RunnerCredentials
+from iacp.isolation.scope import RunScope
 from iacp.observability import logger
 from iacp.runs.artifacts import PhaseResult, RunArtifacts
 from iacp.runs.finish import RunFinisher
@@ -26,6 +28,9 @@ from iacp.states.models import run_state_key
 from iacp.states.service import StateService
 from iacp.states.store import StaleState
 from iacp.timestamps import utcnow
+from iacp.variables.handoff import seal_variables, variables_key
+from iacp.variables.service import RunVariable
+from iacp.vcs.models import codecommit_repository_of
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import WorkspaceStore
 
@@ -69,7 +74,24 @@ class StartInput(RunRef):
     execution_arn: str
 
 
-class RunnerInput(BaseModel):
+class _PhaseCredentials(BaseModel):
+    """The runner's own credentials for the phase: its session role, narrowed to this run
+    (iacp.isolation). The runner never hands them to Terraform."""
+
+    aws_access_key_id: str
+    aws_secret_access_key: str = Field(repr=False)
+    aws_session_token: str = Field(repr=False)
+
+    @staticmethod
+    def of(credentials: RunnerCredentials) -> dict[str, str]:
+        return {
+            "aws_access_key_id": credentials.access_key_id,
+            "aws_secret_access_key": credentials.secret_access_key,
+            "aws_session_token": credentials.session_token,
+        }
+
+
+class RunnerInput(_PhaseCredentials):
     """The runner's environment for one phase (docs/run-pipeline.md)."""
 
     run_id: str
@@ -79,9 +101,13 @@ class RunnerInput(BaseModel):
     state_key: str
     working_directory: str
     terraform_version: str = Field(description="The workspace's, or '' for the runner's own")
+    variables_key: str = Field(repr=False, description="Opens the phase's sealed variables")
+    workspace_role_arn: str = Field(description="The role Terraform runs as, or '' for none")
+    workspace_role_external_id: str
+    workspace_role_session_seconds: str  # a container's environment holds only strings
 
 
-class FetchInput(BaseModel):
+class FetchInput(_PhaseCredentials):
     """The runner's environment for fetching a VCS commit into the configuration archive."""
 
     run_id: str
@@ -123,12 +149,17 @@ class RunWorkflow:
         finisher: RunFinisher,
         configurations: ConfigurationStore,
         vcs_credentials: Callable[[str], str],
+        runner_credentials: RunnerCredentialIssuer,
+        variables_for: Callable[[str], list[RunVariable]],
         clock: Callable[[], datetime] = utcnow,
     ):
-        """``vcs_credentials``: the secret holding a VCS connection's clone token, or ''."""
+        """``vcs_credentials``: the secret holding a VCS connection's clone token, or '';
+        ``variables_for``: a workspace's variables, unsealed, for a run."""
         self._runs = runs
         self._configurations = configurations
         self._vcs_credentials = vcs_credentials
+        self._runner_credentials = runner_credentials
+        self._variables_for = variables_for
         self._workspaces = workspaces
         self._locks = WorkspaceService(workspaces, clock)
         self._states = states
@@ -164,6 +195,16 @@ class RunWorkflow:
             return None
         key = archive_key(run.workspace_id, version.id)
         source = version.vcs
+        secret = self._vcs_credentials(source.connection_id)
+        scope = RunScope(
+            run_id=run.id,
+            workspace_id=run.workspace_id,
+            phase=Phase.FETCH,
+            configuration_key=key,
+            vcs_connection_id=source.connection_id,
+            vcs_secret_arn=secret,
+            codecommit_repository=codecommit_repository_of(source.clone_url),
+        )
         return FetchInput(
             run_id=run.id,
             workspace_id=run.workspace_id,
@@ -171,7 +212,8 @@ class RunWorkflow:
             clone_url=source.clone_url,
             commit_sha=source.commit_sha,
             ref=source.ref or "",
-            credentials_secret=self._vcs_credentials(source.connection_id),
+            credentials_secret=secret,
+            **FetchInput.of(self._runner_credentials.issue(scope)),
         )
 
     def start_plan(self, step: RunRef) -> RunnerInput:
@@ -318,16 +360,36 @@ class RunWorkflow:
         )
 
     def _runner_input(self, run: Run, phase: Phase) -> RunnerInput:
+        """The phase's settings, its variables sealed among the run's artifacts, and
+        credentials that reach only what the phase needs (iacp.isolation)."""
         workspace = self._workspaces.get(run.workspace_id)
+        if workspace is None:
+            raise RunNotRunnable(f"Workspace {run.workspace_id} no longer exists.")
         current = self._states.current_key(run.workspace_id)
-        return RunnerInput(
+        scope = RunScope(
             run_id=run.id,
             workspace_id=run.workspace_id,
             phase=phase,
             configuration_key=archive_key(run.workspace_id, run.configuration_version_id),
             state_key=current[0] if current else "",
-            working_directory=workspace.working_directory if workspace else "",
-            terraform_version=(workspace.terraform_version or "") if workspace else "",
+            workspace_role_arn=workspace.aws_role_arn or "",
+        )
+        sealed_at = variables_key(run.id, phase)
+        key, sealed = seal_variables(self._variables_for(run.workspace_id), bound_to=sealed_at)
+        self._artifacts.put(sealed_at, sealed)
+        return RunnerInput(
+            run_id=run.id,
+            workspace_id=run.workspace_id,
+            phase=phase,
+            configuration_key=scope.configuration_key,
+            state_key=scope.state_key,
+            working_directory=workspace.working_directory,
+            terraform_version=workspace.terraform_version or "",
+            variables_key=key,
+            workspace_role_arn=scope.workspace_role_arn,
+            workspace_role_external_id=workspace.aws_external_id or "",
+            workspace_role_session_seconds=str(workspace.aws_session_duration),
+            **RunnerInput.of(self._runner_credentials.issue(scope)),
         )
 
     def _run(self, run_id: str) -> Run:

@@ -8,14 +8,30 @@ new one) is 401; a result that is already final is 410 — its token died with i
 """
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
-from iacp.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
+from iacp.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+    capped,
+    pointer_of,
+)
 from iacp.observability import logger
 from iacp.runs.artifacts import (
     RunArtifacts,
@@ -36,6 +52,17 @@ MAX_OUTCOMES = 10
 # Within the per-field limits, ASCII text takes at most ~120 KB plus the tags.
 MAX_STORED_BYTES = 300_000
 TagName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+_WEB_URL = re.compile(r"https?://[^\s/?#\x00-\x1f\x7f]+([/?#][^\s\x00-\x1f\x7f]*)?", re.I)
+
+
+def _web_url(url: str) -> str:
+    """A link people follow from the run: never ``javascript:``, ``data:`` or the like."""
+    if not _WEB_URL.fullmatch(url):
+        raise ValueError("must be an http:// or https:// URL")
+    return url
+
+
+WebUrl = Annotated[str, Field(max_length=500), AfterValidator(_web_url)]
 
 
 class Gone(DomainError):
@@ -55,7 +82,7 @@ class OutcomeAttributes(_Lenient):
     outcome_id: Annotated[str | None, Field(alias="outcome-id", max_length=200)] = None
     description: Annotated[str, Field(max_length=1000)] = ""
     body: Annotated[str | None, Field(max_length=10_000)] = None
-    url: Annotated[str | None, Field(max_length=500)] = None
+    url: WebUrl | None = None
     tags: Annotated[dict[TagName, list[OutcomeTag]], Field(max_length=20)] = Field(
         default_factory=dict
     )
@@ -78,7 +105,7 @@ class CallbackRelationships(_Lenient):
 class CallbackAttributes(_Lenient):
     status: Literal["passed", "failed", "running"]
     message: Annotated[str | None, Field(max_length=1000)] = None
-    url: Annotated[str | None, Field(max_length=500)] = None
+    url: WebUrl | None = None
 
 
 class CallbackData(_Lenient):
@@ -125,7 +152,7 @@ class CallbackService:
     def public(self, result_id: str) -> TaskResult:
         record = self._results.get(result_id)
         if record is None:
-            raise NotFound(f"No task result {result_id}.")
+            raise NotFound(f"No task result {capped(result_id)}.")
         return record.result
 
     def callback(self, result_id: str, authorization: str | None, body: Any) -> TaskResult:
@@ -206,7 +233,7 @@ def _parse(body: Any) -> CallbackDocument:
     try:
         return CallbackDocument.model_validate(body)
     except ValidationError as error:
-        first = error.errors()[0]
-        pointer = "".join(f"/{part}" for part in first.get("loc", ()))
+        first = error.errors(include_input=False)[0]
+        pointer = pointer_of(first.get("loc", ()))
         where = pointer.lstrip("/") or "body"
         raise InvalidInput(f"{where}: {first.get('msg', 'is invalid')}", pointer=pointer) from None

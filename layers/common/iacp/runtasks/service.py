@@ -3,7 +3,8 @@
 
 Creating a task, or changing its URL or HMAC key, sends the signed verification request
 first; the task is saved only if the service answered 2xx, else the request is a 422 that
-says what the service did.
+says what the service did. The URL must be ``https://`` unless the stack allows plain HTTP:
+every webhook carries an access token to the run's plan.
 """
 
 from collections.abc import Callable
@@ -11,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from iacp.crypto import Sealer
-from iacp.errors import Conflict, InvalidInput, NotFound
+from iacp.errors import Conflict, InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
-from iacp.outbound import Outbound
+from iacp.outbound import Outbound, require_https
 from iacp.pagination import Page
 from iacp.runtasks.models import (
     RunTask,
@@ -46,6 +47,7 @@ class RunTaskService:
         sealer: Callable[[], Sealer],
         organization_name: str,
         outbound: Outbound,
+        plain_http_allowed: bool,
         clock: Callable[[], datetime] = utcnow,
     ):
         self._store = store
@@ -53,6 +55,7 @@ class RunTaskService:
         self._sealer = sealer
         self._organization_name = organization_name
         self._outbound = outbound
+        self._plain_http_allowed = plain_http_allowed
         self._clock = clock
 
     # --- run tasks -------------------------------------------------------------------------
@@ -173,18 +176,23 @@ class RunTaskService:
         current = self._attachment(workspace_id, attachment_id)
         new = current.model_copy(update=request.model_dump(exclude_unset=True))
         if not self._store.update_attachment(new):
-            raise NotFound(f"No run task attachment {attachment_id} in {workspace_id}.")
+            raise NotFound(
+                f"No run task attachment {capped(attachment_id)} in {capped(workspace_id)}."
+            )
         return new
 
     def detach(self, principal: Principal, workspace_id: str, attachment_id: str) -> None:
         principal.require_workspace(workspace_id, Role.ADMIN)
         if not self._store.detach(self._attachment(workspace_id, attachment_id)):
-            raise NotFound(f"No run task attachment {attachment_id} in {workspace_id}.")
+            raise NotFound(
+                f"No run task attachment {capped(attachment_id)} in {capped(workspace_id)}."
+            )
         logger.info("run task detached", extra={"workspace_run_task_id": attachment_id})
 
     # --- helpers ---------------------------------------------------------------------------
 
     def _verify(self, url: str, hmac_key: str | None, links: Links) -> None:
+        require_https(url, plain_http_allowed=self._plain_http_allowed)
         body = verification_payload(self._organization_name, links)
         delivery = deliver(
             url,
@@ -207,15 +215,15 @@ class RunTaskService:
     def _existing(self, task_id: str) -> RunTaskRecord:
         record = self._store.get(task_id)
         if record is None:
-            raise NotFound(f"No run task {task_id}.")
+            raise NotFound(f"No run task {capped(task_id)}.")
         return record
 
     def _require_workspace(self, workspace_id: str) -> None:
         if self._workspaces.get(workspace_id) is None:
-            raise NotFound(f"No workspace {workspace_id}.")
+            raise NotFound(f"No workspace {capped(workspace_id)}.")
 
     def _attachment(self, workspace_id: str, attachment_id: str) -> WorkspaceRunTask:
         for attachment in self.live_attachments(workspace_id):
             if attachment.id == attachment_id:
                 return attachment
-        raise NotFound(f"No run task attachment {attachment_id} in {workspace_id}.")
+        raise NotFound(f"No run task attachment {capped(attachment_id)} in {capped(workspace_id)}.")

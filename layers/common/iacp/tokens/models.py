@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from iacp.errors import Forbidden
-from iacp.timestamps import UtcDatetime
+from iacp.errors import Forbidden, capped
+from iacp.timestamps import UtcDatetime, to_iso
 
 TOKEN_ID_PATTERN = re.compile(r"^at-[A-Za-z0-9]{16}$")
 WorkspaceId = Annotated[str, StringConstraints(pattern=r"^ws-[A-Za-z0-9]{16}$")]
@@ -27,13 +27,15 @@ class Role(StrEnum):
 
 
 class Principal(BaseModel):
-    """Who is calling: the token's id, its role and, if limited, its workspaces."""
+    """Who is calling: the token's id, its role, if limited its workspaces, and when the
+    token expires (None: never)."""
 
     model_config = ConfigDict(frozen=True)
 
     token_id: str
     role: Role
     workspaces: frozenset[str] | None = None
+    expires_at: UtcDatetime | None = None
 
     def to_authorizer_context(self) -> dict[str, str]:
         """API Gateway passes only flat string values from the authorizer to the function."""
@@ -44,6 +46,7 @@ class Principal(BaseModel):
             "role": self.role.value,
             "limited": limited,
             "workspaces": workspaces,
+            "expires_at": "" if self.expires_at is None else to_iso(self.expires_at),
         }
 
     @classmethod
@@ -54,7 +57,11 @@ class Principal(BaseModel):
             token_id=context.get("token_id"),
             role=context.get("role"),
             workspaces=frozenset(filter(None, workspaces.split(","))) if limited else None,
+            expires_at=context.get("expires_at") or None,
         )
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
     def require(self, role: Role) -> None:
         if self.role.rank < role.rank:
@@ -70,7 +77,7 @@ class Principal(BaseModel):
     def require_workspace(self, workspace_id: str, role: Role) -> None:
         self.require(role)
         if not self.can_see(workspace_id):
-            raise Forbidden(f"This token is not allowed to use workspace {workspace_id}.")
+            raise Forbidden(f"This token is not allowed to use workspace {capped(workspace_id)}.")
 
 
 class TokenCreate(BaseModel):
@@ -103,7 +110,9 @@ class ApiToken(BaseModel):
 
     def principal(self) -> Principal:
         workspaces = None if self.workspaces is None else frozenset(self.workspaces)
-        return Principal(token_id=self.id, role=self.role, workspaces=workspaces)
+        return Principal(
+            token_id=self.id, role=self.role, workspaces=workspaces, expires_at=self.expires_at
+        )
 
 
 class CreatedToken(ApiToken):

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from iacp.errors import InvalidInput, NotFound, Unauthorized
+from iacp.errors import InvalidInput, NotFound, Unauthorized, capped
 from iacp.ids import new_id
 from iacp.pagination import Page
 from iacp.timestamps import utcnow
@@ -56,7 +56,7 @@ class TokenService:
             missing = self._missing_workspaces(request.workspaces)
             if missing:
                 raise InvalidInput(
-                    f"No such workspace: {', '.join(missing)}.", pointer="/workspaces"
+                    f"No such workspace: {capped(', '.join(missing))}.", pointer="/workspaces"
                 )
         if request.expires_at is not None and request.expires_at <= self._clock():
             raise InvalidInput("expires_at must be in the future.", pointer="/expires_at")
@@ -78,7 +78,7 @@ class TokenService:
     def revoke(self, principal: Principal, token_id: str) -> None:
         principal.require(Role.ADMIN)
         if not self._store.delete(token_id):
-            raise NotFound(f"No API token {token_id}.")
+            raise NotFound(f"No API token {capped(token_id)}.")
 
 
 def mint_token(

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from iacp.crypto import Sealer
-from iacp.errors import InvalidInput, NotFound
+from iacp.errors import InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.pagination import MAX_LIMIT, Page
@@ -96,7 +96,9 @@ class VariableService:
         principal.require_workspace(workspace_id, Role.WRITE)
         record = self._existing(workspace_id, variable_id)
         if not self._store.delete(record):
-            raise NotFound(f"No variable {variable_id} in workspace {workspace_id}.")
+            raise NotFound(
+                f"No variable {capped(variable_id)} in workspace {capped(workspace_id)}."
+            )
         logger.info("variable deleted", extra=_log_fields(record))
 
     def _set_value(self, record: VariableRecord, value: str) -> None:
@@ -110,7 +112,9 @@ class VariableService:
         record = self._store.get(workspace_id, variable_id)
         if record is None:
             existing_workspace(self._workspaces, workspace_id)
-            raise NotFound(f"No variable {variable_id} in workspace {workspace_id}.")
+            raise NotFound(
+                f"No variable {capped(variable_id)} in workspace {capped(workspace_id)}."
+            )
         return record
 
 
@@ -122,7 +126,7 @@ def _binding(record: VariableRecord) -> str:
 def _check_key_and_hcl(key: str, category: VariableCategory, hcl: bool) -> None:
     if not KEY_PATTERNS[category].match(key):
         raise InvalidInput(
-            f"'{key}' is not a valid {category} variable name: use letters, digits and '_'"
+            f"'{capped(key)}' is not a valid {category} variable name: use letters, digits and '_'"
             + (" or '-'" if category is VariableCategory.TERRAFORM else "")
             + ", not starting with a digit.",
             pointer="/key",
@@ -158,8 +162,9 @@ class RunVariable(BaseModel):
 
 
 def variables_for_run(store: VariableStore, workspace_id: str, sealer: Sealer) -> list[RunVariable]:
-    """Every variable of the workspace, sensitive values unsealed. Only the runner calls
-    this; nothing it returns may be logged or stored."""
+    """Every variable of the workspace, sensitive values unsealed. Only the workflow calls
+    this, to hand them to the runner sealed (iacp.variables.handoff); nothing it returns may
+    be logged or stored in the clear."""
     variables: list[RunVariable] = []
     cursor: str | None = None
     while True:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from iacp.aws import codecommit_client
 from iacp.observability import logger
 from iacp.vcs.events import EventKind, RepositoryEvent
-from iacp.vcs.models import VcsProvider
+from iacp.vcs.models import CODECOMMIT_CLONE_URL_PREFIX, VcsProvider
 from iacp.vcs.store import VcsConnectionStore
 from iacp.vcs.triggers import TriggerReport, VcsTriggers
 
@@ -90,7 +90,7 @@ class CodeCommitPushes:
                     connection_id=record.connection.id,
                     delivery=change.id,
                     repository_names=[name],
-                    clone_url=f"codecommit::{region}://{name}",
+                    clone_url=f"{CODECOMMIT_CLONE_URL_PREFIX}{region}://{name}",
                     repository_url=f"{console}/browse?region={region}",
                     branch=detail.reference_name,
                     head_branch=detail.reference_name,

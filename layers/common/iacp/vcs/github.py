@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from iacp.errors import capped
 from iacp.vcs.events import EventKind, Ignored, RepositoryEvent
 from iacp.vcs.models import VcsProvider
 
@@ -125,7 +126,7 @@ def pull_request_event(connection_id: str, delivery: str, body: dict[str, Any]) 
     """A pull request opened, reopened or pushed to; ``Ignored`` for other actions."""
     event = PullRequest.model_validate(body)
     if event.action not in PULL_REQUEST_ACTIONS:
-        raise Ignored(f"Pull request action '{event.action}' starts nothing.")
+        raise Ignored(f"Pull request action '{capped(event.action)}' starts nothing.")
     pull = event.pull_request
     repository_url = event.repository.html_url
     return RepositoryEvent(

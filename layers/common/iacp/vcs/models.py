@@ -21,6 +21,16 @@ from iacp.timestamps import UtcDatetime
 CONNECTION_ID = r"^vcs-[A-Za-z0-9]{16}$"
 COMMIT_SHA = r"^[0-9a-f]{40}$"
 
+# git-remote-codecommit's clone URLs: codecommit::<region>://<repository>
+CODECOMMIT_CLONE_URL_PREFIX = "codecommit::"
+
+
+def codecommit_repository_of(clone_url: str) -> str:
+    """The CodeCommit repository a clone URL names; '' for any other URL."""
+    if not clone_url.startswith(CODECOMMIT_CLONE_URL_PREFIX):
+        return ""
+    return clone_url.partition("://")[2]
+
 
 class VcsProvider(StrEnum):
     GITHUB = "github"

@@ -5,7 +5,7 @@ uses the connection). Any role may read them: they hold no secret."""
 from collections.abc import Callable
 from datetime import datetime
 
-from iacp.errors import Conflict, InvalidInput, NotFound
+from iacp.errors import Conflict, InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.pagination import Page
@@ -94,7 +94,7 @@ class VcsConnectionService:
                 '(PATCH the workspace with "vcs": null).'
             )
         if not self._store.delete(connection_id):
-            raise NotFound(f"No VCS connection {connection_id}.")
+            raise NotFound(f"No VCS connection {capped(connection_id)}.")
         if record.secret_arn:
             self._secrets.delete(record.secret_arn)
         logger.info("VCS connection deleted", extra={"connection_id": connection_id})
@@ -102,7 +102,7 @@ class VcsConnectionService:
     def _existing(self, connection_id: str) -> ConnectionRecord:
         record = self._store.get(connection_id)
         if record is None:
-            raise NotFound(f"No VCS connection {connection_id}.")
+            raise NotFound(f"No VCS connection {capped(connection_id)}.")
         return record
 
 

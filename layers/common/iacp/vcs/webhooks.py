@@ -21,6 +21,8 @@ from iacp.errors import (
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
+    capped,
+    pointer_of,
 )
 from iacp.observability import logger
 from iacp.vcs import github
@@ -51,7 +53,7 @@ class GitHubWebhooks:
         webhook's delivery log."""
         record = self._connections.get(connection_id)
         if record is None or record.connection.provider is not VcsProvider.GITHUB:
-            raise NotFound(f"No GitHub VCS connection {connection_id}.")
+            raise NotFound(f"No GitHub VCS connection {capped(connection_id)}.")
         if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge(
                 f"The delivery is {len(body)} bytes; at most {MAX_BODY_BYTES} are accepted."
@@ -69,7 +71,7 @@ class GitHubWebhooks:
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/json":
             raise UnsupportedMediaType(
-                f"Content-Type is '{media_type}': set the webhook's content type to "
+                f"Content-Type is '{capped(media_type)}': set the webhook's content type to "
                 "application/json."
             )
         if not event:
@@ -80,7 +82,7 @@ class GitHubWebhooks:
         parse = HANDLED_EVENTS.get(event)
         if parse is None:
             return HTTPStatus.ACCEPTED, TriggerReport(
-                message=f"Event '{event}' is not one that starts runs (push, pull_request)."
+                message=f"Event '{capped(event)}' is not one that starts runs (push, pull_request)."
             )
         try:
             repository_event = parse(connection_id, hashlib.sha256(body).hexdigest(), payload)
@@ -88,7 +90,7 @@ class GitHubWebhooks:
             return HTTPStatus.OK, TriggerReport(message=str(ignored))
         except ValidationError as error:
             first = error.errors(include_input=False)[0]
-            pointer = "".join(f"/{part}" for part in first["loc"])
+            pointer = pointer_of(first["loc"])
             raise InvalidInput(
                 f"The {event} payload is not as GitHub sends it: {pointer.lstrip('/')}: "
                 f"{first['msg']}",

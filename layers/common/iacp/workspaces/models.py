@@ -1,12 +1,15 @@
 """Workspaces and their lock (design §4, §9)."""
 
+import re
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     StringConstraints,
     computed_field,
 )
@@ -31,6 +34,60 @@ TerraformVersion = Annotated[
 WorkingDirectory = RelativePath
 Description = Annotated[str, Field(max_length=1000)]
 
+# An IAM role ARN: the path (group 1) is "/" or "/.../" of printable ASCII, at most 512
+# characters; the name 1-64 characters (IAM's CreateRole rules). Also the OpenAPI pattern,
+# so no Python-only syntax.
+_ROLE_ARN = re.compile(
+    r"^arn:(?:aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role"
+    r"(/(?:[\x21-\x7e]+/)?)[A-Za-z0-9_+=,.@-]{1,64}$"
+)
+_ROLE_PATH_MAX = 512
+
+
+def _role_arn(arn: str) -> str:
+    """An IAM role's ARN; the message never repeats the value."""
+    match = _ROLE_ARN.fullmatch(arn)
+    if match is None:
+        raise ValueError(
+            "must be an IAM role's ARN, arn:<partition>:iam::<12-digit account>:role/<name> "
+            "or ...:role/<path>/<name>: the partition aws, aws-cn or aws-us-gov, the name "
+            "1-64 letters, digits or _+=,.@-"
+        )
+    if len(match[1]) > _ROLE_PATH_MAX:
+        raise ValueError(f"the role's path must be at most {_ROLE_PATH_MAX} characters")
+    return arn
+
+
+ROLE_ARN_DESCRIPTION = (
+    "The IAM role the workspace's Terraform runs as: "
+    "arn:<aws|aws-cn|aws-us-gov>:iam::<account>:role/<path/name>. Null: no role."
+)
+EXTERNAL_ID_DESCRIPTION = (
+    "The ExternalId to present when assuming aws_role_arn (2-1224 characters of letters, "
+    "digits and _+=,.@:/-); only with a role. Not a secret: it is returned as set."
+)
+SESSION_DURATION_DESCRIPTION = (
+    "Seconds a run's role session lasts, 900-3600 (default 3600). The runner already holds "
+    "role-session credentials (its task role), so assuming aws_role_arn is STS role "
+    "chaining, which AWS caps at one hour."
+)
+DEFAULT_SESSION_DURATION = 3600
+
+AwsRoleArn = Annotated[
+    str,
+    StringConstraints(max_length=2048),
+    AfterValidator(_role_arn),
+    Field(description=ROLE_ARN_DESCRIPTION, json_schema_extra={"pattern": _ROLE_ARN.pattern}),
+]
+AwsExternalId = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=1224, pattern=r"^[A-Za-z0-9_+=,.@:/-]*$"),
+    Field(description=EXTERNAL_ID_DESCRIPTION),
+]
+AwsSessionDuration = Annotated[
+    StrictInt, Field(ge=900, le=3600, description=SESSION_DURATION_DESCRIPTION)
+]
+
 
 class WorkspaceLock(BaseModel):
     holder: str = Field(description="The run (run-...) or API token (at-...) holding the lock.")
@@ -48,6 +105,11 @@ class Workspace(BaseModel):
     working_directory: str
     auto_apply: bool
     vcs: WorkspaceVcs | None = Field(None, description="Where pushes and pull requests come from")
+    aws_role_arn: str | None = Field(None, description=ROLE_ARN_DESCRIPTION)
+    aws_external_id: str | None = Field(None, description=EXTERNAL_ID_DESCRIPTION)
+    aws_session_duration: int = Field(
+        DEFAULT_SESSION_DURATION, description=SESSION_DURATION_DESCRIPTION
+    )
     lock: WorkspaceLock | None = None
     current_run_id: str | None = Field(
         None, description="The run that holds the workspace's queue."
@@ -70,11 +132,15 @@ class WorkspaceCreate(_Input):
     working_directory: WorkingDirectory = ""
     auto_apply: StrictBool = False
     vcs: WorkspaceVcs | None = None
+    aws_role_arn: AwsRoleArn | None = None
+    aws_external_id: AwsExternalId | None = None
+    aws_session_duration: AwsSessionDuration = DEFAULT_SESSION_DURATION
 
 
 class WorkspaceUpdate(_Input):
     """Only the fields present change; ``terraform_version: null`` returns to the default,
-    ``vcs: null`` disconnects the repository."""
+    ``vcs: null`` disconnects the repository, ``aws_role_arn: null`` removes the role and
+    its external id, ``aws_session_duration: null`` returns to 3600."""
 
     name: WorkspaceName | None = None
     description: Description | None = None
@@ -82,6 +148,9 @@ class WorkspaceUpdate(_Input):
     working_directory: WorkingDirectory | None = None
     auto_apply: StrictBool | None = None
     vcs: WorkspaceVcs | None = None
+    aws_role_arn: AwsRoleArn | None = None
+    aws_external_id: AwsExternalId | None = None
+    aws_session_duration: AwsSessionDuration | None = None
 
     _not_null = not_nullable("name", "description", "working_directory", "auto_apply")
 

@@ -6,6 +6,7 @@ The store's conditional writes make concurrent lock attempts safe: exactly one w
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from iacp.errors import Conflict, InvalidInput, NotFound
 from iacp.ids import new_id
@@ -55,6 +56,7 @@ class WorkspaceService:
         principal.require(Role.WRITE)
         principal.require_unlimited("create workspaces")
         self._check_vcs(request.vcs)
+        _check_external_id(request.aws_role_arn, request.aws_external_id)
         now = self._clock()
         workspace = Workspace(
             id=new_id("ws"), created_at=now, updated_at=now, **request.model_dump()
@@ -91,10 +93,11 @@ class WorkspaceService:
         principal.require_workspace(workspace_id, Role.WRITE)
         current = self._existing(workspace_id)
         self._check_vcs(request.vcs)
-        changes = request.model_dump(include=request.model_fields_set)
+        changes = _with_role_rules(current, request.model_dump(include=request.model_fields_set))
         updated = self._store.update(current, changes, self._clock())
         if updated is None:
-            raise NotFound(f"No workspace {workspace_id}.")
+            self._existing(workspace_id)
+            raise Conflict(f"Workspace {workspace_id} changed while it was being updated; retry.")
         return updated
 
     def delete(self, principal: Principal, workspace_id: str) -> None:
@@ -182,6 +185,23 @@ class WorkspaceService:
 
     def _existing(self, workspace_id: str) -> Workspace:
         return existing_workspace(self._store, workspace_id)
+
+
+def _check_external_id(role_arn: str | None, external_id: str | None) -> None:
+    if external_id is not None and role_arn is None:
+        raise InvalidInput(
+            "aws_external_id: is only for assuming a role; set aws_role_arn too.",
+            pointer="/aws_external_id",
+        )
+
+
+def _with_role_rules(current: Workspace, changes: dict[str, Any]) -> dict[str, Any]:
+    """An external id goes with a role: refused without one, removed with it."""
+    role_arn = changes.get("aws_role_arn", current.aws_role_arn)
+    _check_external_id(role_arn, changes.get("aws_external_id"))
+    if role_arn is None and "aws_role_arn" in changes:
+        return {**changes, "aws_external_id": None}
+    return changes
 
 
 def _holder(workspace: Workspace) -> str:

@@ -5,7 +5,8 @@ Everything under ``pk = <workspace id>`` belongs to the workspace: its own item
 makes names unique: it is written in the same transaction as the workspace, conditionally.
 A workspace connected to a repository also carries ``vcs_connection_id`` and
 ``vcs_repository`` (``repository_key``): the sparse ``by-repository`` index finds the
-workspaces a push concerns.
+workspaces a push concerns. A workspace with an IAM role carries ``aws_role_arn`` and perhaps
+``aws_external_id``, and ``aws_session_duration`` when it was set (absent: the default).
 """
 
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,7 +25,7 @@ from iacp.errors import Conflict
 from iacp.pagination import decode_cursor, encode_cursor
 from iacp.timestamps import from_iso, to_iso
 from iacp.vcs.models import WorkspaceVcs, repository_key
-from iacp.workspaces.models import Workspace, WorkspaceLock
+from iacp.workspaces.models import DEFAULT_SESSION_DURATION, Workspace, WorkspaceLock
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -43,6 +44,9 @@ _UPDATABLE = (
     "vcs",
     "vcs_connection_id",
     "vcs_repository",
+    "aws_role_arn",
+    "aws_external_id",
+    "aws_session_duration",
 )
 
 
@@ -161,11 +165,15 @@ class DynamoWorkspaceStore:
                 values[f":{field}"] = changes[field]
                 sets.append(f"#{field} = :{field}")
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        condition = "attribute_exists(pk)"
+        if changes.get("aws_external_id") is not None and "aws_role_arn" not in changes:
+            # An external id goes with a role: not onto a workspace whose role went meanwhile.
+            condition += " AND attribute_exists(aws_role_arn)"
         update = {
             "TableName": self._name,
             "Key": {"pk": current.id, "sk": WORKSPACE_SK},
             "UpdateExpression": expression,
-            "ConditionExpression": "attribute_exists(pk)",
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
@@ -358,6 +366,12 @@ def _item(workspace: Workspace) -> dict[str, Any]:
         item["current_run_id"] = workspace.current_run_id
     if workspace.vcs is not None:
         item.update(_vcs_attributes(workspace.vcs.model_dump()))
+    if workspace.aws_role_arn is not None:
+        item["aws_role_arn"] = workspace.aws_role_arn
+    if workspace.aws_external_id is not None:
+        item["aws_external_id"] = workspace.aws_external_id
+    if workspace.aws_session_duration != DEFAULT_SESSION_DURATION:
+        item["aws_session_duration"] = workspace.aws_session_duration
     return item
 
 
@@ -390,4 +404,7 @@ def _workspace(item: dict[str, Any]) -> Workspace:
         ),
         current_run_id=item.get("current_run_id"),
         vcs=None if "vcs" not in item else WorkspaceVcs.model_validate(item["vcs"]),
+        aws_role_arn=item.get("aws_role_arn"),
+        aws_external_id=item.get("aws_external_id"),
+        aws_session_duration=int(item.get("aws_session_duration", DEFAULT_SESSION_DURATION)),
     )

@@ -1,0 +1,34 @@
+"""The inputs of a runner phase's session policy: which run, and which of its workspace's
+objects it needs."""
+
+from pydantic import BaseModel, ConfigDict
+
+from iacp.runs.models import Phase
+
+
+class PlatformAccount(BaseModel):
+    """Where the platform's own resources are: the stack's partition, region, account and
+    artifacts bucket."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partition: str
+    region: str
+    account_id: str
+    bucket: str
+
+
+class RunScope(BaseModel):
+    """One phase of one run, and the objects of its workspace it reads or writes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    workspace_id: str
+    phase: Phase
+    configuration_key: str  # read by plan and apply; written by fetch
+    state_key: str = ""  # the workspace's current state version ('': none yet)
+    vcs_connection_id: str = ""  # fetch: the connection the commit comes from
+    vcs_secret_arn: str = ""  # fetch: that connection's clone token ('': none)
+    codecommit_repository: str = ""  # fetch: the CodeCommit repository cloned ('': not one)
+    workspace_role_arn: str = ""  # plan, apply: the role Terraform runs as ('': none)
