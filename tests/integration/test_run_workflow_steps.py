@@ -10,8 +10,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from cryptography.exceptions import InvalidTag
 
-from iacp.aws import stepfunctions_client
+from iacp.aws import stepfunctions_client, sts_client
 from iacp.runs.workflow import (
     ConfirmationInput,
     FailureInput,
@@ -23,6 +24,7 @@ from iacp.runs.workflow import (
 from iacp.runs.workflow_client import LONGEST_EXECUTION, WorkflowClient
 from iacp.services import RunMachinery
 from iacp.settings import WorkflowSettings
+from iacp.variables.handoff import open_variables, variables_key
 from tests.runs_support import apply_result, plan_result, started, upload_configuration
 
 
@@ -65,6 +67,60 @@ def test_start_then_start_plan_mark_the_run_and_give_the_runner_its_settings(
     assert runner.configuration_key.startswith(f"configurations/{ws}/cv-")
     assert runner.state_key == ""  # no state yet
     assert runner.terraform_version == ""  # the workspace has none: the runner's own
+
+
+def test_each_phase_gets_credentials_narrowed_to_its_run_and_its_variables_sealed(
+    aws, admin, ws, machinery
+):
+    """The runner is handed session credentials minted with the phase's session policy and
+    tags (iacp.isolation), the workspace's role, and a key to its sealed variables, which
+    open to the workspace's variables and nothing else (docs/security.md)."""
+    role = "arn:aws:iam::444455556666:role/teams/networking"
+    patched = {"aws_role_arn": role, "aws_external_id": "ext-123", "aws_session_duration": 1800}
+    assert admin.patch(f"/workspaces/{ws}", patched).status == 200
+    variable = {"key": "password", "value": "hunter2-hunter2", "sensitive": True}
+    assert admin.post(f"/workspaces/{ws}/vars", variable | {"category": "terraform"}).status == 201
+    minted: list[dict[str, Any]] = []
+    record, event = _record_into(minted), "provide-client-params.sts.AssumeRole"
+    run_id = new_run(admin, ws)
+    machinery.run_workflow().start(StartInput(run_id=run_id, execution_arn="arn:x"))
+
+    sts_client().meta.events.register(event, record)
+    try:
+        runner = machinery.run_workflow().start_plan(RunRef(run_id=run_id))
+    finally:
+        sts_client().meta.events.unregister(event, record)
+
+    assert runner.aws_access_key_id and runner.aws_secret_access_key and runner.aws_session_token
+    (call,) = minted
+    assert call["RoleArn"] == aws.get_att("RunnerSessionRole", "Arn")
+    assert call["RoleSessionName"] == f"{run_id}-plan"
+    tags = {tag["Key"]: tag["Value"] for tag in call["Tags"]}
+    assert tags == {"iacp-run": run_id, "iacp-workspace": ws, "iacp-phase": "plan"}
+    policy = json.loads(call["Policy"])
+    resources = {r for statement in policy["Statement"] for r in statement["Resource"]}
+    assert f"arn:aws:s3:::{aws.refs['ArtifactsBucket']}/{runner.configuration_key}" in resources
+    assert role in resources
+    assert all(ws in r or run_id in r or r == role for r in resources), resources
+    assert (runner.workspace_role_arn, runner.workspace_role_external_id) == (role, "ext-123")
+    assert runner.workspace_role_session_seconds == "1800"
+    at = variables_key(run_id, "plan")
+    sealed = boto3.client("s3").get_object(Bucket=aws.refs["ArtifactsBucket"], Key=at)
+    body = sealed["Body"].read()
+    assert b"hunter2" not in body
+    opened = open_variables(body, runner.variables_key, bound_to=at)
+    assert [(v.key, v.value, v.sensitive) for v in opened] == [
+        ("password", "hunter2-hunter2", True)
+    ]
+    with pytest.raises(InvalidTag):  # a copy under another phase's key does not open
+        open_variables(body, runner.variables_key, bound_to=variables_key(run_id, "apply"))
+
+
+def _record_into(calls: list[dict[str, Any]]) -> Any:
+    def record(params: dict[str, Any], **_: Any) -> None:
+        calls.append(dict(params))
+
+    return record
 
 
 def test_the_runner_is_told_the_workspaces_terraform_version_for_both_phases(

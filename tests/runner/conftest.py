@@ -183,6 +183,7 @@ class Workspace:
         state_key: str = "",
         working_directory: str = "",
         terraform_version: str = "",
+        workspace_role_arn: str = "",
     ) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IACP_"))}
         env.update(
@@ -199,6 +200,7 @@ class Workspace:
             IACP_STATE_KEY=state_key,
             IACP_WORKING_DIRECTORY=working_directory,
             IACP_TERRAFORM_VERSION=terraform_version,
+            IACP_WORKSPACE_ROLE_ARN=workspace_role_arn,
         )
         if phase != "fetch":
             env["IACP_VARIABLES_KEY"] = self.hand_over_variables(run_id, phase)
@@ -220,7 +222,8 @@ class Workspace:
     def start_runner(
         self, run_id: str, phase: str, configuration_key: str, **options: str
     ) -> "subprocess.Popen[bytes]":
-        """``options``: ``state_key``, ``working_directory``, ``terraform_version``."""
+        """``options``: ``state_key``, ``working_directory``, ``terraform_version``,
+        ``workspace_role_arn``."""
         return subprocess.Popen(
             [sys.executable, "-m", "runner.main"],
             cwd=ROOT,
