@@ -77,4 +77,3 @@ def test_a_workspace_role_gives_terraform_that_roles_session_and_nothing_more(
     assert aws["AWS_SECRET_ACCESS_KEY"] not in log  # the attack printed it: masked
     assert aws["AWS_SESSION_TOKEN"] not in log
     assert platform.endpoint not in json.dumps(found)
-
