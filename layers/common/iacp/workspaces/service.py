@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from iacp.errors import Conflict, InvalidInput, NotFound
+from iacp.errors import Conflict, InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.pagination import Page
@@ -35,7 +35,7 @@ def existing_workspace(store: WorkspaceStore, workspace_id: str) -> Workspace:
     """The workspace, or a 404 naming it."""
     workspace = store.get(workspace_id)
     if workspace is None:
-        raise NotFound(f"No workspace {workspace_id}.")
+        raise NotFound(f"No workspace {capped(workspace_id)}.")
     return workspace
 
 
@@ -170,7 +170,7 @@ class WorkspaceService:
         provider = self._connection_provider(vcs.connection_id)
         if provider is None:
             raise InvalidInput(
-                f"No VCS connection {vcs.connection_id}.", pointer="/vcs/connection_id"
+                f"No VCS connection {capped(vcs.connection_id)}.", pointer="/vcs/connection_id"
             )
         named = "/" not in vcs.repository
         if provider is VcsProvider.GITHUB and named:
