@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: test demo local lint typecheck lint-infra pytest bench openapi lock clean
+.PHONY: test demo local lint typecheck lint-infra pytest fuzz bench openapi lock clean
 
 test: lint typecheck lint-infra pytest
 
@@ -51,6 +51,11 @@ lint-infra: $(TOOLS)/.installed
 pytest: $(VENV)/.installed
 	$(VENV)/bin/pytest
 	IACP_E2E=1 $(VENV)/bin/pytest tests/e2e
+
+# The schema fuzzer alone (tests/fuzz, which `make test` runs too), with twenty times the
+# examples per operation.
+fuzz: $(VENV)/.installed
+	IACP_FUZZ_SCALE=20 $(VENV)/bin/pytest tests/fuzz
 
 bench: $(VENV)/.installed
 	$(PY) bench/run_overhead.py

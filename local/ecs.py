@@ -36,6 +36,8 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ecs.models import EC2ContainerServiceBackend, Task, ecs_backends
 
+from local.moto_fidelity import ECS_LOCK
+
 REGION = "us-east-1"
 CommandFor = Callable[[str, str], Sequence[str]]
 
@@ -83,15 +85,18 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
         self.cwd = cwd
         self._log_dir = log_dir
         self._local: dict[str, LocalTask] = {}
-        self._lock = threading.RLock()
+        # moto's ECS requests hold it (``local.moto_fidelity``): what changes moto's tasks
+        # outside a request (a process's end) takes it too.
+        self._lock = ECS_LOCK
 
     def reset(self) -> None:
         """moto's reset re-runs ``__init__``: keep the configuration, end the processes."""
-        for local in list(self._local.values()):
-            _kill_container(local)
-        config = (self.command_for, self.environment, self.cwd, self._log_dir)
-        super().reset()
-        self.command_for, self.environment, self.cwd, self._log_dir = config
+        with self._lock:
+            for local in list(self._local.values()):
+                _kill_container(local)
+            config = (self.command_for, self.environment, self.cwd, self._log_dir)
+            super().reset()
+            self.command_for, self.environment, self.cwd, self._log_dir = config
 
     @property
     def log_dir(self) -> Path:

@@ -1,5 +1,9 @@
 """API Gateway (REST) in-process: the template's routes, its TOKEN authorizer with its
-decision cache, its gateway responses, and Lambda proxy events as the handlers get them."""
+decision cache, its gateway responses, and Lambda proxy events as the handlers get them.
+
+Requests may come on many threads at once (the HTTP front serves each on its own): the
+handlers the platform gives are ``local.functions.Function``s, which run each event in an
+execution environment of its own, one event at a time, as Lambda does."""
 
 import fnmatch
 import json

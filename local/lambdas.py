@@ -134,7 +134,10 @@ def install(
 ) -> LocalLambdaBackend:
     """Put a ``LocalLambdaBackend`` in moto's Lambda backends for this account and region.
 
-    ``handlers`` maps function names to handlers. Call it before the first Lambda request
+    ``handlers`` maps function names to handlers: the platform gives its
+    ``local.functions.Function``s, so an invoke (an ``Event`` one too, on a thread of its
+    own) runs in one of the function's execution environments, like every other call of the
+    function, or waits for one to be free. Call it before the first Lambda request
     (with moto's ``lambda.use_docker`` false, as ``local.moto_server`` sets): it replaces the
     backend there, and its functions. A moto reset removes it.
     """

@@ -6,6 +6,12 @@ both pass the check. Serialising moto's DynamoDB requests restores DynamoDB's gu
 does not make the platform's own code any safer than it is (an unconditional write still
 overwrites), so tests that race writes keep their meaning.
 
+ECS answers concurrent requests; moto's backend walks its dicts of clusters and tasks
+unguarded (DescribeTasks, ListTasks, StopTask), so one that ran while a RunTask added a task
+failed with a 500 ("dictionary changed size during iteration"), and the workflow step polling
+it failed. ECS requests are serialised under ``ECS_LOCK``, which ``local.ecs`` also holds
+when a task's process ends and it records the task as stopped.
+
 Step Functions: moto's interpreter runs the real workflow, but (moto 5.2.5) it cannot call
 ``ecs:runTask.sync``, reports a failed ECS task as succeeded, ignores StopExecution while a
 task waits for a token, leaves a stopped or timed-out execution's threads waiting and its
@@ -27,6 +33,7 @@ import botocore.session
 from botocore.model import OperationModel
 from moto.core.responses import EmptyResult
 from moto.dynamodb.responses import DynamoHandler
+from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
@@ -70,6 +77,15 @@ _original_call_action = DynamoHandler.call_action
 def _atomic_call_action(self: DynamoHandler) -> Any:
     with _dynamodb_request:
         return _original_call_action(self)
+
+
+ECS_LOCK = threading.RLock()
+_original_ecs_call_action = EC2ContainerServiceResponse.call_action
+
+
+def _atomic_ecs_call_action(self: EC2ContainerServiceResponse) -> Any:
+    with ECS_LOCK:
+        return _original_ecs_call_action(self)
 
 
 # --- Step Functions: moto's ASL interpreter (moto/stepfunctions/parser), as AWS behaves ---------
@@ -355,6 +371,7 @@ def _terminated(self: BaseExecutionWorkerCommunication) -> None:
 def apply() -> None:
     """Idempotent: safe to call from every test session and every local server start."""
     DynamoHandler.call_action = _atomic_call_action  # type: ignore[method-assign]
+    EC2ContainerServiceResponse.call_action = _atomic_ecs_call_action  # type: ignore[method-assign,assignment]
     StateTaskServiceEcs._normalise_parameters = _ecs_normalise_parameters  # type: ignore[method-assign]
     StateTaskServiceEcs._normalise_response = _ecs_normalise_response  # type: ignore[method-assign]
     StateTaskServiceEcs._build_sync_resolver = _ecs_build_sync_resolver  # type: ignore[method-assign]

@@ -21,7 +21,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 
 from local import ecs, executions, lambdas, moto_fidelity, moto_server
-from local.functions import ROOT, Handler, LambdaContext, load_handlers
+from local.functions import ROOT, Function, Handler, LambdaContext, load_functions
 from local.gateway import ApiGateway
 from local.http_front import HttpFront
 from local.queues import QueuePoller, read_queue_sources
@@ -93,7 +93,11 @@ class LocalPlatform:
         self.front.buckets = frozenset(
             self.provisioned.refs[name] for name in self.template.resources("AWS::S3::Bucket")
         )
-        self.handlers: dict[str, Handler] = load_handlers(self.provisioned)
+        # Every function as Lambda runs it (its own pool of execution environments); all
+        # that invokes one below (Lambda Invoke, the gateway, the schedules, the pollers, the
+        # reconcile rule) calls the same ``Function``.
+        self.functions: dict[str, Function] = load_functions(self.provisioned)
+        self.handlers: dict[str, Handler] = dict(self.functions)
         lambdas.install(
             {self.provisioned.refs[name]: handler for name, handler in self.handlers.items()}
         )

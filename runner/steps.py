@@ -17,6 +17,7 @@ from runner.artifacts import Artifacts
 from runner.aws import PlatformClients
 from runner.backend import remove_backend_blocks
 from runner.changes import ChangeCounts, applied_changes, planned_changes
+from runner.checkpoint import StateCheckpoints
 from runner.logstream import LogStreamer
 from runner.redaction import mask_strings, redact_plan
 from runner.result import Canceled, Result, Stage, StepFailed
@@ -281,14 +282,19 @@ def check_state_unchanged(ctx: RunContext) -> None:
 
 
 def terraform_apply(ctx: RunContext) -> None:
+    """The saved plan, applied; what Terraform saves of it meanwhile is checkpointed to the
+    apply's state key (runner.checkpoint), for a runner that dies before it reports."""
     ctx.apply_started = True
-    outcome = ctx.run_terraform(Stage.APPLY, "apply", "-input=false", "-no-color", PLAN_FILE)
+    key = ctx.artifacts.key("apply", STATE_FILE)
+    with StateCheckpoints(ctx.workdir / STATE_FILE, lambda body: ctx.artifacts.put(key, body)):
+        outcome = ctx.run_terraform(Stage.APPLY, "apply", "-input=false", "-no-color", PLAN_FILE)
     _record_counts(ctx.result, applied_changes(outcome.tail))
 
 
 def upload_state(ctx: RunContext) -> None:
-    """Upload the state Terraform wrote, if it wrote one. Also run after a failed or canceled
-    apply: resources created before the stop must not be forgotten."""
+    """Upload the state Terraform wrote, if it wrote one, over the last checkpoint. Also run
+    after a failed or canceled apply: resources created before the stop must not be
+    forgotten."""
     path = ctx.workdir / STATE_FILE
     if not ctx.apply_started or ctx.result.state_uploaded or not path.exists():
         return

@@ -30,6 +30,7 @@ SHIM = (sys.executable, "-m", "runner.tfshim")
 MAX_LINE_BYTES = 64 * 1024  # a longer line is logged in pieces rather than held in memory
 TAIL_LINES = 20
 _LEFTOVER_OUTPUT_SECONDS = 5.0  # for output still in the pipe once the group is killed
+_SIGNAL_CHECK_SECONDS = 0.2  # at most this long between a signal and its handler
 
 
 def find_terraform(configured: str) -> tuple[str, ...]:
@@ -102,7 +103,7 @@ class Terraform:
         else:
             readers = [_thread(self._stream, process.stdout, tail)]
         try:
-            exit_code = process.wait()
+            exit_code = _wait(process)
         finally:
             _kill_group(process.pid)
             for reader in readers:
@@ -132,6 +133,18 @@ class Terraform:
     def _stream(self, pipe: IO[bytes], tail: deque[str]) -> None:
         for line in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
             tail.append(self._log.write(line))
+
+
+def _wait(process: "subprocess.Popen[bytes]") -> int:
+    """``process.wait()`` in short waits. The kernel may hand the runner's SIGTERM to any of
+    its threads (one that is not the main thread when, e.g., the runner was frozen and then
+    thawed): that only flags the signal, and its handler, which interrupts Terraform, runs
+    once the main thread runs Python again, never while it sits in one long wait."""
+    while True:
+        try:
+            return process.wait(_SIGNAL_CHECK_SECONDS)
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _read_all(pipe: IO[bytes], into: list[bytes]) -> None:

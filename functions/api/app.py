@@ -6,6 +6,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.api import build_resolver
+from iacp.http import screened
 from iacp.observability import logger, tracer
 from iacp.services import build_services
 from iacp.settings import ApiSettings
@@ -16,6 +17,7 @@ services = build_services(ApiSettings.from_env())
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
+@screened()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     app.append_context(services=services)
     return app.resolve(event, context)

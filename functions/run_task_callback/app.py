@@ -8,6 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.api import RUN_TASK_SERVICE_ROUTERS, build_resolver
+from iacp.http import SERVICE_LIMITS, screened
 from iacp.observability import logger, tracer
 from iacp.services import build_callback_service
 from iacp.settings import RunTaskCallbackSettings
@@ -18,6 +19,7 @@ callbacks = build_callback_service(RunTaskCallbackSettings.from_env())
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
+@screened(SERVICE_LIMITS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     app.append_context(callbacks=callbacks)
     return app.resolve(event, context)

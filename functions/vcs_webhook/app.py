@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.api import VCS_WEBHOOK_ROUTERS, build_resolver
+from iacp.http import SERVICE_LIMITS, screened
 from iacp.observability import logger, tracer
 from iacp.services import build_github_webhooks
 from iacp.settings import VcsEventsSettings
@@ -17,6 +18,7 @@ webhooks = build_github_webhooks(VcsEventsSettings.from_env())
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
+@screened(SERVICE_LIMITS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     app.append_context(webhooks=webhooks)
     return app.resolve(event, context)

@@ -5,8 +5,24 @@ import json
 
 import pytest
 
+from iacp.http import API_LIMITS, SERVICE_LIMITS
+from iacp.runtasks.models import Stage
+from iacp.tokens.models import Role
 from iacp.workspaces.service import WorkspaceService
-from tests.conftest import assert_error
+from tests.conftest import ApiClient, assert_error, mint
+from tests.runtasks_support import (
+    JSON_API,
+    attach,
+    callback,
+    callback_body,
+    create_task,
+    dispatch_all,
+    new_workspace,
+    raw_item,
+    run_at,
+    service_request,
+)
+from tests.vcs_support import WEBHOOK_SECRET, delivery_headers, encoded, push_body
 
 
 def test_unknown_route_is_404_in_the_error_shape(admin):
@@ -187,3 +203,180 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(anonymous)
     assert document["components"]["securitySchemes"]["runTaskToken"]["bearerFormat"] == "JWT"
     assert document["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
     assert document["security"] == [{"apiToken": []}]
+
+
+# --- the request limits (docs/api.md, "Limits"), at every API function ------------------------
+#
+# Each is answered before any route or store: a 4xx in the error shape that names the limit,
+# and nothing is written.
+
+DEEP = "[" * 5000 + "]" * 5000
+HUGE_INT = "1" * 5000
+TOO_MANY_BYTES = API_LIMITS.body_bytes + 1
+
+
+def deep(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "named"),
+    [
+        ('{"name": "ok"}', "text/plain", 415, "application/json"),
+        ("name=ok", "application/x-www-form-urlencoded", 415, "application/json"),
+        ("--b\r\n\r\n--b--", "multipart/form-data; boundary=b", 415, "application/json"),
+        (DEEP, "application/json", 422, "64 deep"),
+        ('{"name": "ok", "auto_apply": ' + HUGE_INT + "}", "application/json", 422, "5000"),
+        ('{"name": "ok", "x": -1.' + HUGE_INT + "e5}", "application/json", 422, "characters"),
+        ('{"name": "ok", "x": NaN}', "application/json", 422, "NaN"),
+        ('{"name": "' + "x" * TOO_MANY_BYTES + '"}', "application/json", 413, "1048576"),
+    ],
+    ids=["text", "form", "multipart", "deep", "huge int", "huge float", "NaN", "huge body"],
+)
+def test_a_body_over_the_limits_is_refused_and_creates_nothing(
+    admin, body, content_type, status, named
+):
+    admin.headers["Content-Type"] = content_type
+
+    reply = admin.post("/workspaces", body=body)
+
+    error = assert_error(reply, status)
+    assert named in error["detail"], error
+    assert "Traceback" not in reply.body
+    assert admin.with_token(admin.token).list_all("/workspaces") == []
+
+
+def test_the_limits_themselves_are_accepted(admin):
+    nested = {"name": "deep", "description": "n" * 900, "x": json.loads(deep(62))}
+    number = "1" * API_LIMITS.number_chars
+
+    assert_error(admin.post("/workspaces", nested), 422, "/x")  # reached validation
+    reply = admin.post("/workspaces", body='{"name": "n", "aws_session_duration": ' + number + "}")
+    assert_error(reply, 422, "/aws_session_duration")
+    assert_error(admin.post("/workspaces", body=deep(API_LIMITS.json_depth + 1)), 422, "")
+    body = '{"name": "' + "x" * (API_LIMITS.body_bytes - len('{"name": ""}')) + '"}'
+    assert len(body) == API_LIMITS.body_bytes
+    assert_error(admin.post("/workspaces", body=body), 422, "/name")  # read, then too long
+    text = 'a "quoted\\" [' + "[" * 300 + "1" * 300 + "NaN"  # escapes too
+    strings = json.dumps({"name": "strings", "description": text})
+    assert admin.post("/workspaces", body=strings).status == 201  # only JSON outside strings
+
+
+def test_a_json_media_type_with_parameters_or_a_suffix_is_json(admin):
+    admin.headers["Content-Type"] = "application/json; charset=utf-8"
+    assert admin.post("/workspaces", {"name": "charset"}).status == 201
+
+    # Powertools reads only application/json: its refusal is a 415 too, not a 500.
+    admin.headers["Content-Type"] = "application/vnd.api+json"
+    error = assert_error(admin.post("/workspaces", {"name": "vnd"}), 415)
+    assert error["source"] == {"header": "Content-Type"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/workspaces/{long}", None),
+        ("PATCH", "/workspaces/{long}", {"description": "x"}),
+        ("DELETE", "/workspaces/{long}", None),
+        ("POST", "/workspaces/{long}/vars", {"key": "k", "value": "v", "category": "env"}),
+        ("PATCH", "/workspaces/{ws}/vars/{long}", {"value": "v"}),
+        ("POST", "/workspaces/{long}/actions/lock", None),
+        ("POST", "/runs/{long}/actions/cancel", None),
+        ("DELETE", "/tokens/{long}", None),
+        ("GET", "/workspaces/{ws}/configuration-versions/{long}", None),
+    ],
+)
+def test_an_id_longer_than_any_id_is_404_before_any_store(admin, method, path, body, monkeypatch):
+    workspace = admin.post("/workspaces", {"name": "kept"}).json()["id"]
+    long = "Q" * 3000
+
+    def no_store_call(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a store was called")
+
+    monkeypatch.setattr("botocore.client.BaseClient._make_api_call", no_store_call)
+    reply = admin.call(method, path.format(long=long, ws=workspace), body)
+    monkeypatch.undo()
+
+    error = assert_error(reply, 404)
+    assert "no id has more than 64" in error["detail"]
+    assert admin.get(f"/workspaces/{workspace}").json()["description"] == ""
+
+
+def test_an_id_of_the_longest_length_is_looked_up(admin):
+    error = assert_error(admin.get("/workspaces/" + "w" * API_LIMITS.id_chars), 404)
+
+    assert error["detail"].startswith("No workspace")
+
+
+def test_the_callback_endpoint_screens_its_requests_and_records_nothing(
+    aws, gateway, machinery, service, resumes
+):
+    ws = new_workspace(aws, ApiClient(gateway, mint(aws, Role.ADMIN)), "limits")
+    admin = ApiClient(gateway, mint(aws, Role.ADMIN))
+    attach(admin, ws, create_task(admin, service.url), ["post_plan"])
+    run_id = run_at(aws, machinery, admin, ws, Stage.POST_PLAN)
+    [sent] = dispatch_all(machinery, service, run_id, ws, Stage.POST_PLAN)
+    before = raw_item(aws, sent.result_id)
+    passed = json.dumps(callback_body("passed"))
+
+    for raw, content_type, status in [
+        (DEEP, JSON_API, 422),
+        (passed[:-1] + ', "n": ' + HUGE_INT + "}", JSON_API, 422),
+        (passed, "text/plain", 415),
+        (json.dumps(callback_body("passed", "m" * SERVICE_LIMITS.body_bytes)), JSON_API, 413),
+    ]:
+        reply = gateway.request(
+            "PATCH",
+            f"/api/v1/run-task-results/{sent.result_id}/callback",
+            headers={"Content-Type": content_type, "Authorization": f"Bearer {sent.token}"},
+            body=raw,
+        )
+        assert_error(reply, status)
+    long = service_request(gateway, "PATCH", "r" * 3000, "callback", token=sent.token, body={})
+    assert "no id has more than 64" in assert_error(long, 404)["detail"]
+    assert_error(service_request(gateway, "GET", "r" * 3000), 404)
+
+    assert raw_item(aws, sent.result_id) == before
+    assert resumes.resumed == []
+    assert callback(gateway, sent.result_id, sent.token, callback_body("passed")).status == 200
+
+
+def test_the_github_webhook_screens_deliveries_and_starts_nothing(gateway, admin):
+    connection = admin.post(
+        "/vcs-connections",
+        {"provider": "github", "webhook_secret": WEBHOOK_SECRET, "token": "ghp_secret_token"},
+    ).json()["id"]
+    vcs = {"connection_id": connection, "repository": "file:///srv/git/infra.git"}
+    workspace = admin.post("/workspaces", {"name": "tracks", "vcs": vcs | {"branch": "main"}})
+    assert workspace.status == 201, workspace.body
+    path = f"/api/v1/webhooks/github/{connection}"
+    push = encoded(push_body("file:///srv/git/infra.git", "1" * 40)).decode()
+
+    for body, status in [
+        ('{"ref": ' + DEEP + "}", 422),
+        (push[:-1] + ', "size": ' + HUGE_INT + "}", 422),
+        ('"' + "x" * SERVICE_LIMITS.body_bytes + '"', 413),
+    ]:
+        headers = delivery_headers("push", body.encode())  # signed: the bytes are verified
+        assert_error(gateway.request("POST", path, headers=headers, body=body), status)
+    long = gateway.request("POST", "/api/v1/webhooks/github/" + "v" * 3000, body="{}")
+    assert_error(long, 404)
+
+    assert admin.get(f"/workspaces/{workspace.json()['id']}/runs").json()["items"] == []
+
+
+def test_a_webhook_body_within_the_limits_reaches_its_signature_check_unchanged(gateway, admin):
+    """Up to the services' 5 MB (more than the API's 1 MB), the bytes signed are the
+    bytes verified: the screening reads the body, it does not rewrite it."""
+    connection = admin.post(
+        "/vcs-connections",
+        {"provider": "github", "webhook_secret": WEBHOOK_SECRET, "token": "ghp_secret_token"},
+    ).json()["id"]
+    body = json.dumps({"zen": "z" * (2 * 1024 * 1024), "hook": {"a": [1.5e3, -2, "é\\u00e9"]}})
+    headers = delivery_headers("ping", body.encode())
+
+    reply = gateway.request(
+        "POST", f"/api/v1/webhooks/github/{connection}", headers=headers, body=body
+    )
+
+    assert reply.status == 200, reply.body[:300]

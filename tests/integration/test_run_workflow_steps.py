@@ -328,6 +328,7 @@ def test_reconcile_cancels_an_aborted_apply_and_keeps_its_partial_state(aws, adm
 def test_reconcile_errors_a_run_whose_workflow_failed(aws, admin, ws, machinery, ending):
     run_id = new_run(admin, ws)
     started(machinery, run_id)
+    plan_result(aws, run_id, status="canceled")  # its runner has reported: no wait for it
 
     machinery.reconciler().reconcile(f"arn:aws:states:x:execution:run:{run_id}", ending)
 
@@ -353,6 +354,7 @@ def test_the_sweep_reconciles_a_run_whose_executions_end_went_unseen(aws, admin,
     started(machinery, run_id)
     arn = admin.get(f"/runs/{run_id}").json()["execution_arn"]
     boto3.client("stepfunctions").stop_execution(executionArn=arn)  # no rule delivers it
+    plan_result(aws, run_id, status="canceled")  # what its runner reports on the stop
     just_now = datetime.now(UTC) - timedelta(minutes=5)
 
     reconciler = machinery.reconciler()

@@ -3,13 +3,17 @@
 import json
 import os
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 
-from tests.local.conftest import Local, wait_until
+from tests.local.conftest import DEADLINE, Local, wait_until
 
 
 def run_task(local: Local, family: str, environment: dict[str, str]) -> tuple[str, str]:
@@ -196,3 +200,97 @@ def test_a_command_that_cannot_start(local_aws: Local) -> None:
     assert stopped["stopCode"] == "TaskFailedToStart"
     assert stopped["stoppedReason"].startswith("CannotStartContainerError")
     assert "exitCode" not in stopped["containers"][0]
+
+
+STARTERS, ROUNDS = 4, 5
+
+
+def test_describe_and_list_tasks_never_fail_while_tasks_start_and_stop(local_aws: Local) -> None:
+    """moto's ECS backend walks its dicts of tasks unguarded: a DescribeTasks (or ListTasks,
+    or a StopTask) while a RunTask added a task failed with a 500 ("dictionary changed size
+    during iteration"), which erred a run. ``local.moto_fidelity`` serialises ECS requests,
+    and a task's own end (``local.ecs``) takes the same lock."""
+    ecs = boto3.client(
+        "ecs",
+        endpoint_url=local_aws.moto.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),  # a 500 is not retried away
+    )
+    family = local_aws.task_definition(command=["sleep", "60"])
+    network = local_aws.network()["AwsvpcConfiguration"]
+    started: list[tuple[str, str]] = []  # (cluster, task ARN)
+    errors: list[BaseException] = []
+    starting_done = threading.Event()
+
+    def start_and_stop() -> None:
+        for _ in range(ROUNDS):
+            cluster = local_aws.cluster()  # its first task adds to the backend's dict too
+            tasks = ecs.run_task(
+                cluster=cluster,
+                taskDefinition=family,
+                launchType="FARGATE",
+                count=10,
+                networkConfiguration={
+                    "awsvpcConfiguration": {
+                        "subnets": network["Subnets"],
+                        "securityGroups": network["SecurityGroups"],
+                    }
+                },
+            )["tasks"]
+            arns = [task["taskArn"] for task in tasks]
+            started.extend((cluster, arn) for arn in arns)
+            for arn in arns:
+                ecs.stop_task(cluster=cluster, task=arn, reason="a test")
+
+    def describe_and_list() -> None:
+        while not starting_done.is_set():
+            if started:
+                cluster, _ = started[-1]
+                ecs.describe_tasks(
+                    cluster=cluster, tasks=[arn for c, arn in started[-100:] if c == cluster]
+                )
+                ecs.list_tasks(cluster=cluster)
+
+    def recorded(work: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                work()
+            except BaseException as error:
+                errors.append(error)
+
+        return run
+
+    starters = [threading.Thread(target=recorded(start_and_stop)) for _ in range(STARTERS)]
+    readers = [threading.Thread(target=recorded(describe_and_list)) for _ in range(STARTERS)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads switch far more often: the races show up at once
+    try:
+        for thread in starters + readers:
+            thread.start()
+        for thread in starters:
+            thread.join(DEADLINE * 6)
+        starting_done.set()
+        for thread in readers:
+            thread.join(DEADLINE)
+    finally:
+        sys.setswitchinterval(interval)
+
+    assert errors == []
+    assert len(started) == STARTERS * ROUNDS * 10
+
+    def all_stopped() -> bool:
+        clusters = {cluster for cluster, _ in started}
+        described = [
+            task
+            for cluster in clusters
+            for task in ecs.describe_tasks(
+                cluster=cluster, tasks=[arn for c, arn in started if c == cluster]
+            )["tasks"]
+        ]
+        return len(described) == len(started) and all(
+            task["lastStatus"] == "STOPPED" for task in described
+        )
+
+    wait_until(all_stopped, DEADLINE * 3)

@@ -6,7 +6,9 @@ run beside this package's moto server (``mock_aws`` resets the backends the serv
 import http.client
 import json
 import logging
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -163,3 +165,25 @@ def test_stop_closes_the_port():
 
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/x", timeout=TIMEOUT)
+
+
+def test_clients_connecting_at_once_are_all_answered() -> None:
+    """socketserver's listen backlog of 5 had the kernel reset connections of clients that
+    connected at once (16 concurrent clients of the platform saw it)."""
+
+    def slow_echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        time.sleep(0.1)  # the requests pile up, as behind a busy function
+        return echo(event, context)
+
+    def post(number: int) -> int | str:
+        try:
+            url = f"{front.base_url}/clients/{number}"
+            return requests.post(url, json={"n": number}, timeout=TIMEOUT * 3).status_code
+        except requests.ConnectionError as error:
+            return repr(error)
+
+    front = HttpFront(ApiGateway(ECHO_TEMPLATE, {"Echo": slow_echo}))
+    with front, ThreadPoolExecutor(96) as pool:  # fewer clients than the backlog now
+        answers = list(pool.map(post, range(480)))
+
+    assert [a for a in answers if a != 200] == []

@@ -7,6 +7,7 @@ The server shares moto's backends with ``mock_aws``, which resets them: it lives
 package's tests only, which pytest runs together.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -296,6 +297,24 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {seconds} s waiting for {what}")
         time.sleep(0.1)
+
+
+def kill_session(leader: int) -> None:
+    """SIGKILL every process left in the session ``leader`` started (a runner is started
+    with a session of its own, as a container's processes are): what the end of a container
+    does to a runner's Terraform once the runner has been killed."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended while we looked
+        # After the command name (which may hold spaces): state ppid pgrp session ...
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 3 and int(fields[3]) == leader:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 def cancel_when(

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from iacp.configurations.models import ConfigurationCreate, ConfigurationVersion
-from iacp.http import Caller, ServicesDep, responses
+from iacp.http import Caller, ResourceId, ServicesDep, responses
 
 router = APIGatewayRouter()
 TAGS = ["configuration versions"]
@@ -21,7 +21,7 @@ VERSIONS = "/api/v1/workspaces/<workspace_id>/configuration-versions"
     responses=responses(201, "The new version, with its one-hour upload URL", 404),
 )
 def create_configuration_version(
-    workspace_id: str,
+    workspace_id: ResourceId,
     caller: Caller,
     services: ServicesDep,
     body: Annotated[ConfigurationCreate | None, Body()] = None,
@@ -36,6 +36,6 @@ def create_configuration_version(
     responses=responses(200, "The version", 404),
 )
 def get_configuration_version(
-    workspace_id: str, version_id: str, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, version_id: ResourceId, caller: Caller, services: ServicesDep
 ) -> ConfigurationVersion:
     return services.configurations.get(caller, workspace_id, version_id)

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import Field
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, responses
+from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, ServicesDep, responses
 from iacp.inventory.models import Resource, ResourcePage, SyncRequested
 from iacp.pagination import DEFAULT_LIMIT, Page
 
@@ -36,7 +36,7 @@ CloudIdQuery = Annotated[
     responses=responses(200, "A page of resources and the sync's status", 404),
 )
 def list_workspace_resources(
-    workspace_id: str,
+    workspace_id: ResourceId,
     caller: Caller,
     services: ServicesDep,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -59,7 +59,7 @@ def list_workspace_resources(
     responses=responses(202, "The state to be indexed, and the sync as it stood", 404, 409),
 )
 def sync_workspace_resources(
-    workspace_id: str, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, caller: Caller, services: ServicesDep
 ) -> SyncRequested:
     return services.inventory.request_sync(caller, workspace_id)
 

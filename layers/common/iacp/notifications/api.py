@@ -4,7 +4,7 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, responses
+from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, ServicesDep, responses
 from iacp.notifications.models import (
     NotificationConfiguration,
     NotificationConfigurationCreate,
@@ -33,7 +33,10 @@ CONFIGURATION = "/api/v1/notification-configurations/<configuration_id>"
     responses=responses(201, "The new configuration", 404),
 )
 def create_notification_configuration(
-    workspace_id: str, body: NotificationConfigurationCreate, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId,
+    body: NotificationConfigurationCreate,
+    caller: Caller,
+    services: ServicesDep,
 ) -> NotificationConfiguration:
     return services.notifications.create(caller, workspace_id, body)
 
@@ -45,7 +48,7 @@ def create_notification_configuration(
     responses=responses(200, "A page of configurations", 404),
 )
 def list_notification_configurations(
-    workspace_id: str,
+    workspace_id: ResourceId,
     caller: Caller,
     services: ServicesDep,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -61,7 +64,7 @@ def list_notification_configurations(
     responses=responses(200, "The configuration", 404),
 )
 def get_notification_configuration(
-    configuration_id: str, caller: Caller, services: ServicesDep
+    configuration_id: ResourceId, caller: Caller, services: ServicesDep
 ) -> NotificationConfiguration:
     return services.notifications.get(caller, configuration_id)
 
@@ -74,7 +77,7 @@ def get_notification_configuration(
     responses=responses(200, "The changed configuration", 404, 409),
 )
 def update_notification_configuration(
-    configuration_id: str,
+    configuration_id: ResourceId,
     body: NotificationConfigurationUpdate,
     caller: Caller,
     services: ServicesDep,
@@ -90,7 +93,7 @@ def update_notification_configuration(
     responses=responses(204, "Deleted", 404),
 )
 def delete_notification_configuration(
-    configuration_id: str, caller: Caller, services: ServicesDep
+    configuration_id: ResourceId, caller: Caller, services: ServicesDep
 ) -> Response[None]:
     services.notifications.delete(caller, configuration_id)
     return Response(204)
@@ -108,7 +111,7 @@ def delete_notification_configuration(
     responses=responses(200, "What the destination did", 404),
 )
 def verify_notification_configuration(
-    configuration_id: str, caller: Caller, services: ServicesDep
+    configuration_id: ResourceId, caller: Caller, services: ServicesDep
 ) -> VerificationResult:
     return services.notifications.verify(caller, configuration_id)
 
@@ -120,7 +123,7 @@ def verify_notification_configuration(
     responses=responses(200, "A page of deliveries", 404),
 )
 def list_notification_deliveries(
-    configuration_id: str,
+    configuration_id: ResourceId,
     caller: Caller,
     services: ServicesDep,
     limit: LimitQuery = DEFAULT_LIMIT,

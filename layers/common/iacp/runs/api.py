@@ -7,7 +7,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import Field
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, document_reply, responses
+from iacp.http import (
+    Caller,
+    CursorQuery,
+    LimitQuery,
+    ResourceId,
+    ServicesDep,
+    document_reply,
+    responses,
+)
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.runs.models import LogPage, Phase, Run, RunAction, RunCreate
 from iacp.runtasks.models import TaskResult
@@ -25,7 +33,9 @@ ActionBody = Annotated[RunAction | None, Body()]
     summary="Start a run (it waits its turn unless it is plan-only)",
     responses=responses(201, "The new run", 404),
 )
-def create_run(workspace_id: str, body: RunCreate, caller: Caller, services: ServicesDep) -> Run:
+def create_run(
+    workspace_id: ResourceId, body: RunCreate, caller: Caller, services: ServicesDep
+) -> Run:
     return services.runs.create(caller, workspace_id, body)
 
 
@@ -36,7 +46,7 @@ def create_run(workspace_id: str, body: RunCreate, caller: Caller, services: Ser
     responses=responses(200, "A page of runs", 404),
 )
 def list_runs(
-    workspace_id: str,
+    workspace_id: ResourceId,
     caller: Caller,
     services: ServicesDep,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -46,7 +56,7 @@ def list_runs(
 
 
 @router.get(RUN, tags=TAGS, summary="Show a run", responses=responses(200, "The run", 404))
-def get_run(run_id: str, caller: Caller, services: ServicesDep) -> Run:
+def get_run(run_id: ResourceId, caller: Caller, services: ServicesDep) -> Run:
     return services.runs.get(caller, run_id)
 
 
@@ -57,7 +67,9 @@ def get_run(run_id: str, caller: Caller, services: ServicesDep) -> Run:
     summary="Confirm a planned run: apply its plan",
     responses=responses(202, "Confirmed; the apply starts", 404, 409),
 )
-def apply_run(run_id: str, caller: Caller, services: ServicesDep, body: ActionBody = None) -> Run:
+def apply_run(
+    run_id: ResourceId, caller: Caller, services: ServicesDep, body: ActionBody = None
+) -> Run:
     return services.runs.apply(caller, run_id, body or RunAction())
 
 
@@ -68,7 +80,9 @@ def apply_run(run_id: str, caller: Caller, services: ServicesDep, body: ActionBo
     summary="Discard a planned run",
     responses=responses(202, "Discarded", 404, 409),
 )
-def discard_run(run_id: str, caller: Caller, services: ServicesDep, body: ActionBody = None) -> Run:
+def discard_run(
+    run_id: ResourceId, caller: Caller, services: ServicesDep, body: ActionBody = None
+) -> Run:
     return services.runs.discard(caller, run_id, body or RunAction())
 
 
@@ -79,7 +93,9 @@ def discard_run(run_id: str, caller: Caller, services: ServicesDep, body: Action
     summary="Cancel a run gracefully: Terraform is interrupted and what it wrote is kept",
     responses=responses(202, "Cancel under way", 404, 409),
 )
-def cancel_run(run_id: str, caller: Caller, services: ServicesDep, body: ActionBody = None) -> Run:
+def cancel_run(
+    run_id: ResourceId, caller: Caller, services: ServicesDep, body: ActionBody = None
+) -> Run:
     return services.runs.cancel(caller, run_id, body or RunAction())
 
 
@@ -91,7 +107,7 @@ def cancel_run(run_id: str, caller: Caller, services: ServicesDep, body: ActionB
     responses=responses(202, "Force-canceled", 404, 409),
 )
 def force_cancel_run(
-    run_id: str, caller: Caller, services: ServicesDep, body: ActionBody = None
+    run_id: ResourceId, caller: Caller, services: ServicesDep, body: ActionBody = None
 ) -> Run:
     return services.runs.force_cancel(caller, run_id, body or RunAction())
 
@@ -103,7 +119,7 @@ def force_cancel_run(
     responses=responses(200, "Log text", 404),
 )
 def get_run_logs(
-    run_id: str,
+    run_id: ResourceId,
     caller: Caller,
     services: ServicesDep,
     phase: Annotated[Phase, Query()] = Phase.PLAN,
@@ -119,7 +135,7 @@ def get_run_logs(
     description="A plan too large for one reply is a 307 to a short-lived download URL.",
     responses=responses(200, "The JSON plan", 404),
 )
-def get_run_plan_json(run_id: str, caller: Caller, services: ServicesDep) -> Response[Any]:
+def get_run_plan_json(run_id: ResourceId, caller: Caller, services: ServicesDep) -> Response[Any]:
     return document_reply(services.runs.plan_json(caller, run_id))
 
 
@@ -135,7 +151,7 @@ def get_run_plan_json(run_id: str, caller: Caller, services: ServicesDep) -> Res
     responses=responses(202, "Overridden; the run goes on", 404, 409),
 )
 def override_run_tasks(
-    run_id: str, caller: Caller, services: ServicesDep, body: ActionBody = None
+    run_id: ResourceId, caller: Caller, services: ServicesDep, body: ActionBody = None
 ) -> Run:
     return services.runs.override_tasks(caller, run_id, body or RunAction())
 
@@ -146,5 +162,7 @@ def override_run_tasks(
     summary="The run's run-task results, in stage order",
     responses=responses(200, "The results", 404),
 )
-def list_run_task_results(run_id: str, caller: Caller, services: ServicesDep) -> Page[TaskResult]:
+def list_run_task_results(
+    run_id: ResourceId, caller: Caller, services: ServicesDep
+) -> Page[TaskResult]:
     return services.runs.task_results(caller, run_id)

@@ -5,16 +5,20 @@ then starts the next run.
 Idempotent on purpose: the workflow's last step, the failure handler, the reconcile of an
 aborted execution and a force-cancel may all reach the same run; the first terminal status
 wins and the rest only make sure nothing stays held.
+
+One exception to "end, then release at once": a run force-canceled while its runner may still
+be running ends at once but keeps its workspace (``end_before_runner``) until the reconcile
+of its execution has seen the runner end and recorded what it left (iacp.runs.reconcile).
 """
 
 from collections.abc import Callable
 from datetime import datetime
 
 from iacp.observability import logger
-from iacp.runs.models import Run, RunError
+from iacp.runs.models import Phase, Run, RunError
 from iacp.runs.queue import RunQueue
 from iacp.runs.status import TERMINAL, RunStatus
-from iacp.runs.store import RunStore
+from iacp.runs.store import AWAITING_RUNNER, RunStore
 from iacp.timestamps import utcnow
 from iacp.workspaces.store import WorkspaceStore
 
@@ -49,6 +53,22 @@ class RunFinisher:
             )
         self._close_results(ended)
         self.release(ended)
+        return ended
+
+    def end_before_runner(self, run: Run, status: RunStatus, phase: Phase, reason: str) -> Run:
+        """Make the run ``status`` (terminal) now, but keep its lock and queue: its ``phase``
+        runner may still be running, and the state it leaves must be recorded before another
+        run plans. The reconcile of the run's execution does both, then releases."""
+        ended = self._runs.transition(
+            run.id, NOT_ENDED, status, self._clock(), {AWAITING_RUNNER: phase.value}
+        )
+        if ended is None:  # it ended meanwhile: nothing is awaited any more
+            return self.end(run, status, None, reason)
+        logger.info(
+            "run ended; its runner is awaited",
+            extra={"run_id": run.id, "status": status.value, "reason": reason, "phase": phase},
+        )
+        self._close_results(ended)
         return ended
 
     def release(self, run: Run) -> None:

@@ -81,6 +81,19 @@ class Run(BaseModel):
         )
 
     @property
+    def runner_phase(self) -> Phase | None:
+        """The phase whose runner may be running now, by the run's status: a VCS-driven
+        run's fetch, the plan, or the apply until its state is recorded. (Right after the
+        status changes, its task may not have started yet; later, it may have ended.)"""
+        if self.status is RunStatus.APPLYING and self.state_version_id is None:
+            return Phase.APPLY
+        if self.status is RunStatus.PLANNING:
+            return Phase.PLAN
+        if self.status is RunStatus.FETCHING and self.vcs is not None:
+            return Phase.FETCH
+        return None
+
+    @property
     def apply_recorded(self) -> bool:
         """The apply saved its state version: the run can only end ``applied`` now."""
         return self.state_version_id is not None and self.status in (

@@ -2,13 +2,20 @@
 
 The workflow normally ends its run itself. When the execution is stopped (a cancel), fails in
 a way its own failure handler could not record, or times out, a rule on the workflow's status
-changes calls this: the run becomes ``canceled`` or ``errored``, a canceled apply's partial
-state is kept, and the lock and queue are released. A run that already ended is only checked
-for anything it still holds.
+changes calls this: the run becomes ``canceled`` or ``errored``, and the lock and queue are
+released. A run whose runner may still be running (a stopped execution stops its ECS task,
+and the runner takes a moment to interrupt Terraform) ends only once that runner has
+reported, or has surely been killed: the run's status never claims an end its runner has not
+reached, and an apply's state (the runner's last upload or, if it was killed, its last
+checkpoint) is recorded, as a partial state version, before the workspace is given back.
+
+A run that already ended is only checked for anything it still holds. One force-canceled
+while its runner ran (``RunFinisher.end_before_runner``) still holds its workspace: its
+runner is awaited and its state recorded the same way, then it is released.
 
 The rule's event can be lost (its retries and dead-letter queue exhausted, the rule disabled
 during a deployment); the periodic sweep then finds the executions that ended recently and
-reconciles their runs that are still open.
+reconciles their runs that are still open or still await their runner.
 """
 
 from collections.abc import Iterable
@@ -16,13 +23,16 @@ from collections.abc import Iterable
 from iacp.observability import logger
 from iacp.runs.artifacts import RunArtifacts, result_key
 from iacp.runs.finish import RunFinisher
-from iacp.runs.models import Phase, RunError
+from iacp.runs.models import Phase, Run, RunError
 from iacp.runs.status import RunStatus
-from iacp.runs.store import RunStore
+from iacp.runs.store import AWAITING_RUNNER, RunStore
 from iacp.states.service import StateService
 
 ABORTED, FAILED, TIMED_OUT = "ABORTED", "FAILED", "TIMED_OUT"
 RUNNER_STOP_TIMEOUT_SECONDS = 120  # the runner task's stopTimeout (Fargate's maximum)
+# How long a stopping runner is waited for: its stop timeout, after which ECS has killed it,
+# and a margin for the StopTask that Step Functions sends once the execution has ended.
+RUNNER_WAIT_SECONDS = RUNNER_STOP_TIMEOUT_SECONDS + 10
 
 
 def run_id_of(execution_arn: str) -> str:
@@ -37,11 +47,13 @@ class RunReconciler:
         states: StateService,
         artifacts: RunArtifacts,
         finisher: RunFinisher,
+        runner_wait_seconds: int = RUNNER_WAIT_SECONDS,
     ):
         self._runs = runs
         self._states = states
         self._artifacts = artifacts
         self._finisher = finisher
+        self._runner_wait_seconds = runner_wait_seconds
 
     def reconcile(self, execution_arn: str, status: str) -> None:
         run = self._runs.get(run_id_of(execution_arn))
@@ -49,30 +61,40 @@ class RunReconciler:
             logger.warning("execution of an unknown run", extra={"execution_arn": execution_arn})
             return
         if run.status.terminal:
+            awaited = self._awaited_phase(run)
+            if awaited is not None:  # force-canceled while its runner ran
+                self._await_runner(run, awaited, stopping=True)
             self._finisher.release(run)
+            if awaited is not None:
+                self._runs.update(run.id, {}, remove=(AWAITING_RUNNER,))
             return
         if run.apply_recorded:  # stopped in post_apply: the apply itself is done
             self._finisher.end(run, RunStatus.APPLIED, None, reason=f"execution {status}")
             return
+        phase = run.runner_phase
+        if phase is not None:
+            # A failed execution got past the runner's step, which ends once its task has.
+            self._await_runner(run, phase, stopping=status != FAILED)
         if status == ABORTED:
-            if run.status is RunStatus.APPLYING:
-                self._keep_partial_state(run.workspace_id, run.id)
             self._finisher.end(run, RunStatus.CANCELED, error=None, reason="execution aborted")
-            return
-        what = "timed out" if status == TIMED_OUT else "failed"
-        error = RunError(
-            stage="workflow",
-            message=f"The run's workflow {what} before the run was finished ({status}).",
-        )
-        self._finisher.end(run, RunStatus.ERRORED, error, reason=f"execution {status}")
+        else:
+            what = "timed out" if status == TIMED_OUT else "failed"
+            error = RunError(
+                stage="workflow",
+                message=f"The run's workflow {what} before the run was finished ({status}).",
+            )
+            self._finisher.end(run, RunStatus.ERRORED, error, reason=f"execution {status}")
+        if phase is not None:  # a force-cancel while the runner was awaited is settled too
+            self._runs.update(run.id, {}, remove=(AWAITING_RUNNER,))
 
     def sweep(self, ended: Iterable[tuple[str, str]]) -> int:
-        """Reconcile the runs of ``ended`` executions (ARN, status) that are still open;
-        how many there were. Runs already ended are left alone: the rule handled them."""
+        """Reconcile the runs of ``ended`` executions (ARN, status) that are still open or
+        still await their runner; how many there were. Other runs are left alone: the rule
+        handled them."""
         reconciled = 0
         for execution_arn, status in ended:
             run = self._runs.get(run_id_of(execution_arn))
-            if run is None or run.status.terminal:
+            if run is None or (run.status.terminal and self._awaited_phase(run) is None):
                 continue
             logger.warning(
                 "a run outlived its execution: reconciling",
@@ -82,9 +104,15 @@ class RunReconciler:
             reconciled += 1
         return reconciled
 
-    def _keep_partial_state(self, workspace_id: str, run_id: str) -> None:
-        """The execution ends the moment it is stopped, while the runner is still interrupting
-        Terraform and saving its state; its ``result.json`` comes last, so wait for it (at
-        most the task's stop timeout) before looking for the state."""
-        self._artifacts.wait_for(result_key(run_id, Phase.APPLY), RUNNER_STOP_TIMEOUT_SECONDS)
-        self._states.record_if_written(workspace_id, run_id)
+    def _await_runner(self, run: Run, phase: Phase, stopping: bool) -> None:
+        """Wait for a ``stopping`` runner's last word, its ``result.json``, at most until ECS
+        has surely killed it; then keep what an apply left: the runner's own last upload or,
+        if it was killed, its last checkpoint (runner.checkpoint)."""
+        if stopping:
+            self._artifacts.wait_for(result_key(run.id, phase), self._runner_wait_seconds)
+        if phase is Phase.APPLY:
+            self._states.record_if_written(run.workspace_id, run.id)
+
+    def _awaited_phase(self, run: Run) -> Phase | None:
+        awaited = self._runs.private(run.id).get(AWAITING_RUNNER)
+        return None if awaited is None else Phase(str(awaited))

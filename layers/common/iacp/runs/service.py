@@ -135,19 +135,22 @@ class RunService:
 
     def force_cancel(self, principal: Principal, run_id: str, action: RunAction) -> Run:
         """Forceful: the run ends at once, whatever its workflow is doing. Only after a
-        graceful cancel was asked for, as in HCP Terraform."""
+        graceful cancel was asked for, as in HCP Terraform. A run whose runner may still be
+        running keeps its workspace until the runner has ended and the state it left is
+        recorded (the reconcile of its execution then releases it): the next run must plan
+        against that state."""
         run = self._existing(run_id)
         principal.require_workspace(run.workspace_id, Role.WRITE)
         if run.status.terminal:
             raise Conflict(f"Run {run_id} has already ended ({run.status}).")
         if "cancel_requested_at" not in self._runs.private(run_id):
             raise Conflict(f"Cancel run {run_id} first; force-cancel is for a cancel that hangs.")
-        ended = self._finisher.end(
-            run,
-            RunStatus.FORCE_CANCELED,
-            error=None,
-            reason=f"force-canceled by {principal.token_id}",
-        )
+        reason = f"force-canceled by {principal.token_id}"
+        phase = run.runner_phase if run.execution_arn else None  # its reconcile releases it
+        if phase is None:
+            ended = self._finisher.end(run, RunStatus.FORCE_CANCELED, error=None, reason=reason)
+        else:
+            ended = self._finisher.end_before_runner(run, RunStatus.FORCE_CANCELED, phase, reason)
         if run.execution_arn:
             self._workflow.stop(run.execution_arn, cause="force-canceled")
         return ended

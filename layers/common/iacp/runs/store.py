@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 BY_WORKSPACE = "by-workspace"
 QUEUE = "queue"
 _LIST_KEY = frozenset({"id", "workspace_id", "created_key"})
+# The phase of a run force-canceled while that phase's runner ran: the reconcile still has to
+# wait for the runner, record what it left and release (iacp.runs.reconcile).
+AWAITING_RUNNER = "awaiting_runner"
 # Attributes the workflow keeps on the run item that are never part of the API's Run.
 PRIVATE = (
     "confirmation_token",
@@ -41,6 +44,7 @@ PRIVATE = (
     "discard_by",
     "discard_comment",
     "override_token",
+    AWAITING_RUNNER,
 )
 
 

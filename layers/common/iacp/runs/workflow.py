@@ -26,7 +26,7 @@ from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
 from iacp.states.models import run_state_key
 from iacp.states.service import StateService
-from iacp.states.store import StaleState
+from iacp.states.store import StateRefused
 from iacp.timestamps import utcnow
 from iacp.variables.handoff import seal_variables, variables_key
 from iacp.variables.service import RunVariable
@@ -281,8 +281,8 @@ class RunWorkflow:
         self._succeeded(run, Phase.APPLY)
         try:
             version = self._states.record_run_state(run.workspace_id, run.id)
-        except StaleState as stale:
-            raise StateNotSaved(self._state_not_saved(run, str(stale))) from None
+        except StateRefused as refused:
+            raise StateNotSaved(self._state_not_saved(run, str(refused))) from None
         except Exception:
             logger.exception("state version not recorded", extra={"run_id": run.id})
             raise StateNotSaved(self._state_not_saved(run, "recording it failed")) from None
@@ -306,8 +306,10 @@ class RunWorkflow:
             return
         # A run stopped at a task stage already says why (the mandatory task that failed).
         error = run.error or self._explain(run, step.error)
-        if run.status is RunStatus.APPLYING and error.stage != StateNotSaved.stage:
-            # A failed apply may have changed real resources: keep what Terraform recorded.
+        if run.status is RunStatus.APPLYING and step.error.get("Error") != StateNotSaved.__name__:
+            # A failed apply, or a runner that died in it, may have changed real resources:
+            # keep what Terraform recorded (the runner's upload, or its last checkpoint), and
+            # only then give the workspace back.
             self._states.record_if_written(run.workspace_id, run.id)
         if run.status is RunStatus.FETCHING:
             # Its commit never arrived: the version will not become usable by waiting.

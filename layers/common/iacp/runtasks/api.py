@@ -3,7 +3,15 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, PublicBaseUrl, ServicesDep, responses
+from iacp.http import (
+    Caller,
+    CursorQuery,
+    LimitQuery,
+    PublicBaseUrl,
+    ResourceId,
+    ServicesDep,
+    responses,
+)
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.runtasks.models import (
     RunTask,
@@ -57,7 +65,7 @@ def list_run_tasks(
 @router.get(
     TASK, tags=TAGS, summary="Show a run task", responses=responses(200, "The run task", 404)
 )
-def get_run_task(run_task_id: str, caller: Caller, services: ServicesDep) -> RunTask:
+def get_run_task(run_task_id: ResourceId, caller: Caller, services: ServicesDep) -> RunTask:
     return services.run_tasks.get(caller, run_task_id)
 
 
@@ -69,7 +77,7 @@ def get_run_task(run_task_id: str, caller: Caller, services: ServicesDep) -> Run
     responses=responses(200, "The changed run task", 404, 409),
 )
 def update_run_task(
-    run_task_id: str,
+    run_task_id: ResourceId,
     body: RunTaskUpdate,
     caller: Caller,
     services: ServicesDep,
@@ -85,7 +93,9 @@ def update_run_task(
     summary="Delete a run task (admin); it stops applying to every workspace",
     responses=responses(204, "Deleted", 404, 409),
 )
-def delete_run_task(run_task_id: str, caller: Caller, services: ServicesDep) -> Response[None]:
+def delete_run_task(
+    run_task_id: ResourceId, caller: Caller, services: ServicesDep
+) -> Response[None]:
     services.run_tasks.delete(caller, run_task_id)
     return Response(204)
 
@@ -98,7 +108,7 @@ def delete_run_task(run_task_id: str, caller: Caller, services: ServicesDep) -> 
     responses=responses(201, "The attachment", 404, 409),
 )
 def attach_run_task(
-    workspace_id: str, body: WorkspaceRunTaskCreate, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, body: WorkspaceRunTaskCreate, caller: Caller, services: ServicesDep
 ) -> WorkspaceRunTask:
     return services.run_tasks.attach(caller, workspace_id, body)
 
@@ -110,7 +120,7 @@ def attach_run_task(
     responses=responses(200, "The attachments", 404),
 )
 def list_workspace_run_tasks(
-    workspace_id: str, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, caller: Caller, services: ServicesDep
 ) -> Page[WorkspaceRunTask]:
     return services.run_tasks.attachments(caller, workspace_id)
 
@@ -122,8 +132,8 @@ def list_workspace_run_tasks(
     responses=responses(200, "The changed attachment", 404),
 )
 def update_workspace_run_task(
-    workspace_id: str,
-    attachment_id: str,
+    workspace_id: ResourceId,
+    attachment_id: ResourceId,
     body: WorkspaceRunTaskUpdate,
     caller: Caller,
     services: ServicesDep,
@@ -139,7 +149,7 @@ def update_workspace_run_task(
     responses=responses(204, "Detached", 404),
 )
 def detach_run_task(
-    workspace_id: str, attachment_id: str, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, attachment_id: ResourceId, caller: Caller, services: ServicesDep
 ) -> Response[None]:
     services.run_tasks.detach(caller, workspace_id, attachment_id)
     return Response(204)

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from iacp.errors import InvalidInput
-from iacp.http import document_reply, header, responses
+from iacp.http import ResourceId, document_reply, header, responses
 from iacp.runtasks.callbacks import CallbackService
 from iacp.runtasks.models import TaskResult
 
@@ -38,6 +38,13 @@ def _json_body(request: Request) -> Any:
         raise InvalidInput("The request body is not valid JSON.", pointer="") from None
 
 
+# No token, so no 401 or 403.
+PUBLIC_RESPONSES = {
+    code: response
+    for code, response in responses(200, "The result", 404).items()
+    if code not in (401, 403)
+}
+
 Callbacks = Annotated[CallbackService, Depends(_service)]
 Authorization = Annotated[str | None, Depends(_authorization)]
 Body = Annotated[Any, Depends(_json_body)]
@@ -48,12 +55,9 @@ Body = Annotated[Any, Depends(_json_body)]
     tags=TAGS,
     summary="Show a task result (public: no token, no secret)",
     security=[],
-    responses={
-        200: {"description": "The result"},
-        404: responses(200, "", 404)[404],
-    },
+    responses=PUBLIC_RESPONSES,
 )
-def get_task_result(result_id: str, callbacks: Callbacks) -> TaskResult:
+def get_task_result(result_id: ResourceId, callbacks: Callbacks) -> TaskResult:
     return callbacks.public(result_id)
 
 
@@ -67,10 +71,10 @@ def get_task_result(result_id: str, callbacks: Callbacks) -> TaskResult:
         '"message", "url"}, "relationships": {"outcomes": {"data": [...]}}}}.'
     ),
     security=TOKEN,
-    responses=responses(200, "Recorded", 410),
+    responses=responses(200, "Recorded", 404, 410),
 )
 def task_result_callback(
-    result_id: str, callbacks: Callbacks, authorization: Authorization, body: Body
+    result_id: ResourceId, callbacks: Callbacks, authorization: Authorization, body: Body
 ) -> TaskResult:
     return callbacks.callback(result_id, authorization, body)
 
@@ -84,7 +88,7 @@ def task_result_callback(
     responses=responses(200, "The JSON plan", 404, 410),
 )
 def task_result_plan_json(
-    result_id: str, callbacks: Callbacks, authorization: Authorization
+    result_id: ResourceId, callbacks: Callbacks, authorization: Authorization
 ) -> Response[Any]:
     return document_reply(callbacks.plan_json(result_id, authorization))
 
@@ -98,7 +102,7 @@ def task_result_plan_json(
     responses=responses(200, "The resource changes", 404, 410),
 )
 def task_result_resource_changes(
-    result_id: str, callbacks: Callbacks, authorization: Authorization
+    result_id: ResourceId, callbacks: Callbacks, authorization: Authorization
 ) -> Response[Any]:
     return document_reply(callbacks.resource_changes(result_id, authorization))
 
@@ -111,7 +115,7 @@ def task_result_resource_changes(
     responses=responses(307, "Redirect to the archive", 404, 410),
 )
 def task_result_configuration(
-    result_id: str, callbacks: Callbacks, authorization: Authorization
+    result_id: ResourceId, callbacks: Callbacks, authorization: Authorization
 ) -> Response[None]:
     return Response(
         307, headers={"Location": callbacks.configuration_url(result_id, authorization)}

@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, ServicesDep, responses
+from iacp.http import Caller, ResourceId, ServicesDep, responses
 from iacp.states.models import StateVersion
 
 router = APIGatewayRouter()
@@ -15,6 +15,6 @@ router = APIGatewayRouter()
     responses=responses(200, "The current state version", 404),
 )
 def get_current_state_version(
-    workspace_id: str, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, caller: Caller, services: ServicesDep
 ) -> StateVersion:
     return services.states.current(caller, workspace_id)

@@ -18,7 +18,10 @@ class StateVersion(BaseModel):
     run_id: str
     serial: int
     lineage: str
-    partial: bool = Field(False, description="Written by a canceled apply: what it got to")
+    partial: bool = Field(
+        False,
+        description="What an apply had saved when it failed, was canceled or its runner died",
+    )
     outputs: dict[str, StateOutput] = Field(default_factory=dict)
     download_url: str | None = Field(
         None, description="Presigned GET of the state file, for tokens with write access"

@@ -10,7 +10,7 @@ from iacp.errors import NotFound
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.states.models import StateOutput, StateVersion, run_state_key, state_key
-from iacp.states.store import StaleState, StateStore
+from iacp.states.store import StateRefused, StateStore
 from iacp.timestamps import utcnow
 from iacp.tokens.models import Principal, Role
 
@@ -27,8 +27,8 @@ class StateService:
         self, workspace_id: str, run_id: str, *, partial: bool = False
     ) -> StateVersion:
         """Make the state a run's apply left in S3 the workspace's current state version.
-        Raises ``StaleState`` if the workspace already has a newer one; the run's copy stays
-        where it is either way."""
+        Raises ``StaleState`` if the workspace already has a newer one, ``WorkspaceMovedOn``
+        if the run no longer holds the workspace; the run's copy stays where it is."""
         state = self._read(run_state_key(run_id))
         version = StateVersion(
             id=new_id("sv"),
@@ -48,15 +48,19 @@ class StateService:
         return version
 
     def record_if_written(self, workspace_id: str, run_id: str) -> StateVersion | None:
-        """After an apply that did not finish (failed or canceled): what Terraform recorded
-        of the real resources it touched becomes the current state, marked partial, so the
-        next plan knows them. Nothing if the apply wrote no state, or an older one."""
+        """After an apply that did not finish (failed, canceled, or its runner killed): what
+        Terraform recorded of the real resources it touched (the runner's last upload or
+        checkpoint) becomes the current state, marked partial, so the next plan knows them.
+        Nothing if the apply wrote no state, an older one, or the run has let the workspace
+        go (the caller records before it releases)."""
         if not s3_object_exists(self._bucket, run_state_key(run_id)):
             return None
         try:
             return self.record_run_state(workspace_id, run_id, partial=True)
-        except StaleState:
-            logger.warning("partial state older than the current one", extra={"run_id": run_id})
+        except StateRefused as refused:
+            logger.warning(
+                "partial state not recorded", extra={"run_id": run_id, "why": str(refused)}
+            )
             return None
 
     def current_key(self, workspace_id: str) -> tuple[str, int] | None:

@@ -1,6 +1,9 @@
 """State versions live in the workspaces table under their workspace (``sk = "sv#<id>"``); the
 workspace item points at the current one. The pointer only moves forward: a state version
-whose serial is not greater than the current one is refused."""
+whose serial is not greater than the current one is refused. And only the run that holds the
+workspace (its queue: ``current_run_id``) moves it: once a run has given the workspace back,
+the next run may be planning against the current state, and a late recording of the earlier
+run's state (a retried or swept reconcile) must not change it under that plan."""
 
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -14,8 +17,16 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 
-class StaleState(Exception):
+class StateRefused(Exception):
+    """The state version cannot become the workspace's current one."""
+
+
+class StaleState(StateRefused):
     """The workspace already has a state at least as new as the one being recorded."""
+
+
+class WorkspaceMovedOn(StateRefused):
+    """The run that wrote the state no longer holds its workspace."""
 
 
 class StateStore(Protocol):
@@ -56,22 +67,36 @@ class DynamoStateStore:
                                 "SET current_state_version_id = :sv, current_state_serial = :serial"
                             ),
                             "ConditionExpression": (
-                                "attribute_exists(pk) AND ("
+                                "attribute_exists(pk) AND current_run_id = :run AND ("
                                 "attribute_not_exists(current_state_serial)"
                                 " OR current_state_serial < :serial)"
                             ),
                             "ExpressionAttributeValues": {
                                 ":sv": version.id,
                                 ":serial": version.serial,
+                                ":run": version.run_id,
                             },
                         }
                     },
                 ]
             )
         except TransactionCanceled as canceled:
-            raise StaleState(
-                f"serial {version.serial} is not newer than the workspace's current state"
-            ) from canceled
+            raise self._refusal(version) from canceled
+
+    def _refusal(self, version: StateVersion) -> StateRefused:
+        """Which of the conditions refused ``version``."""
+        workspace = self._table.get_item(
+            Key={"pk": version.workspace_id, "sk": WORKSPACE_SK},
+            ProjectionExpression="current_run_id",
+            ConsistentRead=True,
+        ).get("Item")
+        if not workspace or workspace.get("current_run_id") != version.run_id:
+            return WorkspaceMovedOn(
+                f"run {version.run_id} no longer holds workspace {version.workspace_id}"
+            )
+        return StaleState(
+            f"serial {version.serial} is not newer than the workspace's current state"
+        )
 
     def current(self, workspace_id: str) -> StateVersion | None:
         workspace = self._table.get_item(

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, responses
+from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, ServicesDep, responses
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.tokens.models import ApiToken, CreatedToken, TokenCreate
 
@@ -44,6 +44,6 @@ def list_tokens(
     summary="Revoke an API token",
     responses=responses(204, "Revoked: it stops working within the authorizer cache time", 404),
 )
-def revoke_token(token_id: str, caller: Caller, services: ServicesDep) -> Response[None]:
+def revoke_token(token_id: ResourceId, caller: Caller, services: ServicesDep) -> Response[None]:
     services.tokens.revoke(caller, token_id)
     return Response(status_code=204)

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, responses
+from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, ServicesDep, responses
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.variables.models import Variable, VariableCreate, VariableUpdate
 
@@ -20,7 +20,7 @@ VARS = "/api/v1/workspaces/<workspace_id>/vars"
     responses=responses(201, "The new variable", 404, 409),
 )
 def create_variable(
-    workspace_id: str, body: VariableCreate, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, body: VariableCreate, caller: Caller, services: ServicesDep
 ) -> Variable:
     return services.variables.create(caller, workspace_id, body)
 
@@ -32,7 +32,7 @@ def create_variable(
     responses=responses(200, "A page of variables", 404),
 )
 def list_variables(
-    workspace_id: str,
+    workspace_id: ResourceId,
     caller: Caller,
     services: ServicesDep,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -48,8 +48,8 @@ def list_variables(
     responses=responses(200, "The changed variable", 404, 409),
 )
 def update_variable(
-    workspace_id: str,
-    variable_id: str,
+    workspace_id: ResourceId,
+    variable_id: ResourceId,
     body: VariableUpdate,
     caller: Caller,
     services: ServicesDep,
@@ -65,7 +65,7 @@ def update_variable(
     responses=responses(204, "Deleted", 404),
 )
 def delete_variable(
-    workspace_id: str, variable_id: str, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, variable_id: ResourceId, caller: Caller, services: ServicesDep
 ) -> Response[None]:
     services.variables.delete(caller, workspace_id, variable_id)
     return Response(status_code=204)

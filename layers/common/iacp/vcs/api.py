@@ -3,7 +3,15 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, PublicBaseUrl, ServicesDep, responses
+from iacp.http import (
+    Caller,
+    CursorQuery,
+    LimitQuery,
+    PublicBaseUrl,
+    ResourceId,
+    ServicesDep,
+    responses,
+)
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.vcs.models import VcsConnection, VcsConnectionCreate
 
@@ -54,7 +62,7 @@ def list_vcs_connections(
     responses=responses(200, "The connection", 404),
 )
 def get_vcs_connection(
-    connection_id: str, caller: Caller, services: ServicesDep, base_url: PublicBaseUrl
+    connection_id: ResourceId, caller: Caller, services: ServicesDep, base_url: PublicBaseUrl
 ) -> VcsConnection:
     return services.vcs_connections.get(caller, connection_id, base_url)
 
@@ -67,7 +75,7 @@ def get_vcs_connection(
     responses=responses(204, "Deleted", 404, 409),
 )
 def delete_vcs_connection(
-    connection_id: str, caller: Caller, services: ServicesDep
+    connection_id: ResourceId, caller: Caller, services: ServicesDep
 ) -> Response[None]:
     services.vcs_connections.delete(caller, connection_id)
     return Response(status_code=204)

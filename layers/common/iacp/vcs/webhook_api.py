@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Depends, Response, content_types
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import responses
+from iacp.http import ResourceId, responses
 from iacp.vcs.triggers import TriggerReport
 from iacp.vcs.webhooks import GitHubWebhooks
 
@@ -27,7 +27,10 @@ RESPONSES[200] = {
     "description": "Handled: the runs it started, or why none",
     "content": {content_types.APPLICATION_JSON: {"model": TriggerReport}},
 }
-RESPONSES[202] = {"description": "An event that starts nothing"}
+RESPONSES[202] = {
+    "description": "An event that starts nothing",
+    "content": {content_types.APPLICATION_JSON: {"model": TriggerReport}},
+}
 RESPONSES[401] = RESPONSES[401] | {"description": "X-Hub-Signature-256 is missing or wrong"}
 del RESPONSES[403]  # no roles here
 
@@ -45,7 +48,9 @@ del RESPONSES[403]  # no roles here
     security=[],
     responses=RESPONSES,
 )
-def github_webhook(connection_id: str, request: Request, webhooks: Webhooks) -> Response[str]:
+def github_webhook(
+    connection_id: ResourceId, request: Request, webhooks: Webhooks
+) -> Response[str]:
     event = request.resolved_event
     raw = event.body or ""
     body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ServicesDep, responses
+from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, ServicesDep, responses
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.workspaces.models import LockRequest, Workspace, WorkspaceCreate, WorkspaceUpdate
 
@@ -46,7 +46,7 @@ def list_workspaces(
     summary="Show a workspace",
     responses=responses(200, "The workspace", 404),
 )
-def get_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> Workspace:
+def get_workspace(workspace_id: ResourceId, caller: Caller, services: ServicesDep) -> Workspace:
     return services.workspaces.get(caller, workspace_id)
 
 
@@ -57,7 +57,7 @@ def get_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> W
     responses=responses(200, "The changed workspace", 404, 409),
 )
 def update_workspace(
-    workspace_id: str, body: WorkspaceUpdate, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, body: WorkspaceUpdate, caller: Caller, services: ServicesDep
 ) -> Workspace:
     return services.workspaces.update(caller, workspace_id, body)
 
@@ -69,7 +69,9 @@ def update_workspace(
     summary="Delete a workspace (refused while it is locked or has an active run)",
     responses=responses(204, "Deleted, with its variables", 404, 409),
 )
-def delete_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> Response[None]:
+def delete_workspace(
+    workspace_id: ResourceId, caller: Caller, services: ServicesDep
+) -> Response[None]:
     services.workspaces.delete(caller, workspace_id)
     return Response(status_code=204)
 
@@ -81,7 +83,7 @@ def delete_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -
     responses=responses(200, "The locked workspace", 404, 409),
 )
 def lock_workspace(
-    workspace_id: str,
+    workspace_id: ResourceId,
     caller: Caller,
     services: ServicesDep,
     body: Annotated[LockRequest | None, Body()] = None,
@@ -95,7 +97,7 @@ def lock_workspace(
     summary="Unlock a workspace this token locked",
     responses=responses(200, "The unlocked workspace", 404, 409),
 )
-def unlock_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> Workspace:
+def unlock_workspace(workspace_id: ResourceId, caller: Caller, services: ServicesDep) -> Workspace:
     return services.workspaces.unlock(caller, workspace_id)
 
 
@@ -105,5 +107,7 @@ def unlock_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -
     summary="Release whoever's lock (admin)",
     responses=responses(200, "The unlocked workspace", 404, 409),
 )
-def force_unlock_workspace(workspace_id: str, caller: Caller, services: ServicesDep) -> Workspace:
+def force_unlock_workspace(
+    workspace_id: ResourceId, caller: Caller, services: ServicesDep
+) -> Workspace:
     return services.workspaces.force_unlock(caller, workspace_id)
