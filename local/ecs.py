@@ -18,6 +18,10 @@ TF_*). The task's status follows the process as Fargate's follows the container:
 Only the task definition's first container runs (moto models only that one); the runner's
 task has one container. A container override's ``command`` is not used: the command is
 ``command_for``'s.
+
+Tests inject what goes wrong with a task (``inject``, a ``TaskFault``), as ECS reports it:
+RunTask refused with a failure in its reply (no capacity), a task that stops before its
+container starts (an image that cannot be pulled), a container killed while it runs.
 """
 
 import contextlib
@@ -31,10 +35,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.core.responses import ActionResult
 from moto.ecs.models import EC2ContainerServiceBackend, Task, ecs_backends
+from moto.ecs.responses import EC2ContainerServiceResponse
 
 from local.moto_fidelity import ECS_LOCK
 
@@ -61,7 +67,26 @@ class LocalTask:
     stop_timeout: float
     process: "subprocess.Popen[bytes] | None" = None
     stop_reason: str | None = None
+    exit_reason: str = EXITED_REASON  # what ECS says when the container ends by itself
     exited: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class TaskFault:
+    """What goes wrong with the next ``times`` tasks (None: all) whose container environment
+    ``when`` picks; ``reason`` is what ECS says of it.
+
+    ``refused``: RunTask starts nothing and answers with a failure (ECS found no capacity);
+    ``not_started``: the task stops before its container starts (an image that cannot be
+    pulled, no network interface); ``killed``: the container is killed (SIGKILL, as the OOM
+    killer does) ``after`` seconds into its run.
+    """
+
+    how: Literal["refused", "not_started", "killed"]
+    when: Callable[[Mapping[str, str]], bool]
+    reason: str
+    after: float = 0.0
+    times: int | None = 1
 
 
 class LocalEcsBackend(EC2ContainerServiceBackend):
@@ -85,6 +110,8 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
         self.cwd = cwd
         self._log_dir = log_dir
         self._local: dict[str, LocalTask] = {}
+        self._faults: list[TaskFault] = []
+        self.failures: list[dict[str, str]] = []  # the RunTask request's, for its reply
         # moto's ECS requests hold it (``local.moto_fidelity``): what changes moto's tasks
         # outside a request (a process's end) takes it too.
         self._lock = ECS_LOCK
@@ -95,8 +122,10 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
             for local in list(self._local.values()):
                 _kill_container(local)
             config = (self.command_for, self.environment, self.cwd, self._log_dir)
+            faults = self._faults
             super().reset()
             self.command_for, self.environment, self.cwd, self._log_dir = config
+            self._faults = faults
 
     @property
     def log_dir(self) -> Path:
@@ -105,11 +134,53 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
             self._log_dir = Path(tempfile.mkdtemp(prefix="iacp-ecs-"))
         return self._log_dir
 
-    def run_task(self, *args: Any, **kwargs: Any) -> list[Task]:
-        tasks: list[Task] = super().run_task(*args, **kwargs)
+    def inject(self, fault: TaskFault) -> Callable[[], None]:
+        """Make tasks fail as ``fault`` says, until the returned call removes it."""
+        with self._lock:
+            self._faults.append(fault)
+
+        def remove() -> None:
+            with self._lock:
+                if fault in self._faults:
+                    self._faults.remove(fault)
+
+        return remove
+
+    def run_task(
+        self,
+        cluster_str: str,
+        task_definition_str: str,
+        count: int,
+        overrides: dict[str, Any] | None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> list[Task]:
+        fault = self._fault_for(overrides or {})
+        self.failures = []
+        if fault is not None and fault.how == "refused":
+            self.failures = [{"arn": task_definition_str, "reason": fault.reason}]
+            return []
+        tasks: list[Task] = super().run_task(
+            cluster_str, task_definition_str, count, overrides, *args, **kwargs
+        )
         for task in tasks:
-            self._launch(task)
+            self._launch(task, fault)
         return tasks
+
+    def _fault_for(self, overrides: Mapping[str, Any]) -> TaskFault | None:
+        environment = {
+            variable["name"]: str(variable["value"])
+            for override in overrides.get("containerOverrides") or []
+            for variable in override.get("environment") or []
+        }
+        for fault in self._faults:
+            if fault.when(environment):
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                return fault
+        return None
 
     def stop_task(self, cluster_str: str, task_str: str, reason: str | None) -> Task:
         reason = reason or STOPPED_BY_USER
@@ -140,7 +211,7 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
         """The process of a task (ARN or id), or None if it could not start."""
         return self._local[_task_id(task)].process
 
-    def _launch(self, task: Task) -> None:
+    def _launch(self, task: Task, fault: TaskFault | None = None) -> None:
         definition = self.describe_task_definition(task.task_definition_arn)
         container_def = definition.container_definitions[0]
         name = str(container_def.get("name"))
@@ -153,6 +224,9 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
             stop_timeout=min(timeout, MAX_STOP_TIMEOUT),
         )
         self._local[task.id] = local
+        if fault is not None and fault.how == "not_started":
+            self._stopped(local, None, fault.reason)
+            return
         if self.command_for is None:
             self._stopped(local, None, "CannotStartContainerError: no command_for installed")
             return
@@ -175,6 +249,11 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
         task.containers[0].last_status = "RUNNING"
         _describe(task, started_at=_now())
         threading.Thread(target=self._watch, args=(local,), daemon=True).start()
+        if fault is not None and fault.how == "killed":
+            local.exit_reason = fault.reason
+            killer = threading.Timer(fault.after, _kill_container, args=(local,))
+            killer.daemon = True
+            killer.start()
 
     def _environment(
         self, container_def: Mapping[str, Any], overrides: Mapping[str, Any], name: str
@@ -197,7 +276,7 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
         _kill_container(local)
         # Docker reports a signal's death as 128 + the signal's number (SIGTERM: 143).
         exit_code = returncode if returncode >= 0 else 128 - returncode
-        self._stopped(local, exit_code, local.stop_reason or EXITED_REASON)
+        self._stopped(local, exit_code, local.stop_reason or local.exit_reason)
 
     def _stopped(self, local: LocalTask, exit_code: int | None, reason: str) -> None:
         with self._lock:
@@ -279,6 +358,19 @@ def _now() -> datetime:
     return datetime.now(tz=UTC)
 
 
+_original_run_task_reply = EC2ContainerServiceResponse.run_task
+
+
+def _run_task_reply(self: EC2ContainerServiceResponse) -> ActionResult:
+    """moto's RunTask reply always lists no failures: list the ones the backend found."""
+    reply = _original_run_task_reply(self)
+    backend = self.ecs_backend
+    if isinstance(backend, LocalEcsBackend) and backend.failures:
+        result = dict(reply.result)  # type: ignore[call-overload]
+        return ActionResult(result | {"failures": backend.failures})
+    return reply
+
+
 def install(
     command_for: CommandFor,
     environment: Mapping[str, str],
@@ -294,6 +386,7 @@ def install(
     ``environment`` is what every container gets besides its own variables: typically
     ``MotoServer.environment()``. A moto reset (``/moto-api/reset``, ``mock_aws``) removes it.
     """
+    EC2ContainerServiceResponse.run_task = _run_task_reply  # type: ignore[method-assign]
     backend = LocalEcsBackend(
         region, account_id, command_for, environment, cwd=cwd, log_dir=log_dir
     )

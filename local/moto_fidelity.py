@@ -13,7 +13,8 @@ it failed. ECS requests are serialised under ``ECS_LOCK``, which ``local.ecs`` a
 when a task's process ends and it records the task as stopped.
 
 Step Functions: moto's interpreter runs the real workflow, but (moto 5.2.5) it cannot call
-``ecs:runTask.sync``, reports a failed ECS task as succeeded, ignores StopExecution while a
+``ecs:runTask.sync``, fails a RunTask that reports failures with a Python error, reports a
+failed ECS task as succeeded, ignores StopExecution while a
 task waits for a token, leaves a stopped or timed-out execution's threads waiting and its
 ECS task running, drops ``SendTaskFailure``'s cause, names an unnamed execution "None" and
 announces no execution's end. Each patch below names the moto code it replaces and what AWS
@@ -35,6 +36,9 @@ from moto.core.responses import EmptyResult
 from moto.dynamodb.responses import DynamoHandler
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+    CustomErrorName,
+)
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
     FailureEventException,
@@ -150,6 +154,59 @@ def _timestamps_to_millis(value: Any) -> None:
             value[key] = int(item.timestamp() * 1000)
         elif isinstance(item, dict | list):
             _timestamps_to_millis(item)
+
+
+# Step Functions' error for a RunTask whose reply lists failures (no capacity, a bad
+# placement): the task never started (docs: "Run Amazon ECS or Fargate tasks").
+ECS_RUN_TASK_FAILED = "AmazonECS.Unknown"
+_original_ecs_eval_service_task = StateTaskServiceEcs._eval_service_task
+
+
+def _ecs_eval_service_task(
+    self: StateTaskServiceEcs,
+    env: Environment,
+    resource_runtime_part: Any,
+    normalised_parameters: dict[str, Any],
+    state_credentials: Any,
+) -> None:
+    """``StateTaskServiceEcs._eval_service_task`` for RunTask, failing as AWS fails it.
+
+    moto's reads ``Tasks[0]`` of the reply: a RunTask that started nothing and answered with
+    ``failures`` raised an IndexError (``States.Runtime``). AWS fails the step with
+    ``AmazonECS.Unknown``, the reply as the cause, which a Retry can match.
+    """
+    if self._get_boto_service_action() != "run_task":
+        _original_ecs_eval_service_task(
+            self, env, resource_runtime_part, normalised_parameters, state_credentials
+        )
+        return
+    ecs: Any = boto_client_for(
+        region=resource_runtime_part.region, service="ecs", state_credentials=state_credentials
+    )
+    reply = ecs.run_task(**normalised_parameters)
+    reply.pop("ResponseMetadata", None)
+    self._normalise_response(response=reply, service_action_name="run_task")
+    if reply.get("Failures") or not reply.get("Tasks"):
+        raise FailureEventException(
+            failure_event=FailureEvent(
+                env=env,
+                error_name=CustomErrorName(ECS_RUN_TASK_FAILED),
+                event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(  # type: ignore[typeddict-item]  # as moto does
+                    taskFailedEventDetails=TaskFailedEventDetails(
+                        error=ECS_RUN_TASK_FAILED,
+                        cause=to_json_str(reply),
+                        resource=self._get_sfn_resource(),
+                        resourceType=self._get_sfn_resource_type(),
+                    )
+                ),
+            )
+        )
+    task = reply["Tasks"][0]
+    described = ecs.describe_tasks(cluster=task["ClusterArn"], tasks=[task["TaskArn"]])
+    described.pop("ResponseMetadata", None)
+    self._normalise_response(response=described, service_action_name="describe_tasks")
+    env.stack.append(described)
 
 
 class _EcsTaskWait:
@@ -374,6 +431,7 @@ def apply() -> None:
     EC2ContainerServiceResponse.call_action = _atomic_ecs_call_action  # type: ignore[method-assign,assignment]
     StateTaskServiceEcs._normalise_parameters = _ecs_normalise_parameters  # type: ignore[method-assign]
     StateTaskServiceEcs._normalise_response = _ecs_normalise_response  # type: ignore[method-assign]
+    StateTaskServiceEcs._eval_service_task = _ecs_eval_service_task  # type: ignore[method-assign]
     StateTaskServiceEcs._build_sync_resolver = _ecs_build_sync_resolver  # type: ignore[method-assign]
     StateTaskServiceEcs._eval_sync = _ecs_eval_sync  # type: ignore[method-assign]
     Environment.set_stop = _set_stop  # type: ignore[method-assign]

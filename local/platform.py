@@ -98,7 +98,7 @@ class LocalPlatform:
         # reconcile rule) calls the same ``Function``.
         self.functions: dict[str, Function] = load_functions(self.provisioned)
         self.handlers: dict[str, Handler] = dict(self.functions)
-        lambdas.install(
+        self.lambdas = lambdas.install(
             {self.provisioned.refs[name]: handler for name, handler in self.handlers.items()}
         )
         (self.work_dir / "tasks").mkdir(parents=True, exist_ok=True)

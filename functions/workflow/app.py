@@ -7,7 +7,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from iacp.observability import logger, tracer
-from iacp.runs.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
+from iacp.runs.workflow import (
+    ConfirmationInput,
+    FailureInput,
+    RunRef,
+    StartInput,
+    StepFailed,
+    StepInterrupted,
+)
 from iacp.runtasks.stages import ConcludeInput, DispatchInput, StageRef
 from iacp.services import RunMachinery
 from iacp.settings import WorkflowSettings
@@ -37,5 +44,13 @@ STEPS: dict[str, tuple[type[BaseModel], Callable[[Any], BaseModel | None]]] = {
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     model, step = STEPS[event["step"]]
     logger.append_keys(run_id=event.get("run_id"), step=event["step"])
-    result = step(model.model_validate(event))
+    try:
+        result = step(model.model_validate(event))
+    except StepFailed:
+        raise  # the run's own failure: the workflow's Catch turns it into the run's error
+    except Exception as error:
+        # Anything else (an AWS error, throttling) is outside the run: the workflow retries
+        # the step under this one name, and every step is safe to run again.
+        logger.exception("workflow step interrupted")
+        raise StepInterrupted.of(event["step"], error) from error
     return {} if result is None else result.model_dump(mode="json")

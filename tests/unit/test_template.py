@@ -99,6 +99,8 @@ def test_each_function_environment_is_what_its_code_validates(name):
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
         "POWERTOOLS_METRICS_NAMESPACE",
+        "AWS_RETRY_MODE",  # the SDK reads these two
+        "AWS_MAX_ATTEMPTS",
     }
     settings = FUNCTION_SETTINGS[name]
     assert template_names == {field.alias for field in settings.model_fields.values()}
@@ -214,5 +216,9 @@ def test_the_workflow_hands_the_runner_every_setting_the_workflow_function_gives
     passed = {env["Name"]: env["Value.$"] for env in container["Environment"]}
 
     assert kept == given
+    # The phase's time limit is the step's own (a lost task end or a hung runner errors
+    # the run then); every other setting is the runner's.
+    assert states[task]["TimeoutSecondsPath"] == "$.runner.timeout_seconds"
     runner_names = {name: field.alias for name, field in RunnerSettings.model_fields.items()}
+    given.remove("timeout_seconds")
     assert passed == {runner_names[name]: f"$.runner.{name}" for name in given}

@@ -141,6 +141,7 @@ class RunMachinery:
             self.vcs_credentials,
             RunnerCredentialIssuer(settings.runner_session_role_arn, settings.artifacts_bucket),
             self.variables_for,
+            phase_timeout_seconds=settings.runner_phase_timeout_seconds,
         )
 
     def variables_for(self, workspace_id: str) -> list[RunVariable]:

@@ -61,6 +61,10 @@ class WorkflowSettings(RunSettings):
 
     # The role whose narrowed sessions the runner gets (iacp.isolation).
     runner_session_role_arn: str = Field(alias="RUNNER_SESSION_ROLE_ARN", min_length=1)
+    # At most an hour: a phase's narrowed credentials (role chaining) last no longer.
+    runner_phase_timeout_seconds: int = Field(
+        3600, alias="RUNNER_PHASE_TIMEOUT_SECONDS", ge=60, le=3600
+    )
 
 
 VcsSecretsPrefix = Annotated[

@@ -55,15 +55,23 @@ class RunFinisher:
         self.release(ended)
         return ended
 
-    def end_before_runner(self, run: Run, status: RunStatus, phase: Phase, reason: str) -> Run:
+    def end_before_runner(
+        self,
+        run: Run,
+        status: RunStatus,
+        phase: Phase,
+        reason: str,
+        error: RunError | None = None,
+    ) -> Run:
         """Make the run ``status`` (terminal) now, but keep its lock and queue: its ``phase``
         runner may still be running, and the state it leaves must be recorded before another
         run plans. The reconcile of the run's execution does both, then releases."""
-        ended = self._runs.transition(
-            run.id, NOT_ENDED, status, self._clock(), {AWAITING_RUNNER: phase.value}
-        )
+        fields: dict[str, object] = {AWAITING_RUNNER: phase.value}
+        if error is not None:
+            fields["error"] = error.model_dump()
+        ended = self._runs.transition(run.id, NOT_ENDED, status, self._clock(), fields)
         if ended is None:  # it ended meanwhile: nothing is awaited any more
-            return self.end(run, status, None, reason)
+            return self.end(run, status, error, reason)
         logger.info(
             "run ended; its runner is awaited",
             extra={"run_id": run.id, "status": status.value, "reason": reason, "phase": phase},

@@ -69,6 +69,9 @@ class RunStore(Protocol):
     def update(
         self, run_id: str, fields: Mapping[str, Any], remove: Collection[str] = ()
     ) -> Run | None: ...
+    def update_in_status(
+        self, run_id: str, status: RunStatus, fields: Mapping[str, Any]
+    ) -> Run | None: ...
     def take_private(self, run_id: str, name: str) -> str | None: ...
 
 
@@ -164,6 +167,13 @@ class DynamoRunStore:
         self, run_id: str, fields: Mapping[str, Any], remove: Collection[str] = ()
     ) -> Run | None:
         return self._update(run_id, Update().set_all(fields).remove(remove), "attribute_exists(id)")
+
+    def update_in_status(
+        self, run_id: str, status: RunStatus, fields: Mapping[str, Any]
+    ) -> Run | None:
+        """Set ``fields`` if the run is still ``status``; ``None`` if it is not."""
+        update = Update().set_all(fields)
+        return self._update(run_id, update, update.one_of("status", [status.value]))
 
     def take_private(self, run_id: str, name: str) -> str | None:
         """Remove a private attribute (a task token) and return what it was, atomically: of

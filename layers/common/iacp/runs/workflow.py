@@ -4,6 +4,12 @@ The state machine sequences; these steps decide and record. Each takes a small i
 returns a small output model; a step that cannot do its part raises a ``StepFailed`` subclass
 whose name the workflow's Catch passes to ``handle_failure``, which turns it into the run's
 error (stage and message).
+
+Every step may run twice: the workflow retries a step whose Lambda invocation failed for a
+reason outside the run (``StepInterrupted``, a Lambda timeout), and the first attempt may have
+done its writes before it failed. So a step that finds its own work done carries on from there
+(the run already in the status it moves to, the lock already its own, the state version
+already recorded) instead of failing the run.
 """
 
 import json
@@ -24,6 +30,7 @@ from iacp.runs.finish import RunFinisher
 from iacp.runs.models import Phase, Run, RunError
 from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
+from iacp.runs.workflow_client import resume
 from iacp.states.models import run_state_key
 from iacp.states.service import StateService
 from iacp.states.store import StateRefused
@@ -55,15 +62,39 @@ class RunNotRunnable(StepFailed):
     stage = "workflow"
 
 
+class StepInterrupted(StepFailed):
+    """A step that did not finish for a reason outside the run (an AWS error, throttling): the
+    workflow retries it (every step is safe to run again); after the last retry the run errors
+    with this message."""
+
+    stage = "workflow"
+
+    @classmethod
+    def of(cls, step: str, error: Exception) -> "StepInterrupted":
+        what = f"{type(error).__name__}: {error}"
+        return cls(f"The workflow step {step} did not finish ({what[:300]}).")
+
+
 STEP_ERRORS: dict[str, type[StepFailed]] = {
     cls.__name__: cls
-    for cls in (StepFailed, LockFailed, StateNotSaved, ResultMissing, RunNotRunnable)
+    for cls in (
+        StepFailed,
+        LockFailed,
+        StateNotSaved,
+        ResultMissing,
+        RunNotRunnable,
+        StepInterrupted,
+    )
 }
 
 
 # A plan ends in planning, or in post_plan_running when post_plan run tasks ran.
 PLANNED_FROM = frozenset({RunStatus.PLANNING, RunStatus.POST_PLAN_RUNNING})
 APPLIED_FROM = frozenset({RunStatus.APPLYING, RunStatus.POST_APPLY_RUNNING})
+# The error of a step that ran past its TimeoutSeconds (a runner phase past its limit).
+PHASE_TIMED_OUT = "States.Timeout"
+# A planned run's answer (RunService._confirm), as the confirmation's task token carries it.
+ANSWERED = {RunStatus.CONFIRMED: "apply", RunStatus.DISCARDED: "discard"}
 
 
 class RunRef(BaseModel):
@@ -74,16 +105,19 @@ class StartInput(RunRef):
     execution_arn: str
 
 
-class _PhaseCredentials(BaseModel):
-    """The runner's own credentials for the phase: its session role, narrowed to this run
-    (iacp.isolation). The runner never hands them to Terraform."""
+class _RunnerPhase(BaseModel):
+    """What every runner phase is handed: how long it may run (the step's
+    ``TimeoutSecondsPath``), and the runner's own credentials for the phase, its session
+    role narrowed to this run (iacp.isolation), which the runner never hands to Terraform."""
 
+    timeout_seconds: int
     aws_access_key_id: str
     aws_secret_access_key: str = Field(repr=False)
     aws_session_token: str = Field(repr=False)
 
     @staticmethod
     def of(credentials: RunnerCredentials) -> dict[str, str]:
+        """The credentials' fields."""
         return {
             "aws_access_key_id": credentials.access_key_id,
             "aws_secret_access_key": credentials.secret_access_key,
@@ -91,7 +125,7 @@ class _PhaseCredentials(BaseModel):
         }
 
 
-class RunnerInput(_PhaseCredentials):
+class RunnerInput(_RunnerPhase):
     """The runner's environment for one phase (docs/run-pipeline.md)."""
 
     run_id: str
@@ -107,7 +141,7 @@ class RunnerInput(_PhaseCredentials):
     workspace_role_session_seconds: str  # a container's environment holds only strings
 
 
-class FetchInput(_PhaseCredentials):
+class FetchInput(_RunnerPhase):
     """The runner's environment for fetching a VCS commit into the configuration archive."""
 
     run_id: str
@@ -151,10 +185,13 @@ class RunWorkflow:
         vcs_credentials: Callable[[str], str],
         runner_credentials: RunnerCredentialIssuer,
         variables_for: Callable[[str], list[RunVariable]],
+        phase_timeout_seconds: int = 3600,
         clock: Callable[[], datetime] = utcnow,
     ):
         """``vcs_credentials``: the secret holding a VCS connection's clone token, or '';
-        ``variables_for``: a workspace's variables, unsealed, for a run."""
+        ``variables_for``: a workspace's variables, unsealed, for a run;
+        ``phase_timeout_seconds``: how long a runner phase may run before it is stopped."""
+        self._phase_timeout_seconds = phase_timeout_seconds
         self._runs = runs
         self._configurations = configurations
         self._vcs_credentials = vcs_credentials
@@ -181,7 +218,11 @@ class RunWorkflow:
             fields={"execution_arn": step.execution_arn},
         )
         if started is None:
-            raise RunNotRunnable(f"Run {run.id} is {self._run(run.id).status}, not pending.")
+            started = self._run(run.id)
+            if started.status is not RunStatus.FETCHING or (
+                started.execution_arn != step.execution_arn
+            ):
+                raise RunNotRunnable(f"Run {run.id} is {started.status}, not pending.")
         fetch = self._fetch_input(started)
         return StartOutput(needs_fetch=fetch is not None, fetch=fetch)
 
@@ -213,18 +254,14 @@ class RunWorkflow:
             commit_sha=source.commit_sha,
             ref=source.ref or "",
             credentials_secret=secret,
+            timeout_seconds=self._phase_timeout_seconds,
             **FetchInput.of(self._runner_credentials.issue(scope)),
         )
 
     def start_plan(self, step: RunRef) -> RunnerInput:
-        planning = self._runs.transition(
-            step.run_id,
-            {RunStatus.FETCHING, RunStatus.PRE_PLAN_RUNNING},
-            RunStatus.PLANNING,
-            self._clock(),
+        planning = self._advance(
+            step.run_id, {RunStatus.FETCHING, RunStatus.PRE_PLAN_RUNNING}, RunStatus.PLANNING
         )
-        if planning is None:
-            raise RunNotRunnable(f"Run {step.run_id} is {self._run(step.run_id).status}.")
         return self._runner_input(planning, Phase.PLAN)
 
     def record_plan(self, step: RunRef) -> PlanDecision:
@@ -237,55 +274,64 @@ class RunWorkflow:
             "resource_destructions": result.resource_destructions or 0,
         }
         if run.is_speculative or not result.has_changes:
-            self._runs.transition(
-                run.id, PLANNED_FROM, RunStatus.PLANNED_AND_FINISHED, self._clock(), counts
-            )
+            self._advance(run.id, PLANNED_FROM, RunStatus.PLANNED_AND_FINISHED, counts)
             return PlanDecision(next="finish")
         self._runs.update(run.id, counts)
         try:
             self._locks.lock_workspace(run.workspace_id, holder=run.id, reason=f"run {run.id}")
         except Conflict as conflict:
-            # Design §4: a run never waits for confirmation or applies unlocked.
-            raise LockFailed(f"The workspace could not be locked: {conflict.detail}") from None
+            if not self._holds_lock(run):  # else: a retry, and the lock is already ours
+                # Design §4: a run never waits for confirmation or applies unlocked.
+                raise LockFailed(f"The workspace could not be locked: {conflict.detail}") from None
         self._runs.update(run.id, {"lock_held": True})
         return PlanDecision(next="apply" if run.auto_apply else "confirm")
 
     def await_confirmation(self, step: ConfirmationInput) -> None:
         """Become ``planned`` and keep the token a confirm or discard resumes, in one write:
         the API can act on a planned run only once the workflow can hear it."""
+        token = {"confirmation_token": step.task_token}
         planned = self._runs.transition(
-            step.run_id,
-            PLANNED_FROM,
-            RunStatus.PLANNED,
-            self._clock(),
-            fields={"confirmation_token": step.task_token},
+            step.run_id, PLANNED_FROM, RunStatus.PLANNED, self._clock(), fields=token
         )
-        if planned is None:
+        if planned is not None:
+            return
+        # A retry: the first attempt made the run planned. It waits on this attempt's token
+        # now, or, if someone answered meanwhile, this attempt hears the answer too.
+        if self._runs.update_in_status(step.run_id, RunStatus.PLANNED, token) is not None:
+            return
+        run = self._run(step.run_id)
+        decision = ANSWERED.get(run.status)
+        if decision is None:
             raise RunNotRunnable(f"Run {step.run_id} cannot wait for confirmation now.")
+        if self._runs.private(run.id).get("confirmation_token") != step.task_token:
+            resume(step.task_token, {"decision": decision})
 
     def start_apply(self, step: RunRef) -> RunnerInput:
-        applying = self._runs.transition(
+        applying = self._advance(
             step.run_id,
             # Confirmed, or auto-apply straight from the plan; either after pre_apply tasks.
             {*PLANNED_FROM, RunStatus.CONFIRMED, RunStatus.PRE_APPLY_RUNNING},
             RunStatus.APPLYING,
-            self._clock(),
             remove=("confirmation_token",),
         )
-        if applying is None:
-            raise RunNotRunnable(f"Run {step.run_id} is {self._run(step.run_id).status}.")
         return self._runner_input(applying, Phase.APPLY)
 
     def record_apply(self, step: RunRef) -> None:
         run = self._run(step.run_id)
         self._succeeded(run, Phase.APPLY)
+        if run.apply_recorded:
+            return  # a retry: the state version is recorded and the run knows it
         try:
-            version = self._states.record_run_state(run.workspace_id, run.id)
+            version = self._states.recorded_by(run.workspace_id, run.id) or (
+                self._states.record_run_state(run.workspace_id, run.id)
+            )
         except StateRefused as refused:
             raise StateNotSaved(self._state_not_saved(run, str(refused))) from None
-        except Exception:
+        except Exception as error:
+            # Outside the run (S3 or DynamoDB failing): the workflow tries the step again.
             logger.exception("state version not recorded", extra={"run_id": run.id})
-            raise StateNotSaved(self._state_not_saved(run, "recording it failed")) from None
+            why = f"recording it failed: {type(error).__name__}"
+            raise StepInterrupted(self._state_not_saved(run, why)) from None
         # Still applying: the post_apply run tasks come next, and finish makes it applied.
         self._runs.update(run.id, {"state_version_id": version.id})
 
@@ -303,6 +349,21 @@ class RunWorkflow:
         if run.apply_recorded:
             # The new state is saved: nothing after it (post_apply) can undo the apply.
             self._finisher.end(run, RunStatus.APPLIED, None, reason="failure after the apply")
+            return
+        phase = run.runner_phase
+        if phase is not None and step.error.get("Error") == PHASE_TIMED_OUT:
+            # Its task is being stopped, and the runner may still be saving what Terraform
+            # wrote: the run ends now, but keeps its workspace until the reconcile of this
+            # execution has seen the runner end and recorded its state (as a force-cancel).
+            error = RunError(
+                stage=phase.value,
+                message=(
+                    f"The {phase} phase ran longer than its limit of "
+                    f"{self._phase_timeout_seconds} s (RunnerPhaseTimeoutSeconds) and was "
+                    "stopped."
+                ),
+            )
+            self._finisher.end_before_runner(run, RunStatus.ERRORED, phase, "timed out", error)
             return
         # A run stopped at a task stage already says why (the mandatory task that failed).
         error = run.error or self._explain(run, step.error)
@@ -330,15 +391,32 @@ class RunWorkflow:
             return RunError(
                 stage=STEP_ERRORS[name].stage, message=str(cause.get("errorMessage", name))
             )
+        if "errorMessage" in cause:  # a Lambda step that failed on its own (e.g. timed out)
+            return RunError(
+                stage="workflow",
+                message=f"A workflow step failed ({name}): {cause['errorMessage']}",
+            )
         phase = {RunStatus.APPLYING: Phase.APPLY, RunStatus.FETCHING: Phase.FETCH}.get(
             run.status, Phase.PLAN
         )
         result = self._artifacts.result(run.id, phase)
         if result is not None and result.error is not None:
             return result.error
+        failures = cause.get("Failures") or cause.get("failures")
+        if failures:  # RunTask started nothing, even when retried (AmazonECS.Unknown)
+            reasons = "; ".join(str(f.get("Reason") or f.get("reason")) for f in failures)
+            return RunError(
+                stage=phase.value,
+                message=f"ECS could not start the runner's task for the {phase} phase ({reasons}).",
+            )
         containers = cause.get("Containers") or cause.get("containers") or [{}]
         exit_code = containers[0].get("ExitCode", containers[0].get("exitCode"))
         reason = cause.get("StoppedReason") or cause.get("stoppedReason") or name or "unknown"
+        if (cause.get("StopCode") or cause.get("stopCode")) == "TaskFailedToStart":
+            return RunError(
+                stage=phase.value,
+                message=f"The runner's task for the {phase} phase did not start ({reason}).",
+            )
         return RunError(
             stage=phase.value,
             message=(
@@ -391,7 +469,33 @@ class RunWorkflow:
             workspace_role_arn=scope.workspace_role_arn,
             workspace_role_external_id=workspace.aws_external_id or "",
             workspace_role_session_seconds=str(workspace.aws_session_duration),
+            timeout_seconds=self._phase_timeout_seconds,
             **RunnerInput.of(self._runner_credentials.issue(scope)),
+        )
+
+    def _advance(
+        self,
+        run_id: str,
+        allowed_from: set[RunStatus] | frozenset[RunStatus],
+        to: RunStatus,
+        fields: dict[str, Any] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> Run:
+        """Move the run to ``to``; a run already there is a retry of this step, done before."""
+        moved = self._runs.transition(run_id, allowed_from, to, self._clock(), fields, remove)
+        if moved is not None:
+            return moved
+        run = self._run(run_id)
+        if run.status is not to:
+            raise RunNotRunnable(f"Run {run_id} is {run.status}, it cannot become {to}.")
+        return run
+
+    def _holds_lock(self, run: Run) -> bool:
+        workspace = self._workspaces.get(run.workspace_id)
+        return (
+            workspace is not None
+            and workspace.lock is not None
+            and (workspace.lock.holder == run.id)
         )
 
     def _run(self, run_id: str) -> Run:

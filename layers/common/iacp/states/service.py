@@ -47,6 +47,12 @@ class StateService:
         self._store.add_current(version)
         return version
 
+    def recorded_by(self, workspace_id: str, run_id: str) -> StateVersion | None:
+        """The workspace's current state version if ``run_id``'s apply recorded it: a step
+        that recorded it and failed before it could say so finds it here when retried."""
+        current = self._store.current(workspace_id)
+        return current if current is not None and current.run_id == run_id else None
+
     def record_if_written(self, workspace_id: str, run_id: str) -> StateVersion | None:
         """After an apply that did not finish (failed, canceled, or its runner killed): what
         Terraform recorded of the real resources it touched (the runner's last upload or
