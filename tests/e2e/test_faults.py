@@ -6,7 +6,7 @@ starts. The faults come from ``local.faults`` and ``local.ecs.TaskFault``; every
 the real platform: the workflow, the functions, the runner and Terraform."""
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -182,7 +182,7 @@ def test_faults_that_do_not_pass_end_the_run_release_the_workspace_and_start_the
     by_workspace = {case.workspace: case.name for case in CASES}
     spared: set[str] = set()
 
-    def in_case(name: str, phase: str) -> Callable[[dict[str, str]], bool]:
+    def in_case(name: str, phase: str) -> Callable[[Mapping[str, str]], bool]:
         workspace = cases[name].workspace
         return lambda env: (
             (env.get("IACP_WORKSPACE_ID"), env.get("IACP_PHASE"))
