@@ -10,9 +10,10 @@ import pytest
 import requests
 
 from examples.runtask_service import RunTaskService
+from local.ecs import TaskFault
 from local.platform import LocalPlatform
 from tests.conftest import ApiClient
-from tests.e2e.test_run_pipeline import full_log, run_status
+from tests.e2e.test_run_pipeline import ENDED, full_log, released, run_status
 from tests.git_support import file_url, make_repository
 from tests.vcs_support import (
     WEBHOOK_SECRET,
@@ -149,3 +150,33 @@ def test_a_pull_request_gets_a_speculative_plan_its_run_tasks_know_of(
     # Speculative: the workspace was never locked and has no state from it.
     assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
     assert admin.get(f"/workspaces/{ws}/current-state-version").status == 404
+
+
+def test_a_runner_killed_while_fetching_errors_the_run_and_the_next_push_applies(
+    platform, admin, connection, repository
+):
+    """The fetch's container is killed (as the OOM killer kills it): the run errors with what
+    ECS says, its configuration version does not stay pending, the workspace is released and
+    the next push's run applies."""
+    url, (first, second) = repository
+    app = workspace(admin, "vcs-killed", connection, url, auto_apply=True)
+    killed_fetch = TaskFault(
+        "killed",
+        lambda env: (env.get("IACP_WORKSPACE_ID"), env.get("IACP_PHASE")) == (app, "fetch"),
+        "OutOfMemoryError: Container killed due to memory usage",
+    )
+    remove = platform.ecs.inject(killed_fetch)
+    try:
+        [killed] = deliver(platform, connection, "push", push_body(url, first))["runs"]
+        run = run_status(admin, killed["run_id"], ENDED)
+    finally:
+        remove()
+
+    assert run["status"] == "errored"
+    assert run["error"]["stage"] == "fetch"
+    assert "exit code 137, OutOfMemoryError" in run["error"]["message"]
+    version = f"/workspaces/{app}/configuration-versions/{run['configuration_version_id']}"
+    assert admin.get(version).json()["status"] == "errored"
+    [retried] = deliver(platform, connection, "push", push_body(url, second))["runs"]
+    assert run_status(admin, retried["run_id"], ENDED)["status"] == "applied"
+    released(admin, app)
