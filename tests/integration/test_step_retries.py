@@ -24,6 +24,7 @@ from iacp.runs.workflow import (
 )
 from iacp.services import RunMachinery
 from local.functions import LambdaContext
+from tests.integration.test_partial_state import applying, holder, new_run
 from tests.runs_support import (
     apply_result,
     machinery_for,
@@ -42,18 +43,6 @@ def ws(aws, admin) -> str:
     workspace = str(admin.post("/workspaces", {"name": "retries"}).json()["id"])
     upload_configuration(admin, aws, workspace)
     return workspace
-
-
-def new_run(admin, ws: str, **body: Any) -> str:
-    reply = admin.post(f"/workspaces/{ws}/runs", body)
-    assert reply.status == 201, reply.body
-    return str(reply.json()["id"])
-
-
-def holder(admin, ws: str) -> tuple[str | None, str | None]:
-    """Who holds the workspace's queue, and its lock."""
-    workspace = admin.get(f"/workspaces/{ws}").json()
-    return workspace["current_run_id"], (workspace["lock"] or {}).get("holder")
 
 
 def state_versions(aws, ws: str) -> list[dict[str, Any]]:
@@ -269,14 +258,8 @@ def test_a_state_not_recorded_for_good_is_kept_as_a_partial_state_version(
 ):
     """record_apply interrupted (S3 or DynamoDB failing) on every try: what the apply wrote is
     recorded by the failure handler, marked partial, before the workspace is given back."""
-    run_id = new_run(admin, ws, auto_apply=True)
+    run_id = applying(aws, admin, ws, machinery)
     waiting = new_run(admin, ws)
-    workflow = machinery.run_workflow()
-    workflow.start(StartInput(run_id=run_id, execution_arn="arn:x"))
-    workflow.start_plan(RunRef(run_id=run_id))
-    plan_result(aws, run_id, has_changes=True)
-    workflow.record_plan(RunRef(run_id=run_id))
-    workflow.start_apply(RunRef(run_id=run_id))
     apply_result(aws, run_id, serial=3)
 
     message = "The workflow step record_apply did not finish (ClientError: throttled)."
@@ -295,14 +278,8 @@ def test_a_phase_past_its_time_limit_ends_the_run_but_keeps_the_workspace_for_it
     """The step's TimeoutSecondsPath fired (a lost task end, or a runner that hangs): the run
     errors at once, and the workspace is given back by the reconcile of the failed execution
     once the runner has reported, with what its apply wrote recorded."""
-    run_id = new_run(admin, ws, auto_apply=True)
+    run_id = applying(aws, admin, ws, machinery)
     waiting = new_run(admin, ws)
-    workflow = machinery.run_workflow()
-    workflow.start(StartInput(run_id=run_id, execution_arn="arn:x"))
-    workflow.start_plan(RunRef(run_id=run_id))
-    plan_result(aws, run_id, has_changes=True)
-    workflow.record_plan(RunRef(run_id=run_id))
-    workflow.start_apply(RunRef(run_id=run_id))
 
     failed(machinery, run_id, "States.Timeout", "State timed out.")
 

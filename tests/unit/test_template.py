@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from iacp.runs.workflow import RunnerInput
+from iacp.runs.workflow import FetchInput, RunnerInput
 from iacp.settings import (
     ApiSettings,
     AuthorizerSettings,
@@ -222,3 +222,16 @@ def test_the_workflow_hands_the_runner_every_setting_the_workflow_function_gives
     runner_names = {name: field.alias for name, field in RunnerSettings.model_fields.items()}
     given.remove("timeout_seconds")
     assert passed == {runner_names[name]: f"$.runner.{name}" for name in given}
+
+
+def test_every_runner_phase_has_the_time_limit_its_start_gives():
+    """A lost task end or a hung runner errors the run after ``RunnerPhaseTimeoutSeconds``:
+    each runner step reads its limit from what the step before it returned."""
+    states = json.loads(Path("statemachine/run.asl.json").read_text())["States"]
+
+    assert states["StartRun"]["ResultSelector"]["runner.$"] == "$.Payload.fetch"
+    assert states["FetchConfiguration"]["TimeoutSecondsPath"] == "$.fetch.runner.timeout_seconds"
+    assert "timeout_seconds" in FetchInput.model_fields
+    for start, task in (("StartPlan", "PlanRun"), ("StartApply", "ApplyRun")):
+        assert states[start]["ResultSelector"]["timeout_seconds.$"] == "$.Payload.timeout_seconds"
+        assert states[task]["TimeoutSecondsPath"] == "$.runner.timeout_seconds"

@@ -350,6 +350,9 @@ class RunWorkflow:
             # The new state is saved: nothing after it (post_apply) can undo the apply.
             self._finisher.end(run, RunStatus.APPLIED, None, reason="failure after the apply")
             return
+        if run.status is RunStatus.FETCHING:
+            # Its commit never arrived: the version will not become usable by waiting.
+            self._settle_unfetched(run)
         phase = run.runner_phase
         if phase is not None and step.error.get("Error") == PHASE_TIMED_OUT:
             # Its task is being stopped, and the runner may still be saving what Terraform
@@ -372,9 +375,6 @@ class RunWorkflow:
             # keep what Terraform recorded (the runner's upload, or its last checkpoint), and
             # only then give the workspace back.
             self._states.record_if_written(run.workspace_id, run.id)
-        if run.status is RunStatus.FETCHING:
-            # Its commit never arrived: the version will not become usable by waiting.
-            self._settle_unfetched(run)
         self._finisher.end(run, RunStatus.ERRORED, error, reason="workflow step failed")
 
     def _settle_unfetched(self, run: Run) -> None:
