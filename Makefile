@@ -46,11 +46,13 @@ lint-infra: $(TOOLS)/.installed
 	if [ -z "$$asl" ]; then echo "statelint: no ASL files under statemachine/ yet"; \
 	else for f in $$asl; do echo "statelint $$f"; $(TOOLS)/bin/statelint $$f || exit 1; done; fi
 
-# Two processes: the end-to-end tests run the platform against a moto server, the others mock
-# AWS inside the process (see tests/e2e/conftest.py).
+# Two runs: the end-to-end tests run the platform against a moto server, the others mock AWS
+# inside the process (see tests/e2e/conftest.py). Each spreads its tests over worker
+# processes (pytest-xdist): one per core for the others; two for the end-to-end tests, each
+# with a whole local platform of its own, a test module staying on one worker.
 pytest: $(VENV)/.installed
-	$(VENV)/bin/pytest
-	IACP_E2E=1 $(VENV)/bin/pytest tests/e2e
+	$(VENV)/bin/pytest -n auto --durations=15
+	IACP_E2E=1 $(VENV)/bin/pytest -n 2 --dist loadfile --durations=15 tests/e2e
 
 # The schema fuzzer alone (tests/fuzz, which `make test` runs too), with twenty times the
 # examples per operation.
