@@ -7,9 +7,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from iacp.observability import logger, tracer
+from iacp.runs.status import InvalidTransition
 from iacp.runs.workflow import (
     ConfirmationInput,
     FailureInput,
+    RunNotRunnable,
     RunRef,
     StartInput,
     StepFailed,
@@ -48,6 +50,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         result = step(model.model_validate(event))
     except StepFailed:
         raise  # the run's own failure: the workflow's Catch turns it into the run's error
+    except InvalidTransition as refused:  # the run moved elsewhere: retrying cannot help
+        logger.warning("run transition refused", extra={"why": refused.detail})
+        raise RunNotRunnable(refused.detail) from None
     except Exception as error:
         # Anything else (an AWS error, throttling) is outside the run: the workflow retries
         # the step under this one name, and every step is safe to run again.

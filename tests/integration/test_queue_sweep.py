@@ -1,6 +1,5 @@
 """The periodic queue sweep (design §7): a run left waiting for a free workspace starts."""
 
-from iacp.runs.finish import NOT_ENDED
 from iacp.runs.status import RunStatus
 from iacp.timestamps import utcnow
 from iacp.workspaces.store import DynamoWorkspaceStore
@@ -21,7 +20,7 @@ def test_a_run_left_waiting_for_a_free_workspace_is_started(aws, admin, handlers
     started(machinery, first)
     # The first run ended and freed the workspace, but did not see the waiting run (the
     # queue index is eventually consistent): stand in for that at the tables.
-    machinery.runs.transition(first, NOT_ENDED, RunStatus.ERRORED, utcnow())
+    machinery.runs.transition(first, RunStatus.ERRORED, utcnow())
     DynamoWorkspaceStore(aws.refs["WorkspacesTable"]).release_queue(ws, first)
     assert admin.get(f"/runs/{waiting}").json()["execution_arn"] is None
 

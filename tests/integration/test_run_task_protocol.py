@@ -16,6 +16,8 @@ import pytest
 
 from iacp import __version__
 from iacp.outbound import Outbound
+from iacp.runs.status import RunStatus
+from iacp.runs.workflow import RunNotRunnable
 from iacp.runtasks import protocol, stages
 from iacp.runtasks.models import Stage
 from iacp.runtasks.stages import ConcludeInput, TaskItem
@@ -701,3 +703,23 @@ def test_a_speculative_run_says_so(aws, machinery, admin, service, ws):
     [sent] = dispatch_all(machinery, service, run_id, ws, Stage.POST_PLAN)
 
     assert sent.webhook.json()["is_speculative"] is True
+
+
+def test_a_stage_prepared_again_carries_on_and_one_for_an_ended_run_is_refused(
+    aws, machinery, admin, service, ws
+):
+    """The transition to ``<stage>_running`` is never dropped: a retried prepare finds the run
+    there already; a run that ended meanwhile cannot start a stage (the workflow's Catch then
+    finds it ended)."""
+    attach(admin, ws, create_task(admin, service.url), ["post_plan"], "mandatory")
+    run_id = run_at(aws, machinery, admin, ws, Stage.POST_PLAN)
+
+    assert len(prepare(machinery, run_id, Stage.POST_PLAN)) == 1
+    assert len(prepare(machinery, run_id, Stage.POST_PLAN)) == 1
+    assert admin.get(f"/runs/{run_id}").json()["status"] == "post_plan_running"
+
+    run = machinery.runs.get(run_id)
+    assert run is not None
+    machinery.finisher.end(run, RunStatus.CANCELED, None, "a cancel")
+    with pytest.raises(RunNotRunnable, match="is canceled; it cannot become post_plan_running"):
+        prepare(machinery, run_id, Stage.POST_PLAN)

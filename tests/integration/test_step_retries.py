@@ -133,7 +133,7 @@ def test_a_start_by_another_execution_is_still_refused(aws, admin, ws, machinery
     workflow = machinery.run_workflow()
     workflow.start(StartInput(run_id=run_id, execution_arn="arn:first"))
 
-    with pytest.raises(RunNotRunnable, match="is fetching, not pending"):
+    with pytest.raises(RunNotRunnable, match="was started by another execution"):
         workflow.start(StartInput(run_id=run_id, execution_arn="arn:second"))
 
 
@@ -145,7 +145,7 @@ def test_a_step_cannot_move_a_run_that_went_elsewhere(aws, admin, ws, machinery)
     assert run is not None
     machinery.finisher.end(run, RunStatus.CANCELED, None, "a cancel")
 
-    with pytest.raises(RunNotRunnable, match="is canceled, it cannot become planning"):
+    with pytest.raises(RunNotRunnable, match="is canceled; it cannot become planning"):
         workflow.start_plan(RunRef(run_id=run_id))
 
 

@@ -17,12 +17,10 @@ from datetime import datetime
 from iacp.observability import logger
 from iacp.runs.models import Phase, Run, RunError
 from iacp.runs.queue import RunQueue
-from iacp.runs.status import TERMINAL, RunStatus
+from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import AWAITING_RUNNER, RunStore
 from iacp.timestamps import utcnow
 from iacp.workspaces.store import WorkspaceStore
-
-NOT_ENDED = frozenset(RunStatus) - TERMINAL
 
 
 class RunFinisher:
@@ -43,8 +41,9 @@ class RunFinisher:
     def end(self, run: Run, status: RunStatus, error: RunError | None, reason: str) -> Run:
         """Make the run ``status`` (terminal) unless it has already ended, then release."""
         fields = {"error": error.model_dump()} if error is not None else None
-        ended = self._runs.transition(run.id, NOT_ENDED, status, self._clock(), fields)
-        if ended is None:
+        try:
+            ended = self._runs.transition(run.id, status, self._clock(), fields)
+        except InvalidTransition:  # it ended already: the first ending stands
             ended = self._runs.get(run.id) or run
         else:
             logger.info(
@@ -69,8 +68,9 @@ class RunFinisher:
         fields: dict[str, object] = {AWAITING_RUNNER: phase.value}
         if error is not None:
             fields["error"] = error.model_dump()
-        ended = self._runs.transition(run.id, NOT_ENDED, status, self._clock(), fields)
-        if ended is None:  # it ended meanwhile: nothing is awaited any more
+        try:
+            ended = self._runs.transition(run.id, status, self._clock(), fields)
+        except InvalidTransition:  # it ended meanwhile: nothing is awaited any more
             return self.end(run, status, error, reason)
         logger.info(
             "run ended; its runner is awaited",

@@ -17,7 +17,7 @@ from iacp.runs.artifacts import RunArtifacts, StoredDocument, plan_json_key
 from iacp.runs.finish import RunFinisher
 from iacp.runs.models import LogPage, Phase, Run, RunAction, RunCreate
 from iacp.runs.queue import RunQueue
-from iacp.runs.status import RunStatus
+from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import RunStore
 from iacp.runs.workflow_client import WorkflowClient
 from iacp.runtasks.models import StageStatus, TaskResult, TaskResultSummary
@@ -119,10 +119,12 @@ class RunService:
             raise Conflict(f"Run {run_id} has already ended ({run.status}).")
         now = self._clock()
         if run.status is RunStatus.PENDING and run.execution_arn is None:
-            canceled = self._runs.transition(run_id, {RunStatus.PENDING}, RunStatus.CANCELED, now)
-            if canceled is not None:
-                return canceled
-            run = self._existing(run_id)  # it started meanwhile: stop its workflow instead
+            try:  # only while it waits: a run that started is canceled through its workflow
+                return self._runs.transition(
+                    run_id, RunStatus.CANCELED, now, only_from={RunStatus.PENDING}
+                )
+            except InvalidTransition:
+                run = self._existing(run_id)  # it started meanwhile: stop its workflow instead
         self._runs.update(
             run_id, {"cancel_requested_at": to_iso(now), "canceled_by": principal.token_id}
         )
@@ -185,19 +187,21 @@ class RunService:
     ) -> Run:
         run = self._existing(run_id)
         principal.require_workspace(run.workspace_id, Role.WRITE)
-        changed = self._runs.transition(
-            run_id,
-            {RunStatus.PLANNED},
-            to,
-            self._clock(),
-            fields={f"{decision}_by": principal.token_id, f"{decision}_comment": action.comment},
-        )
-        if changed is None:
-            current = self._existing(run_id)
-            raise Conflict(
-                f"Run {run_id} is {current.status}; only a planned run can be confirmed or "
-                "discarded."
+        try:
+            changed = self._runs.transition(
+                run_id,
+                to,
+                self._clock(),
+                fields={
+                    f"{decision}_by": principal.token_id,
+                    f"{decision}_comment": action.comment,
+                },
             )
+        except InvalidTransition as refused:
+            raise Conflict(
+                f"Run {run_id} is {refused.current}; only a planned run can be confirmed or "
+                "discarded."
+            ) from None
         token = self._runs.private(run_id).get("confirmation_token")
         if token:
             self._workflow.resume(str(token), {"decision": decision})

@@ -9,7 +9,7 @@ duplicate event (a second confirm, a reconcile after the run already ended) chan
 """
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,7 +19,7 @@ from iacp.aws import dynamodb_table
 from iacp.dynamo import Update, is_condition_failure
 from iacp.pagination import decode_cursor, encode_cursor
 from iacp.runs.models import Run
-from iacp.runs.status import RunStatus
+from iacp.runs.status import InvalidTransition, RunStatus, allowed_from
 from iacp.timestamps import from_iso, to_iso
 
 if TYPE_CHECKING:
@@ -31,6 +31,9 @@ _LIST_KEY = frozenset({"id", "workspace_id", "created_key"})
 # The phase of a run force-canceled while that phase's runner ran: the reconcile still has to
 # wait for the runner, record what it left and release (iacp.runs.reconcile).
 AWAITING_RUNNER = "awaiting_runner"
+# Counts the rewrites of a run's task-stage summaries: each rewrite is conditional on it.
+TASK_STAGES_VERSION = "task_stages_version"
+REWRITE_ATTEMPTS = 10
 # Attributes the workflow keeps on the run item that are never part of the API's Run.
 PRIVATE = (
     "confirmation_token",
@@ -45,6 +48,7 @@ PRIVATE = (
     "discard_comment",
     "override_token",
     AWAITING_RUNNER,
+    TASK_STAGES_VERSION,
 )
 
 
@@ -60,12 +64,13 @@ class RunStore(Protocol):
     def transition(
         self,
         run_id: str,
-        allowed_from: Collection[RunStatus],
         to: RunStatus,
         at: datetime,
         fields: Mapping[str, Any] | None = None,
         remove: Collection[str] = (),
-    ) -> Run | None: ...
+        *,
+        only_from: Collection[RunStatus] | None = None,
+    ) -> Run: ...
     def update(
         self, run_id: str, fields: Mapping[str, Any], remove: Collection[str] = ()
     ) -> Run | None: ...
@@ -73,6 +78,13 @@ class RunStore(Protocol):
         self, run_id: str, status: RunStatus, fields: Mapping[str, Any]
     ) -> Run | None: ...
     def take_private(self, run_id: str, name: str) -> str | None: ...
+    def rewrite_task_stages(
+        self,
+        run_id: str,
+        change: Callable[[Run], list[dict[str, Any]]],
+        fields: Mapping[str, Any] | None = None,
+        remove: Collection[str] = (),
+    ) -> Run | None: ...
 
 
 class DynamoRunStore:
@@ -149,19 +161,26 @@ class DynamoRunStore:
     def transition(
         self,
         run_id: str,
-        allowed_from: Collection[RunStatus],
         to: RunStatus,
         at: datetime,
         fields: Mapping[str, Any] | None = None,
         remove: Collection[str] = (),
-    ) -> Run | None:
-        """Move the run to ``to`` if its status is one of ``allowed_from``; ``None`` if not."""
+        *,
+        only_from: Collection[RunStatus] | None = None,
+    ) -> Run:
+        """Move the run to ``to``, on condition that its status is one ``TRANSITIONS`` leads
+        from (narrowed to ``only_from``); ``InvalidTransition`` names the status it is in if
+        not."""
         update = Update().set("status", to.value).set_in("status_timestamps", to.value, to_iso(at))
         update.set_all(fields or {}).remove(remove)
         if to is not RunStatus.PENDING:
             update.remove(["queued_workspace_id"])
-        allowed = update.one_of("status", [status.value for status in allowed_from])
-        return self._update(run_id, update, allowed)
+        allowed = sorted(s.value for s in allowed_from(to, only_from))
+        moved = self._update(run_id, update, update.one_of("status", allowed)) if allowed else None
+        if moved is None:  # no status leads to ``to`` (pending), or the run is elsewhere
+            current = self.get(run_id)
+            raise InvalidTransition(run_id, None if current is None else current.status, to)
+        return moved
 
     def update(
         self, run_id: str, fields: Mapping[str, Any], remove: Collection[str] = ()
@@ -174,6 +193,33 @@ class DynamoRunStore:
         """Set ``fields`` if the run is still ``status``; ``None`` if it is not."""
         update = Update().set_all(fields)
         return self._update(run_id, update, update.one_of("status", [status.value]))
+
+    def rewrite_task_stages(
+        self,
+        run_id: str,
+        change: Callable[[Run], list[dict[str, Any]]],
+        fields: Mapping[str, Any] | None = None,
+        remove: Collection[str] = (),
+    ) -> Run | None:
+        """Set the run's task-stage summaries to ``change(run)`` (and ``fields``), on condition
+        that nobody rewrote them since the run was read (a version number kept beside them);
+        read and try again if someone did. ``None`` if there is no such run."""
+        for _ in range(REWRITE_ATTEMPTS):
+            item = self._read(run_id)
+            if item is None:
+                return None
+            version = int(item.get(TASK_STAGES_VERSION, 0))
+            update = Update().set_all({"task_stages": change(_run(item)), **(fields or {})})
+            update.set(TASK_STAGES_VERSION, version + 1).remove(remove)
+            unchanged = (
+                f"{update.name(TASK_STAGES_VERSION)} = {update.value(version)}"
+                if TASK_STAGES_VERSION in item
+                else f"attribute_not_exists({update.name(TASK_STAGES_VERSION)})"
+            )
+            rewritten = self._update(run_id, update, unchanged)
+            if rewritten is not None:
+                return rewritten
+        raise RuntimeError(f"run {run_id}: its task stages kept changing while rewritten")
 
     def take_private(self, run_id: str, name: str) -> str | None:
         """Remove a private attribute (a task token) and return what it was, atomically: of

@@ -28,7 +28,7 @@ from iacp.observability import logger
 from iacp.runs.artifacts import PhaseResult, RunArtifacts
 from iacp.runs.finish import RunFinisher
 from iacp.runs.models import Phase, Run, RunError
-from iacp.runs.status import RunStatus
+from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import RunStore
 from iacp.runs.workflow_client import resume
 from iacp.states.models import run_state_key
@@ -88,9 +88,6 @@ STEP_ERRORS: dict[str, type[StepFailed]] = {
 }
 
 
-# A plan ends in planning, or in post_plan_running when post_plan run tasks ran.
-PLANNED_FROM = frozenset({RunStatus.PLANNING, RunStatus.POST_PLAN_RUNNING})
-APPLIED_FROM = frozenset({RunStatus.APPLYING, RunStatus.POST_APPLY_RUNNING})
 # The error of a step that ran past its TimeoutSeconds (a runner phase past its limit).
 PHASE_TIMED_OUT = "States.Timeout"
 # A planned run's answer (RunService._confirm), as the confirmation's task token carries it.
@@ -210,19 +207,9 @@ class RunWorkflow:
         run = self._run(step.run_id)
         if not run.is_speculative and not self._workspaces.claim_queue(run.workspace_id, run.id):
             raise RunNotRunnable(f"Workspace {run.workspace_id} is busy with another run.")
-        started = self._runs.transition(
-            run.id,
-            {RunStatus.PENDING},
-            RunStatus.FETCHING,
-            self._clock(),
-            fields={"execution_arn": step.execution_arn},
-        )
-        if started is None:
-            started = self._run(run.id)
-            if started.status is not RunStatus.FETCHING or (
-                started.execution_arn != step.execution_arn
-            ):
-                raise RunNotRunnable(f"Run {run.id} is {started.status}, not pending.")
+        started = self._advance(run.id, RunStatus.FETCHING, {"execution_arn": step.execution_arn})
+        if started.execution_arn != step.execution_arn:
+            raise RunNotRunnable(f"Run {run.id} was started by another execution.")
         fetch = self._fetch_input(started)
         return StartOutput(needs_fetch=fetch is not None, fetch=fetch)
 
@@ -259,9 +246,7 @@ class RunWorkflow:
         )
 
     def start_plan(self, step: RunRef) -> RunnerInput:
-        planning = self._advance(
-            step.run_id, {RunStatus.FETCHING, RunStatus.PRE_PLAN_RUNNING}, RunStatus.PLANNING
-        )
+        planning = self._advance(step.run_id, RunStatus.PLANNING)
         return self._runner_input(planning, Phase.PLAN)
 
     def record_plan(self, step: RunRef) -> PlanDecision:
@@ -274,7 +259,7 @@ class RunWorkflow:
             "resource_destructions": result.resource_destructions or 0,
         }
         if run.is_speculative or not result.has_changes:
-            self._advance(run.id, PLANNED_FROM, RunStatus.PLANNED_AND_FINISHED, counts)
+            self._advance(run.id, RunStatus.PLANNED_AND_FINISHED, counts)
             return PlanDecision(next="finish")
         self._runs.update(run.id, counts)
         try:
@@ -290,11 +275,11 @@ class RunWorkflow:
         """Become ``planned`` and keep the token a confirm or discard resumes, in one write:
         the API can act on a planned run only once the workflow can hear it."""
         token = {"confirmation_token": step.task_token}
-        planned = self._runs.transition(
-            step.run_id, PLANNED_FROM, RunStatus.PLANNED, self._clock(), fields=token
-        )
-        if planned is not None:
+        try:
+            self._runs.transition(step.run_id, RunStatus.PLANNED, self._clock(), fields=token)
             return
+        except InvalidTransition:
+            pass
         # A retry: the first attempt made the run planned. It waits on this attempt's token
         # now, or, if someone answered meanwhile, this attempt hears the answer too.
         if self._runs.update_in_status(step.run_id, RunStatus.PLANNED, token) is not None:
@@ -307,13 +292,8 @@ class RunWorkflow:
             resume(step.task_token, {"decision": decision})
 
     def start_apply(self, step: RunRef) -> RunnerInput:
-        applying = self._advance(
-            step.run_id,
-            # Confirmed, or auto-apply straight from the plan; either after pre_apply tasks.
-            {*PLANNED_FROM, RunStatus.CONFIRMED, RunStatus.PRE_APPLY_RUNNING},
-            RunStatus.APPLYING,
-            remove=("confirmation_token",),
-        )
+        # Confirmed, or auto-apply straight from the plan; either after pre_apply tasks.
+        applying = self._advance(step.run_id, RunStatus.APPLYING, remove=("confirmation_token",))
         return self._runner_input(applying, Phase.APPLY)
 
     def record_apply(self, step: RunRef) -> None:
@@ -339,9 +319,12 @@ class RunWorkflow:
         """The run reached its ending (applied, planned_and_finished, discarded): release."""
         run = self._run(step.run_id)
         if run.apply_recorded:
-            run = (
-                self._runs.transition(run.id, APPLIED_FROM, RunStatus.APPLIED, self._clock()) or run
-            )
+            try:
+                run = self._runs.transition(run.id, RunStatus.APPLIED, self._clock())
+            except InvalidTransition as refused:
+                # Ended meanwhile (force-canceled after its state was saved): it keeps that
+                # ending, and what it holds is given back all the same.
+                logger.warning("run not made applied", extra={"why": refused.detail})
         self._finisher.release(run)
 
     def handle_failure(self, step: FailureInput) -> None:
@@ -476,19 +459,18 @@ class RunWorkflow:
     def _advance(
         self,
         run_id: str,
-        allowed_from: set[RunStatus] | frozenset[RunStatus],
         to: RunStatus,
         fields: dict[str, Any] | None = None,
         remove: tuple[str, ...] = (),
     ) -> Run:
-        """Move the run to ``to``; a run already there is a retry of this step, done before."""
-        moved = self._runs.transition(run_id, allowed_from, to, self._clock(), fields, remove)
-        if moved is not None:
-            return moved
-        run = self._run(run_id)
-        if run.status is not to:
-            raise RunNotRunnable(f"Run {run_id} is {run.status}, it cannot become {to}.")
-        return run
+        """Move the run to ``to``. A run already there is a retry of this step, done before;
+        a run anywhere else cannot go on (it ended meanwhile: canceled, errored)."""
+        try:
+            return self._runs.transition(run_id, to, self._clock(), fields, remove)
+        except InvalidTransition as refused:
+            if refused.current is not to:
+                raise RunNotRunnable(refused.detail) from None
+        return self._run(run_id)
 
     def _holds_lock(self, run: Run) -> bool:
         workspace = self._workspaces.get(run.workspace_id)

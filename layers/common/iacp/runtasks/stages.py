@@ -20,7 +20,7 @@ from iacp.errors import Conflict, Forbidden
 from iacp.observability import logger
 from iacp.outbound import Outbound
 from iacp.runs.models import Run, RunError
-from iacp.runs.status import RunStatus
+from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import RunStore
 from iacp.runs.workflow import RunNotRunnable
 from iacp.runs.workflow_client import WorkflowClient
@@ -52,13 +52,6 @@ RUNNING_STATUS = {
     Stage.POST_PLAN: RunStatus.POST_PLAN_RUNNING,
     Stage.PRE_APPLY: RunStatus.PRE_APPLY_RUNNING,
     Stage.POST_APPLY: RunStatus.POST_APPLY_RUNNING,
-}
-# The statuses a run may be in when each stage begins.
-STAGE_FOLLOWS = {
-    Stage.PRE_PLAN: {RunStatus.FETCHING},
-    Stage.POST_PLAN: {RunStatus.PLANNING},
-    Stage.PRE_APPLY: {RunStatus.CONFIRMED, RunStatus.PLANNING, RunStatus.POST_PLAN_RUNNING},
-    Stage.POST_APPLY: {RunStatus.APPLYING},
 }
 
 
@@ -139,9 +132,12 @@ class TaskStages:
             for record, attachment_id, enforcement in self._stage_tasks(run, step.stage)
         ]
         if items:
-            self._runs.transition(
-                run.id, STAGE_FOLLOWS[step.stage], RUNNING_STATUS[step.stage], self._clock()
-            )
+            running = RUNNING_STATUS[step.stage]
+            try:
+                self._runs.transition(run.id, running, self._clock())
+            except InvalidTransition as refused:
+                if refused.current is not running:  # else: a retry of this step
+                    raise RunNotRunnable(refused.detail) from None
             self._summarise(run.id, TaskStage(stage=step.stage, status=StageStatus.RUNNING))
         return StagePlan(tasks=items)
 
@@ -371,12 +367,15 @@ class TaskStages:
         fields: dict[str, Any] | None = None,
         remove: tuple[str, ...] = (),
     ) -> Run | None:
-        """Write the stage's summary into the run's ``task_stages`` (one entry per stage)."""
-        run = self._run(run_id)
-        stages = [s for s in run.task_stages if s.stage is not summary.stage] + [summary]
-        stages.sort(key=lambda s: list(Stage).index(s.stage))
-        dumped = [s.model_dump(mode="json", exclude_none=True) for s in stages]
-        return self._runs.update(run_id, {"task_stages": dumped} | (fields or {}), remove)
+        """Write the stage's summary into the run's ``task_stages`` (one entry per stage),
+        conditionally: a summary of another stage written meanwhile is kept."""
+
+        def with_summary(run: Run) -> list[dict[str, Any]]:
+            stages = [s for s in run.task_stages if s.stage is not summary.stage] + [summary]
+            stages.sort(key=lambda s: list(Stage).index(s.stage))
+            return [s.model_dump(mode="json", exclude_none=True) for s in stages]
+
+        return self._runs.rewrite_task_stages(run_id, with_summary, fields, remove)
 
     def _facts(self, run: Run) -> RunFacts:
         workspace = self._workspaces.get(run.workspace_id)
