@@ -1,4 +1,4 @@
-"""The run's objects in the artifacts bucket, by the storage layout of docs/run-pipeline.md."""
+"""The run's objects in the artifacts bucket, at the keys of ``iacp.runs.phase``."""
 
 import json
 import shutil
@@ -15,14 +15,9 @@ if TYPE_CHECKING:
 
 
 class Artifacts:
-    def __init__(self, s3: "S3Client", bucket: str, run_id: str):
+    def __init__(self, s3: "S3Client", bucket: str):
         self._s3 = s3
         self._bucket = bucket
-        self._run = f"runs/{run_id}"
-
-    def key(self, *parts: str) -> str:
-        """``runs/{run}/...``: e.g. ``key("plan", "tfplan")``."""
-        return "/".join((self._run, *parts))
 
     def download(self, key: str, path: Path) -> bool:
         """Copy an object to ``path``; False when there is no such object."""

@@ -1,7 +1,8 @@
 r"""Terraform's output, streamed to the run's log in S3 as numbered chunks.
 
-Chunk ``{prefix}/{offset:012d}`` holds the log's bytes from ``offset`` on; a reader lists the
-prefix and concatenates the chunks in key order. Every line is decoded (undecodable bytes
+Chunk ``{prefix}{offset:012d}`` (the prefix, ``iacp.runs.phase.log_prefix``, ends in ``/``)
+holds the log's bytes from ``offset`` on; a reader lists the prefix and concatenates the
+chunks in key order. Every line is decoded (undecodable bytes
 become U+FFFD) and masked before it is buffered, so no chunk ever holds a sensitive value in a
 form the masker knows.
 
@@ -134,7 +135,7 @@ class LogStreamer:
                 chunk = bytes(self._pending)
                 self._pending.clear()
             try:
-                self._put(f"{self._prefix}/{self._offset:012d}", chunk)
+                self._put(f"{self._prefix}{self._offset:012d}", chunk)
             except Exception:
                 # Put it back for the next flush: a lost chunk would leave a gap in the log.
                 with self._pending_lock:
@@ -147,7 +148,7 @@ class LogStreamer:
         self._stopped.set()
         self._ticker.join()
         self.flush()
-        self._put(f"{self._prefix}/complete", b"")
+        self._put(f"{self._prefix}complete", b"")
 
     def _tick(self) -> None:
         while not self._stopped.wait(self._flush_seconds):

@@ -23,6 +23,7 @@ from types import FrameType
 from pydantic import ValidationError
 
 from iacp.observability import logger
+from iacp.runs.phase import Phase, PhaseResult, PhaseStatus, RunError, log_prefix, result_key
 from runner import steps, vcs
 from runner.artifacts import Artifacts
 from runner.aws import PlatformClients
@@ -32,8 +33,8 @@ from runner.process import (
     handed_over_environment,
     restart_with_clean_environment,
 )
-from runner.result import EXIT_CODES, Canceled, Result, RunError, Stage, Status, StepFailed
-from runner.settings import Phase, RunnerSettings
+from runner.result import EXIT_CODES, Canceled, Stage, StepFailed
+from runner.settings import RunnerSettings
 from runner.steps import RunContext, Step
 from runner.terraform import Terraform, find_terraform
 
@@ -61,10 +62,10 @@ def main() -> int:
             "the runner's environment is incomplete",
             extra={"errors": error.errors(include_input=False, include_url=False)},
         )
-        return EXIT_CODES[Status.FAILED]
+        return EXIT_CODES[PhaseStatus.FAILED]
     aws = PlatformClients(settings)
-    artifacts = Artifacts(aws.s3, settings.bucket, settings.run_id)
-    log = LogStreamer(artifacts.put, artifacts.key("logs", settings.phase), Masker())
+    artifacts = Artifacts(aws.s3, settings.bucket)
+    log = LogStreamer(artifacts.put, log_prefix(settings.run_id, settings.phase), Masker())
     terraform = Terraform(find_terraform(settings.terraform_binary), log)
     git = Terraform(vcs.GIT_COMMAND, log, vcs.git_chdir)  # run and interrupted as Terraform is
     canceled = threading.Event()
@@ -86,7 +87,7 @@ def main() -> int:
         canceled=canceled,
         root=root,
         env=terraform_environment(root),
-        result=Result(phase=settings.phase),
+        result=PhaseResult(phase=settings.phase),
         aws=aws,
         git=git,
     )
@@ -136,12 +137,12 @@ def finish(ctx: RunContext) -> int:
     result = ctx.result
     try:
         ctx.artifacts.put(
-            ctx.artifacts.key(ctx.settings.phase, "result.json"),
+            result_key(ctx.settings.run_id, ctx.settings.phase),
             result.model_dump_json().encode(),
         )
     except Exception as error:
         logger.error("result.json could not be written", extra={"error": type(error).__name__})
-        return EXIT_CODES[Status.FAILED]
+        return EXIT_CODES[PhaseStatus.FAILED]
     finally:
         try:
             ctx.log.complete()
@@ -152,8 +153,8 @@ def finish(ctx: RunContext) -> int:
 
 def _record(ctx: RunContext, error: Exception) -> None:
     if isinstance(error, Canceled):
-        if ctx.result.status is Status.SUCCEEDED:
-            ctx.result.status = Status.CANCELED
+        if ctx.result.status is PhaseStatus.SUCCEEDED:
+            ctx.result.status = PhaseStatus.CANCELED
             ctx.log.write("iacp: the run was canceled.")
         return
     if isinstance(error, StepFailed):
@@ -168,7 +169,7 @@ def _record(ctx: RunContext, error: Exception) -> None:
             f"The runner failed unexpectedly: {type(error).__name__}: "
             f"{ctx.log.masker.mask(str(error))}",
         )
-    ctx.result.status = Status.FAILED
+    ctx.result.status = PhaseStatus.FAILED
     ctx.result.error = RunError(stage=failure.stage, message=failure.message[:_MAX_MESSAGE])
     if failure.stage in _STAGES_TO_LOG:
         ctx.log.write(f"Error: {failure.message}")

@@ -1,10 +1,9 @@
-"""A phase's outcome, ``runs/{run}/{phase}/result.json``, and the two ways a phase stops early."""
+"""How a phase fails (the stages its errors name) and stops early; its outcome is the
+platform's ``PhaseResult`` (iacp.runs.phase), written as ``result.json``."""
 
 from enum import StrEnum
 
-from pydantic import BaseModel
-
-from runner.settings import Phase
+from iacp.runs.phase import PhaseStatus
 
 
 class Stage(StrEnum):
@@ -16,31 +15,7 @@ class Stage(StrEnum):
     RUNNER = "runner"
 
 
-class Status(StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
-
-EXIT_CODES = {Status.SUCCEEDED: 0, Status.FAILED: 1, Status.CANCELED: 130}
-
-
-class RunError(BaseModel):
-    stage: Stage
-    message: str
-
-
-class Result(BaseModel):
-    phase: Phase
-    status: Status = Status.SUCCEEDED
-    error: RunError | None = None
-    has_changes: bool = False
-    resource_additions: int = 0
-    resource_changes: int = 0
-    resource_destructions: int = 0
-    state_serial: int = 0
-    state_lineage: str | None = None
-    state_uploaded: bool = False
+EXIT_CODES = {PhaseStatus.SUCCEEDED: 0, PhaseStatus.FAILED: 1, PhaseStatus.CANCELED: 130}
 
 
 class StepFailed(Exception):

@@ -3,18 +3,12 @@
 import os
 import re
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Self
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-
-class Phase(StrEnum):
-    FETCH = "fetch"  # VCS-driven runs: clone a commit into the configuration archive
-    PLAN = "plan"
-    APPLY = "apply"
-
+from iacp.runs.phase import Phase
 
 # The clone URLs the fetch phase takes; ``codecommit::<region>://<repository>`` needs the
 # git-remote-codecommit helper (in the runner's image).

@@ -12,6 +12,19 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 from cryptography.exceptions import InvalidTag
 
+from iacp.runs.phase import (
+    PLAN_FILE,
+    PLAN_JSON,
+    RESOURCE_CHANGES,
+    Phase,
+    PhaseResult,
+    lock_file_key,
+    plan_file_key,
+    plan_json_key,
+    resource_changes_key,
+    result_key,
+    run_state_key,
+)
 from iacp.variables.handoff import open_variables, variables_key
 from runner.artifacts import Artifacts
 from runner.aws import PlatformClients
@@ -20,17 +33,13 @@ from runner.changes import ChangeCounts, applied_changes, planned_changes
 from runner.checkpoint import StateCheckpoints
 from runner.logstream import LogStreamer
 from runner.redaction import mask_strings, redact_plan
-from runner.result import Canceled, Result, Stage, StepFailed
+from runner.result import Canceled, Stage, StepFailed
 from runner.settings import RunnerSettings
 from runner.statefile import NO_STATE, STATE_FILE, StateVersion, read_state_version
 from runner.terraform import Outcome, Terraform
 from runner.variables import environment_of, write_terraform_variables
 
-PLAN_FILE = "tfplan"
-PLAN_JSON = "plan.json"
-RESOURCE_CHANGES = "resource-changes.json"  # served to run tasks apart from the plan
-LOCK_FILE = ".terraform.lock.hcl"
-LOCK_ARTIFACT = "terraform.lock.hcl"
+LOCK_FILE = ".terraform.lock.hcl"  # Terraform's name; stored as the contract's LOCK_FILE
 
 
 @dataclass
@@ -42,11 +51,11 @@ class RunContext:
     canceled: threading.Event
     root: Path  # the run's private directory; the configuration is unpacked below it
     env: dict[str, str]  # of the Terraform processes (of git, in the fetch phase)
-    result: Result
+    result: PhaseResult
     aws: PlatformClients  # the runner's own clients, on its per-run credentials
     workdir: Path = field(init=False)  # where Terraform runs: set by fetch_configuration
     current_state: StateVersion = NO_STATE  # the workspace's state before this phase
-    planned: Result | None = None  # apply: the plan phase's result
+    planned: PhaseResult | None = None  # apply: the plan phase's result
     apply_started: bool = False
     keep_root: bool = False  # a state that could not be uploaded is left here
     git: Terraform | None = None  # the fetch phase's git (runner.vcs), run as Terraform is
@@ -252,21 +261,23 @@ def summarize_plan(ctx: RunContext) -> None:
 
 
 def upload_plan(ctx: RunContext) -> None:
-    ctx.artifacts.upload(ctx.workdir / PLAN_FILE, ctx.artifacts.key("plan", PLAN_FILE))
-    for document in (PLAN_JSON, RESOURCE_CHANGES):
-        ctx.artifacts.upload(ctx.root / document, ctx.artifacts.key("plan", document))
+    run_id = ctx.settings.run_id
+    ctx.artifacts.upload(ctx.workdir / PLAN_FILE, plan_file_key(run_id))
+    ctx.artifacts.upload(ctx.root / PLAN_JSON, plan_json_key(run_id))
+    ctx.artifacts.upload(ctx.root / RESOURCE_CHANGES, resource_changes_key(run_id))
     lock_file = ctx.workdir / LOCK_FILE
     if lock_file.exists():  # none when the configuration uses only built-in providers
-        ctx.artifacts.upload(lock_file, ctx.artifacts.key("plan", LOCK_ARTIFACT))
+        ctx.artifacts.upload(lock_file, lock_file_key(run_id))
 
 
 def download_plan(ctx: RunContext) -> None:
-    planned = ctx.artifacts.get_json(ctx.artifacts.key("plan", "result.json"))
-    saved = ctx.artifacts.download(ctx.artifacts.key("plan", PLAN_FILE), ctx.workdir / PLAN_FILE)
+    run_id = ctx.settings.run_id
+    planned = ctx.artifacts.get_json(result_key(run_id, Phase.PLAN))
+    saved = ctx.artifacts.download(plan_file_key(run_id), ctx.workdir / PLAN_FILE)
     if planned is None or not saved:
         raise StepFailed(Stage.RUNNER, "This run has no saved plan to apply.")
-    ctx.planned = Result.model_validate(planned)
-    ctx.artifacts.download(ctx.artifacts.key("plan", LOCK_ARTIFACT), ctx.workdir / LOCK_FILE)
+    ctx.planned = PhaseResult.model_validate(planned)
+    ctx.artifacts.download(lock_file_key(run_id), ctx.workdir / LOCK_FILE)
     ctx.result.has_changes = ctx.planned.has_changes
 
 
@@ -285,7 +296,7 @@ def terraform_apply(ctx: RunContext) -> None:
     """The saved plan, applied; what Terraform saves of it meanwhile is checkpointed to the
     apply's state key (runner.checkpoint), for a runner that dies before it reports."""
     ctx.apply_started = True
-    key = ctx.artifacts.key("apply", STATE_FILE)
+    key = run_state_key(ctx.settings.run_id)
     with StateCheckpoints(ctx.workdir / STATE_FILE, lambda body: ctx.artifacts.put(key, body)):
         outcome = ctx.run_terraform(Stage.APPLY, "apply", "-input=false", "-no-color", PLAN_FILE)
     _record_counts(ctx.result, applied_changes(outcome.tail))
@@ -305,7 +316,7 @@ def upload_state(ctx: RunContext) -> None:
     if written == ctx.current_state:
         return  # Terraform changed nothing
     try:
-        ctx.artifacts.upload(path, ctx.artifacts.key("apply", STATE_FILE))
+        ctx.artifacts.upload(path, run_state_key(ctx.settings.run_id))
     except Exception as error:
         ctx.keep_root = True
         raise StepFailed(
@@ -318,7 +329,7 @@ def upload_state(ctx: RunContext) -> None:
         ctx.result.state_serial, ctx.result.state_lineage = written.serial, written.lineage
 
 
-def _record_counts(result: Result, counts: ChangeCounts) -> None:
+def _record_counts(result: PhaseResult, counts: ChangeCounts) -> None:
     result.resource_additions = counts.additions
     result.resource_changes = counts.changes
     result.resource_destructions = counts.destructions

@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 
-from iacp.runs.artifacts import RunArtifacts, result_key
+from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.finish import RunFinisher
-from iacp.runs.models import Phase
+from iacp.runs.phase import Phase, result_key, run_state_key
 from iacp.runs.reconcile import RunReconciler
 from iacp.runs.workflow import FailureInput, RunRef
 from iacp.services import RunMachinery
-from iacp.states.models import run_state_key
 from iacp.states.service import StateService
 from iacp.states.store import WorkspaceMovedOn
 from iacp.workspaces.store import DynamoWorkspaceStore
@@ -185,7 +184,9 @@ def test_the_sweep_frees_a_force_canceled_run_whose_executions_end_went_unseen(
     assert admin.post(f"/runs/{run_id}/actions/cancel").status == 202  # stops it; no rule
     assert admin.post(f"/runs/{run_id}/actions/force-cancel").status == 202
     checkpoint(aws, run_id, 3, "first")
-    s3_put(aws, result_key(run_id, Phase.APPLY), json.dumps({"phase": "apply", "status": "x"}))
+    s3_put(
+        aws, result_key(run_id, Phase.APPLY), json.dumps({"phase": "apply", "status": "canceled"})
+    )
     just_now = datetime.now(UTC) - timedelta(minutes=5)
     reconciler = machinery.reconciler()
 

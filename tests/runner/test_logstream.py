@@ -34,7 +34,7 @@ class Bucket:
 def streamer(bucket: Bucket, *secrets: str, flush_seconds: float = 60) -> LogStreamer:
     masker = Masker()
     masker.add(secrets)
-    return LogStreamer(bucket.put, "runs/r/logs/plan", masker, flush_seconds=flush_seconds)
+    return LogStreamer(bucket.put, "runs/r/logs/plan/", masker, flush_seconds=flush_seconds)
 
 
 def test_sensitive_values_are_masked_longest_first() -> None:

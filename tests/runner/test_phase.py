@@ -6,12 +6,13 @@ from pathlib import Path
 import boto3
 import pytest
 
+from iacp.runs.phase import Phase, PhaseResult, PhaseStatus
 from runner.artifacts import Artifacts
 from runner.aws import PlatformClients
 from runner.logstream import LogStreamer, Masker
 from runner.main import run_phase
-from runner.result import Result, Stage, Status, StepFailed
-from runner.settings import Phase, RunnerSettings
+from runner.result import Stage, StepFailed
+from runner.settings import RunnerSettings
 from runner.statefile import STATE_FILE
 from runner.steps import RunContext
 from runner.terraform import Terraform
@@ -21,7 +22,7 @@ class Unreachable(Artifacts):
     """S3 that takes log lines but no file."""
 
     def __init__(self) -> None:
-        super().__init__(boto3.client("s3", region_name="us-east-1"), "bucket", "run-1")
+        super().__init__(boto3.client("s3", region_name="us-east-1"), "bucket")
         self.log: list[bytes] = []
 
     def put(self, key: str, body: bytes) -> None:
@@ -49,7 +50,7 @@ def ctx(tmp_path: Path) -> RunContext:
     artifacts = Unreachable()
     masker = Masker()
     masker.add(["hunter2"])
-    log = LogStreamer(artifacts.put, "runs/run-1/logs/apply", masker)
+    log = LogStreamer(artifacts.put, "runs/run-1/logs/apply/", masker)
     context = RunContext(
         settings=settings,
         artifacts=artifacts,
@@ -58,7 +59,7 @@ def ctx(tmp_path: Path) -> RunContext:
         canceled=threading.Event(),
         root=tmp_path,
         env={},
-        result=Result(phase=Phase.APPLY),
+        result=PhaseResult(phase=Phase.APPLY),
         aws=PlatformClients(settings),
     )
     context.workdir = tmp_path
@@ -76,10 +77,10 @@ def test_a_state_that_cannot_be_uploaded_fails_the_phase_and_stays_on_disk(
 ) -> None:
     run_phase(ctx, [failed_apply])
 
-    assert ctx.result.status is Status.FAILED
+    assert ctx.result.status is PhaseStatus.FAILED
     assert ctx.result.state_uploaded is False
     assert ctx.result.error is not None
-    assert ctx.result.error.stage is Stage.STATE
+    assert ctx.result.error.stage == Stage.STATE
     assert str(ctx.workdir / STATE_FILE) in ctx.result.error.message
     assert ctx.keep_root
 
@@ -91,7 +92,7 @@ def test_an_unexpected_error_is_reported_without_secrets(ctx: RunContext) -> Non
     run_phase(ctx, [broken])
 
     assert ctx.result.error is not None
-    assert ctx.result.error.stage is Stage.RUNNER
+    assert ctx.result.error.stage == Stage.RUNNER
     assert ctx.result.error.message == "The runner failed unexpectedly: KeyError: '***'"
 
 
@@ -102,4 +103,4 @@ def test_no_step_starts_after_a_cancel(ctx: RunContext) -> None:
     run_phase(ctx, [lambda ctx: ran.append("step")])
 
     assert ran == []
-    assert ctx.result.status is Status.CANCELED
+    assert ctx.result.status is PhaseStatus.CANCELED

@@ -20,7 +20,7 @@ from iacp.isolation.policy import (
     session_tags,
 )
 from iacp.isolation.scope import PlatformAccount, RunScope
-from iacp.runs.models import Phase
+from iacp.runs.phase import Phase
 from local.template import ACCOUNT, REGION, Provisioned, Template
 from tests.iam_policy import Request, allows, allows_all
 

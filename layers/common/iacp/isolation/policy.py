@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from iacp.isolation.scope import PlatformAccount, RunScope
-from iacp.runs.models import Phase
+from iacp.runs.phase import Phase
 
 # STS refuses a session policy longer than this (plain text, whitespace included).
 MAX_SESSION_POLICY_CHARS = 2048

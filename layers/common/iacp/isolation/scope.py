@@ -3,7 +3,7 @@ objects it needs."""
 
 from pydantic import BaseModel, ConfigDict
 
-from iacp.runs.models import Phase
+from iacp.runs.phase import Phase
 
 
 class PlatformAccount(BaseModel):

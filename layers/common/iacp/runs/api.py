@@ -17,7 +17,8 @@ from iacp.http import (
     responses,
 )
 from iacp.pagination import DEFAULT_LIMIT, Page
-from iacp.runs.models import LogPage, Phase, Run, RunAction, RunCreate
+from iacp.runs.models import LogPage, Run, RunAction, RunCreate
+from iacp.runs.phase import Phase
 from iacp.runtasks.models import TaskResult
 
 router = APIGatewayRouter()

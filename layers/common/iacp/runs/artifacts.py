@@ -4,52 +4,14 @@ back for the workflow and the API."""
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError, WaiterError
-from pydantic import BaseModel
 
 from iacp.aws import is_missing_object, presigning_s3_client, s3_client
-from iacp.runs.models import LogPage, Phase, RunError
+from iacp.runs.models import LogPage
+from iacp.runs.phase import Phase, PhaseResult, log_prefix, result_key
 
 MAX_LOG_PAGE_BYTES = 1_000_000  # keeps a reply well inside Lambda's 6 MB limit
 MAX_INLINE_DOCUMENT_BYTES = 4_000_000  # larger ones are redirected to (Lambda replies ≤ 6 MB)
 DOWNLOAD_URL_SECONDS = 300
-
-
-def run_prefix(run_id: str) -> str:
-    return f"runs/{run_id}"
-
-
-def log_prefix(run_id: str, phase: Phase) -> str:
-    return f"{run_prefix(run_id)}/logs/{phase}/"
-
-
-def plan_json_key(run_id: str) -> str:
-    """Terraform's JSON plan (``terraform show -json``), as the runner wrote it."""
-    return f"{run_prefix(run_id)}/plan/plan.json"
-
-
-def resource_changes_key(run_id: str) -> str:
-    """``{"resource_changes": [...]}``, the plan's, written by the runner beside the plan so
-    that it is served like the plan instead of being cut out of it per request."""
-    return f"{run_prefix(run_id)}/plan/resource-changes.json"
-
-
-def result_key(run_id: str, phase: Phase) -> str:
-    return f"{run_prefix(run_id)}/{phase}/result.json"
-
-
-class PhaseResult(BaseModel):
-    """``result.json``: what the runner reports about one phase."""
-
-    phase: Phase
-    status: str  # succeeded | failed | canceled
-    error: RunError | None = None
-    has_changes: bool | None = None
-    resource_additions: int | None = None
-    resource_changes: int | None = None
-    resource_destructions: int | None = None
-    state_serial: int | None = None
-    state_lineage: str | None = None
-    state_uploaded: bool | None = None
 
 
 @dataclass(frozen=True)

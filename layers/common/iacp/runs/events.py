@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from iacp.aws import events_client
 from iacp.ids import derived_id
-from iacp.runs.models import RunError
+from iacp.runs.phase import RunError
 from iacp.runtasks.models import StageStatus, TaskResultSummary, TaskStage
 from iacp.timestamps import to_iso
 

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from iacp.observability import logger
-from iacp.runs.models import Phase, Run, RunError
+from iacp.runs.models import Run
+from iacp.runs.phase import Phase, RunError
 from iacp.runs.queue import RunQueue
 from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import AWAITING_RUNNER, RunStore

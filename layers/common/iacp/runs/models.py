@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from iacp.runs.phase import Phase, RunError
 from iacp.runs.status import RunStatus
 from iacp.runtasks.models import TaskStage
 from iacp.timestamps import UtcDatetime
@@ -15,17 +16,6 @@ from iacp.vcs.models import CommitSource
 class Operation(StrEnum):
     PLAN_AND_APPLY = "plan_and_apply"
     PLAN_ONLY = "plan_only"
-
-
-class Phase(StrEnum):
-    FETCH = "fetch"  # VCS-driven runs: the runner clones the commit into the configuration
-    PLAN = "plan"
-    APPLY = "apply"
-
-
-class RunError(BaseModel):
-    stage: str = Field(description="Where the run failed: configuration, init, plan, apply, ...")
-    message: str
 
 
 class Run(BaseModel):

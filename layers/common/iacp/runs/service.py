@@ -13,9 +13,10 @@ from iacp.errors import Conflict, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.pagination import Page
-from iacp.runs.artifacts import RunArtifacts, StoredDocument, plan_json_key
+from iacp.runs.artifacts import RunArtifacts, StoredDocument
 from iacp.runs.finish import RunFinisher
-from iacp.runs.models import LogPage, Phase, Run, RunAction, RunCreate
+from iacp.runs.models import LogPage, Run, RunAction, RunCreate
+from iacp.runs.phase import Phase, plan_json_key
 from iacp.runs.queue import RunQueue
 from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import RunStore

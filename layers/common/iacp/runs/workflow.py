@@ -25,13 +25,13 @@ from iacp.errors import Conflict
 from iacp.isolation.credentials import RunnerCredentialIssuer, RunnerCredentials
 from iacp.isolation.scope import RunScope
 from iacp.observability import logger
-from iacp.runs.artifacts import PhaseResult, RunArtifacts
+from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.finish import RunFinisher
-from iacp.runs.models import Phase, Run, RunError
+from iacp.runs.models import Run
+from iacp.runs.phase import Phase, PhaseResult, PhaseStatus, RunError, run_state_key
 from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import RunStore
 from iacp.runs.workflow_client import resume
-from iacp.states.models import run_state_key
 from iacp.states.service import StateService
 from iacp.states.store import StateRefused
 from iacp.timestamps import utcnow
@@ -253,10 +253,10 @@ class RunWorkflow:
         run = self._run(step.run_id)
         result = self._succeeded(run, Phase.PLAN)
         counts = {
-            "has_changes": bool(result.has_changes),
-            "resource_additions": result.resource_additions or 0,
-            "resource_changes": result.resource_changes or 0,
-            "resource_destructions": result.resource_destructions or 0,
+            "has_changes": result.has_changes,
+            "resource_additions": result.resource_additions,
+            "resource_changes": result.resource_changes,
+            "resource_destructions": result.resource_destructions,
         }
         if run.is_speculative or not result.has_changes:
             self._advance(run.id, RunStatus.PLANNED_AND_FINISHED, counts)
@@ -412,7 +412,7 @@ class RunWorkflow:
         result = self._artifacts.result(run.id, phase)
         if result is None:
             raise ResultMissing(f"The runner left no result for the {phase} phase.")
-        if result.status != "succeeded":
+        if result.status is not PhaseStatus.SUCCEEDED:
             raise ResultMissing(f"The {phase} phase ended {result.status}.")
         return result
 

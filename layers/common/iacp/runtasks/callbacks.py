@@ -33,12 +33,8 @@ from iacp.errors import (
     pointer_of,
 )
 from iacp.observability import logger
-from iacp.runs.artifacts import (
-    RunArtifacts,
-    StoredDocument,
-    plan_json_key,
-    resource_changes_key,
-)
+from iacp.runs.artifacts import RunArtifacts, StoredDocument
+from iacp.runs.phase import plan_json_key, resource_changes_key
 from iacp.runs.workflow_client import Resume
 from iacp.runtasks.access_tokens import AccessTokens
 from iacp.runtasks.models import OPEN, Outcome, OutcomeTag, ResultStatus, Stage, TaskResult

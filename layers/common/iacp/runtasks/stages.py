@@ -19,7 +19,8 @@ from iacp.crypto import Sealer
 from iacp.errors import Conflict, Forbidden
 from iacp.observability import logger
 from iacp.outbound import Outbound
-from iacp.runs.models import Run, RunError
+from iacp.runs.models import Run
+from iacp.runs.phase import RunError
 from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import RunStore
 from iacp.runs.workflow import RunNotRunnable

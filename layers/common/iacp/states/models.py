@@ -30,8 +30,3 @@ class StateVersion(BaseModel):
 
 def state_key(workspace_id: str, state_version_id: str) -> str:
     return f"state/{workspace_id}/{state_version_id}.tfstate"
-
-
-def run_state_key(run_id: str) -> str:
-    """Where a run's apply leaves the state it wrote (kept even if recording it fails)."""
-    return f"runs/{run_id}/apply/terraform.tfstate"
