@@ -19,7 +19,6 @@ from iacp.paths import RelativePath
 from iacp.timestamps import UtcDatetime
 
 CONNECTION_ID = r"^vcs-[A-Za-z0-9]{16}$"
-COMMIT_SHA = r"^[0-9a-f]{40}$"
 
 # git-remote-codecommit's clone URLs: codecommit::<region>://<repository>
 CODECOMMIT_CLONE_URL_PREFIX = "codecommit::"
