@@ -18,7 +18,7 @@ failed ECS task as succeeded, ignores StopExecution while a
 task waits for a token, leaves a stopped or timed-out execution's threads waiting and its
 ECS task running, drops ``SendTaskFailure``'s cause, names an unnamed execution "None" and
 announces no execution's end. Each patch below names the moto code it replaces and what AWS
-does instead; see also notes/local-mode.md. They apply to the in-process ``mock_aws`` and to
+does instead; see also docs/local-mode.md. They apply to the in-process ``mock_aws`` and to
 the threaded server alike.
 """
 

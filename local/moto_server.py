@@ -5,7 +5,7 @@ it as a local process), so local mode serves moto over HTTP on 127.0.0.1. The se
 this process's memory: the backends installed by ``local.ecs`` and ``local.lambdas`` and the
 patches of ``local.moto_fidelity`` apply to it.
 
-What is set, and why (moto 5.2.5, see notes/local-mode.md):
+What is set, and why (moto 5.2.5, see docs/local-mode.md):
 
 - ``stepfunctions.execute_state_machine``: moto's ASL interpreter runs executions for real;
   without it an execution is a stub that "succeeds" at once.
