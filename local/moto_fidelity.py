@@ -162,6 +162,31 @@ ECS_RUN_TASK_FAILED = "AmazonECS.Unknown"
 _original_ecs_eval_service_task = StateTaskServiceEcs._eval_service_task
 
 
+def _task_failed(
+    state: StateTaskServiceEcs,
+    env: Environment,
+    error: StatesErrorName | CustomErrorName,
+    cause: dict[str, Any],
+) -> FailureEventException:
+    """The failure of an ECS step, as Step Functions records it: ``error``, the reply or the
+    task's description as the cause."""
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=error,
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(  # type: ignore[typeddict-item]  # as moto does
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error.error_name,
+                    cause=to_json_str(cause),
+                    resource=state._get_sfn_resource(),
+                    resourceType=state._get_sfn_resource_type(),
+                )
+            ),
+        )
+    )
+
+
 def _ecs_eval_service_task(
     self: StateTaskServiceEcs,
     env: Environment,
@@ -187,21 +212,7 @@ def _ecs_eval_service_task(
     reply.pop("ResponseMetadata", None)
     self._normalise_response(response=reply, service_action_name="run_task")
     if reply.get("Failures") or not reply.get("Tasks"):
-        raise FailureEventException(
-            failure_event=FailureEvent(
-                env=env,
-                error_name=CustomErrorName(ECS_RUN_TASK_FAILED),
-                event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(  # type: ignore[typeddict-item]  # as moto does
-                    taskFailedEventDetails=TaskFailedEventDetails(
-                        error=ECS_RUN_TASK_FAILED,
-                        cause=to_json_str(reply),
-                        resource=self._get_sfn_resource(),
-                        resourceType=self._get_sfn_resource_type(),
-                    )
-                ),
-            )
-        )
+        raise _task_failed(self, env, CustomErrorName(ECS_RUN_TASK_FAILED), reply)
     task = reply["Tasks"][0]
     described = ecs.describe_tasks(cluster=task["ClusterArn"], tasks=[task["TaskArn"]])
     described.pop("ResponseMetadata", None)
@@ -233,21 +244,8 @@ class _EcsTaskWait:
         self.state._normalise_response(response=described, service_action_name="describe_tasks")
         task: dict[str, Any] = described["Tasks"][0]
         if any(c.get("ExitCode") != 0 for c in task.get("Containers", [])):
-            raise FailureEventException(
-                failure_event=FailureEvent(
-                    env=self.env,
-                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
-                    event_type=HistoryEventType.TaskFailed,
-                    event_details=EventDetails(  # type: ignore[typeddict-item]  # as moto does
-                        taskFailedEventDetails=TaskFailedEventDetails(
-                            error=StatesErrorNameType.StatesTaskFailed.to_name(),
-                            cause=to_json_str(task),
-                            resource=self.state._get_sfn_resource(),
-                            resourceType=self.state._get_sfn_resource_type(),
-                        )
-                    ),
-                )
-            )
+            failed = StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed)
+            raise _task_failed(self.state, self.env, failed, task)
         return task
 
     def stop(self, reason: str) -> None:

@@ -20,7 +20,7 @@ from iacp.runs.phase import Phase, plan_json_key
 from iacp.runs.queue import RunQueue
 from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import RunStore
-from iacp.runs.workflow_client import WorkflowClient
+from iacp.runs.workflow_client import DECISIONS, WorkflowClient
 from iacp.runtasks.models import StageStatus, TaskResult, TaskResultSummary
 from iacp.runtasks.results import TaskResultStore
 from iacp.runtasks.stages import TaskStages
@@ -106,10 +106,10 @@ class RunService:
         return run.model_copy(update={"task_stages": stages})
 
     def apply(self, principal: Principal, run_id: str, action: RunAction) -> Run:
-        return self._confirm(principal, run_id, action, RunStatus.CONFIRMED, "apply")
+        return self._confirm(principal, run_id, action, RunStatus.CONFIRMED)
 
     def discard(self, principal: Principal, run_id: str, action: RunAction) -> Run:
-        return self._confirm(principal, run_id, action, RunStatus.DISCARDED, "discard")
+        return self._confirm(principal, run_id, action, RunStatus.DISCARDED)
 
     def cancel(self, principal: Principal, run_id: str, action: RunAction) -> Run:
         """Graceful: a waiting run just ends; a running one has its workflow stopped, which
@@ -184,8 +184,8 @@ class RunService:
         run_id: str,
         action: RunAction,
         to: RunStatus,
-        decision: str,
     ) -> Run:
+        decision = DECISIONS[to]
         run = self._existing(run_id)
         principal.require_workspace(run.workspace_id, Role.WRITE)
         try:

@@ -31,7 +31,7 @@ from iacp.runs.models import Run
 from iacp.runs.phase import Phase, PhaseResult, PhaseStatus, RunError, run_state_key
 from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import RunStore
-from iacp.runs.workflow_client import resume
+from iacp.runs.workflow_client import DECISIONS, resume
 from iacp.states.service import StateService
 from iacp.states.store import StateRefused
 from iacp.timestamps import utcnow
@@ -90,8 +90,6 @@ STEP_ERRORS: dict[str, type[StepFailed]] = {
 
 # The error of a step that ran past its TimeoutSeconds (a runner phase past its limit).
 PHASE_TIMED_OUT = "States.Timeout"
-# A planned run's answer (RunService._confirm), as the confirmation's task token carries it.
-ANSWERED = {RunStatus.CONFIRMED: "apply", RunStatus.DISCARDED: "discard"}
 
 
 class RunRef(BaseModel):
@@ -285,7 +283,7 @@ class RunWorkflow:
         if self._runs.update_in_status(step.run_id, RunStatus.PLANNED, token) is not None:
             return
         run = self._run(step.run_id)
-        decision = ANSWERED.get(run.status)
+        decision = DECISIONS.get(run.status)
         if decision is None:
             raise RunNotRunnable(f"Run {step.run_id} cannot wait for confirmation now.")
         if self._runs.private(run.id).get("confirmation_token") != step.task_token:
@@ -463,28 +461,40 @@ class RunWorkflow:
         fields: dict[str, Any] | None = None,
         remove: tuple[str, ...] = (),
     ) -> Run:
-        """Move the run to ``to``. A run already there is a retry of this step, done before;
-        a run anywhere else cannot go on (it ended meanwhile: canceled, errored)."""
-        try:
-            return self._runs.transition(run_id, to, self._clock(), fields, remove)
-        except InvalidTransition as refused:
-            if refused.current is not to:
-                raise RunNotRunnable(refused.detail) from None
-        return self._run(run_id)
+        return advance(self._runs, run_id, to, self._clock(), fields, remove)
 
     def _holds_lock(self, run: Run) -> bool:
         workspace = self._workspaces.get(run.workspace_id)
-        return (
-            workspace is not None
-            and workspace.lock is not None
-            and (workspace.lock.holder == run.id)
-        )
+        lock = workspace.lock if workspace is not None else None
+        return lock is not None and lock.holder == run.id
 
     def _run(self, run_id: str) -> Run:
         run = self._runs.get(run_id)
         if run is None:
             raise RunNotRunnable(f"No run {run_id}.")
         return run
+
+
+def advance(
+    runs: RunStore,
+    run_id: str,
+    to: RunStatus,
+    at: datetime,
+    fields: dict[str, Any] | None = None,
+    remove: tuple[str, ...] = (),
+) -> Run:
+    """A workflow step's move of the run to ``to``. A run already there is a retry of the
+    step, done before: it carries on; a run anywhere else cannot go on (it ended meanwhile:
+    canceled, errored)."""
+    try:
+        return runs.transition(run_id, to, at, fields, remove)
+    except InvalidTransition as refused:
+        if refused.current is not to:
+            raise RunNotRunnable(refused.detail) from None
+    run = runs.get(run_id)
+    if run is None:
+        raise RunNotRunnable(f"No run {run_id}.")
+    return run
 
 
 def _json(value: Any) -> dict[str, Any]:

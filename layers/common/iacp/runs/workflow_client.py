@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from iacp.aws import stepfunctions_client
+from iacp.runs.status import RunStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.literals import ExecutionStatusType
@@ -19,6 +20,10 @@ _GONE = {"TaskDoesNotExist", "TaskTimedOut", "InvalidToken", "ExecutionDoesNotEx
 
 # The state machine's TimeoutSeconds (statemachine/run.asl.json): no execution lasts longer.
 LONGEST_EXECUTION = timedelta(days=14)
+
+# A planned run's answer, as a confirmation's task token carries it to the workflow (whose
+# Confirmed? state reads it): by the status the answer moved the run to.
+DECISIONS = {RunStatus.CONFIRMED: "apply", RunStatus.DISCARDED: "discard"}
 
 Resume = Callable[[str, dict[str, Any]], bool]
 """Resumes the workflow step waiting on a task token with an output (``resume`` below)."""

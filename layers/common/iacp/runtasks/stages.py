@@ -21,9 +21,9 @@ from iacp.observability import logger
 from iacp.outbound import Outbound
 from iacp.runs.models import Run
 from iacp.runs.phase import RunError
-from iacp.runs.status import InvalidTransition, RunStatus
+from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
-from iacp.runs.workflow import RunNotRunnable
+from iacp.runs.workflow import RunNotRunnable, advance
 from iacp.runs.workflow_client import WorkflowClient
 from iacp.runtasks.access_tokens import AccessTokens
 from iacp.runtasks.models import (
@@ -133,12 +133,7 @@ class TaskStages:
             for record, attachment_id, enforcement in self._stage_tasks(run, step.stage)
         ]
         if items:
-            running = RUNNING_STATUS[step.stage]
-            try:
-                self._runs.transition(run.id, running, self._clock())
-            except InvalidTransition as refused:
-                if refused.current is not running:  # else: a retry of this step
-                    raise RunNotRunnable(refused.detail) from None
+            advance(self._runs, run.id, RUNNING_STATUS[step.stage], self._clock())
             self._summarise(run.id, TaskStage(stage=step.stage, status=StageStatus.RUNNING))
         return StagePlan(tasks=items)
 
