@@ -40,6 +40,7 @@ from local import moto_fidelity  # noqa: E402
 from local.functions import Handler, load_handlers  # noqa: E402
 from local.gateway import ApiGateway, GatewayReply  # noqa: E402
 from local.template import LOCAL_PARAMETERS, Provisioned, Template  # noqa: E402
+from tests.moto_snapshot import BackendSnapshot  # noqa: E402
 
 moto_fidelity.apply()
 
@@ -63,13 +64,21 @@ def handlers(provisioned: Provisioned) -> dict[str, Handler]:
     return load_handlers(provisioned)
 
 
+_created: list[BackendSnapshot] = []  # the stack as created, once per test process
+
+
 @pytest.fixture
 def aws(provisioned: Provisioned) -> Iterator[Provisioned]:
+    """The stack's resources in moto, as just created, with nothing in them."""
     # moto would start every test with a new boto3 session, which loads every service model
     # again (most of a test's set-up time); the credentials are the same fakes throughout.
     with mock_aws(config={"core": {"reset_boto3_session": False}}):
-        clear_caches()  # the platform secret is new in every test
-        provisioned.create()
+        clear_caches()  # what a test cached (the platform secret) is not the next one's
+        if _created:
+            _created[0].restore()
+        else:
+            provisioned.create()
+            _created.append(BackendSnapshot())
         yield provisioned
 
 

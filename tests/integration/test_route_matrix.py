@@ -5,7 +5,8 @@ Each row runs against a fresh world: workspaces ``main`` (with variable ``v``) a
 ``checks`` (verified by the reference run-task service, which keeps running) attached to
 ``main``, and run task ``gate``, whose service takes the verification request and then
 answers every run's request with 500; VCS connections ``vcs`` (GitHub) and ``used_vcs``
-(CodeCommit, which ``taken`` uses). Detailed behaviour lives in the per-domain test files;
+(CodeCommit, which ``taken`` uses). Each world is built once and a copy of it restored
+(moto's backends) for every row. Detailed behaviour lives in the per-domain test files;
 this table proves the coverage.
 """
 
@@ -21,6 +22,7 @@ from examples.runtask_service import RunTaskService
 from iacp.tokens.models import Role
 from local.template import Provisioned
 from tests.conftest import ApiClient, assert_error, mint
+from tests.moto_snapshot import BackendSnapshot
 from tests.runs_support import (
     applied_run,
     machinery_for,
@@ -28,13 +30,36 @@ from tests.runs_support import (
     started,
     upload_configuration,
 )
-from tests.runtasks_support import capturing_service, gated_run
+from tests.runtasks_support import CapturingService, capturing_service, gated_run
 
 
 @dataclass
 class World:
     clients: dict[str, ApiClient]
     ids: dict[str, str]
+
+
+@dataclass
+class SavedWorld:
+    """A world as built, restored for each row: building one costs a second of requests."""
+
+    backends: BackendSnapshot
+    tokens: dict[str, str | None]
+    ids: dict[str, str]
+
+    def restore(self, gateway: Any) -> World:
+        self.backends.restore()
+        clients = {who: ApiClient(gateway, token) for who, token in self.tokens.items()}
+        return World(clients, self.ids)
+
+
+@dataclass
+class WorldServices:
+    """What a world's run tasks call; they outlive the rows, as the saved worlds name them."""
+
+    service: RunTaskService
+    broken: CapturingService
+    dead: socket.socket
 
 
 RUN_PATHS = (
@@ -51,15 +76,42 @@ RUN_PATHS = (
 )
 
 
+@pytest.fixture(scope="module")
+def services() -> Iterator[WorldServices]:
+    with ExitStack() as stack:
+        dead = stack.enter_context(socket.socket())
+        dead.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+        yield WorldServices(
+            service=stack.enter_context(RunTaskService()),
+            broken=stack.enter_context(capturing_service()),
+            dead=dead,
+        )
+
+
+@pytest.fixture(scope="module")
+def saved_worlds() -> dict[bool, SavedWorld]:
+    """The two worlds (with runs and without), each built by the first row that needs it."""
+    return {}
+
+
 @pytest.fixture
-def world(aws, gateway, request: pytest.FixtureRequest) -> Iterator[World]:
+def world(
+    aws: Provisioned,
+    gateway: Any,
+    services: WorldServices,
+    saved_worlds: dict[bool, SavedWorld],
+    request: pytest.FixtureRequest,
+) -> World:
     case = getattr(request.node, "callspec", None) and request.node.callspec.params["case"]
     needs_runs = case is None or any(part in CASES[case][2] for part in RUN_PATHS)
-    with ExitStack() as stack:
-        yield build_world(aws, gateway, stack, needs_runs)
+    if needs_runs not in saved_worlds:
+        built = build_world(aws, gateway, services, needs_runs)
+        tokens = {who: client.token for who, client in built.clients.items()}
+        saved_worlds[needs_runs] = SavedWorld(BackendSnapshot(), tokens, built.ids)
+    return saved_worlds[needs_runs].restore(gateway)
 
 
-def build_world(aws: Provisioned, gateway: Any, stack: ExitStack, needs_runs: bool) -> World:
+def build_world(aws: Provisioned, gateway: Any, services: WorldServices, needs_runs: bool) -> World:
     admin = ApiClient(gateway, mint(aws, Role.ADMIN))
     main = admin.post("/workspaces", {"name": "main"}).json()["id"]
     other = admin.post("/workspaces", {"name": "taken"}).json()["id"]
@@ -74,12 +126,10 @@ def build_world(aws: Provisioned, gateway: Any, stack: ExitStack, needs_runs: bo
         f"/workspaces/{other}",
         {"vcs": {"connection_id": used_vcs, "repository": "infra", "branch": "main"}},
     )
-    service = stack.enter_context(RunTaskService())
+    service, broken, dead = services.service, services.broken, services.dead
     # It answers the verification request, then (once the task exists) fails every run's
     # request with HTTP 500; it records them: their access token is the result's.
-    broken = stack.enter_context(capturing_service())
-    dead = stack.enter_context(socket.socket())
-    dead.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+    broken.status, broken.requests[:] = 200, []
     task = admin.post("/run-tasks", {"name": "checks", "url": service.url}).json()["id"]
     gate = admin.post("/run-tasks", {"name": "gate", "url": broken.url}).json()["id"]
     broken.status = 500
