@@ -21,7 +21,7 @@ def _new_lock(lock: object) -> tuple[type, tuple[()]]:
 
 
 for _lock_type in (type(threading.Lock()), type(threading.RLock()), threading.Condition):
-    copyreg.pickle(_lock_type, _new_lock)  # type: ignore[arg-type]
+    copyreg.pickle(_lock_type, _new_lock)
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class _SavedBackend:
     backends: BackendDict[BaseBackend]
     account_id: str
     region: str
-    state: bytes  # pickled: moto disposes of every S3 object it knows of, copies too
+    state: bytes  # pickled: a reset of S3 closes every object moto made, copies too
 
 
 class BackendSnapshot:
@@ -38,7 +38,7 @@ class BackendSnapshot:
     def __init__(self) -> None:
         self._saved = [
             _SavedBackend(backends, account_id, region, pickle.dumps(backend))
-            for backends in BackendDict._instances
+            for backends in BackendDict._instances  # type: ignore[misc]
             for account_id, region, backend in backends.iter_backends()
         ]
 
