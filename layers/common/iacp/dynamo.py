@@ -1,14 +1,16 @@
 """Conditional writes and transactions: every state change in the platform goes through
-a condition, so a duplicate or late request changes nothing."""
+a condition, so a duplicate or late request changes nothing. Also reading every page of a
+query, or one page of a list with its cursor."""
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from iacp.aws import dynamodb_client
+from iacp.pagination import encode_cursor
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -17,6 +19,7 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 _TYPED_PARTS = ("Item", "Key", "ExpressionAttributeValues")
+Reply = TypeVar("Reply")
 
 
 class TransactionCanceled(Exception):
@@ -31,17 +34,27 @@ def is_condition_failure(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
+def conditionally(write: Callable[[], Reply]) -> Reply | None:
+    """The reply of a conditional write, or None when its condition failed: a duplicate, a
+    late request or a lost race changes nothing, and the caller decides what that means.
+    Any other error is raised."""
+    try:
+        return write()
+    except ClientError as error:
+        if is_condition_failure(error):
+            return None
+        raise
+
+
 def delete_existing(table: "Table", key: Mapping[str, Any]) -> bool:
     """Delete the item at ``key``; False when there was none (so a repeated delete is told
     it found nothing, rather than succeeding twice)."""
     partition = next(iter(key))
-    try:
-        table.delete_item(Key=dict(key), ConditionExpression=f"attribute_exists({partition})")
-    except ClientError as error:
-        if is_condition_failure(error):
-            return False
-        raise
-    return True
+    condition = f"attribute_exists({partition})"
+    return (
+        conditionally(lambda: table.delete_item(Key=dict(key), ConditionExpression=condition))
+        is not None
+    )
 
 
 def transact_write(actions: Sequence[Mapping[str, Mapping[str, Any]]]) -> None:
@@ -137,14 +150,33 @@ class Update:
         return request
 
 
-def query_all(table: "Table", **request: Any) -> Iterator[dict[str, Any]]:
-    """Every item a query finds, page after page."""
+def pages(read: Callable[..., Any], **request: Any) -> Iterator[Mapping[str, Any]]:
+    """Every reply of a query or scan (``read`` is ``table.query`` or ``table.scan``), each
+    starting where the one before stopped."""
     while True:
-        reply = table.query(**request)
-        yield from reply["Items"]
+        reply = read(**request)
+        yield reply
         if "LastEvaluatedKey" not in reply:
             return
         request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+
+def query_all(table: "Table", **request: Any) -> Iterator[dict[str, Any]]:
+    """Every item a query finds, page after page."""
+    for reply in pages(table.query, **request):
+        yield from reply["Items"]
+
+
+def read_page(
+    read: Callable[..., Any], request: dict[str, Any], start: Mapping[str, Any] | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a list: the items a query or scan (``read``) finds from ``start`` (a
+    decoded cursor, or None for the first page) and the cursor of the next page (None after
+    the last)."""
+    if start:
+        request["ExclusiveStartKey"] = start
+    reply = read(**request)
+    return reply["Items"], encode_cursor(reply.get("LastEvaluatedKey"))
 
 
 def batch_get(table_name: str, keys: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -3,11 +3,9 @@
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError
-
 from iacp.aws import dynamodb_table
 from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion
-from iacp.dynamo import TransactionCanceled, is_condition_failure, transact_write
+from iacp.dynamo import TransactionCanceled, conditionally, transact_write
 from iacp.errors import NotFound
 from iacp.timestamps import from_iso, to_iso
 from iacp.vcs.models import CommitSource
@@ -93,8 +91,8 @@ class DynamoConfigurationStore:
     def mark(self, version: ConfigurationVersion, status: ConfigurationStatus) -> None:
         """Settle a pending version; a version already settled (by a concurrent request that
         saw the same upload) is left as it is."""
-        try:
-            self._table.update_item(
+        conditionally(
+            lambda: self._table.update_item(
                 Key={"pk": version.workspace_id, "sk": f"cv#{version.id}"},
                 UpdateExpression="SET #status = :status",
                 ConditionExpression="#status = :pending",
@@ -104,9 +102,7 @@ class DynamoConfigurationStore:
                     ":pending": ConfigurationStatus.PENDING.value,
                 },
             )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
+        )
 
 
 def _version(item: dict[str, Any]) -> ConfigurationVersion:

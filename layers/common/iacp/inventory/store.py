@@ -16,14 +16,14 @@ overwrites a newer inventory; the sync record changes only if its ``version`` is
 one read.
 """
 
+import functools
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
-from botocore.exceptions import ClientError
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import Update, is_condition_failure, query_all
+from iacp.dynamo import Update, conditionally, query_all, read_page
 from iacp.ids import derived_id
 from iacp.inventory.models import (
     InventorySync,
@@ -32,7 +32,7 @@ from iacp.inventory.models import (
     SyncStatus,
     SyncTarget,
 )
-from iacp.pagination import decode_cursor, encode_cursor
+from iacp.pagination import decode_cursor
 from iacp.timestamps import from_iso, to_iso
 
 if TYPE_CHECKING:
@@ -97,13 +97,11 @@ class DynamoResourceStore:
         condition = (
             Attr("pk").not_exists() if sync.version == 0 else Attr("version").eq(sync.version)
         )
-        try:
-            self._table.put_item(Item=_sync_item(saved), ConditionExpression=condition)
-        except ClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
-        return saved
+        item = _sync_item(saved)
+        written = conditionally(
+            lambda: self._table.put_item(Item=item, ConditionExpression=condition)
+        )
+        return None if written is None else saved
 
     def due_syncs(self, now: datetime) -> list[str]:
         """The workspaces whose sync attempt is past its deadline."""
@@ -144,15 +142,13 @@ class DynamoResourceStore:
             update.set("cloud_id", instance.cloud_id)
         update.set_if_absent("created_at", values["updated_at"])
         not_newer = f"{update.name('serial')} <= {update.value(target.serial)}"
-        try:
-            self._table.update_item(
-                Key={"pk": workspace_id, "sk": RESOURCE_PREFIX + instance.address},
-                **update.request(condition=f"attribute_not_exists(pk) OR {not_newer}"),
+        request = update.request(condition=f"attribute_not_exists(pk) OR {not_newer}")
+        # Refused when a newer state has indexed this resource already: it stays as it is.
+        conditionally(
+            lambda: self._table.update_item(
+                Key={"pk": workspace_id, "sk": RESOURCE_PREFIX + instance.address}, **request
             )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            # A newer state has indexed this resource already: it stays as it is.
+        )
 
     def remove_older(self, workspace_id: str, serial: int) -> int:
         """Remove the workspace's entries indexed from a state older than ``serial``: the
@@ -164,17 +160,12 @@ class DynamoResourceStore:
             FilterExpression=Attr("serial").lt(serial),
             ProjectionExpression="pk, sk",
         )
+        older = Attr("serial").lt(serial)  # and not indexed again since the query read it
+        delete = functools.partial(self._table.delete_item, ConditionExpression=older)
         removed = 0
         for key in stale:
-            try:
-                self._table.delete_item(
-                    Key={"pk": key["pk"], "sk": key["sk"]},
-                    ConditionExpression=Attr("serial").lt(serial),
-                )
-                removed += 1
-            except ClientError as error:
-                if not is_condition_failure(error):
-                    raise
+            item_key = {"pk": key["pk"], "sk": key["sk"]}
+            removed += conditionally(functools.partial(delete, Key=item_key)) is not None
         return removed
 
     def forget(self, workspace_id: str) -> None:
@@ -205,10 +196,8 @@ class DynamoResourceStore:
             "Limit": limit,
             "ConsistentRead": True,
         }
-        if start:
-            request["ExclusiveStartKey"] = start
-        reply = self._table.query(**request)
-        return [_resource(i) for i in reply["Items"]], encode_cursor(reply.get("LastEvaluatedKey"))
+        items, next_cursor = read_page(self._table.query, request, start)
+        return [_resource(i) for i in items], next_cursor
 
     def search(
         self,
@@ -244,10 +233,8 @@ class DynamoResourceStore:
         }
         if wanted is not None:
             request["FilterExpression"] = wanted
-        if start:
-            request["ExclusiveStartKey"] = start
-        reply = self._table.query(**request)
-        return [_resource(i) for i in reply["Items"]], encode_cursor(reply.get("LastEvaluatedKey"))
+        items, next_cursor = read_page(self._table.query, request, start)
+        return [_resource(i) for i in items], next_cursor
 
 
 def _resource(item: dict[str, Any]) -> Resource:

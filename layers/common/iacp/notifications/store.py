@@ -13,19 +13,18 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
 from iacp.crypto import Sealer
-from iacp.dynamo import delete_existing, is_condition_failure, query_all
+from iacp.dynamo import conditionally, delete_existing, query_all, read_page
 from iacp.notifications.destinations import Destination
 from iacp.notifications.models import (
     DeliveryStatus,
     NotificationConfiguration,
     NotificationDelivery,
 )
-from iacp.pagination import decode_cursor, encode_cursor
+from iacp.pagination import decode_cursor
 from iacp.timestamps import from_iso, to_iso
 from iacp.workspaces.store import LIST_INDEX, page_by_name
 
@@ -108,17 +107,14 @@ class DynamoNotificationStore:
 
     def replace(self, current: ConfigurationRecord, new: ConfigurationRecord) -> bool:
         """Write ``new`` if the configuration is still as it was read; False if it changed."""
-        try:
-            self._table.put_item(
+        written = conditionally(
+            lambda: self._table.put_item(
                 Item=_item(new),
                 ConditionExpression="attribute_exists(pk) AND revision = :read",
                 ExpressionAttributeValues={":read": current.revision},
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
+        return written is not None
 
     def forget(self, workspace_id: str) -> None:
         """Delete a deleted workspace's configurations (their deliveries expire)."""
@@ -177,8 +173,8 @@ class DynamoDeliveryLog:
     ) -> NotificationDelivery | None:
         """Start an attempt: the delivery, its ``attempts`` counting this one; None if it was
         delivered already. Raises DeliveryInFlight while another attempt holds the lease."""
-        try:
-            reply = self._table.update_item(
+        reply = conditionally(
+            lambda: self._table.update_item(
                 Key={"pk": configuration_id, "sk": delivery_id},
                 UpdateExpression=(
                     "SET #status = :sending, attempts = if_not_exists(attempts, :zero) + :one, "
@@ -205,13 +201,12 @@ class DynamoDeliveryLog:
                 },
                 ReturnValues="ALL_NEW",
             )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
+        )
+        if reply is None:
             current = self.get(configuration_id, delivery_id)
             if current is not None and current.status is DeliveryStatus.DELIVERED:
                 return None
-            raise DeliveryInFlight(delivery_id) from None
+            raise DeliveryInFlight(delivery_id)
         return _delivery(reply["Attributes"])
 
     def finish(
@@ -224,8 +219,8 @@ class DynamoDeliveryLog:
         now: datetime,
     ) -> NotificationDelivery | None:
         """Record how the claimed attempt ended; None if it lost its lease meanwhile."""
-        try:
-            reply = self._table.update_item(
+        reply = conditionally(
+            lambda: self._table.update_item(
                 Key={"pk": attempt.notification_configuration_id, "sk": attempt.id},
                 UpdateExpression=(
                     "SET #status = :status, last_status_code = :code, last_error = :error, "
@@ -243,11 +238,8 @@ class DynamoDeliveryLog:
                 },
                 ReturnValues="ALL_NEW",
             )
-        except ClientError as error_:
-            if is_condition_failure(error_):
-                return None
-            raise
-        return _delivery(reply["Attributes"])
+        )
+        return None if reply is None else _delivery(reply["Attributes"])
 
     def add(self, delivery: NotificationDelivery) -> None:
         """A delivery made in one go (the verify action's test message)."""
@@ -280,11 +272,8 @@ class DynamoDeliveryLog:
             frozenset({"pk", "sk", "created_at"}),
             within=lambda key: key["pk"] == configuration_id,
         )
-        if start:
-            request["ExclusiveStartKey"] = start
-        reply = self._table.query(**request)
-        items = [_delivery(item) for item in reply["Items"]]
-        return items, encode_cursor(reply.get("LastEvaluatedKey"))
+        items, next_cursor = read_page(self._table.query, request, start)
+        return [_delivery(item) for item in items], next_cursor
 
 
 def _delivery(item: dict[str, Any]) -> NotificationDelivery:

@@ -13,11 +13,9 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError
-
 from iacp.aws import dynamodb_table
-from iacp.dynamo import Update, is_condition_failure
-from iacp.pagination import decode_cursor, encode_cursor
+from iacp.dynamo import Update, conditionally, pages, read_page
+from iacp.pagination import decode_cursor
 from iacp.runs.models import Run
 from iacp.runs.status import InvalidTransition, RunStatus, allowed_from
 from iacp.timestamps import from_iso, to_iso
@@ -96,13 +94,11 @@ class DynamoRunStore:
         item = _item(run)
         if run.status is RunStatus.PENDING and not run.is_speculative:
             item["queued_workspace_id"] = run.workspace_id
-        try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        new = "attribute_not_exists(id)"
+        return (
+            conditionally(lambda: self._table.put_item(Item=item, ConditionExpression=new))
+            is not None
+        )
 
     def get(self, run_id: str) -> Run | None:
         item = self._read(run_id)
@@ -127,10 +123,8 @@ class DynamoRunStore:
             "Limit": limit,
         }
         start = decode_cursor(cursor, _LIST_KEY, within=lambda k: k["workspace_id"] == workspace_id)
-        if start:
-            request["ExclusiveStartKey"] = start
-        reply = self._table.query(**request)
-        return [_run(i) for i in reply["Items"]], encode_cursor(reply.get("LastEvaluatedKey"))
+        items, next_cursor = read_page(self._table.query, request, start)
+        return [_run(i) for i in items], next_cursor
 
     def oldest_queued(self, workspace_id: str) -> Run | None:
         reply = self._table.query(
@@ -146,17 +140,13 @@ class DynamoRunStore:
     def workspaces_with_queued_runs(self) -> set[str]:
         """Every workspace that has a run waiting. The ``queue`` index is sparse (only
         waiting runs are in it), so scanning it reads the waiting runs and nothing else."""
-        workspaces: set[str] = set()
-        request: dict[str, Any] = {
-            "IndexName": QUEUE,
-            "ProjectionExpression": "queued_workspace_id",
+        return {
+            str(item["queued_workspace_id"])
+            for reply in pages(
+                self._table.scan, IndexName=QUEUE, ProjectionExpression="queued_workspace_id"
+            )
+            for item in reply["Items"]
         }
-        while True:
-            reply = self._table.scan(**request)
-            workspaces.update(str(item["queued_workspace_id"]) for item in reply["Items"])
-            if "LastEvaluatedKey" not in reply:
-                return workspaces
-            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
     def transition(
         self,
@@ -224,30 +214,23 @@ class DynamoRunStore:
     def take_private(self, run_id: str, name: str) -> str | None:
         """Remove a private attribute (a task token) and return what it was, atomically: of
         two callers, one gets the token and the other ``None``."""
-        try:
-            reply = self._table.update_item(
+        reply = conditionally(
+            lambda: self._table.update_item(
                 Key={"id": run_id},
                 UpdateExpression="REMOVE #name",
                 ConditionExpression="attribute_exists(#name)",
                 ExpressionAttributeNames={"#name": name},
                 ReturnValues="ALL_OLD",
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
-        return str(reply["Attributes"][name])
+        )
+        return None if reply is None else str(reply["Attributes"][name])
 
     def _update(self, run_id: str, update: Update, condition: str) -> Run | None:
-        try:
-            reply = self._table.update_item(
-                Key={"id": run_id}, ReturnValues="ALL_NEW", **update.request(condition)
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
-        return _run(reply["Attributes"])
+        request = update.request(condition)
+        reply = conditionally(
+            lambda: self._table.update_item(Key={"id": run_id}, ReturnValues="ALL_NEW", **request)
+        )
+        return None if reply is None else _run(reply["Attributes"])
 
 
 def _item(run: Run) -> dict[str, Any]:

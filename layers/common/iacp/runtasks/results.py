@@ -15,11 +15,10 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import Update, batch_get, is_condition_failure, query_all
+from iacp.dynamo import Update, batch_get, conditionally, pages, query_all
 from iacp.ids import derived_id
 from iacp.runtasks.models import OPEN, ResultStatus, Stage, TaskResult
 from iacp.timestamps import from_iso, to_iso
@@ -78,8 +77,8 @@ class DynamoTaskResultStore:
         """Write a new open result, or replace one that a retried dispatch left open.
         False if the result already exists and is final."""
         item = _item(record)
-        try:
-            self._table.put_item(
+        written = conditionally(
+            lambda: self._table.put_item(
                 Item=item,
                 ConditionExpression="attribute_not_exists(id) OR #status IN (:pending, :running)",
                 ExpressionAttributeNames={"#status": "status"},
@@ -88,11 +87,8 @@ class DynamoTaskResultStore:
                     ":running": ResultStatus.RUNNING.value,
                 },
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
+        return written is not None
 
     def get(self, result_id: str) -> ResultRecord | None:
         item = self._table.get_item(Key={"id": result_id}, ConsistentRead=True).get("Item")
@@ -136,15 +132,13 @@ class DynamoTaskResultStore:
         condition = update.one_of("status", [status.value for status in allowed_from])
         if due_by is not None:
             condition += f" AND {update.name('due_at')} <= {update.value(due_by)}"
-        try:
-            reply = self._table.update_item(
-                Key={"id": result_id}, ReturnValues="ALL_NEW", **update.request(condition)
+        request = update.request(condition)
+        reply = conditionally(
+            lambda: self._table.update_item(
+                Key={"id": result_id}, ReturnValues="ALL_NEW", **request
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
-        return _record(reply["Attributes"])
+        )
+        return None if reply is None else _record(reply["Attributes"])
 
     def due(self, now: int) -> tuple[list[str], int]:
         """The ids of open results whose deadline has passed, and how many items the query
@@ -157,13 +151,10 @@ class DynamoTaskResultStore:
         }
         ids: list[str] = []
         read = 0
-        while True:
-            reply = self._table.query(**request)
+        for reply in pages(self._table.query, **request):
             read += int(reply.get("ScannedCount", len(reply["Items"])))
             ids.extend(str(item["id"]) for item in reply["Items"])
-            if "LastEvaluatedKey" not in reply:
-                return ids, read
-            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        return ids, read
 
 
 _PRIVATE = (

@@ -15,12 +15,11 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
 from iacp.crypto import Sealer
-from iacp.dynamo import TransactionCanceled, is_condition_failure, query_all, transact_write
+from iacp.dynamo import TransactionCanceled, conditionally, query_all, transact_write
 from iacp.errors import Conflict
 from iacp.runtasks.models import Enforcement, GlobalSettings, RunTask, Stage, WorkspaceRunTask
 from iacp.timestamps import from_iso, to_iso
@@ -174,38 +173,33 @@ class DynamoRunTaskStore:
         return True
 
     def attachments(self, workspace_id: str) -> list[WorkspaceRunTask]:
-        reply = self._table.query(
+        items = query_all(
+            self._table,
             KeyConditionExpression="pk = :ws AND begins_with(sk, :prefix)",
             ExpressionAttributeValues={":ws": workspace_id, ":prefix": ATTACHMENT_PREFIX},
             ConsistentRead=True,
         )
-        return sorted((_attachment(i) for i in reply["Items"]), key=lambda a: a.created_at)
+        return sorted((_attachment(i) for i in items), key=lambda a: a.created_at)
 
     def update_attachment(self, attachment: WorkspaceRunTask) -> bool:
-        try:
-            self._table.put_item(
+        written = conditionally(
+            lambda: self._table.put_item(
                 Item=_attachment_item(attachment),
                 ConditionExpression="id = :id",
                 ExpressionAttributeValues={":id": attachment.id},
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
+        return written is not None
 
     def detach(self, attachment: WorkspaceRunTask) -> bool:
-        try:
-            self._table.delete_item(
+        deleted = conditionally(
+            lambda: self._table.delete_item(
                 Key=_attachment_key(attachment),
                 ConditionExpression="id = :id",
                 ExpressionAttributeValues={":id": attachment.id},
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
+        return deleted is not None
 
     def _put(
         self,

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import Field
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import delete_existing
-from iacp.pagination import decode_cursor, encode_cursor
+from iacp.dynamo import delete_existing, read_page
+from iacp.pagination import decode_cursor
 from iacp.timestamps import from_iso, to_iso
 from iacp.tokens.models import ApiToken
 
@@ -58,10 +58,8 @@ class DynamoTokenStore:
         # natural way to list it.
         request: dict[str, Any] = {"Limit": limit}
         start = decode_cursor(cursor, _KEY)
-        if start:
-            request["ExclusiveStartKey"] = start
-        reply = self._table.scan(**request)
-        return [_record(i) for i in reply["Items"]], encode_cursor(reply.get("LastEvaluatedKey"))
+        items, next_cursor = read_page(self._table.scan, request, start)
+        return [_record(i) for i in items], next_cursor
 
     def delete(self, token_id: str) -> bool:
         return delete_existing(self._table, {"id": token_id})

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, Field
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import TransactionCanceled, transact_write
+from iacp.dynamo import TransactionCanceled, read_page, transact_write
 from iacp.errors import Conflict, NotFound
-from iacp.pagination import decode_cursor, encode_cursor
+from iacp.pagination import decode_cursor
 from iacp.timestamps import from_iso, to_iso
 from iacp.variables.models import VariableCategory
 from iacp.workspaces.store import WORKSPACE_SK
@@ -104,10 +104,8 @@ class DynamoVariableStore:
             _KEY,
             within=lambda key: key["pk"] == workspace_id and key["sk"].startswith("var#"),
         )
-        if start:
-            request["ExclusiveStartKey"] = start
-        reply = self._table.query(**request)
-        return [_record(i) for i in reply["Items"]], encode_cursor(reply.get("LastEvaluatedKey"))
+        items, next_cursor = read_page(self._table.query, request, start)
+        return [_record(i) for i in items], next_cursor
 
     def replace(self, current: VariableRecord, new: VariableRecord) -> None:
         """Write ``new`` over ``current``, moving the key claim when the key or category

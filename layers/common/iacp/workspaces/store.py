@@ -11,18 +11,17 @@ workspaces a push concerns. A workspace with an IAM role carries ``aws_role_arn`
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError
-
 from iacp.aws import dynamodb_table
 from iacp.dynamo import (
     TransactionCanceled,
     batch_get,
-    is_condition_failure,
+    conditionally,
     query_all,
+    read_page,
     transact_write,
 )
 from iacp.errors import Conflict
-from iacp.pagination import decode_cursor, encode_cursor
+from iacp.pagination import decode_cursor
 from iacp.timestamps import from_iso, to_iso
 from iacp.vcs.models import WorkspaceVcs, repository_key
 from iacp.workspaces.models import DEFAULT_SESSION_DURATION, Workspace, WorkspaceLock
@@ -86,10 +85,7 @@ def page_by_name(
     start = decode_cursor(
         cursor, _LIST_KEY, within=lambda key: key["entity"] == entity and key["sk"] == sk
     )
-    if start:
-        request["ExclusiveStartKey"] = start
-    reply = table.query(**request)
-    return reply["Items"], encode_cursor(reply.get("LastEvaluatedKey"))
+    return read_page(table.query, request, start)
 
 
 def _name_claim_key(name: str) -> dict[str, str]:
@@ -318,13 +314,8 @@ class DynamoWorkspaceStore:
 
     def _update(self, request: dict[str, Any]) -> Workspace | None:
         request = {k: v for k, v in request.items() if k != "TableName"}
-        try:
-            reply = self._table.update_item(**request, ReturnValues="ALL_NEW")
-        except ClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
-        return _workspace(reply["Attributes"])
+        reply = conditionally(lambda: self._table.update_item(**request, ReturnValues="ALL_NEW"))
+        return None if reply is None else _workspace(reply["Attributes"])
 
     def _delete_collection(self, workspace_id: str) -> None:
         query: dict[str, Any] = {
@@ -333,13 +324,8 @@ class DynamoWorkspaceStore:
             "ProjectionExpression": "pk, sk",
         }
         with self._table.batch_writer() as batch:
-            while True:
-                reply = self._table.query(**query)
-                for key in reply["Items"]:
-                    batch.delete_item(Key={"pk": key["pk"], "sk": key["sk"]})
-                if "LastEvaluatedKey" not in reply:
-                    break
-                query["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+            for key in query_all(self._table, **query):
+                batch.delete_item(Key={"pk": key["pk"], "sk": key["sk"]})
 
 
 def _lock_item(lock: WorkspaceLock) -> dict[str, str]:
