@@ -7,9 +7,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from iacp.batches import partial_batch_handler
 from iacp.runs.follow_ups import FollowUps
 from iacp.services import run_queue
-from iacp.settings import QueueSweepSettings
+from iacp.settings import RunQueueSettings
 
-follow_ups = FollowUps(run_queue(QueueSweepSettings.from_env()))
+follow_ups = FollowUps(run_queue(RunQueueSettings.from_env()))
 
 
 def follow_up(record: SQSRecord) -> None:

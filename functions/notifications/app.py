@@ -15,11 +15,12 @@ dispatcher = build_notification_dispatcher(settings)
 
 
 def deliver(record: SQSRecord) -> None:
-    attempt = Attempt(int(record.attributes.approximate_receive_count), settings.max_receives)
+    receives = int(record.attributes.approximate_receive_count)
+    attempt = Attempt(receives, settings.notification_max_receives)
     try:
         dispatcher.deliver(record.json_body, attempt)
     except DeliveryFailed:
-        delay_next_receive(record, attempt.delay_before_next(settings.first_retry_delay_seconds))
+        delay_next_receive(record, attempt.delay_before_next(settings.notification_retry_seconds))
         raise
 
 

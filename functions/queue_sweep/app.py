@@ -8,9 +8,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.observability import logger, metrics
 from iacp.services import run_queue
-from iacp.settings import QueueSweepSettings
+from iacp.settings import RunQueueSettings
 
-queue = run_queue(QueueSweepSettings.from_env())
+queue = run_queue(RunQueueSettings.from_env())
 
 
 @metrics.log_metrics

@@ -263,7 +263,7 @@ def syncer_for(
         DynamoResourceStore(settings.resources_table),
         DynamoStateStore(settings.workspaces_table),
         read_state or partial(read_state_file, settings.artifacts_bucket),
-        deadline=timedelta(seconds=settings.sync_deadline_seconds),
+        deadline=timedelta(seconds=settings.inventory_sync_deadline_seconds),
         max_attempts=max_attempts,
         clock=clock,
     )

@@ -15,8 +15,8 @@ from iacp.settings import (
     AuthorizerSettings,
     InventorySettings,
     NotificationSettings,
-    QueueSweepSettings,
     RunEventsSettings,
+    RunQueueSettings,
     RunTaskCallbackSettings,
     RunTaskSweepSettings,
     VcsEventsSettings,
@@ -40,12 +40,12 @@ FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
     "WorkflowFunction": WorkflowSettings,
     "ReconcileFunction": WorkflowSettings,
     "ExecutionSweepFunction": WorkflowSettings,
-    "QueueSweepFunction": QueueSweepSettings,
+    "QueueSweepFunction": RunQueueSettings,
     "RunTaskCallbackFunction": RunTaskCallbackSettings,
     "RunTaskSweepFunction": RunTaskSweepSettings,
     "VcsWebhookFunction": VcsEventsSettings,
     "RunEventsFunction": RunEventsSettings,
-    "FollowUpFunction": QueueSweepSettings,
+    "FollowUpFunction": RunQueueSettings,
     "CodeCommitEventsFunction": VcsEventsSettings,
     "NotificationFunction": NotificationSettings,
     "InventorySyncFunction": InventorySettings,
@@ -103,7 +103,7 @@ def test_each_function_environment_is_what_its_code_validates(name):
         "AWS_MAX_ATTEMPTS",
     }
     settings = FUNCTION_SETTINGS[name]
-    assert template_names == {field.alias for field in settings.model_fields.values()}
+    assert template_names == {field.validation_alias for field in settings.model_fields.values()}
 
 
 @pytest.mark.parametrize("name", sorted(functions()))

@@ -38,7 +38,7 @@ from iacp.settings import (
     ApiSettings,
     InventorySettings,
     NotificationSettings,
-    QueueSweepSettings,
+    RunQueueSettings,
     RunSettings,
     RunTaskCallbackSettings,
     VcsEventsSettings,
@@ -60,7 +60,7 @@ from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import DynamoWorkspaceStore
 
 
-def run_queue(settings: QueueSweepSettings | RunSettings) -> RunQueue:
+def run_queue(settings: RunQueueSettings) -> RunQueue:
     return RunQueue(
         DynamoRunStore(settings.runs_table),
         DynamoWorkspaceStore(settings.workspaces_table),
@@ -271,8 +271,8 @@ def build_inventory_syncer(settings: InventorySettings) -> InventorySyncer:
         DynamoResourceStore(settings.resources_table),
         DynamoStateStore(settings.workspaces_table),
         partial(read_state_file, settings.artifacts_bucket),
-        deadline=timedelta(seconds=settings.sync_deadline_seconds),
-        max_attempts=settings.sync_max_attempts,
+        deadline=timedelta(seconds=settings.inventory_sync_deadline_seconds),
+        max_attempts=settings.inventory_sync_max_attempts,
     )
 
 

@@ -1,156 +1,158 @@
 """Environment of each function, validated when the function loads: a missing variable
-fails the cold start instead of the first request that needs it."""
+fails the cold start instead of the first request that needs it.
 
-import os
+Each setting is declared once, in a small group named for what it reaches (``_Runs``,
+``_Artifacts``, ...); a function's settings are the groups it needs. A field reads the
+environment variable of its name in capitals (``runs_table`` from ``RUNS_TABLE``), which is
+also how a validation error names it.
+"""
+
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasGenerator, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_URL = r"https?://[^/\s]+(/[^\s]*)?"
+_Name = Annotated[str, Field(min_length=1)]
 
 
-class _EnvironmentSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class _EnvironmentSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True,
+        alias_generator=AliasGenerator(validation_alias=str.upper),
+        extra="ignore",  # the environment holds more than a function's settings
+    )
 
     @classmethod
     def from_env(cls) -> Self:
-        return cls.model_validate(dict(os.environ))
+        return cls()
 
 
-_URL = r"https?://[^/\s]+(/[^\s]*)?"
-PublicBaseUrl = Annotated[
-    str,
-    Field(
-        alias="PUBLIC_BASE_URL",
+class _Tokens(_EnvironmentSettings):
+    tokens_table: _Name
+
+
+class _Workspaces(_EnvironmentSettings):
+    workspaces_table: _Name
+
+
+class _RunsTable(_EnvironmentSettings):
+    runs_table: _Name
+
+
+class RunQueueSettings(_Workspaces, _RunsTable):
+    """Starting and queueing runs: the tables and the run workflow (the queue sweep and the
+    follow-ups need no more)."""
+
+    run_state_machine_arn: _Name
+    confirmation_timeout_seconds: int = Field(604800, ge=60, le=1209600)
+
+
+class _Artifacts(_EnvironmentSettings):
+    artifacts_bucket: _Name
+
+
+class _TaskResults(_EnvironmentSettings):
+    task_results_table: _Name
+
+
+class _PlatformSecret(_EnvironmentSettings):
+    platform_secret_arn: _Name
+
+
+class _Resources(_EnvironmentSettings):
+    resources_table: _Name
+
+
+class _NotificationDeliveries(_EnvironmentSettings):
+    notification_deliveries_table: _Name
+
+
+class _VcsSecrets(_EnvironmentSettings):
+    vcs_secrets_prefix: str = Field(
+        pattern=r"^[A-Za-z0-9/_+=.@-]+$",
+        description="Secrets Manager name prefix of the VCS connections' secrets",
+    )
+
+
+class _PublicBaseUrl(_EnvironmentSettings):
+    public_base_url: str = Field(
         pattern=f"^{_URL}$",
         description="The API's public URL: links in run-task webhooks and run events.",
-    ),
-]
-
-
-OutboundPrivateAddresses = Annotated[
-    Literal["deny", "allow"],
-    Field(
-        alias="OUTBOUND_PRIVATE_ADDRESSES",
-        description="Whether run-task and notification URLs may lead to non-public addresses.",
-    ),
-]
-
-
-class AuthorizerSettings(_EnvironmentSettings):
-    tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
-
-
-class RunSettings(_EnvironmentSettings):
-    """What every function that moves runs along needs (the API's run actions included)."""
-
-    workspaces_table: str = Field(alias="WORKSPACES_TABLE", min_length=1)
-    runs_table: str = Field(alias="RUNS_TABLE", min_length=1)
-    artifacts_bucket: str = Field(alias="ARTIFACTS_BUCKET", min_length=1)
-    run_state_machine_arn: str = Field(alias="RUN_STATE_MACHINE_ARN", min_length=1)
-    confirmation_timeout_seconds: int = Field(
-        604800, alias="CONFIRMATION_TIMEOUT_SECONDS", ge=60, le=1209600
     )
-    task_results_table: str = Field(alias="TASK_RESULTS_TABLE", min_length=1)
-    platform_secret_arn: str = Field(alias="PLATFORM_SECRET_ARN", min_length=1)
-    public_base_url: PublicBaseUrl
-    organization_name: str = Field("default", alias="ORGANIZATION_NAME", min_length=1)
-    outbound_private_addresses: OutboundPrivateAddresses
+
+
+class _Outbound(_EnvironmentSettings):
+    """Calling run-task services and notification destinations."""
+
+    organization_name: _Name = "default"
+    outbound_private_addresses: Literal["deny", "allow"] = Field(
+        description="Whether run-task and notification URLs may lead to non-public addresses."
+    )
+
+
+class AuthorizerSettings(_Tokens):
+    pass
+
+
+class VcsEventsSettings(RunQueueSettings, _VcsSecrets):
+    """The GitHub webhook and CodeCommit push functions: they start runs."""
+
+
+class RunSettings(
+    RunQueueSettings, _Artifacts, _TaskResults, _PlatformSecret, _PublicBaseUrl, _Outbound
+):
+    """What every function that moves runs along needs (the API's run actions included)."""
 
 
 class WorkflowSettings(RunSettings):
     """What the run workflow's own functions (steps, reconcile, execution sweep) need."""
 
     # The role whose narrowed sessions the runner gets (iacp.isolation).
-    runner_session_role_arn: str = Field(alias="RUNNER_SESSION_ROLE_ARN", min_length=1)
+    runner_session_role_arn: _Name
     # At most an hour: a phase's narrowed credentials (role chaining) last no longer.
-    runner_phase_timeout_seconds: int = Field(
-        3600, alias="RUNNER_PHASE_TIMEOUT_SECONDS", ge=60, le=3600
-    )
+    runner_phase_timeout_seconds: int = Field(3600, ge=60, le=3600)
 
 
-VcsSecretsPrefix = Annotated[
-    str,
-    Field(
-        alias="VCS_SECRETS_PREFIX",
-        pattern=r"^[A-Za-z0-9/_+=.@-]+$",
-        description="Secrets Manager name prefix of the VCS connections' secrets",
-    ),
-]
-
-
-class ApiSettings(RunSettings):
-    tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
-    resources_table: str = Field(alias="RESOURCES_TABLE", min_length=1)
-    vcs_secrets_prefix: VcsSecretsPrefix
-    notification_deliveries_table: str = Field(alias="NOTIFICATION_DELIVERIES_TABLE", min_length=1)
-    inventory_queue_url: str = Field(alias="INVENTORY_QUEUE_URL", min_length=1)
+class ApiSettings(RunSettings, _Tokens, _Resources, _NotificationDeliveries, _VcsSecrets):
+    inventory_queue_url: _Name
     # Empty: the URL each request came to (the API function cannot name its own API in
     # template.yaml without a dependency cycle).
-    public_base_url: str = Field("", alias="PUBLIC_BASE_URL", pattern=f"^({_URL})?$")
+    public_base_url: str = Field("", pattern=f"^({_URL})?$")
     allow_plain_http_urls: bool = Field(
-        alias="ALLOW_PLAIN_HTTP_URLS",
-        description="Whether run-task and notification URLs may be http://, not only https://.",
+        description="Whether run-task and notification URLs may be http://, not only https://."
     )
     notification_topic_arn_prefix: str = Field(
-        alias="NOTIFICATION_TOPIC_ARN_PREFIX",
         pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]*$",
         description="The topics the functions may publish to: an sns destination must be one.",
     )
 
 
-class QueueSweepSettings(_EnvironmentSettings):
-    workspaces_table: str = Field(alias="WORKSPACES_TABLE", min_length=1)
-    runs_table: str = Field(alias="RUNS_TABLE", min_length=1)
-    run_state_machine_arn: str = Field(alias="RUN_STATE_MACHINE_ARN", min_length=1)
-    confirmation_timeout_seconds: int = Field(
-        604800, alias="CONFIRMATION_TIMEOUT_SECONDS", ge=60, le=1209600
-    )
-
-
-class VcsEventsSettings(QueueSweepSettings):
-    """The GitHub webhook and CodeCommit push functions: they start runs."""
-
-    vcs_secrets_prefix: VcsSecretsPrefix
-
-
-class RunEventsSettings(_EnvironmentSettings):
+class RunEventsSettings(_PublicBaseUrl):
     """The runs table's stream, published as run events."""
 
-    run_events_bus: str = Field(alias="RUN_EVENTS_BUS", min_length=1)
-    public_base_url: PublicBaseUrl
+    run_events_bus: _Name
 
 
-class NotificationSettings(_EnvironmentSettings):
+class NotificationSettings(_Workspaces, _NotificationDeliveries, _PlatformSecret, _Outbound):
     """Delivering run events to notification configurations, from the NotificationQueue."""
 
-    workspaces_table: str = Field(alias="WORKSPACES_TABLE", min_length=1)
-    notification_deliveries_table: str = Field(alias="NOTIFICATION_DELIVERIES_TABLE", min_length=1)
-    platform_secret_arn: str = Field(alias="PLATFORM_SECRET_ARN", min_length=1)
-    organization_name: str = Field("default", alias="ORGANIZATION_NAME", min_length=1)
-    outbound_private_addresses: OutboundPrivateAddresses
     # The queue's maxReceiveCount: the last receive marks a delivery failed.
-    max_receives: int = Field(alias="NOTIFICATION_MAX_RECEIVES", ge=1, le=100)
-    first_retry_delay_seconds: int = Field(alias="NOTIFICATION_RETRY_SECONDS", ge=0, le=900)
+    notification_max_receives: int = Field(ge=1, le=100)
+    notification_retry_seconds: int = Field(ge=0, le=900)
 
 
-class RunTaskCallbackSettings(_EnvironmentSettings):
+class RunTaskCallbackSettings(_RunsTable, _Artifacts, _TaskResults, _PlatformSecret):
     """The run-task services' endpoints: results, the run's files, the token key."""
 
-    task_results_table: str = Field(alias="TASK_RESULTS_TABLE", min_length=1)
-    runs_table: str = Field(alias="RUNS_TABLE", min_length=1)
-    artifacts_bucket: str = Field(alias="ARTIFACTS_BUCKET", min_length=1)
-    platform_secret_arn: str = Field(alias="PLATFORM_SECRET_ARN", min_length=1)
+
+class RunTaskSweepSettings(_TaskResults):
+    pass
 
 
-class RunTaskSweepSettings(_EnvironmentSettings):
-    task_results_table: str = Field(alias="TASK_RESULTS_TABLE", min_length=1)
-
-
-class InventorySettings(_EnvironmentSettings):
+class InventorySettings(_Workspaces, _Resources, _Artifacts):
     """The inventory sync after each apply, and its sweep."""
 
-    workspaces_table: str = Field(alias="WORKSPACES_TABLE", min_length=1)
-    resources_table: str = Field(alias="RESOURCES_TABLE", min_length=1)
-    artifacts_bucket: str = Field(alias="ARTIFACTS_BUCKET", min_length=1)
     # Longer than the sync function's timeout: once it passes, the attempt's worker is gone.
-    sync_deadline_seconds: int = Field(300, alias="INVENTORY_SYNC_DEADLINE_SECONDS", ge=60, le=3600)
-    sync_max_attempts: int = Field(3, alias="INVENTORY_SYNC_MAX_ATTEMPTS", ge=1, le=10)
+    inventory_sync_deadline_seconds: int = Field(300, ge=60, le=3600)
+    inventory_sync_max_attempts: int = Field(3, ge=1, le=10)
