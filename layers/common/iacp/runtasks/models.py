@@ -87,10 +87,6 @@ Stages = Annotated[list[Stage], Field(min_length=1, max_length=4)]
 Description = Annotated[str, Field(max_length=1000)]
 
 
-def _web_url(url: AnyHttpUrl) -> str:
-    return str(url)
-
-
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
