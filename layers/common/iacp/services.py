@@ -1,8 +1,9 @@
 """The platform's services, wired to their stores once per process."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from iacp.aws import send_message
 from iacp.configurations.models import archive_key
@@ -175,6 +176,11 @@ class Services:
     notifications: NotificationService
     inventory: InventoryService
     public_base_url: str  # configured (a custom domain), or "" for the request's own URL
+
+    def by_name(self) -> dict[str, Any]:
+        """The request context of the user API: each route finds its service there by name
+        (``iacp.http.provided``)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
 def build_services(settings: ApiSettings) -> Services:
