@@ -40,6 +40,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.request import Request
 from pydantic import BaseModel, Field, ValidationError
 
+from iacp.documents import StoredDocument
 from iacp.errors import (
     QUOTED_LIMIT,
     BadRequest,
@@ -54,9 +55,8 @@ from iacp.errors import (
 )
 from iacp.observability import logger
 from iacp.pagination import Limit
-from iacp.runs.artifacts import StoredDocument
+from iacp.principal import Principal
 from iacp.timestamps import utcnow
-from iacp.tokens.models import Principal
 
 
 class ErrorSource(BaseModel):

@@ -189,7 +189,7 @@ def build_services(settings: ApiSettings) -> Services:
     vcs_connections = VcsConnectionService(
         machinery.connections,
         ConnectionSecrets(settings.vcs_secrets_prefix),
-        workspace_store,
+        in_use=workspace_store.uses_connection,
     )
     resources = DynamoResourceStore(settings.resources_table)
     notification_configurations = DynamoNotificationStore(settings.workspaces_table)

@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from iacp.aws import dynamodb_table
-from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion
+from iacp.configurations.models import CommitSource, ConfigurationStatus, ConfigurationVersion
 from iacp.dynamo import TransactionCanceled, is_condition_failure, transact_write
 from iacp.errors import NotFound
 from iacp.timestamps import from_iso, to_iso
-from iacp.vcs.models import CommitSource
 from iacp.workspaces.store import WORKSPACE_SK
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
 from iacp.crypto import Sealer
-from iacp.dynamo import delete_existing, is_condition_failure, query_all
+from iacp.dynamo import LIST_INDEX, delete_existing, is_condition_failure, page_by_name, query_all
 from iacp.notifications.destinations import Destination
 from iacp.notifications.models import (
     DeliveryStatus,
@@ -27,7 +27,6 @@ from iacp.notifications.models import (
 )
 from iacp.pagination import decode_cursor, encode_cursor
 from iacp.timestamps import from_iso, to_iso
-from iacp.workspaces.store import LIST_INDEX, page_by_name
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

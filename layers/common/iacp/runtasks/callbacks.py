@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
 )
 
+from iacp.documents import StoredDocument
 from iacp.errors import (
     DomainError,
     Forbidden,
@@ -33,7 +34,7 @@ from iacp.errors import (
     pointer_of,
 )
 from iacp.observability import logger
-from iacp.runs.artifacts import RunArtifacts, StoredDocument
+from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.phase import plan_json_key, resource_changes_key
 from iacp.runs.workflow_client import Resume
 from iacp.runtasks.access_tokens import AccessTokens
