@@ -17,8 +17,8 @@ from iacp.configurations.models import CommitSource, ConfigurationStatus, Config
 from iacp.configurations.store import ConfigurationStore
 from iacp.ids import derived_id
 from iacp.observability import logger
+from iacp.orchestration.queue import RunQueue
 from iacp.runs.models import Operation, Run
-from iacp.runs.queue import RunQueue
 from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
 from iacp.timestamps import utcnow

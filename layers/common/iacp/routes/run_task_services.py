@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from iacp.errors import InvalidInput
 from iacp.http import ResourceId, document_reply, header, provided, responses
-from iacp.runtasks.callbacks import CallbackService
+from iacp.orchestration.task_callbacks import CallbackService
 from iacp.runtasks.models import TaskResult
 
 router = APIGatewayRouter()

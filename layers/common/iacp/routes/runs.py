@@ -16,10 +16,10 @@ from iacp.http import (
     provided,
     responses,
 )
+from iacp.orchestration.run_service import RunService
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.runs.models import LogPage, Run, RunAction, RunCreate
 from iacp.runs.phase import Phase
-from iacp.runs.service import RunService
 from iacp.runtasks.models import TaskResult
 
 router = APIGatewayRouter()

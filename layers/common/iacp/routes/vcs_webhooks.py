@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from iacp.http import ResourceId, provided, responses
-from iacp.vcs.triggers import TriggerReport
-from iacp.vcs.webhooks import GitHubWebhooks
+from iacp.orchestration.github_webhooks import GitHubWebhooks
+from iacp.orchestration.vcs_triggers import TriggerReport
 
 router = APIGatewayRouter()
 TAGS = ["vcs"]

@@ -19,14 +19,14 @@ from iacp.configurations.models import CommitSource
 from iacp.crypto import Sealer
 from iacp.errors import Conflict, Forbidden
 from iacp.observability import logger
+from iacp.orchestration.steps import RunNotRunnable, advance
+from iacp.orchestration.workflow_client import WorkflowClient
 from iacp.outbound import Outbound
 from iacp.principal import Principal, Role
 from iacp.runs.models import Run
 from iacp.runs.phase import RunError
 from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
-from iacp.runs.workflow import RunNotRunnable, advance
-from iacp.runs.workflow_client import WorkflowClient
 from iacp.runtasks.access_tokens import AccessTokens
 from iacp.runtasks.models import (
     Enforcement,
