@@ -28,7 +28,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from iacp.tokens.models import Role  # noqa: E402
+from iacp.principal import Role  # noqa: E402
 from iacp.tokens.service import mint_token  # noqa: E402
 from iacp.tokens.store import DynamoTokenStore  # noqa: E402
 from local.platform import LocalPlatform  # noqa: E402

@@ -26,7 +26,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from examples.runtask_service import RunTaskService  # noqa: E402
 from iacp.observability import logger as platform_logger  # noqa: E402
-from iacp.tokens.models import Role  # noqa: E402
+from iacp.principal import Role  # noqa: E402
 from iacp.tokens.service import mint_token  # noqa: E402
 from iacp.tokens.store import DynamoTokenStore  # noqa: E402
 from iacp_cli.archive import pack  # noqa: E402

@@ -37,8 +37,8 @@ from local.offline import isolate_from_aws
 isolate_from_aws()  # before the platform's modules are imported (hence the E402 below)
 
 from iacp.observability import logger as platform_logger  # noqa: E402
+from iacp.principal import Role  # noqa: E402
 from iacp.runs.status import TERMINAL  # noqa: E402
-from iacp.tokens.models import Role  # noqa: E402
 from iacp.tokens.service import mint_token  # noqa: E402
 from iacp.tokens.store import DynamoTokenStore  # noqa: E402
 from local.gateway import ApiGateway, GatewayReply  # noqa: E402

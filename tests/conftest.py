@@ -33,7 +33,7 @@ from aws_lambda_powertools.utilities.parameters.base import clear_caches  # noqa
 from moto import mock_aws  # noqa: E402
 
 from iacp.observability import logger as platform_logger  # noqa: E402
-from iacp.tokens.models import Role  # noqa: E402
+from iacp.principal import Role  # noqa: E402
 from iacp.tokens.service import mint_token  # noqa: E402
 from iacp.tokens.store import DynamoTokenStore  # noqa: E402
 from local import moto_fidelity  # noqa: E402

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import requests
 
-from iacp.runs.workflow import ConfirmationInput, RunRef, StartInput
+from iacp.orchestration.workflow import ConfirmationInput, RunRef, StartInput
 from iacp.services import RunMachinery
 from iacp.settings import WorkflowSettings
 from local.template import Provisioned

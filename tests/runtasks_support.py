@@ -18,10 +18,10 @@ import boto3
 import jwt
 
 from iacp.crypto import derive_key
-from iacp.runs.workflow import RunRef, StartInput
+from iacp.orchestration.task_stages import ConcludeInput, DispatchInput, StageRef, TaskItem
+from iacp.orchestration.workflow import RunRef, StartInput
 from iacp.runtasks.access_tokens import SIGNING_PURPOSE
 from iacp.runtasks.models import Stage
-from iacp.runtasks.stages import ConcludeInput, DispatchInput, StageRef, TaskItem
 from iacp.secrets import platform_secret
 from iacp.services import RunMachinery
 from local.gateway import ApiGateway, GatewayReply
@@ -391,7 +391,7 @@ def unsigned_token(claims: dict[str, Any]) -> str:
 
 def record_resumes(monkeypatch: Any) -> RecordingStepFunctions:
     """Record every workflow resume (the callback function's, the sweep's, the stages')."""
-    from iacp.runs import workflow_client
+    from iacp.orchestration import workflow_client
 
     recording = RecordingStepFunctions(boto3.client("stepfunctions"))
     monkeypatch.setattr(workflow_client, "stepfunctions_client", lambda: recording)

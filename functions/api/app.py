@@ -19,5 +19,5 @@ services = build_services(ApiSettings.from_env())
 @tracer.capture_lambda_handler
 @screened()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    app.append_context(services=services)
+    app.append_context(**services.by_name())
     return app.resolve(event, context)

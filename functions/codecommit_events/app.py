@@ -7,9 +7,9 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.observability import logger, tracer
+from iacp.orchestration.codecommit_pushes import RepositoryStateChange
 from iacp.services import build_codecommit_pushes
 from iacp.settings import VcsEventsSettings
-from iacp.vcs.codecommit import RepositoryStateChange
 
 pushes = build_codecommit_pushes(VcsEventsSettings.from_env())
 

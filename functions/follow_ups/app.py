@@ -5,7 +5,7 @@ response); SQS retries it after its visibility timeout, then dead-letters it."""
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from iacp.batches import partial_batch_handler
-from iacp.runs.follow_ups import FollowUps
+from iacp.orchestration.follow_ups import FollowUps
 from iacp.services import run_queue
 from iacp.settings import RunQueueSettings
 

@@ -1,5 +1,5 @@
 """Every minute: run-task results past their deadline become ``timeout`` and their waiting
-workflow steps resume (``iacp.runtasks.sweep``)."""
+workflow steps resume (``iacp.orchestration.task_sweep``)."""
 
 from typing import Any
 
@@ -7,9 +7,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.observability import logger, metrics
-from iacp.runs.workflow_client import resume
+from iacp.orchestration.task_sweep import sweep_timed_out_results
+from iacp.orchestration.workflow_client import resume
 from iacp.runtasks.results import DynamoTaskResultStore
-from iacp.runtasks.sweep import sweep_timed_out_results
 from iacp.settings import RunTaskSweepSettings
 
 results = DynamoTaskResultStore(RunTaskSweepSettings.from_env().task_results_table)

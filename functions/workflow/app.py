@@ -7,17 +7,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from iacp.observability import logger, tracer
+from iacp.orchestration.steps import RunNotRunnable, StepFailed, StepInterrupted
+from iacp.orchestration.task_stages import ConcludeInput, DispatchInput, StageRef
+from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
 from iacp.runs.status import InvalidTransition
-from iacp.runs.workflow import (
-    ConfirmationInput,
-    FailureInput,
-    RunNotRunnable,
-    RunRef,
-    StartInput,
-    StepFailed,
-    StepInterrupted,
-)
-from iacp.runtasks.stages import ConcludeInput, DispatchInput, StageRef
 from iacp.services import RunMachinery
 from iacp.settings import WorkflowSettings
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from iacp.tokens.models import Role
+from iacp.principal import Role
 from iacp.tokens.service import mint_token
 from iacp.tokens.store import DynamoTokenStore
 from local.platform import LocalPlatform

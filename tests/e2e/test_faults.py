@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 
-from iacp.runs.workflow_client import WorkflowClient
+from iacp.orchestration.workflow_client import WorkflowClient
 from local.ecs import TaskFault
 from local.faults import InvocationFault, failing_function, sets_status, throttled_updates
 from local.platform import LocalPlatform

@@ -18,8 +18,8 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3 import HTTPHeaderDict, HTTPResponse
 
+from iacp.principal import Role
 from iacp.runtasks.models import Stage
-from iacp.tokens.models import Role
 from local.gateway import ApiGateway
 from local.template import Provisioned
 from tests.conftest import ApiClient, mint

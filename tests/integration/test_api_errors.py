@@ -6,8 +6,8 @@ import json
 import pytest
 
 from iacp.http import API_LIMITS, SERVICE_LIMITS
+from iacp.principal import Role
 from iacp.runtasks.models import Stage
-from iacp.tokens.models import Role
 from iacp.workspaces.service import WorkspaceService
 from tests.conftest import ApiClient, assert_error, mint
 from tests.runtasks_support import (

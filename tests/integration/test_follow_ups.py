@@ -7,8 +7,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from iacp.runs.workflow import FailureInput, StartInput
-from iacp.runs.workflow_client import WorkflowClient
+from iacp.orchestration.workflow import FailureInput, StartInput
+from iacp.orchestration.workflow_client import WorkflowClient
 from local.queues import QueuePoller
 from local.streams import StreamPoller
 from tests.runs_support import machinery_for, upload_configuration

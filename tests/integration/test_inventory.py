@@ -16,11 +16,11 @@ from boto3.dynamodb.conditions import Key
 from iacp.inventory.models import ResourceInstance, SyncStatus, SyncTarget
 from iacp.inventory.store import DynamoResourceStore
 from iacp.inventory.sync import InventorySyncer, StateReader
+from iacp.principal import Role
 from iacp.settings import InventorySettings
 from iacp.states.service import read_state_file
 from iacp.states.store import DynamoStateStore
 from iacp.timestamps import to_iso, utcnow
-from iacp.tokens.models import Role
 from local.queues import QueuePoller
 from local.streams import StreamPoller
 from local.template import Provisioned

@@ -3,7 +3,7 @@ force-unlock needs admin; of concurrent lock attempts exactly one wins."""
 
 import threading
 
-from iacp.tokens.models import Role
+from iacp.principal import Role
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import DynamoWorkspaceStore
 from tests.conftest import ApiClient, assert_error, mint

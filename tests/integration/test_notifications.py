@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
+from iacp.principal import Role
 from iacp.runs.events import publish, status_change
-from iacp.tokens.models import Role
 from local.queues import QueuePoller
 from local.streams import StreamPoller
 from tests.conftest import ApiClient, assert_error, mint

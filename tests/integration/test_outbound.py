@@ -15,11 +15,11 @@ import pytest
 
 from iacp.errors import InvalidInput
 from iacp.outbound import MAX_REPLY_BYTES, Outbound, _private_address
+from iacp.principal import Principal, Role
 from iacp.runtasks.models import RunTaskCreate
 from iacp.runtasks.protocol import Links
 from iacp.services import build_services
 from iacp.settings import ApiSettings
-from iacp.tokens.models import Principal, Role
 from local.functions import Handler
 from local.template import LOCAL_PARAMETERS, Provisioned, Template
 from tests.conftest import ApiClient, assert_error

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from iacp.orchestration.finish import RunFinisher
+from iacp.orchestration.reconcile import RunReconciler
+from iacp.orchestration.workflow import FailureInput, RunRef
 from iacp.runs.artifacts import RunArtifacts
-from iacp.runs.finish import RunFinisher
 from iacp.runs.phase import Phase, result_key, run_state_key
-from iacp.runs.reconcile import RunReconciler
-from iacp.runs.workflow import FailureInput, RunRef
 from iacp.services import RunMachinery
 from iacp.states.service import StateService
 from iacp.states.store import WorkspaceMovedOn

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from examples.runtask_service import RunTaskService
-from iacp.tokens.models import Role
+from iacp.principal import Role
 from local.template import Provisioned
 from tests.conftest import ApiClient, assert_error, mint
 from tests.moto_snapshot import BackendSnapshot

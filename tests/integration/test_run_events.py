@@ -8,8 +8,8 @@ from typing import Any
 import boto3
 import pytest
 
+from iacp.orchestration.workflow import RunRef, StartInput
 from iacp.runs.events import DETAIL_TYPE, SOURCE
-from iacp.runs.workflow import RunRef, StartInput
 from tests.runs_support import machinery_for, upload_configuration
 
 

@@ -16,13 +16,13 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from iacp.orchestration.task_stages import StageRef
+from iacp.orchestration.task_sweep import sweep_timed_out_results
+from iacp.orchestration.workflow_client import resume
+from iacp.principal import Role
 from iacp.runs.artifacts import MAX_INLINE_DOCUMENT_BYTES
-from iacp.runs.workflow_client import resume
 from iacp.runtasks.models import Stage
 from iacp.runtasks.results import DynamoTaskResultStore
-from iacp.runtasks.stages import StageRef
-from iacp.runtasks.sweep import sweep_timed_out_results
-from iacp.tokens.models import Role
 from local.gateway import GatewayReply
 from tests.conftest import mint
 from tests.runs_support import SIMPLE_CONFIGURATION, plan_documents

@@ -15,12 +15,13 @@ import jwt
 import pytest
 
 from iacp import __version__
+from iacp.orchestration import task_stages
+from iacp.orchestration.steps import RunNotRunnable
+from iacp.orchestration.task_stages import ConcludeInput, TaskItem
 from iacp.outbound import Outbound
 from iacp.runs.status import RunStatus
-from iacp.runs.workflow import RunNotRunnable
-from iacp.runtasks import protocol, stages
+from iacp.runtasks import protocol
 from iacp.runtasks.models import Stage
-from iacp.runtasks.stages import ConcludeInput, TaskItem
 from tests.conftest import assert_error
 from tests.runtasks_support import (
     Dispatched,
@@ -301,7 +302,7 @@ def test_a_dispatch_whose_service_never_answers_errors_the_result(
     aws, machinery, admin, ws, resumes, monkeypatch
 ):
     # dispatch() waits DELIVERY_TIMEOUT_SECONDS (30 s); the same call with 0.5 s here.
-    monkeypatch.setattr(stages, "deliver", functools.partial(protocol.deliver, timeout=0.5))
+    monkeypatch.setattr(task_stages, "deliver", functools.partial(protocol.deliver, timeout=0.5))
     release = threading.Event()
 
     def hang(received) -> None:

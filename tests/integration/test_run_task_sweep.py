@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from iacp.runs.workflow_client import resume
+from iacp.orchestration.task_sweep import sweep_timed_out_results
+from iacp.orchestration.workflow_client import resume
 from iacp.runtasks.models import Enforcement, ResultStatus, Stage, TaskResult
 from iacp.runtasks.results import DynamoTaskResultStore, ResultRecord
-from iacp.runtasks.sweep import sweep_timed_out_results
 from local.functions import LambdaContext
 from tests.runtasks_support import (
     Dispatched,

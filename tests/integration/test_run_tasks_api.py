@@ -20,12 +20,12 @@ import pytest
 from examples.runtask_service import RunTaskService
 from iacp import PRODUCT
 from iacp.errors import Conflict
+from iacp.principal import Principal, Role
 from iacp.runtasks.models import RunTaskUpdate
 from iacp.runtasks.protocol import Links
 from iacp.runtasks.store import DynamoRunTaskStore
 from iacp.services import build_services
 from iacp.settings import ApiSettings
-from iacp.tokens.models import Principal, Role
 from local.template import Provisioned
 from tests.conftest import ApiClient, assert_error, mint
 from tests.runtasks_support import CapturingService, Received, capturing_service

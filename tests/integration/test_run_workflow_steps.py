@@ -13,15 +13,9 @@ from botocore.stub import Stubber
 from cryptography.exceptions import InvalidTag
 
 from iacp.aws import stepfunctions_client, sts_client
-from iacp.runs.workflow import (
-    ConfirmationInput,
-    FailureInput,
-    LockFailed,
-    RunRef,
-    StartInput,
-    StateNotSaved,
-)
-from iacp.runs.workflow_client import LONGEST_EXECUTION, WorkflowClient
+from iacp.orchestration.steps import LockFailed, StateNotSaved
+from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
+from iacp.orchestration.workflow_client import LONGEST_EXECUTION, WorkflowClient
 from iacp.services import RunMachinery
 from iacp.settings import WorkflowSettings
 from iacp.variables.handoff import open_variables, variables_key

@@ -8,8 +8,8 @@ import boto3
 import pytest
 import requests
 
+from iacp.principal import Role
 from iacp.runs.artifacts import MAX_INLINE_DOCUMENT_BYTES
-from iacp.tokens.models import Role
 from tests.conftest import ApiClient, assert_error, mint
 from tests.runs_support import put_archive, s3_put, upload_configuration
 

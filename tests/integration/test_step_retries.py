@@ -12,16 +12,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from iacp.runs import workflow as workflow_module
+from iacp.orchestration import workflow as workflow_module
+from iacp.orchestration.steps import RunNotRunnable, StepInterrupted
+from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
 from iacp.runs.status import RunStatus
-from iacp.runs.workflow import (
-    ConfirmationInput,
-    FailureInput,
-    RunNotRunnable,
-    RunRef,
-    StartInput,
-    StepInterrupted,
-)
 from iacp.services import RunMachinery
 from local.functions import LambdaContext
 from tests.integration.test_partial_state import applying, holder, new_run

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from iacp.tokens.models import Role
+from iacp.principal import Role
 from iacp.tokens.service import mint_token
 from iacp.tokens.store import DynamoTokenStore
 from local.gateway import ApiGateway

@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidTag
 
 from iacp.crypto import Sealer, derive_key
 from iacp.pagination import encode_cursor
-from iacp.tokens.models import Role
+from iacp.principal import Role
 from local.template import Provisioned
 from tests.conftest import ApiClient, assert_error, mint
 

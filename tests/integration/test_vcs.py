@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from iacp.runs.workflow import FailureInput, StartInput
-from iacp.tokens.models import Role
+from iacp.orchestration.workflow import FailureInput, StartInput
+from iacp.principal import Role
 from local.functions import LambdaContext
 from local.gateway import GatewayReply
 from tests.conftest import ApiClient, assert_error, mint

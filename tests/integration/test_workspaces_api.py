@@ -3,7 +3,7 @@
 import boto3
 import pytest
 
-from iacp.tokens.models import Role
+from iacp.principal import Role
 from iacp.workspaces.store import DynamoWorkspaceStore
 from tests.conftest import ApiClient, assert_error, mint
 

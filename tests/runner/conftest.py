@@ -29,7 +29,7 @@ from moto.server import ThreadedMotoServer
 
 from iacp import aws as iacp_aws
 from iacp.crypto import Sealer, derive_key
-from iacp.tokens.models import Principal, Role
+from iacp.principal import Principal, Role
 from iacp.variables.handoff import seal_variables, variables_key
 from iacp.variables.models import VariableCategory, VariableCreate
 from iacp.variables.service import SEALING_PURPOSE, VariableService, variables_for_run

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from iacp.tokens.models import Role
+from iacp.principal import Role
 from local.gateway import ApiGateway
 from local.http_front import HttpFront
 from local.template import Provisioned

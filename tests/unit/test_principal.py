@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from iacp.errors import Forbidden
-from iacp.tokens.models import Principal, Role
+from iacp.principal import Principal, Role
 
 
 def principal(role: Role, workspaces: frozenset[str] | None = None) -> Principal:

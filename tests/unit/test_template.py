@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from iacp.runs.workflow import FetchInput, RunnerInput
+from iacp.orchestration.workflow import FetchInput, RunnerInput
 from iacp.settings import (
     ApiSettings,
     AuthorizerSettings,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import boto3
 
-from iacp.tokens.models import Role
+from iacp.principal import Role
 from iacp.tokens.service import mint_token
 from iacp.tokens.store import DynamoTokenStore
 

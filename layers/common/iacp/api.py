@@ -16,19 +16,19 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from iacp import PRODUCT, __version__
-from iacp.configurations.api import router as configurations_router
 from iacp.http import register_error_handlers
-from iacp.inventory.api import router as inventory_router
-from iacp.notifications.api import router as notifications_router
-from iacp.runs.api import router as runs_router
-from iacp.runtasks.api import router as run_tasks_router
-from iacp.runtasks.callback_api import router as run_task_services_router
-from iacp.states.api import router as states_router
-from iacp.tokens.api import router as tokens_router
-from iacp.variables.api import router as variables_router
-from iacp.vcs.api import router as vcs_router
-from iacp.vcs.webhook_api import router as vcs_webhooks_router
-from iacp.workspaces.api import router as workspaces_router
+from iacp.routes.configurations import router as configurations_router
+from iacp.routes.inventory import router as inventory_router
+from iacp.routes.notifications import router as notifications_router
+from iacp.routes.run_task_services import router as run_task_services_router
+from iacp.routes.run_tasks import router as run_tasks_router
+from iacp.routes.runs import router as runs_router
+from iacp.routes.states import router as states_router
+from iacp.routes.tokens import router as tokens_router
+from iacp.routes.variables import router as variables_router
+from iacp.routes.vcs import router as vcs_router
+from iacp.routes.vcs_webhooks import router as vcs_webhooks_router
+from iacp.routes.workspaces import router as workspaces_router
 
 USER_ROUTERS = (
     workspaces_router,

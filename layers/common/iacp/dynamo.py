@@ -1,6 +1,7 @@
 """Conditional writes and transactions: every state change in the platform goes through
-a condition, so a duplicate or late request changes nothing. Also reading every page of a
-query, or one page of a list with its cursor."""
+a condition, so a duplicate or late request changes nothing. And the reads the stores share:
+all pages of a query, one page of a list with its cursor, a batch of keys, a page of one kind
+of item by name."""
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from iacp.aws import dynamodb_client
-from iacp.pagination import encode_cursor
+from iacp.pagination import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -20,6 +21,10 @@ _deserializer = TypeDeserializer()
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 _TYPED_PARTS = ("Item", "Key", "ExpressionAttributeValues")
 Reply = TypeVar("Reply")
+# The workspaces table's sparse index of the items with a kind (``entity``) and a name, which
+# the workspaces, run tasks, VCS connections and notification configurations living there share.
+LIST_INDEX = "by-name"
+_LIST_KEY = frozenset({"pk", "sk", "entity", "name"})
 
 
 class TransactionCanceled(Exception):
@@ -195,3 +200,20 @@ def batch_get(table_name: str, keys: Sequence[Mapping[str, Any]]) -> list[dict[s
                 found.append({k: _deserializer.deserialize(v) for k, v in item.items()})
             request = reply.get("UnprocessedKeys") or None
     return found
+
+
+def page_by_name(
+    table: "Table", entity: str, sk: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the items of one kind (``entity``; workspaces, run tasks, VCS connections),
+    in name order, through the sparse ``by-name`` index."""
+    request: dict[str, Any] = {
+        "IndexName": LIST_INDEX,
+        "KeyConditionExpression": "entity = :entity",
+        "ExpressionAttributeValues": {":entity": entity},
+        "Limit": limit,
+    }
+    start = decode_cursor(
+        cursor, _LIST_KEY, within=lambda key: key["entity"] == entity and key["sk"] == sk
+    )
+    return read_page(table.query, request, start)

@@ -1,6 +1,10 @@
 """What every route shares: the error shape, the request limits, and the caller and services
 as dependencies.
 
+A route's service comes from the request's context, where the function's handler put what the
+wiring (``iacp.services``) built (``provided``): so a router imports only the service it uses,
+and this module never imports the wiring.
+
 Errors are ``{"errors": [{"status", "title", "detail", "source"}]}`` (design §9). Client
 mistakes are 4xx naming the field; anything unexpected is a 500 that says nothing of the
 internals (the details go to the log, never to the client). No error repeats a long submitted
@@ -18,7 +22,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
@@ -36,6 +40,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.request import Request
 from pydantic import BaseModel, Field, ValidationError
 
+from iacp.documents import StoredDocument
 from iacp.errors import (
     QUOTED_LIMIT,
     BadRequest,
@@ -50,10 +55,8 @@ from iacp.errors import (
 )
 from iacp.observability import logger
 from iacp.pagination import Limit
-from iacp.runs.artifacts import StoredDocument
-from iacp.services import Services
+from iacp.principal import Principal
 from iacp.timestamps import utcnow
-from iacp.tokens.models import Principal
 
 
 class ErrorSource(BaseModel):
@@ -303,8 +306,15 @@ def document_reply(document: StoredDocument) -> Response[Any]:
     return Response(200, content_types.APPLICATION_JSON, document.body.decode())
 
 
-def current_services(request: Request) -> Services:
-    return cast(Services, request.context["services"])
+def provided(name: str) -> Depends:
+    """A route parameter's dependency on what the function's handler put in the request's
+    context under ``name`` (``app.append_context``), as ``Annotated[TheService,
+    provided("name")]``."""
+
+    def from_context(request: Request) -> Any:
+        return request.context[name]
+
+    return Depends(from_context)
 
 
 def header(request: Request, name: str) -> str | None:
@@ -316,7 +326,7 @@ def header(request: Request, name: str) -> str | None:
 def public_base_url(request: Request) -> str:
     """Where clients reach this API: the configured public base URL (a custom domain), else
     the URL this request came to (API Gateway's domain name and stage)."""
-    configured = current_services(request).public_base_url
+    configured: str = request.context.get("public_base_url", "")
     if configured:
         return configured
     context = request.resolved_event.raw_event.get("requestContext") or {}
@@ -390,9 +400,6 @@ def _describe(error: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
 
 Caller = Annotated[Principal, Depends(current_principal)]
 """A route parameter that receives the authenticated caller."""
-
-ServicesDep = Annotated[Services, Depends(current_services)]
-"""A route parameter that receives the process's services."""
 
 PublicBaseUrl = Annotated[str, Depends(public_base_url)]
 """A route parameter that receives the API's public base URL."""

@@ -1,8 +1,9 @@
 """The platform's services, wired to their stores once per process."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from iacp.aws import send_message
 from iacp.configurations.models import archive_key
@@ -16,22 +17,25 @@ from iacp.notifications.delivery import NotificationDispatcher
 from iacp.notifications.service import SEALING_PURPOSE as NOTIFICATION_SEALING_PURPOSE
 from iacp.notifications.service import NotificationService
 from iacp.notifications.store import DynamoDeliveryLog, DynamoNotificationStore
+from iacp.orchestration.codecommit_pushes import CodeCommitPushes
+from iacp.orchestration.finish import RunFinisher
+from iacp.orchestration.github_webhooks import GitHubWebhooks
+from iacp.orchestration.queue import RunQueue
+from iacp.orchestration.reconcile import RunReconciler
+from iacp.orchestration.run_service import RunService
+from iacp.orchestration.task_callbacks import CallbackService
+from iacp.orchestration.task_stages import TaskStages
+from iacp.orchestration.vcs_triggers import VcsTriggers
+from iacp.orchestration.workflow import RunWorkflow
+from iacp.orchestration.workflow_client import WorkflowClient, resume
 from iacp.outbound import Outbound
 from iacp.runs.artifacts import RunArtifacts
-from iacp.runs.finish import RunFinisher
-from iacp.runs.queue import RunQueue
-from iacp.runs.reconcile import RunReconciler
-from iacp.runs.service import RunService
 from iacp.runs.store import DynamoRunStore
-from iacp.runs.workflow import RunWorkflow
-from iacp.runs.workflow_client import WorkflowClient, resume
 from iacp.runtasks import access_tokens
 from iacp.runtasks.access_tokens import AccessTokens
-from iacp.runtasks.callbacks import CallbackService
 from iacp.runtasks.protocol import Links
 from iacp.runtasks.results import DynamoTaskResultStore
 from iacp.runtasks.service import HMAC_SEALING_PURPOSE, RunTaskService
-from iacp.runtasks.stages import TaskStages
 from iacp.runtasks.store import DynamoRunTaskStore
 from iacp.secrets import platform_secret, sealer_for
 from iacp.settings import (
@@ -50,12 +54,9 @@ from iacp.tokens.service import TokenService
 from iacp.tokens.store import DynamoTokenStore
 from iacp.variables.service import SEALING_PURPOSE, RunVariable, VariableService, variables_for_run
 from iacp.variables.store import DynamoVariableStore
-from iacp.vcs.codecommit import CodeCommitPushes
 from iacp.vcs.secrets import ConnectionSecrets
 from iacp.vcs.service import VcsConnectionService
 from iacp.vcs.store import DynamoVcsConnectionStore
-from iacp.vcs.triggers import VcsTriggers
-from iacp.vcs.webhooks import GitHubWebhooks
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import DynamoWorkspaceStore
 
@@ -176,6 +177,11 @@ class Services:
     inventory: InventoryService
     public_base_url: str  # configured (a custom domain), or "" for the request's own URL
 
+    def by_name(self) -> dict[str, Any]:
+        """The request context of the user API: each route finds its service there by name
+        (``iacp.http.provided``)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
 
 def build_services(settings: ApiSettings) -> Services:
     machinery = RunMachinery.build(settings)
@@ -183,7 +189,7 @@ def build_services(settings: ApiSettings) -> Services:
     vcs_connections = VcsConnectionService(
         machinery.connections,
         ConnectionSecrets(settings.vcs_secrets_prefix),
-        workspace_store,
+        in_use=workspace_store.uses_connection,
     )
     resources = DynamoResourceStore(settings.resources_table)
     notification_configurations = DynamoNotificationStore(settings.workspaces_table)

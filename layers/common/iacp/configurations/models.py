@@ -3,13 +3,31 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from iacp.timestamps import UtcDatetime
-from iacp.vcs.models import CommitSource
+from iacp.vcs.models import VcsProvider
 
 
 class ConfigurationStatus(StrEnum):
     PENDING = "pending"  # created, waiting for its upload (or, from VCS, for its fetch)
     UPLOADED = "uploaded"
     ERRORED = "errored"
+
+
+class CommitSource(BaseModel):
+    """Where a VCS-driven configuration version, and so its runs, came from: the commit the
+    runner clones and design §6's ``vcs_*`` fields of the run-task payload."""
+
+    provider: VcsProvider
+    connection_id: str
+    repository: str = Field(description="As the workspace names it")
+    clone_url: str
+    repository_url: str | None = Field(None, description="The repository's web page")
+    branch: str = Field(description="The commit's branch (a pull request's head branch)")
+    ref: str | None = Field(None, description="A ref holding the commit, for hosts refusing SHAs")
+    commit_sha: str
+    commit_url: str | None = None
+    pull_request_number: int | None = None
+    pull_request_url: str | None = None
+    sender: str | None = Field(None, description="Who pushed or opened the pull request")
 
 
 class ConfigurationVersion(BaseModel):

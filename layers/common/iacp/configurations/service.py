@@ -16,8 +16,8 @@ from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion
 from iacp.configurations.store import ConfigurationStore
 from iacp.errors import InvalidInput, NotFound, capped
 from iacp.ids import new_id
+from iacp.principal import Principal, Role
 from iacp.timestamps import utcnow
-from iacp.tokens.models import Principal, Role
 
 UPLOAD_URL_SECONDS = 3600
 _GZIP_MAGIC = b"\x1f\x8b"

@@ -4,11 +4,10 @@
 from typing import TYPE_CHECKING, Any, Protocol
 
 from iacp.aws import dynamodb_table
-from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion
+from iacp.configurations.models import CommitSource, ConfigurationStatus, ConfigurationVersion
 from iacp.dynamo import TransactionCanceled, conditionally, transact_write
 from iacp.errors import NotFound
 from iacp.timestamps import from_iso, to_iso
-from iacp.vcs.models import CommitSource
 from iacp.workspaces.store import WORKSPACE_SK
 
 if TYPE_CHECKING:

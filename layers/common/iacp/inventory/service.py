@@ -9,9 +9,9 @@ from iacp.inventory.models import Resource, ResourcePage, SyncRequest, SyncReque
 from iacp.inventory.store import ResourceStore
 from iacp.observability import logger
 from iacp.pagination import Page
+from iacp.principal import Principal, Role
 from iacp.states.models import StateVersion
 from iacp.timestamps import utcnow
-from iacp.tokens.models import Principal, Role
 
 ExistingWorkspaces = Callable[[Iterable[str]], set[str]]
 """Of some workspace ids, those whose workspace exists."""

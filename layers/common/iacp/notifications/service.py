@@ -32,8 +32,8 @@ from iacp.notifications.store import (
 from iacp.observability import logger
 from iacp.outbound import Outbound, require_https
 from iacp.pagination import Page
+from iacp.principal import Principal, Role
 from iacp.timestamps import utcnow
-from iacp.tokens.models import Principal, Role
 from iacp.workspaces.service import existing_workspace
 from iacp.workspaces.store import WorkspaceStore
 

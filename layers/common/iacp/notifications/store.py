@@ -17,7 +17,14 @@ from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
 from iacp.crypto import Sealer
-from iacp.dynamo import conditionally, delete_existing, query_all, read_page
+from iacp.dynamo import (
+    LIST_INDEX,
+    conditionally,
+    delete_existing,
+    page_by_name,
+    query_all,
+    read_page,
+)
 from iacp.notifications.destinations import Destination
 from iacp.notifications.models import (
     DeliveryStatus,
@@ -26,7 +33,6 @@ from iacp.notifications.models import (
 )
 from iacp.pagination import decode_cursor
 from iacp.timestamps import from_iso, to_iso
-from iacp.workspaces.store import LIST_INDEX, page_by_name
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

@@ -1,26 +1,16 @@
 """A run's files in the artifacts bucket (docs/run-pipeline.md): what the runner wrote, read
 back for the workflow and the API."""
 
-from dataclasses import dataclass
-
 from botocore.exceptions import ClientError, WaiterError
 
 from iacp.aws import is_missing_object, presigning_s3_client, s3_client
+from iacp.documents import StoredDocument
 from iacp.runs.models import LogPage
 from iacp.runs.phase import Phase, PhaseResult, log_prefix, result_key
 
 MAX_LOG_PAGE_BYTES = 1_000_000  # keeps a reply well inside Lambda's 6 MB limit
 MAX_INLINE_DOCUMENT_BYTES = 4_000_000  # larger ones are redirected to (Lambda replies ≤ 6 MB)
 DOWNLOAD_URL_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    """A stored JSON document as a reply: its bytes, or, when it is too large for a Lambda
-    reply, a short-lived URL to download it from."""
-
-    body: bytes | None = None
-    url: str = ""
 
 
 class RunArtifacts:

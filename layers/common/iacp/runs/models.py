@@ -6,11 +6,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from iacp.configurations.models import CommitSource
 from iacp.runs.phase import Phase, RunError
 from iacp.runs.status import RunStatus
 from iacp.runtasks.models import TaskStage
 from iacp.timestamps import UtcDatetime
-from iacp.vcs.models import CommitSource
 
 
 class Operation(StrEnum):

@@ -27,7 +27,7 @@ BY_WORKSPACE = "by-workspace"
 QUEUE = "queue"
 _LIST_KEY = frozenset({"id", "workspace_id", "created_key"})
 # The phase of a run force-canceled while that phase's runner ran: the reconcile still has to
-# wait for the runner, record what it left and release (iacp.runs.reconcile).
+# wait for the runner, record what it left and release (iacp.orchestration.reconcile).
 AWAITING_RUNNER = "awaiting_runner"
 # Counts the rewrites of a run's task-stage summaries: each rewrite is conditional on it.
 TASK_STAGES_VERSION = "task_stages_version"

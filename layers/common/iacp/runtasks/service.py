@@ -17,6 +17,7 @@ from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.outbound import Outbound, require_https
 from iacp.pagination import Page
+from iacp.principal import Principal, Role
 from iacp.runtasks.models import (
     RunTask,
     RunTaskCreate,
@@ -33,7 +34,6 @@ from iacp.runtasks.protocol import (
 )
 from iacp.runtasks.store import RunTaskRecord, RunTaskStore, updated
 from iacp.timestamps import utcnow
-from iacp.tokens.models import Principal, Role
 from iacp.workspaces.store import WorkspaceStore
 
 HMAC_SEALING_PURPOSE = "run-task-hmac-keys"

@@ -19,11 +19,17 @@ from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
 from iacp.crypto import Sealer
-from iacp.dynamo import TransactionCanceled, conditionally, query_all, transact_write
+from iacp.dynamo import (
+    LIST_INDEX,
+    TransactionCanceled,
+    conditionally,
+    page_by_name,
+    query_all,
+    transact_write,
+)
 from iacp.errors import Conflict
 from iacp.runtasks.models import Enforcement, GlobalSettings, RunTask, Stage, WorkspaceRunTask
 from iacp.timestamps import from_iso, to_iso
-from iacp.workspaces.store import LIST_INDEX, page_by_name
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

@@ -9,11 +9,11 @@ from iacp.aws import s3_client, s3_object_exists
 from iacp.errors import NotFound
 from iacp.ids import new_id
 from iacp.observability import logger
+from iacp.principal import Principal, Role
 from iacp.runs.phase import run_state_key
 from iacp.states.models import StateOutput, StateVersion, state_key
 from iacp.states.store import StateRefused, StateStore
 from iacp.timestamps import utcnow
-from iacp.tokens.models import Principal, Role
 
 DOWNLOAD_URL_SECONDS = 300
 

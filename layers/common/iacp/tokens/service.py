@@ -14,13 +14,12 @@ from datetime import datetime
 from iacp.errors import InvalidInput, NotFound, Unauthorized, capped
 from iacp.ids import new_id
 from iacp.pagination import Page
+from iacp.principal import Principal, Role
 from iacp.timestamps import utcnow
 from iacp.tokens.models import (
     TOKEN_ID_PATTERN,
     ApiToken,
     CreatedToken,
-    Principal,
-    Role,
     TokenCreate,
 )
 from iacp.tokens.store import TokenRecord, TokenStore

@@ -11,8 +11,8 @@ from iacp.errors import InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.pagination import MAX_LIMIT, Page
+from iacp.principal import Principal, Role
 from iacp.timestamps import utcnow
-from iacp.tokens.models import Principal, Role
 from iacp.variables.models import (
     KEY_PATTERNS,
     Variable,

@@ -1,5 +1,5 @@
-"""VCS connections, a workspace's VCS settings, and the commit a VCS-driven run plans
-(design §9; docs/vcs.md)."""
+"""VCS connections and a workspace's VCS settings (design §9; docs/vcs.md). The commit a
+VCS-driven run plans is its configuration version's (``iacp.configurations.models``)."""
 
 import re
 from enum import StrEnum
@@ -133,24 +133,6 @@ class WorkspaceVcs(_Input):
             "counts too). Empty: every push to the branch starts one.",
         ),
     ] = []
-
-
-class CommitSource(BaseModel):
-    """Where a VCS-driven configuration version, and so its runs, came from: the commit the
-    runner clones and design §6's ``vcs_*`` fields of the run-task payload."""
-
-    provider: VcsProvider
-    connection_id: str
-    repository: str = Field(description="As the workspace names it")
-    clone_url: str
-    repository_url: str | None = Field(None, description="The repository's web page")
-    branch: str = Field(description="The commit's branch (a pull request's head branch)")
-    ref: str | None = Field(None, description="A ref holding the commit, for hosts refusing SHAs")
-    commit_sha: str
-    commit_url: str | None = None
-    pull_request_number: int | None = None
-    pull_request_url: str | None = None
-    sender: str | None = Field(None, description="Who pushed or opened the pull request")
 
 
 def repository_key(repository: str) -> str:

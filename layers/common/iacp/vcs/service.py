@@ -9,12 +9,11 @@ from iacp.errors import Conflict, InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.pagination import Page
+from iacp.principal import Principal, Role
 from iacp.timestamps import utcnow
-from iacp.tokens.models import Principal, Role
 from iacp.vcs.models import VcsConnection, VcsConnectionCreate, VcsProvider
 from iacp.vcs.secrets import ConnectionSecrets
 from iacp.vcs.store import ConnectionRecord, VcsConnectionStore
-from iacp.workspaces.store import WorkspaceStore
 
 
 def github_webhook_path(connection_id: str) -> str:
@@ -26,12 +25,12 @@ class VcsConnectionService:
         self,
         store: VcsConnectionStore,
         secrets: ConnectionSecrets,
-        workspaces: WorkspaceStore,
+        in_use: Callable[[str], bool],
         clock: Callable[[], datetime] = utcnow,
     ):
         self._store = store
         self._secrets = secrets
-        self._workspaces = workspaces
+        self._in_use = in_use  # whether a workspace uses a connection: the workspaces answer
         self._clock = clock
 
     def create(
@@ -88,7 +87,7 @@ class VcsConnectionService:
         principal.require(Role.ADMIN)
         principal.require_unlimited("manage VCS connections")
         record = self._existing(connection_id)
-        if self._workspaces.uses_connection(connection_id):
+        if self._in_use(connection_id):
             raise Conflict(
                 f"Workspaces still use VCS connection {connection_id}: disconnect them first "
                 '(PATCH the workspace with "vcs": null).'

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import delete_existing, query_all
+from iacp.dynamo import LIST_INDEX, delete_existing, page_by_name, query_all
 from iacp.timestamps import from_iso, to_iso
 from iacp.vcs.models import VcsConnection, VcsProvider
-from iacp.workspaces.store import LIST_INDEX, page_by_name
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

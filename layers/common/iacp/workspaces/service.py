@@ -12,8 +12,8 @@ from iacp.errors import Conflict, InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.pagination import Page
+from iacp.principal import Principal, Role
 from iacp.timestamps import utcnow
-from iacp.tokens.models import Principal, Role
 from iacp.vcs.models import VcsProvider, WorkspaceVcs
 from iacp.workspaces.models import (
     LockRequest,

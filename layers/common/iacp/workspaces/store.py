@@ -16,12 +16,11 @@ from iacp.dynamo import (
     TransactionCanceled,
     batch_get,
     conditionally,
+    page_by_name,
     query_all,
-    read_page,
     transact_write,
 )
 from iacp.errors import Conflict
-from iacp.pagination import decode_cursor
 from iacp.timestamps import from_iso, to_iso
 from iacp.vcs.models import WorkspaceVcs, repository_key
 from iacp.workspaces.models import DEFAULT_SESSION_DURATION, Workspace, WorkspaceLock
@@ -32,9 +31,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 WORKSPACE_SK = "workspace"
-LIST_INDEX = "by-name"
 BY_REPOSITORY = "by-repository"
-_LIST_KEY = frozenset({"pk", "sk", "entity", "name"})
 _UPDATABLE = (
     "description",
     "terraform_version",
@@ -69,23 +66,6 @@ class WorkspaceStore(Protocol):
     def release_queue(self, workspace_id: str, run_id: str) -> bool: ...
     def tracking(self, connection_id: str, repository: str) -> list[Workspace]: ...
     def uses_connection(self, connection_id: str) -> bool: ...
-
-
-def page_by_name(
-    table: "Table", entity: str, sk: str, limit: int, cursor: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of the items of one kind (``entity``; workspaces, run tasks, VCS connections),
-    in name order, through the sparse ``by-name`` index."""
-    request: dict[str, Any] = {
-        "IndexName": LIST_INDEX,
-        "KeyConditionExpression": "entity = :entity",
-        "ExpressionAttributeValues": {":entity": entity},
-        "Limit": limit,
-    }
-    start = decode_cursor(
-        cursor, _LIST_KEY, within=lambda key: key["entity"] == entity and key["sk"] == sk
-    )
-    return read_page(table.query, request, start)
 
 
 def _name_claim_key(name: str) -> dict[str, str]:

@@ -1,5 +1,7 @@
 """Routes: /api/v1/run-tasks and /api/v1/workspaces/{ws}/run-tasks (the user API)."""
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
@@ -9,7 +11,7 @@ from iacp.http import (
     LimitQuery,
     PublicBaseUrl,
     ResourceId,
-    ServicesDep,
+    provided,
     responses,
 )
 from iacp.pagination import DEFAULT_LIMIT, Page
@@ -22,8 +24,10 @@ from iacp.runtasks.models import (
     WorkspaceRunTaskUpdate,
 )
 from iacp.runtasks.protocol import Links
+from iacp.runtasks.service import RunTaskService
 
 router = APIGatewayRouter()
+RunTasks = Annotated[RunTaskService, provided("run_tasks")]
 TAGS = ["run tasks"]
 TASK = "/api/v1/run-tasks/<run_task_id>"
 ATTACHMENTS = "/api/v1/workspaces/<workspace_id>/run-tasks"
@@ -42,9 +46,9 @@ VERIFIED = (
     responses=responses(201, "The new run task (never its HMAC key)", 409),
 )
 def create_run_task(
-    body: RunTaskCreate, caller: Caller, services: ServicesDep, base_url: PublicBaseUrl
+    body: RunTaskCreate, caller: Caller, service: RunTasks, base_url: PublicBaseUrl
 ) -> RunTask:
-    return services.run_tasks.create(caller, body, Links(base_url))
+    return service.create(caller, body, Links(base_url))
 
 
 @router.get(
@@ -55,18 +59,18 @@ def create_run_task(
 )
 def list_run_tasks(
     caller: Caller,
-    services: ServicesDep,
+    service: RunTasks,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[RunTask]:
-    return services.run_tasks.page(caller, limit, cursor)
+    return service.page(caller, limit, cursor)
 
 
 @router.get(
     TASK, tags=TAGS, summary="Show a run task", responses=responses(200, "The run task", 404)
 )
-def get_run_task(run_task_id: ResourceId, caller: Caller, services: ServicesDep) -> RunTask:
-    return services.run_tasks.get(caller, run_task_id)
+def get_run_task(run_task_id: ResourceId, caller: Caller, service: RunTasks) -> RunTask:
+    return service.get(caller, run_task_id)
 
 
 @router.patch(
@@ -80,10 +84,10 @@ def update_run_task(
     run_task_id: ResourceId,
     body: RunTaskUpdate,
     caller: Caller,
-    services: ServicesDep,
+    service: RunTasks,
     base_url: PublicBaseUrl,
 ) -> RunTask:
-    return services.run_tasks.update(caller, run_task_id, body, Links(base_url))
+    return service.update(caller, run_task_id, body, Links(base_url))
 
 
 @router.delete(
@@ -93,10 +97,8 @@ def update_run_task(
     summary="Delete a run task (admin); it stops applying to every workspace",
     responses=responses(204, "Deleted", 404, 409),
 )
-def delete_run_task(
-    run_task_id: ResourceId, caller: Caller, services: ServicesDep
-) -> Response[None]:
-    services.run_tasks.delete(caller, run_task_id)
+def delete_run_task(run_task_id: ResourceId, caller: Caller, service: RunTasks) -> Response[None]:
+    service.delete(caller, run_task_id)
     return Response(204)
 
 
@@ -108,9 +110,9 @@ def delete_run_task(
     responses=responses(201, "The attachment", 404, 409),
 )
 def attach_run_task(
-    workspace_id: ResourceId, body: WorkspaceRunTaskCreate, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, body: WorkspaceRunTaskCreate, caller: Caller, service: RunTasks
 ) -> WorkspaceRunTask:
-    return services.run_tasks.attach(caller, workspace_id, body)
+    return service.attach(caller, workspace_id, body)
 
 
 @router.get(
@@ -120,9 +122,9 @@ def attach_run_task(
     responses=responses(200, "The attachments", 404),
 )
 def list_workspace_run_tasks(
-    workspace_id: ResourceId, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, caller: Caller, service: RunTasks
 ) -> Page[WorkspaceRunTask]:
-    return services.run_tasks.attachments(caller, workspace_id)
+    return service.attachments(caller, workspace_id)
 
 
 @router.patch(
@@ -136,9 +138,9 @@ def update_workspace_run_task(
     attachment_id: ResourceId,
     body: WorkspaceRunTaskUpdate,
     caller: Caller,
-    services: ServicesDep,
+    service: RunTasks,
 ) -> WorkspaceRunTask:
-    return services.run_tasks.update_attachment(caller, workspace_id, attachment_id, body)
+    return service.update_attachment(caller, workspace_id, attachment_id, body)
 
 
 @router.delete(
@@ -149,7 +151,7 @@ def update_workspace_run_task(
     responses=responses(204, "Detached", 404),
 )
 def detach_run_task(
-    workspace_id: ResourceId, attachment_id: ResourceId, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, attachment_id: ResourceId, caller: Caller, service: RunTasks
 ) -> Response[None]:
-    services.run_tasks.detach(caller, workspace_id, attachment_id)
+    service.detach(caller, workspace_id, attachment_id)
     return Response(204)

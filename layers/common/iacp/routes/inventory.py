@@ -6,11 +6,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import Field
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, ServicesDep, responses
+from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, provided, responses
 from iacp.inventory.models import Resource, ResourcePage, SyncRequested
+from iacp.inventory.service import InventoryService
 from iacp.pagination import DEFAULT_LIMIT, Page
 
 router = APIGatewayRouter()
+Inventory = Annotated[InventoryService, provided("inventory")]
 TAGS = ["resources"]
 
 TypeQuery = Annotated[
@@ -38,11 +40,11 @@ CloudIdQuery = Annotated[
 def list_workspace_resources(
     workspace_id: ResourceId,
     caller: Caller,
-    services: ServicesDep,
+    service: Inventory,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> ResourcePage:
-    return services.inventory.page(caller, workspace_id, limit, cursor)
+    return service.page(caller, workspace_id, limit, cursor)
 
 
 @router.post(
@@ -59,9 +61,9 @@ def list_workspace_resources(
     responses=responses(202, "The state to be indexed, and the sync as it stood", 404, 409),
 )
 def sync_workspace_resources(
-    workspace_id: ResourceId, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, caller: Caller, service: Inventory
 ) -> SyncRequested:
-    return services.inventory.request_sync(caller, workspace_id)
+    return service.request_sync(caller, workspace_id)
 
 
 @router.get(
@@ -78,10 +80,10 @@ def sync_workspace_resources(
 )
 def search_resources(
     caller: Caller,
-    services: ServicesDep,
+    service: Inventory,
     resource_type: TypeQuery = None,
     cloud_id: CloudIdQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[Resource]:
-    return services.inventory.search(caller, resource_type, cloud_id, limit, cursor)
+    return service.search(caller, resource_type, cloud_id, limit, cursor)

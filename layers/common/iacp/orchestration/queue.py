@@ -7,9 +7,9 @@ index, oldest first.
 """
 
 from iacp.observability import logger
+from iacp.orchestration.workflow_client import WorkflowClient
 from iacp.runs.models import Run
 from iacp.runs.store import RunStore
-from iacp.runs.workflow_client import WorkflowClient
 from iacp.workspaces.store import WorkspaceStore
 
 

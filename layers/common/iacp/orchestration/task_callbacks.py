@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
 )
 
+from iacp.documents import StoredDocument
 from iacp.errors import (
     DomainError,
     Forbidden,
@@ -33,13 +34,13 @@ from iacp.errors import (
     pointer_of,
 )
 from iacp.observability import logger
-from iacp.runs.artifacts import RunArtifacts, StoredDocument
+from iacp.orchestration.task_stages import outcome
+from iacp.orchestration.workflow_client import Resume
+from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.phase import plan_json_key, resource_changes_key
-from iacp.runs.workflow_client import Resume
 from iacp.runtasks.access_tokens import AccessTokens
 from iacp.runtasks.models import OPEN, Outcome, OutcomeTag, ResultStatus, Stage, TaskResult
 from iacp.runtasks.results import ResultRecord, TaskResultStore
-from iacp.runtasks.stages import outcome
 from iacp.timestamps import utcnow
 
 MAX_OUTCOMES = 10

@@ -13,17 +13,17 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion
+from iacp.configurations.models import CommitSource, ConfigurationStatus, ConfigurationVersion
 from iacp.configurations.store import ConfigurationStore
 from iacp.ids import derived_id
 from iacp.observability import logger
+from iacp.orchestration.queue import RunQueue
 from iacp.runs.models import Operation, Run
-from iacp.runs.queue import RunQueue
 from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
 from iacp.timestamps import utcnow
 from iacp.vcs.events import EventKind, RepositoryEvent
-from iacp.vcs.models import CommitSource, repository_key, touches
+from iacp.vcs.models import repository_key, touches
 from iacp.workspaces.models import Workspace
 from iacp.workspaces.store import WorkspaceStore
 

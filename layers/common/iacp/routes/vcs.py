@@ -1,5 +1,7 @@
 """Routes: /api/v1/vcs-connections (the user API)."""
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
@@ -9,13 +11,15 @@ from iacp.http import (
     LimitQuery,
     PublicBaseUrl,
     ResourceId,
-    ServicesDep,
+    provided,
     responses,
 )
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.vcs.models import VcsConnection, VcsConnectionCreate
+from iacp.vcs.service import VcsConnectionService
 
 router = APIGatewayRouter()
+VcsConnections = Annotated[VcsConnectionService, provided("vcs_connections")]
 TAGS = ["vcs"]
 CONNECTION = "/api/v1/vcs-connections/<connection_id>"
 
@@ -34,9 +38,9 @@ CONNECTION = "/api/v1/vcs-connections/<connection_id>"
     responses=responses(201, "The new connection, with its webhook URL"),
 )
 def create_vcs_connection(
-    body: VcsConnectionCreate, caller: Caller, services: ServicesDep, base_url: PublicBaseUrl
+    body: VcsConnectionCreate, caller: Caller, service: VcsConnections, base_url: PublicBaseUrl
 ) -> VcsConnection:
-    return services.vcs_connections.create(caller, body, base_url)
+    return service.create(caller, body, base_url)
 
 
 @router.get(
@@ -47,12 +51,12 @@ def create_vcs_connection(
 )
 def list_vcs_connections(
     caller: Caller,
-    services: ServicesDep,
+    service: VcsConnections,
     base_url: PublicBaseUrl,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[VcsConnection]:
-    return services.vcs_connections.page(caller, limit, cursor, base_url)
+    return service.page(caller, limit, cursor, base_url)
 
 
 @router.get(
@@ -62,9 +66,9 @@ def list_vcs_connections(
     responses=responses(200, "The connection", 404),
 )
 def get_vcs_connection(
-    connection_id: ResourceId, caller: Caller, services: ServicesDep, base_url: PublicBaseUrl
+    connection_id: ResourceId, caller: Caller, service: VcsConnections, base_url: PublicBaseUrl
 ) -> VcsConnection:
-    return services.vcs_connections.get(caller, connection_id, base_url)
+    return service.get(caller, connection_id, base_url)
 
 
 @router.delete(
@@ -75,7 +79,7 @@ def get_vcs_connection(
     responses=responses(204, "Deleted", 404, 409),
 )
 def delete_vcs_connection(
-    connection_id: ResourceId, caller: Caller, services: ServicesDep
+    connection_id: ResourceId, caller: Caller, service: VcsConnections
 ) -> Response[None]:
-    services.vcs_connections.delete(caller, connection_id)
+    service.delete(caller, connection_id)
     return Response(status_code=204)

@@ -8,16 +8,16 @@ wins and the rest only make sure nothing stays held.
 
 One exception to "end, then release at once": a run force-canceled while its runner may still
 be running ends at once but keeps its workspace (``end_before_runner``) until the reconcile
-of its execution has seen the runner end and recorded what it left (iacp.runs.reconcile).
+of its execution has seen the runner end and recorded what it left (iacp.orchestration.reconcile).
 """
 
 from collections.abc import Callable
 from datetime import datetime
 
 from iacp.observability import logger
+from iacp.orchestration.queue import RunQueue
 from iacp.runs.models import Run
 from iacp.runs.phase import Phase, RunError
-from iacp.runs.queue import RunQueue
 from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import AWAITING_RUNNER, RunStore
 from iacp.timestamps import utcnow

@@ -1,11 +1,15 @@
 """Routes: /api/v1/workspaces/{ws}/current-state-version."""
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, ResourceId, ServicesDep, responses
+from iacp.http import Caller, ResourceId, provided, responses
 from iacp.states.models import StateVersion
+from iacp.states.service import StateService
 
 router = APIGatewayRouter()
+States = Annotated[StateService, provided("states")]
 
 
 @router.get(
@@ -15,6 +19,6 @@ router = APIGatewayRouter()
     responses=responses(200, "The current state version", 404),
 )
 def get_current_state_version(
-    workspace_id: ResourceId, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, caller: Caller, service: States
 ) -> StateVersion:
-    return services.states.current(caller, workspace_id)
+    return service.current(caller, workspace_id)

@@ -9,23 +9,24 @@ from collections.abc import Callable
 from datetime import datetime
 
 from iacp.configurations.service import ConfigurationService
+from iacp.documents import StoredDocument
 from iacp.errors import Conflict, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
+from iacp.orchestration.finish import RunFinisher
+from iacp.orchestration.queue import RunQueue
+from iacp.orchestration.task_stages import TaskStages
+from iacp.orchestration.workflow_client import DECISIONS, WorkflowClient
 from iacp.pagination import Page
-from iacp.runs.artifacts import RunArtifacts, StoredDocument
-from iacp.runs.finish import RunFinisher
+from iacp.principal import Principal, Role
+from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.models import LogPage, Run, RunAction, RunCreate
 from iacp.runs.phase import Phase, plan_json_key
-from iacp.runs.queue import RunQueue
 from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import RunStore
-from iacp.runs.workflow_client import DECISIONS, WorkflowClient
 from iacp.runtasks.models import StageStatus, TaskResult, TaskResultSummary
 from iacp.runtasks.results import TaskResultStore
-from iacp.runtasks.stages import TaskStages
 from iacp.timestamps import to_iso, utcnow
-from iacp.tokens.models import Principal, Role
 from iacp.workspaces.service import existing_workspace
 from iacp.workspaces.store import WorkspaceStore
 

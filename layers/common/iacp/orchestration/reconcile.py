@@ -21,8 +21,8 @@ reconciles their runs that are still open or still await their runner.
 from collections.abc import Iterable
 
 from iacp.observability import logger
+from iacp.orchestration.finish import RunFinisher
 from iacp.runs.artifacts import RunArtifacts
-from iacp.runs.finish import RunFinisher
 from iacp.runs.models import Run
 from iacp.runs.phase import Phase, RunError, result_key
 from iacp.runs.status import RunStatus

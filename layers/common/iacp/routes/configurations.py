@@ -6,9 +6,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from iacp.configurations.models import ConfigurationCreate, ConfigurationVersion
-from iacp.http import Caller, ResourceId, ServicesDep, responses
+from iacp.configurations.service import ConfigurationService
+from iacp.http import Caller, ResourceId, provided, responses
 
 router = APIGatewayRouter()
+Configurations = Annotated[ConfigurationService, provided("configurations")]
 TAGS = ["configuration versions"]
 VERSIONS = "/api/v1/workspaces/<workspace_id>/configuration-versions"
 
@@ -23,10 +25,10 @@ VERSIONS = "/api/v1/workspaces/<workspace_id>/configuration-versions"
 def create_configuration_version(
     workspace_id: ResourceId,
     caller: Caller,
-    services: ServicesDep,
+    service: Configurations,
     body: Annotated[ConfigurationCreate | None, Body()] = None,
 ) -> ConfigurationVersion:
-    return services.configurations.create(caller, workspace_id)
+    return service.create(caller, workspace_id)
 
 
 @router.get(
@@ -36,6 +38,6 @@ def create_configuration_version(
     responses=responses(200, "The version", 404),
 )
 def get_configuration_version(
-    workspace_id: ResourceId, version_id: ResourceId, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, version_id: ResourceId, caller: Caller, service: Configurations
 ) -> ConfigurationVersion:
-    return services.configurations.get(caller, workspace_id, version_id)
+    return service.get(caller, workspace_id, version_id)

@@ -15,7 +15,7 @@ already recorded) instead of failing the run.
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -25,13 +25,22 @@ from iacp.errors import Conflict
 from iacp.isolation.credentials import RunnerCredentialIssuer, RunnerCredentials
 from iacp.isolation.scope import RunScope
 from iacp.observability import logger
+from iacp.orchestration.finish import RunFinisher
+from iacp.orchestration.steps import (
+    STEP_ERRORS,
+    LockFailed,
+    ResultMissing,
+    RunNotRunnable,
+    StateNotSaved,
+    StepInterrupted,
+    advance,
+)
+from iacp.orchestration.workflow_client import DECISIONS, resume
 from iacp.runs.artifacts import RunArtifacts
-from iacp.runs.finish import RunFinisher
 from iacp.runs.models import Run
 from iacp.runs.phase import Phase, PhaseResult, PhaseStatus, RunError, run_state_key
 from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import RunStore
-from iacp.runs.workflow_client import DECISIONS, resume
 from iacp.states.service import StateService
 from iacp.states.store import StateRefused
 from iacp.timestamps import utcnow
@@ -40,53 +49,6 @@ from iacp.variables.service import RunVariable
 from iacp.vcs.models import codecommit_repository_of
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import WorkspaceStore
-
-
-class StepFailed(Exception):
-    stage: ClassVar[str] = "workflow"
-
-
-class LockFailed(StepFailed):
-    stage = "lock"
-
-
-class StateNotSaved(StepFailed):
-    stage = "state"
-
-
-class ResultMissing(StepFailed):
-    stage = "runner"
-
-
-class RunNotRunnable(StepFailed):
-    stage = "workflow"
-
-
-class StepInterrupted(StepFailed):
-    """A step that did not finish for a reason outside the run (an AWS error, throttling): the
-    workflow retries it (every step is safe to run again); after the last retry the run errors
-    with this message."""
-
-    stage = "workflow"
-
-    @classmethod
-    def of(cls, step: str, error: Exception) -> "StepInterrupted":
-        what = f"{type(error).__name__}: {error}"
-        return cls(f"The workflow step {step} did not finish ({what[:300]}).")
-
-
-STEP_ERRORS: dict[str, type[StepFailed]] = {
-    cls.__name__: cls
-    for cls in (
-        StepFailed,
-        LockFailed,
-        StateNotSaved,
-        ResultMissing,
-        RunNotRunnable,
-        StepInterrupted,
-    )
-}
-
 
 # The error of a step that ran past its TimeoutSeconds (a runner phase past its limit).
 PHASE_TIMED_OUT = "States.Timeout"
@@ -473,28 +435,6 @@ class RunWorkflow:
         if run is None:
             raise RunNotRunnable(f"No run {run_id}.")
         return run
-
-
-def advance(
-    runs: RunStore,
-    run_id: str,
-    to: RunStatus,
-    at: datetime,
-    fields: dict[str, Any] | None = None,
-    remove: tuple[str, ...] = (),
-) -> Run:
-    """A workflow step's move of the run to ``to``. A run already there is a retry of the
-    step, done before: it carries on; a run anywhere else cannot go on (it ended meanwhile:
-    canceled, errored)."""
-    try:
-        return runs.transition(run_id, to, at, fields, remove)
-    except InvalidTransition as refused:
-        if refused.current is not to:
-            raise RunNotRunnable(refused.detail) from None
-    run = runs.get(run_id)
-    if run is None:
-        raise RunNotRunnable(f"No run {run_id}.")
-    return run
 
 
 def _json(value: Any) -> dict[str, Any]:

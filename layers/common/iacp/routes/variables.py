@@ -1,13 +1,17 @@
 """Routes: /api/v1/workspaces/{ws}/vars."""
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, ServicesDep, responses
+from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, provided, responses
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.variables.models import Variable, VariableCreate, VariableUpdate
+from iacp.variables.service import VariableService
 
 router = APIGatewayRouter()
+Variables = Annotated[VariableService, provided("variables")]
 TAGS = ["variables"]
 VARS = "/api/v1/workspaces/<workspace_id>/vars"
 
@@ -20,9 +24,9 @@ VARS = "/api/v1/workspaces/<workspace_id>/vars"
     responses=responses(201, "The new variable", 404, 409),
 )
 def create_variable(
-    workspace_id: ResourceId, body: VariableCreate, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, body: VariableCreate, caller: Caller, service: Variables
 ) -> Variable:
-    return services.variables.create(caller, workspace_id, body)
+    return service.create(caller, workspace_id, body)
 
 
 @router.get(
@@ -34,11 +38,11 @@ def create_variable(
 def list_variables(
     workspace_id: ResourceId,
     caller: Caller,
-    services: ServicesDep,
+    service: Variables,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[Variable]:
-    return services.variables.page(caller, workspace_id, limit, cursor)
+    return service.page(caller, workspace_id, limit, cursor)
 
 
 @router.patch(
@@ -52,9 +56,9 @@ def update_variable(
     variable_id: ResourceId,
     body: VariableUpdate,
     caller: Caller,
-    services: ServicesDep,
+    service: Variables,
 ) -> Variable:
-    return services.variables.update(caller, workspace_id, variable_id, body)
+    return service.update(caller, workspace_id, variable_id, body)
 
 
 @router.delete(
@@ -65,7 +69,7 @@ def update_variable(
     responses=responses(204, "Deleted", 404),
 )
 def delete_variable(
-    workspace_id: ResourceId, variable_id: ResourceId, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, variable_id: ResourceId, caller: Caller, service: Variables
 ) -> Response[None]:
-    services.variables.delete(caller, workspace_id, variable_id)
+    service.delete(caller, workspace_id, variable_id)
     return Response(status_code=204)

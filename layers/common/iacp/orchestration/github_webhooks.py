@@ -25,12 +25,12 @@ from iacp.errors import (
     pointer_of,
 )
 from iacp.observability import logger
+from iacp.orchestration.vcs_triggers import TriggerReport, VcsTriggers
 from iacp.vcs import github
 from iacp.vcs.events import Ignored
 from iacp.vcs.models import VcsProvider
 from iacp.vcs.secrets import ConnectionSecrets
 from iacp.vcs.store import VcsConnectionStore
-from iacp.vcs.triggers import TriggerReport, VcsTriggers
 
 # GitHub caps payloads at 25 MB, but a Lambda request is at most 6 MB; pushes that large
 # are pushes of thousands of commits.

@@ -6,25 +6,21 @@ function of their own (template.yaml: RunTaskCallbackFunction), outside the user
 authorizer.
 """
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from iacp.errors import InvalidInput
-from iacp.http import ResourceId, document_reply, header, responses
-from iacp.runtasks.callbacks import CallbackService
+from iacp.http import ResourceId, document_reply, header, provided, responses
+from iacp.orchestration.task_callbacks import CallbackService
 from iacp.runtasks.models import TaskResult
 
 router = APIGatewayRouter()
 TAGS = ["run-task services"]
 RESULT = "/api/v1/run-task-results/<result_id>"
 TOKEN: list[dict[str, list[str]]] = [{"runTaskToken": []}]
-
-
-def _service(request: Request) -> CallbackService:
-    return cast(CallbackService, request.context["callbacks"])
 
 
 def _authorization(request: Request) -> str | None:
@@ -45,7 +41,7 @@ PUBLIC_RESPONSES = {
     if code not in (401, 403)
 }
 
-Callbacks = Annotated[CallbackService, Depends(_service)]
+Callbacks = Annotated[CallbackService, provided("callbacks")]
 Authorization = Annotated[str | None, Depends(_authorization)]
 Body = Annotated[Any, Depends(_json_body)]
 

@@ -10,8 +10,8 @@ named after its run, so the next run starts once.
 from typing import Any
 
 from iacp.observability import logger
+from iacp.orchestration.queue import RunQueue
 from iacp.runs.events import RunEvent
-from iacp.runs.queue import RunQueue
 from iacp.runs.status import TERMINAL, RunStatus
 
 

@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from iacp.aws import codecommit_client
 from iacp.observability import logger
+from iacp.orchestration.vcs_triggers import TriggerReport, VcsTriggers
 from iacp.vcs.events import EventKind, RepositoryEvent
 from iacp.vcs.models import CODECOMMIT_CLONE_URL_PREFIX, VcsProvider
 from iacp.vcs.store import VcsConnectionStore
-from iacp.vcs.triggers import TriggerReport, VcsTriggers
 
 RULE_EVENTS = ("referenceCreated", "referenceUpdated")
 

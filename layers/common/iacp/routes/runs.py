@@ -12,16 +12,18 @@ from iacp.http import (
     CursorQuery,
     LimitQuery,
     ResourceId,
-    ServicesDep,
     document_reply,
+    provided,
     responses,
 )
+from iacp.orchestration.run_service import RunService
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.runs.models import LogPage, Run, RunAction, RunCreate
 from iacp.runs.phase import Phase
 from iacp.runtasks.models import TaskResult
 
 router = APIGatewayRouter()
+Runs = Annotated[RunService, provided("runs")]
 TAGS = ["runs"]
 RUN = "/api/v1/runs/<run_id>"
 ActionBody = Annotated[RunAction | None, Body()]
@@ -34,10 +36,8 @@ ActionBody = Annotated[RunAction | None, Body()]
     summary="Start a run (it waits its turn unless it is plan-only)",
     responses=responses(201, "The new run", 404),
 )
-def create_run(
-    workspace_id: ResourceId, body: RunCreate, caller: Caller, services: ServicesDep
-) -> Run:
-    return services.runs.create(caller, workspace_id, body)
+def create_run(workspace_id: ResourceId, body: RunCreate, caller: Caller, service: Runs) -> Run:
+    return service.create(caller, workspace_id, body)
 
 
 @router.get(
@@ -49,16 +49,16 @@ def create_run(
 def list_runs(
     workspace_id: ResourceId,
     caller: Caller,
-    services: ServicesDep,
+    service: Runs,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[Run]:
-    return services.runs.page(caller, workspace_id, limit, cursor)
+    return service.page(caller, workspace_id, limit, cursor)
 
 
 @router.get(RUN, tags=TAGS, summary="Show a run", responses=responses(200, "The run", 404))
-def get_run(run_id: ResourceId, caller: Caller, services: ServicesDep) -> Run:
-    return services.runs.get(caller, run_id)
+def get_run(run_id: ResourceId, caller: Caller, service: Runs) -> Run:
+    return service.get(caller, run_id)
 
 
 @router.post(
@@ -68,10 +68,8 @@ def get_run(run_id: ResourceId, caller: Caller, services: ServicesDep) -> Run:
     summary="Confirm a planned run: apply its plan",
     responses=responses(202, "Confirmed; the apply starts", 404, 409),
 )
-def apply_run(
-    run_id: ResourceId, caller: Caller, services: ServicesDep, body: ActionBody = None
-) -> Run:
-    return services.runs.apply(caller, run_id, body or RunAction())
+def apply_run(run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None) -> Run:
+    return service.apply(caller, run_id, body or RunAction())
 
 
 @router.post(
@@ -81,10 +79,8 @@ def apply_run(
     summary="Discard a planned run",
     responses=responses(202, "Discarded", 404, 409),
 )
-def discard_run(
-    run_id: ResourceId, caller: Caller, services: ServicesDep, body: ActionBody = None
-) -> Run:
-    return services.runs.discard(caller, run_id, body or RunAction())
+def discard_run(run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None) -> Run:
+    return service.discard(caller, run_id, body or RunAction())
 
 
 @router.post(
@@ -94,10 +90,8 @@ def discard_run(
     summary="Cancel a run gracefully: Terraform is interrupted and what it wrote is kept",
     responses=responses(202, "Cancel under way", 404, 409),
 )
-def cancel_run(
-    run_id: ResourceId, caller: Caller, services: ServicesDep, body: ActionBody = None
-) -> Run:
-    return services.runs.cancel(caller, run_id, body or RunAction())
+def cancel_run(run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None) -> Run:
+    return service.cancel(caller, run_id, body or RunAction())
 
 
 @router.post(
@@ -108,9 +102,9 @@ def cancel_run(
     responses=responses(202, "Force-canceled", 404, 409),
 )
 def force_cancel_run(
-    run_id: ResourceId, caller: Caller, services: ServicesDep, body: ActionBody = None
+    run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None
 ) -> Run:
-    return services.runs.force_cancel(caller, run_id, body or RunAction())
+    return service.force_cancel(caller, run_id, body or RunAction())
 
 
 @router.get(
@@ -122,11 +116,11 @@ def force_cancel_run(
 def get_run_logs(
     run_id: ResourceId,
     caller: Caller,
-    services: ServicesDep,
+    service: Runs,
     phase: Annotated[Phase, Query()] = Phase.PLAN,
     offset: Annotated[int, Query(), Field(ge=0)] = 0,
 ) -> LogPage:
-    return services.runs.logs(caller, run_id, phase, offset)
+    return service.logs(caller, run_id, phase, offset)
 
 
 @router.get(
@@ -136,8 +130,8 @@ def get_run_logs(
     description="A plan too large for one reply is a 307 to a short-lived download URL.",
     responses=responses(200, "The JSON plan", 404),
 )
-def get_run_plan_json(run_id: ResourceId, caller: Caller, services: ServicesDep) -> Response[Any]:
-    return document_reply(services.runs.plan_json(caller, run_id))
+def get_run_plan_json(run_id: ResourceId, caller: Caller, service: Runs) -> Response[Any]:
+    return document_reply(service.plan_json(caller, run_id))
 
 
 @router.post(
@@ -152,9 +146,9 @@ def get_run_plan_json(run_id: ResourceId, caller: Caller, services: ServicesDep)
     responses=responses(202, "Overridden; the run goes on", 404, 409),
 )
 def override_run_tasks(
-    run_id: ResourceId, caller: Caller, services: ServicesDep, body: ActionBody = None
+    run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None
 ) -> Run:
-    return services.runs.override_tasks(caller, run_id, body or RunAction())
+    return service.override_tasks(caller, run_id, body or RunAction())
 
 
 @router.get(
@@ -163,7 +157,5 @@ def override_run_tasks(
     summary="The run's run-task results, in stage order",
     responses=responses(200, "The results", 404),
 )
-def list_run_task_results(
-    run_id: ResourceId, caller: Caller, services: ServicesDep
-) -> Page[TaskResult]:
-    return services.runs.task_results(caller, run_id)
+def list_run_task_results(run_id: ResourceId, caller: Caller, service: Runs) -> Page[TaskResult]:
+    return service.task_results(caller, run_id)

@@ -1,13 +1,17 @@
 """Routes: /api/v1/tokens (admin only)."""
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, ServicesDep, responses
+from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, provided, responses
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.tokens.models import ApiToken, CreatedToken, TokenCreate
+from iacp.tokens.service import TokenService
 
 router = APIGatewayRouter()
+Tokens = Annotated[TokenService, provided("tokens")]
 TAGS = ["tokens"]
 
 
@@ -18,8 +22,8 @@ TAGS = ["tokens"]
     summary="Create an API token; the token is in this reply only",
     responses=responses(201, "The new token, with its secret (shown once)"),
 )
-def create_token(body: TokenCreate, caller: Caller, services: ServicesDep) -> CreatedToken:
-    return services.tokens.create(caller, body)
+def create_token(body: TokenCreate, caller: Caller, service: Tokens) -> CreatedToken:
+    return service.create(caller, body)
 
 
 @router.get(
@@ -30,11 +34,11 @@ def create_token(body: TokenCreate, caller: Caller, services: ServicesDep) -> Cr
 )
 def list_tokens(
     caller: Caller,
-    services: ServicesDep,
+    service: Tokens,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[ApiToken]:
-    return services.tokens.page(caller, limit, cursor)
+    return service.page(caller, limit, cursor)
 
 
 @router.delete(
@@ -44,6 +48,6 @@ def list_tokens(
     summary="Revoke an API token",
     responses=responses(204, "Revoked: it stops working within the authorizer cache time", 404),
 )
-def revoke_token(token_id: ResourceId, caller: Caller, services: ServicesDep) -> Response[None]:
-    services.tokens.revoke(caller, token_id)
+def revoke_token(token_id: ResourceId, caller: Caller, service: Tokens) -> Response[None]:
+    service.revoke(caller, token_id)
     return Response(status_code=204)

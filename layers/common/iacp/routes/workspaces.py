@@ -6,11 +6,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, ServicesDep, responses
+from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, provided, responses
 from iacp.pagination import DEFAULT_LIMIT, Page
 from iacp.workspaces.models import LockRequest, Workspace, WorkspaceCreate, WorkspaceUpdate
+from iacp.workspaces.service import WorkspaceService
 
 router = APIGatewayRouter()
+Workspaces = Annotated[WorkspaceService, provided("workspaces")]
 TAGS = ["workspaces"]
 
 
@@ -21,8 +23,8 @@ TAGS = ["workspaces"]
     summary="Create a workspace",
     responses=responses(201, "The new workspace", 409),
 )
-def create_workspace(body: WorkspaceCreate, caller: Caller, services: ServicesDep) -> Workspace:
-    return services.workspaces.create(caller, body)
+def create_workspace(body: WorkspaceCreate, caller: Caller, service: Workspaces) -> Workspace:
+    return service.create(caller, body)
 
 
 @router.get(
@@ -33,11 +35,11 @@ def create_workspace(body: WorkspaceCreate, caller: Caller, services: ServicesDe
 )
 def list_workspaces(
     caller: Caller,
-    services: ServicesDep,
+    service: Workspaces,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[Workspace]:
-    return services.workspaces.page(caller, limit, cursor)
+    return service.page(caller, limit, cursor)
 
 
 @router.get(
@@ -46,8 +48,8 @@ def list_workspaces(
     summary="Show a workspace",
     responses=responses(200, "The workspace", 404),
 )
-def get_workspace(workspace_id: ResourceId, caller: Caller, services: ServicesDep) -> Workspace:
-    return services.workspaces.get(caller, workspace_id)
+def get_workspace(workspace_id: ResourceId, caller: Caller, service: Workspaces) -> Workspace:
+    return service.get(caller, workspace_id)
 
 
 @router.patch(
@@ -57,9 +59,9 @@ def get_workspace(workspace_id: ResourceId, caller: Caller, services: ServicesDe
     responses=responses(200, "The changed workspace", 404, 409),
 )
 def update_workspace(
-    workspace_id: ResourceId, body: WorkspaceUpdate, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, body: WorkspaceUpdate, caller: Caller, service: Workspaces
 ) -> Workspace:
-    return services.workspaces.update(caller, workspace_id, body)
+    return service.update(caller, workspace_id, body)
 
 
 @router.delete(
@@ -70,9 +72,9 @@ def update_workspace(
     responses=responses(204, "Deleted, with its variables", 404, 409),
 )
 def delete_workspace(
-    workspace_id: ResourceId, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, caller: Caller, service: Workspaces
 ) -> Response[None]:
-    services.workspaces.delete(caller, workspace_id)
+    service.delete(caller, workspace_id)
     return Response(status_code=204)
 
 
@@ -85,10 +87,10 @@ def delete_workspace(
 def lock_workspace(
     workspace_id: ResourceId,
     caller: Caller,
-    services: ServicesDep,
+    service: Workspaces,
     body: Annotated[LockRequest | None, Body()] = None,
 ) -> Workspace:
-    return services.workspaces.lock(caller, workspace_id, body or LockRequest())
+    return service.lock(caller, workspace_id, body or LockRequest())
 
 
 @router.post(
@@ -97,8 +99,8 @@ def lock_workspace(
     summary="Unlock a workspace this token locked",
     responses=responses(200, "The unlocked workspace", 404, 409),
 )
-def unlock_workspace(workspace_id: ResourceId, caller: Caller, services: ServicesDep) -> Workspace:
-    return services.workspaces.unlock(caller, workspace_id)
+def unlock_workspace(workspace_id: ResourceId, caller: Caller, service: Workspaces) -> Workspace:
+    return service.unlock(caller, workspace_id)
 
 
 @router.post(
@@ -108,6 +110,6 @@ def unlock_workspace(workspace_id: ResourceId, caller: Caller, services: Service
     responses=responses(200, "The unlocked workspace", 404, 409),
 )
 def force_unlock_workspace(
-    workspace_id: ResourceId, caller: Caller, services: ServicesDep
+    workspace_id: ResourceId, caller: Caller, service: Workspaces
 ) -> Workspace:
-    return services.workspaces.force_unlock(caller, workspace_id)
+    return service.force_unlock(caller, workspace_id)

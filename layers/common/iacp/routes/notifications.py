@@ -1,10 +1,12 @@
 """Routes: /api/v1/workspaces/{ws}/notification-configurations and
 /api/v1/notification-configurations/{nc} (the user API)."""
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, ServicesDep, responses
+from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, provided, responses
 from iacp.notifications.models import (
     NotificationConfiguration,
     NotificationConfigurationCreate,
@@ -12,9 +14,11 @@ from iacp.notifications.models import (
     NotificationDelivery,
     VerificationResult,
 )
+from iacp.notifications.service import NotificationService
 from iacp.pagination import DEFAULT_LIMIT, Page
 
 router = APIGatewayRouter()
+Notifications = Annotated[NotificationService, provided("notifications")]
 TAGS = ["notifications"]
 OF_WORKSPACE = "/api/v1/workspaces/<workspace_id>/notification-configurations"
 CONFIGURATION = "/api/v1/notification-configurations/<configuration_id>"
@@ -36,9 +40,9 @@ def create_notification_configuration(
     workspace_id: ResourceId,
     body: NotificationConfigurationCreate,
     caller: Caller,
-    services: ServicesDep,
+    service: Notifications,
 ) -> NotificationConfiguration:
-    return services.notifications.create(caller, workspace_id, body)
+    return service.create(caller, workspace_id, body)
 
 
 @router.get(
@@ -50,11 +54,11 @@ def create_notification_configuration(
 def list_notification_configurations(
     workspace_id: ResourceId,
     caller: Caller,
-    services: ServicesDep,
+    service: Notifications,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[NotificationConfiguration]:
-    return services.notifications.page(caller, workspace_id, limit, cursor)
+    return service.page(caller, workspace_id, limit, cursor)
 
 
 @router.get(
@@ -64,9 +68,9 @@ def list_notification_configurations(
     responses=responses(200, "The configuration", 404),
 )
 def get_notification_configuration(
-    configuration_id: ResourceId, caller: Caller, services: ServicesDep
+    configuration_id: ResourceId, caller: Caller, service: Notifications
 ) -> NotificationConfiguration:
-    return services.notifications.get(caller, configuration_id)
+    return service.get(caller, configuration_id)
 
 
 @router.patch(
@@ -80,9 +84,9 @@ def update_notification_configuration(
     configuration_id: ResourceId,
     body: NotificationConfigurationUpdate,
     caller: Caller,
-    services: ServicesDep,
+    service: Notifications,
 ) -> NotificationConfiguration:
-    return services.notifications.update(caller, configuration_id, body)
+    return service.update(caller, configuration_id, body)
 
 
 @router.delete(
@@ -93,9 +97,9 @@ def update_notification_configuration(
     responses=responses(204, "Deleted", 404),
 )
 def delete_notification_configuration(
-    configuration_id: ResourceId, caller: Caller, services: ServicesDep
+    configuration_id: ResourceId, caller: Caller, service: Notifications
 ) -> Response[None]:
-    services.notifications.delete(caller, configuration_id)
+    service.delete(caller, configuration_id)
     return Response(204)
 
 
@@ -111,9 +115,9 @@ def delete_notification_configuration(
     responses=responses(200, "What the destination did", 404),
 )
 def verify_notification_configuration(
-    configuration_id: ResourceId, caller: Caller, services: ServicesDep
+    configuration_id: ResourceId, caller: Caller, service: Notifications
 ) -> VerificationResult:
-    return services.notifications.verify(caller, configuration_id)
+    return service.verify(caller, configuration_id)
 
 
 @router.get(
@@ -125,8 +129,8 @@ def verify_notification_configuration(
 def list_notification_deliveries(
     configuration_id: ResourceId,
     caller: Caller,
-    services: ServicesDep,
+    service: Notifications,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[NotificationDelivery]:
-    return services.notifications.deliveries(caller, configuration_id, limit, cursor)
+    return service.deliveries(caller, configuration_id, limit, cursor)

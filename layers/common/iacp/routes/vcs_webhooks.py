@@ -2,25 +2,21 @@
 outside the user API's authorizer: template.yaml VcsWebhookFunction)."""
 
 import base64
-from typing import Annotated, cast
+from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Depends, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from iacp.http import ResourceId, responses
-from iacp.vcs.triggers import TriggerReport
-from iacp.vcs.webhooks import GitHubWebhooks
+from iacp.http import ResourceId, provided, responses
+from iacp.orchestration.github_webhooks import GitHubWebhooks
+from iacp.orchestration.vcs_triggers import TriggerReport
 
 router = APIGatewayRouter()
 TAGS = ["vcs"]
 
 
-def _webhooks(request: Request) -> GitHubWebhooks:
-    return cast(GitHubWebhooks, request.context["webhooks"])
-
-
-Webhooks = Annotated[GitHubWebhooks, Depends(_webhooks)]
+Webhooks = Annotated[GitHubWebhooks, provided("webhooks")]
 
 RESPONSES = responses(200, "", 400, 404, 413, 415)
 RESPONSES[200] = {

@@ -15,16 +15,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from iacp.configurations.models import CommitSource
 from iacp.crypto import Sealer
 from iacp.errors import Conflict, Forbidden
 from iacp.observability import logger
+from iacp.orchestration.steps import RunNotRunnable, advance
+from iacp.orchestration.workflow_client import WorkflowClient
 from iacp.outbound import Outbound
+from iacp.principal import Principal, Role
 from iacp.runs.models import Run
 from iacp.runs.phase import RunError
 from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
-from iacp.runs.workflow import RunNotRunnable, advance
-from iacp.runs.workflow_client import WorkflowClient
 from iacp.runtasks.access_tokens import AccessTokens
 from iacp.runtasks.models import (
     Enforcement,
@@ -40,8 +42,6 @@ from iacp.runtasks.protocol import Links, RunFacts, deliver, payload
 from iacp.runtasks.results import ResultRecord, TaskResultStore, result_id_for
 from iacp.runtasks.store import RunTaskRecord, RunTaskStore
 from iacp.timestamps import to_iso, utcnow
-from iacp.tokens.models import Principal, Role
-from iacp.vcs.models import CommitSource
 from iacp.workspaces.store import WorkspaceStore
 
 # How much longer than a task's max run time the workflow waits before giving up on it
