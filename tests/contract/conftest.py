@@ -96,8 +96,17 @@ def stores(request: pytest.FixtureRequest) -> Stores:
 
 
 def workspace(workspace_id: str = "ws-1", name: str = "alpha", **fields: object) -> Workspace:
+    defaults = {"description": "", "terraform_version": None, "working_directory": ""}
     return Workspace.model_validate(
-        {"id": workspace_id, "name": name, "created_at": NOW, "updated_at": NOW, **fields}
+        {
+            "id": workspace_id,
+            "name": name,
+            "created_at": NOW,
+            "updated_at": NOW,
+            "auto_apply": False,
+        }
+        | defaults
+        | fields
     )
 
 
