@@ -13,6 +13,7 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
+from iacp.artifacts import S3ArtifactStore
 from iacp.inventory.models import ResourceInstance, SyncStatus, SyncTarget
 from iacp.inventory.store import DynamoResourceStore
 from iacp.inventory.sync import InventorySyncer, StateReader
@@ -262,7 +263,7 @@ def syncer_for(
     return InventorySyncer(
         DynamoResourceStore(settings.resources_table),
         DynamoStateStore(settings.workspaces_table),
-        read_state or partial(read_state_file, settings.artifacts_bucket),
+        read_state or partial(read_state_file, S3ArtifactStore(settings.artifacts_bucket)),
         deadline=timedelta(seconds=settings.inventory_sync_deadline_seconds),
         max_attempts=max_attempts,
         clock=clock,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from iacp.artifacts import S3ArtifactStore
 from iacp.orchestration.finish import RunFinisher
 from iacp.orchestration.reconcile import RunReconciler
 from iacp.orchestration.workflow import FailureInput, RunRef
@@ -123,7 +124,7 @@ class RunnerReportsWhileAwaited(RunArtifacts):
     waits for it (as a stopping runner writes it); notes who held the workspace then."""
 
     def __init__(self, bucket: str, admin, ws: str, report: dict[str, Any]):
-        super().__init__(bucket)
+        super().__init__(S3ArtifactStore(bucket))
         self._admin, self._ws, self._report = admin, ws, report
         self.awaited: list[tuple[str, str, tuple[str | None, str | None]]] = []
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from iacp.artifacts import S3ArtifactStore
 from iacp.aws import send_message
 from iacp.configurations.models import archive_key
 from iacp.configurations.service import ConfigurationService
@@ -98,6 +99,7 @@ class RunMachinery:
         queue = RunQueue(runs, workspaces, workflow)
         run_tasks = DynamoRunTaskStore(settings.workspaces_table)
         secret = settings.platform_secret_arn
+        objects = S3ArtifactStore(settings.artifacts_bucket)
         task_stages = TaskStages(
             runs,
             workspaces,
@@ -114,10 +116,8 @@ class RunMachinery:
         return cls(
             runs=runs,
             workspaces=workspaces,
-            states=StateService(
-                DynamoStateStore(settings.workspaces_table), settings.artifacts_bucket
-            ),
-            artifacts=RunArtifacts(settings.artifacts_bucket),
+            states=StateService(DynamoStateStore(settings.workspaces_table), objects),
+            artifacts=RunArtifacts(objects),
             workflow=workflow,
             queue=queue,
             finisher=RunFinisher(runs, workspaces, queue, task_stages.close_open_results),
@@ -204,7 +204,7 @@ def build_services(settings: ApiSettings) -> Services:
         connection_provider=vcs_connections.provider,
         on_deleted=forget_workspace,
     )
-    configurations = ConfigurationService(machinery.configurations, settings.artifacts_bucket)
+    configurations = ConfigurationService(machinery.configurations, machinery.artifacts.objects)
     return Services(
         workspaces=workspaces,
         variables=VariableService(
@@ -276,7 +276,7 @@ def build_inventory_syncer(settings: InventorySettings) -> InventorySyncer:
     return InventorySyncer(
         DynamoResourceStore(settings.resources_table),
         DynamoStateStore(settings.workspaces_table),
-        partial(read_state_file, settings.artifacts_bucket),
+        partial(read_state_file, S3ArtifactStore(settings.artifacts_bucket)),
         deadline=timedelta(seconds=settings.inventory_sync_deadline_seconds),
         max_attempts=settings.inventory_sync_max_attempts,
     )
@@ -293,7 +293,7 @@ def build_callback_service(settings: RunTaskCallbackSettings) -> CallbackService
         DynamoTaskResultStore(settings.task_results_table),
         AccessTokens(partial(platform_secret, settings.platform_secret_arn)),
         resume,
-        RunArtifacts(settings.artifacts_bucket),
+        RunArtifacts(S3ArtifactStore(settings.artifacts_bucket)),
         configuration_key,
     )
 

@@ -9,9 +9,7 @@ exists (a show, or a run that wants it); an object that is not a gzip archive ma
 from collections.abc import Callable
 from datetime import datetime
 
-from botocore.exceptions import ClientError
-
-from iacp.aws import is_missing_object, presigning_s3_client, s3_client
+from iacp.artifacts import ArtifactStore
 from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion, archive_key
 from iacp.configurations.store import ConfigurationStore
 from iacp.errors import InvalidInput, NotFound, capped
@@ -19,7 +17,6 @@ from iacp.ids import new_id
 from iacp.principal import Principal, Role
 from iacp.timestamps import utcnow
 
-UPLOAD_URL_SECONDS = 3600
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -27,11 +24,11 @@ class ConfigurationService:
     def __init__(
         self,
         store: ConfigurationStore,
-        bucket: str,
+        artifacts: ArtifactStore,
         clock: Callable[[], datetime] = utcnow,
     ):
         self._store = store
-        self._bucket = bucket
+        self._artifacts = artifacts
         self._clock = clock
 
     def create(self, principal: Principal, workspace_id: str) -> ConfigurationVersion:
@@ -43,11 +40,7 @@ class ConfigurationService:
             status=ConfigurationStatus.PENDING,
         )
         self._store.add(version)
-        version.upload_url = presigning_s3_client().generate_presigned_url(
-            "put_object",
-            Params={"Bucket": self._bucket, "Key": version.object_key()},
-            ExpiresIn=UPLOAD_URL_SECONDS,
-        )
+        version.upload_url = self._artifacts.upload_url(version.object_key())
         return version
 
     def get(self, principal: Principal, workspace_id: str, version_id: str) -> ConfigurationVersion:
@@ -88,17 +81,11 @@ class ConfigurationService:
         if version.status is not ConfigurationStatus.PENDING:
             return version
         key = archive_key(version.workspace_id, version.id)
-        try:
-            head = s3_client().get_object(Bucket=self._bucket, Key=key, Range="bytes=0-1")
-        except ClientError as error:
-            if is_missing_object(error):
-                return version
-            raise
-        status = (
-            ConfigurationStatus.UPLOADED
-            if head["Body"].read() == _GZIP_MAGIC
-            else ConfigurationStatus.ERRORED
-        )
+        head = self._artifacts.head(key, len(_GZIP_MAGIC))
+        if head is None:
+            return version
+        gzip = head == _GZIP_MAGIC
+        status = ConfigurationStatus.UPLOADED if gzip else ConfigurationStatus.ERRORED
         self._store.mark(version, status)
         return version.model_copy(update={"status": status})
 

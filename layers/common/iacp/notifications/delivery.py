@@ -24,8 +24,8 @@ from iacp.notifications.models import DeliveryStatus
 from iacp.notifications.store import (
     ConfigurationRecord,
     DeliveryInFlight,
-    DynamoDeliveryLog,
-    DynamoNotificationStore,
+    DeliveryLog,
+    NotificationStore,
 )
 from iacp.notifications.triggers import Notification, notifications_of
 from iacp.observability import logger
@@ -64,8 +64,8 @@ class Attempt:
 class NotificationDispatcher:
     def __init__(
         self,
-        configurations: DynamoNotificationStore,
-        deliveries: DynamoDeliveryLog,
+        configurations: NotificationStore,
+        deliveries: DeliveryLog,
         workspaces: WorkspaceStore,
         sealer: Callable[[], Sealer],
         organization_name: str,

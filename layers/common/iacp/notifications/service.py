@@ -25,8 +25,8 @@ from iacp.notifications.models import (
 )
 from iacp.notifications.store import (
     ConfigurationRecord,
-    DynamoDeliveryLog,
-    DynamoNotificationStore,
+    DeliveryLog,
+    NotificationStore,
     seal,
 )
 from iacp.observability import logger
@@ -43,8 +43,8 @@ SEALING_PURPOSE = "notification-secrets"
 class NotificationService:
     def __init__(
         self,
-        store: DynamoNotificationStore,
-        deliveries: DynamoDeliveryLog,
+        store: NotificationStore,
+        deliveries: DeliveryLog,
         workspaces: WorkspaceStore,
         sealer: Callable[[], Sealer],
         organization_name: str,

@@ -11,7 +11,7 @@
 
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
@@ -79,6 +79,18 @@ class ConfigurationRecord(BaseModel):
 
 def seal(sealer: Sealer, configuration_id: str, what: str, value: str | None) -> str | None:
     return None if value is None else sealer.seal(value, bound_to=f"{configuration_id}/{what}")
+
+
+class NotificationStore(Protocol):
+    def add(self, record: ConfigurationRecord) -> None: ...
+    def get(self, configuration_id: str) -> ConfigurationRecord | None: ...
+    def page(
+        self, workspace_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[NotificationConfiguration], str | None]: ...
+    def of_workspace(self, workspace_id: str) -> list[ConfigurationRecord]: ...
+    def replace(self, current: ConfigurationRecord, new: ConfigurationRecord) -> bool: ...
+    def forget(self, workspace_id: str) -> None: ...
+    def delete(self, configuration_id: str) -> bool: ...
 
 
 class DynamoNotificationStore:
@@ -156,6 +168,34 @@ def _record(item: dict[str, Any]) -> ConfigurationRecord:
 
 class DeliveryInFlight(Exception):
     """Another attempt at this delivery holds its lease; the event comes back later."""
+
+
+class DeliveryLog(Protocol):
+    def claim(
+        self,
+        configuration_id: str,
+        delivery_id: str,
+        *,
+        event_id: str,
+        trigger: str,
+        run_id: str | None,
+        now: datetime,
+        lease: timedelta,
+    ) -> NotificationDelivery | None: ...
+    def finish(
+        self,
+        attempt: NotificationDelivery,
+        status: DeliveryStatus,
+        *,
+        status_code: int | None,
+        error: str | None,
+        now: datetime,
+    ) -> NotificationDelivery | None: ...
+    def add(self, delivery: NotificationDelivery) -> None: ...
+    def get(self, configuration_id: str, delivery_id: str) -> NotificationDelivery | None: ...
+    def page(
+        self, configuration_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[NotificationDelivery], str | None]: ...
 
 
 class DynamoDeliveryLog:

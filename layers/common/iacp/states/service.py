@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from iacp.aws import s3_client, s3_object_exists
+from iacp.artifacts import ArtifactStore, ObjectMissing
 from iacp.errors import NotFound
 from iacp.ids import new_id
 from iacp.observability import logger
@@ -15,13 +15,13 @@ from iacp.states.models import StateOutput, StateVersion, state_key
 from iacp.states.store import StateRefused, StateStore
 from iacp.timestamps import utcnow
 
-DOWNLOAD_URL_SECONDS = 300
-
 
 class StateService:
-    def __init__(self, store: StateStore, bucket: str, clock: Callable[[], datetime] = utcnow):
+    def __init__(
+        self, store: StateStore, artifacts: ArtifactStore, clock: Callable[[], datetime] = utcnow
+    ):
         self._store = store
-        self._bucket = bucket
+        self._artifacts = artifacts
         self._clock = clock
 
     def record_run_state(
@@ -40,11 +40,7 @@ class StateService:
             lineage=str(state["lineage"]),
             partial=partial,
         )
-        s3_client().copy_object(
-            Bucket=self._bucket,
-            Key=state_key(workspace_id, version.id),
-            CopySource={"Bucket": self._bucket, "Key": run_state_key(run_id)},
-        )
+        self._artifacts.copy(run_state_key(run_id), state_key(workspace_id, version.id))
         self._store.add_current(version)
         return version
 
@@ -60,7 +56,7 @@ class StateService:
         checkpoint) becomes the current state, marked partial, so the next plan knows them.
         Nothing if the apply wrote no state, an older one, or the run has let the workspace
         go (the caller records before it releases)."""
-        if not s3_object_exists(self._bucket, run_state_key(run_id)):
+        if not self._artifacts.exists(run_state_key(run_id)):
             return None
         try:
             return self.record_run_state(workspace_id, run_id, partial=True)
@@ -92,19 +88,17 @@ class StateService:
         }
         if principal.role.rank >= Role.WRITE.rank:
             # The file holds every value, sensitive ones included: not for read-only tokens.
-            version.download_url = s3_client().generate_presigned_url(
-                "get_object",
-                Params={"Bucket": self._bucket, "Key": key},
-                ExpiresIn=DOWNLOAD_URL_SECONDS,
-            )
+            version.download_url = self._artifacts.download_url(key)
         return version
 
     def _read(self, key: str) -> dict[str, Any]:
-        return read_state_file(self._bucket, key)
+        return read_state_file(self._artifacts, key)
 
 
-def read_state_file(bucket: str, key: str) -> dict[str, Any]:
+def read_state_file(artifacts: ArtifactStore, key: str) -> dict[str, Any]:
     """The state file at ``key`` in the artifacts bucket, parsed."""
-    body = s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    body = artifacts.get(key)
+    if body is None:
+        raise ObjectMissing(f"No state file at {key}.")
     state: dict[str, Any] = json.loads(body)
     return state

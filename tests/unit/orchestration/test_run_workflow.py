@@ -1,0 +1,315 @@
+"""RunWorkflow's steps and the queue, on the fakes: the state machine's path through a run,
+the lock, and steps that run twice (a retry finds its own work done and carries on)."""
+
+import pytest
+
+from iacp.orchestration.steps import LockFailed, ResultMissing, RunNotRunnable
+from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
+from iacp.runs.models import RunAction
+from iacp.runs.phase import Phase, run_state_key
+from iacp.runs.status import RunStatus
+from iacp.variables.handoff import variables_key
+from iacp.workspaces.models import WorkspaceLock
+from tests.unit.orchestration.conftest import ADMIN, World
+
+
+def holder(world: World, ws: str) -> tuple[str | None, str | None]:
+    workspace = world.workspace_store.get(ws)
+    assert workspace is not None
+    return workspace.current_run_id, workspace.lock.holder if workspace.lock else None
+
+
+def test_a_new_run_starts_at_once_on_a_free_workspace(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+
+    assert world.workflow.started == [run_id]
+    assert world.run(run_id).execution_arn == world.workflow.execution_arn(run_id)
+    assert holder(world, ws) == (run_id, None)
+
+
+def test_a_second_run_waits_and_starts_when_the_first_ends(world: World):
+    ws = world.workspace()
+    first = world.new_run(ws)
+    second = world.new_run(ws)
+    assert world.workflow.started == [first]
+
+    world.planning(first)
+    world.plan_result(first, has_changes=False)
+    world.steps.record_plan(RunRef(run_id=first))
+    world.steps.finish(RunRef(run_id=first))
+
+    assert world.run(first).status is RunStatus.PLANNED_AND_FINISHED
+    assert world.workflow.started == [first, second]
+    assert holder(world, ws) == (second, None)
+
+
+def test_a_speculative_run_never_waits(world: World):
+    ws = world.workspace()
+    first = world.new_run(ws)
+    plan_only = world.new_run(ws, operation="plan_only")
+
+    assert world.workflow.started == [first, plan_only]
+    world.start(plan_only)
+    assert world.run(plan_only).status is RunStatus.FETCHING
+    assert holder(world, ws) == (first, None)
+
+
+def test_start_refuses_a_run_whose_workspace_is_busy(world: World):
+    ws = world.workspace()
+    first = world.new_run(ws)
+    second = world.new_run(ws)
+    world.start(first)
+
+    with pytest.raises(RunNotRunnable, match="busy"):
+        world.start(second)
+    assert world.run(second).status is RunStatus.PENDING
+
+
+def test_start_twice_carries_on_but_another_execution_is_refused(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.start(run_id)
+    world.start(run_id)  # a retry of the same execution
+
+    assert world.run(run_id).status is RunStatus.FETCHING
+    with pytest.raises(RunNotRunnable, match="another execution"):
+        world.steps.start(StartInput(run_id=run_id, execution_arn="arn:other"))
+
+
+def test_start_plan_hands_the_runner_its_phase_and_credentials(world: World):
+    ws = world.workspace(working_directory="infra")
+    run_id = world.new_run(ws)
+    world.start(run_id)
+
+    runner = world.steps.start_plan(RunRef(run_id=run_id))
+
+    assert (runner.phase, runner.working_directory, runner.state_key) == (Phase.PLAN, "infra", "")
+    assert runner.aws_access_key_id == "AKIAFAKE"
+    assert world.credentials.scopes[-1].phase is Phase.PLAN
+    assert world.objects.exists(variables_key(run_id, Phase.PLAN))  # sealed for the runner
+    assert world.run(run_id).status is RunStatus.PLANNING
+
+
+def test_a_plan_without_changes_finishes_and_releases(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.planning(run_id)
+    world.plan_result(run_id, has_changes=False)
+
+    assert world.steps.record_plan(RunRef(run_id=run_id)).next == "finish"
+    world.steps.finish(RunRef(run_id=run_id))
+
+    run = world.run(run_id)
+    assert (run.status, run.has_changes) == (RunStatus.PLANNED_AND_FINISHED, False)
+    assert holder(world, ws) == (None, None)
+
+
+def test_a_plan_with_changes_locks_the_workspace_and_waits(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+
+    world.planned(run_id)
+
+    run = world.run(run_id)
+    assert (run.status, run.resource_additions) == (RunStatus.PLANNED, 1)
+    assert holder(world, ws) == (run_id, run_id)
+    assert world.runs.private(run_id)["confirmation_token"] == "confirm-token"
+
+
+def test_an_auto_apply_run_goes_straight_to_apply(world: World):
+    ws = world.workspace(auto_apply=True)
+    run_id = world.new_run(ws)
+    world.planning(run_id)
+    world.plan_result(run_id, has_changes=True)
+
+    assert world.steps.record_plan(RunRef(run_id=run_id)).next == "apply"
+    runner = world.steps.start_apply(RunRef(run_id=run_id))
+    assert runner.phase is Phase.APPLY
+
+
+def test_record_plan_twice_keeps_the_lock_it_took(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.planning(run_id)
+    world.plan_result(run_id, has_changes=True)
+
+    world.steps.record_plan(RunRef(run_id=run_id))
+    assert world.steps.record_plan(RunRef(run_id=run_id)).next == "confirm"
+    assert holder(world, ws) == (run_id, run_id)
+
+
+def test_a_workspace_locked_by_someone_else_fails_the_plan(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.planning(run_id)
+    world.plan_result(run_id, has_changes=True)
+    lock = WorkspaceLock(holder="at-someone", reason="maintenance", locked_at=world.clock())
+    world.workspace_store.lock(ws, lock)
+
+    with pytest.raises(LockFailed, match="at-someone"):
+        world.steps.record_plan(RunRef(run_id=run_id))
+
+
+def test_a_missing_or_failed_result_fails_the_step(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.planning(run_id)
+
+    with pytest.raises(ResultMissing, match="no result"):
+        world.steps.record_plan(RunRef(run_id=run_id))
+    world.plan_result(run_id, status="failed")
+    with pytest.raises(ResultMissing, match="ended failed"):
+        world.steps.record_plan(RunRef(run_id=run_id))
+
+
+def test_a_confirmed_run_applies_records_its_state_and_ends_applied(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.planned(run_id)
+
+    world.run_service.apply(ADMIN, run_id, RunAction(comment="ship it"))
+    assert world.workflow.resumed == [("confirm-token", {"decision": "apply"})]
+    world.steps.start_apply(RunRef(run_id=run_id))
+    world.apply_result(run_id, serial=1)
+    world.steps.record_apply(RunRef(run_id=run_id))
+    world.steps.record_apply(RunRef(run_id=run_id))  # a retry: recorded once
+    world.steps.finish(RunRef(run_id=run_id))
+
+    run = world.run(run_id)
+    current = world.state_store.current(ws)
+    assert run.status is RunStatus.APPLIED
+    assert current is not None and (current.run_id, current.serial) == (run_id, 1)
+    assert run.state_version_id == current.id
+    assert world.objects.get(f"state/{ws}/{current.id}.tfstate") == world.objects.get(
+        run_state_key(run_id)
+    )
+    assert holder(world, ws) == (None, None)
+
+
+def test_await_confirmation_twice_waits_on_the_latest_token(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.planned(run_id, token="first")
+
+    world.steps.await_confirmation(ConfirmationInput(run_id=run_id, task_token="second"))
+
+    assert world.run(run_id).status is RunStatus.PLANNED
+    assert world.runs.private(run_id)["confirmation_token"] == "second"
+
+
+def test_a_discarded_run_releases_the_workspace_for_the_next(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    waiting = world.new_run(ws)
+    world.planned(run_id)
+
+    world.run_service.discard(ADMIN, run_id, RunAction())
+    world.steps.finish(RunRef(run_id=run_id))
+
+    assert world.run(run_id).status is RunStatus.DISCARDED
+    assert holder(world, ws) == (waiting, None)
+    assert world.workflow.started[-1] == waiting
+
+
+def test_a_failed_plan_errors_the_run_with_the_runners_error(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.planning(run_id)
+    world.plan_result(run_id, status="failed", error={"stage": "plan", "message": "bad hcl"})
+
+    world.steps.handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "States.TaskFailed", "Cause": "{}"})
+    )
+
+    run = world.run(run_id)
+    assert run.status is RunStatus.ERRORED
+    assert run.error is not None and (run.error.stage, run.error.message) == ("plan", "bad hcl")
+    assert holder(world, ws) == (None, None)
+
+
+def test_a_failed_apply_keeps_what_terraform_wrote_as_a_partial_state(world: World):
+    ws = world.workspace(auto_apply=True)
+    run_id = world.new_run(ws)
+    world.planning(run_id)
+    world.plan_result(run_id, has_changes=True)
+    world.steps.record_plan(RunRef(run_id=run_id))
+    world.steps.start_apply(RunRef(run_id=run_id))
+    world.state_file(run_id, serial=4)  # a checkpoint, and no result: the runner died
+
+    world.steps.handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "States.TaskFailed", "Cause": "{}"})
+    )
+
+    current = world.state_store.current(ws)
+    assert current is not None and (current.serial, current.partial) == (4, True)
+    assert world.run(run_id).status is RunStatus.ERRORED
+    assert holder(world, ws) == (None, None)
+
+
+def test_a_phase_past_its_limit_ends_the_run_but_keeps_the_workspace(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.planning(run_id)
+
+    world.steps.handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "States.Timeout", "Cause": ""})
+    )
+
+    run = world.run(run_id)
+    assert run.status is RunStatus.ERRORED
+    assert run.error is not None and "600 s" in run.error.message
+    assert world.runs.private(run_id)["awaiting_runner"] == "plan"
+    assert holder(world, ws) == (run_id, None)
+
+
+def test_a_failure_after_the_state_was_recorded_ends_the_run_applied(world: World):
+    ws = world.workspace(auto_apply=True)
+    run_id = world.new_run(ws)
+    world.planning(run_id)
+    world.plan_result(run_id, has_changes=True)
+    world.steps.record_plan(RunRef(run_id=run_id))
+    world.steps.start_apply(RunRef(run_id=run_id))
+    world.apply_result(run_id, serial=1)
+    world.steps.record_apply(RunRef(run_id=run_id))
+
+    world.steps.handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "States.TaskFailed", "Cause": "{}"})
+    )
+
+    assert world.run(run_id).status is RunStatus.APPLIED
+    assert holder(world, ws) == (None, None)
+
+
+def test_a_step_on_a_run_that_ended_meanwhile_cannot_go_on(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.start(run_id)
+    world.run_service.cancel(ADMIN, run_id, RunAction())
+    world.run_service.force_cancel(ADMIN, run_id, RunAction())
+
+    with pytest.raises(RunNotRunnable):
+        world.steps.start_plan(RunRef(run_id=run_id))
+    assert world.run(run_id).status is RunStatus.FORCE_CANCELED
+
+
+def test_finish_of_a_run_already_ended_only_releases(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.planning(run_id)
+    world.finisher.end(world.run(run_id), RunStatus.ERRORED, None, reason="test")
+
+    world.steps.finish(RunRef(run_id=run_id))
+
+    assert world.run(run_id).status is RunStatus.ERRORED
+    assert holder(world, ws) == (None, None)
+
+
+def test_the_periodic_check_starts_runs_that_wait_on_free_workspaces(world: World):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.workspace_store.release_queue(ws, run_id)  # as if its start never happened
+    world.workflow.started.clear()
+
+    assert world.queue.start_waiting() == 1
+    assert world.workflow.started == [run_id]
