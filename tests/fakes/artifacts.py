@@ -40,11 +40,11 @@ class InMemoryArtifactStore:
     def wait_for(self, key: str, timeout_seconds: int, poll_seconds: int = 1) -> bool:
         return key in self.objects  # nobody else writes while a test waits
 
-    def download_url(self, key: str, expires_seconds: int = DOWNLOAD_URL_SECONDS) -> str:
-        return f"https://{self._bucket}.s3.example/{key}?method=GET&expires={expires_seconds}"
+    def download_url(self, key: str) -> str:
+        return f"https://{self._bucket}.s3.example/{key}?method=GET&expires={DOWNLOAD_URL_SECONDS}"
 
-    def upload_url(self, key: str, expires_seconds: int = UPLOAD_URL_SECONDS) -> str:
-        return f"https://{self._bucket}.s3.example/{key}?method=PUT&expires={expires_seconds}"
+    def upload_url(self, key: str) -> str:
+        return f"https://{self._bucket}.s3.example/{key}?method=PUT&expires={UPLOAD_URL_SECONDS}"
 
 
 _: ArtifactStore = InMemoryArtifactStore()

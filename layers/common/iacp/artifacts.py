@@ -35,8 +35,8 @@ class ArtifactStore(Protocol):
     def copy(self, source_key: str, key: str) -> None: ...
     def sizes(self, prefix: str) -> dict[str, int]: ...
     def wait_for(self, key: str, timeout_seconds: int, poll_seconds: int = 1) -> bool: ...
-    def download_url(self, key: str, expires_seconds: int = DOWNLOAD_URL_SECONDS) -> str: ...
-    def upload_url(self, key: str, expires_seconds: int = UPLOAD_URL_SECONDS) -> str: ...
+    def download_url(self, key: str) -> str: ...
+    def upload_url(self, key: str) -> str: ...
 
 
 class S3ArtifactStore:
@@ -117,14 +117,16 @@ class S3ArtifactStore:
             return False
         return True
 
-    def download_url(self, key: str, expires_seconds: int = DOWNLOAD_URL_SECONDS) -> str:
+    def download_url(self, key: str) -> str:
         """A short-lived presigned GET of one object."""
         return presigning_s3_client().generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_seconds
+            "get_object",
+            Params={"Bucket": self._bucket, "Key": key},
+            ExpiresIn=DOWNLOAD_URL_SECONDS,
         )
 
-    def upload_url(self, key: str, expires_seconds: int = UPLOAD_URL_SECONDS) -> str:
+    def upload_url(self, key: str) -> str:
         """A presigned PUT of one object: the client uploads without passing through us."""
         return presigning_s3_client().generate_presigned_url(
-            "put_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_seconds
+            "put_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=UPLOAD_URL_SECONDS
         )

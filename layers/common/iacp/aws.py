@@ -89,13 +89,3 @@ _MISSING_OBJECT = frozenset({"NoSuchKey", "404", "NotFound"})
 
 def is_missing_object(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in _MISSING_OBJECT
-
-
-def s3_object_exists(bucket: str, key: str) -> bool:
-    try:
-        s3_client().head_object(Bucket=bucket, Key=key)
-    except ClientError as error:
-        if is_missing_object(error):
-            return False
-        raise
-    return True

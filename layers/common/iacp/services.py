@@ -9,7 +9,7 @@ from iacp.artifacts import S3ArtifactStore
 from iacp.aws import send_message
 from iacp.configurations.models import archive_key
 from iacp.configurations.service import ConfigurationService
-from iacp.configurations.store import DynamoConfigurationStore
+from iacp.configurations.store import ConfigurationStore, DynamoConfigurationStore
 from iacp.inventory.service import InventoryService
 from iacp.inventory.store import DynamoResourceStore
 from iacp.inventory.sync import InventorySyncer
@@ -31,13 +31,13 @@ from iacp.orchestration.workflow import RunWorkflow
 from iacp.orchestration.workflow_client import WorkflowClient, resume
 from iacp.outbound import Outbound
 from iacp.runs.artifacts import RunArtifacts
-from iacp.runs.store import DynamoRunStore
+from iacp.runs.store import DynamoRunStore, RunStore
 from iacp.runtasks import access_tokens
 from iacp.runtasks.access_tokens import AccessTokens
 from iacp.runtasks.protocol import Links
-from iacp.runtasks.results import DynamoTaskResultStore
+from iacp.runtasks.results import DynamoTaskResultStore, TaskResultStore
 from iacp.runtasks.service import HMAC_SEALING_PURPOSE, RunTaskService
-from iacp.runtasks.store import DynamoRunTaskStore
+from iacp.runtasks.store import DynamoRunTaskStore, RunTaskStore
 from iacp.secrets import platform_secret, sealer_for
 from iacp.settings import (
     ApiSettings,
@@ -50,41 +50,49 @@ from iacp.settings import (
     WorkflowSettings,
 )
 from iacp.states.service import StateService, read_state_file
-from iacp.states.store import DynamoStateStore
+from iacp.states.store import DynamoStateStore, StateStore
 from iacp.tokens.service import TokenService
 from iacp.tokens.store import DynamoTokenStore
 from iacp.variables.service import SEALING_PURPOSE, RunVariable, VariableService, variables_for_run
-from iacp.variables.store import DynamoVariableStore
+from iacp.variables.store import DynamoVariableStore, VariableStore
 from iacp.vcs.secrets import ConnectionSecrets
 from iacp.vcs.service import VcsConnectionService
-from iacp.vcs.store import DynamoVcsConnectionStore
+from iacp.vcs.store import DynamoVcsConnectionStore, VcsConnectionStore
 from iacp.workspaces.service import WorkspaceService
-from iacp.workspaces.store import DynamoWorkspaceStore
+from iacp.workspaces.store import DynamoWorkspaceStore, WorkspaceStore
 
 
-def run_queue(settings: RunQueueSettings) -> RunQueue:
+def run_queue(
+    settings: RunQueueSettings,
+    runs: RunStore | None = None,
+    workspaces: WorkspaceStore | None = None,
+) -> RunQueue:
     return RunQueue(
-        DynamoRunStore(settings.runs_table),
-        DynamoWorkspaceStore(settings.workspaces_table),
+        runs or DynamoRunStore(settings.runs_table),
+        workspaces or DynamoWorkspaceStore(settings.workspaces_table),
         WorkflowClient(settings.run_state_machine_arn, settings.confirmation_timeout_seconds),
     )
 
 
 @dataclass(frozen=True)
 class RunMachinery:
-    """What both the API and the workflow's functions use to move runs along."""
+    """What both the API and the workflow's functions use to move runs along: each store
+    built once, and the services over them."""
 
-    runs: DynamoRunStore
-    workspaces: DynamoWorkspaceStore
+    runs: RunStore
+    workspaces: WorkspaceStore
+    state_store: StateStore
     states: StateService
     artifacts: RunArtifacts
     workflow: WorkflowClient
     queue: RunQueue
     finisher: RunFinisher
-    run_tasks: DynamoRunTaskStore
+    run_tasks: RunTaskStore
+    task_results: TaskResultStore
     task_stages: TaskStages
-    configurations: DynamoConfigurationStore
-    connections: DynamoVcsConnectionStore
+    configurations: ConfigurationStore
+    connections: VcsConnectionStore
+    variables: VariableStore
     settings: RunSettings
 
     @classmethod
@@ -98,13 +106,15 @@ class RunMachinery:
         )
         queue = RunQueue(runs, workspaces, workflow)
         run_tasks = DynamoRunTaskStore(settings.workspaces_table)
+        task_results = DynamoTaskResultStore(settings.task_results_table)
+        state_store = DynamoStateStore(settings.workspaces_table)
         secret = settings.platform_secret_arn
         objects = S3ArtifactStore(settings.artifacts_bucket)
         task_stages = TaskStages(
             runs,
             workspaces,
             run_tasks,
-            DynamoTaskResultStore(settings.task_results_table),
+            task_results,
             workflow,
             AccessTokens(partial(platform_secret, secret)),
             hmac_sealer=partial(sealer_for, secret, HMAC_SEALING_PURPOSE),
@@ -116,15 +126,18 @@ class RunMachinery:
         return cls(
             runs=runs,
             workspaces=workspaces,
-            states=StateService(DynamoStateStore(settings.workspaces_table), objects),
+            state_store=state_store,
+            states=StateService(state_store, objects),
             artifacts=RunArtifacts(objects),
             workflow=workflow,
             queue=queue,
             finisher=RunFinisher(runs, workspaces, queue, task_stages.close_open_results),
             run_tasks=run_tasks,
+            task_results=task_results,
             task_stages=task_stages,
             configurations=DynamoConfigurationStore(settings.workspaces_table),
             connections=DynamoVcsConnectionStore(settings.workspaces_table),
+            variables=DynamoVariableStore(settings.workspaces_table),
             settings=settings,
         )
 
@@ -148,7 +161,7 @@ class RunMachinery:
     def variables_for(self, workspace_id: str) -> list[RunVariable]:
         """The workspace's variables, unsealed, for the runner of one of its runs."""
         return variables_for_run(
-            DynamoVariableStore(self.settings.workspaces_table),
+            self.variables,
             workspace_id,
             sealer_for(self.settings.platform_secret_arn, SEALING_PURPOSE),
         )
@@ -208,7 +221,7 @@ def build_services(settings: ApiSettings) -> Services:
     return Services(
         workspaces=workspaces,
         variables=VariableService(
-            DynamoVariableStore(settings.workspaces_table),
+            machinery.variables,
             workspace_store,
             sealer=partial(sealer_for, settings.platform_secret_arn, SEALING_PURPOSE),
         ),
@@ -226,7 +239,7 @@ def build_services(settings: ApiSettings) -> Services:
             machinery.artifacts,
             machinery.finisher,
             machinery.task_stages,
-            DynamoTaskResultStore(settings.task_results_table),
+            machinery.task_results,
         ),
         run_tasks=RunTaskService(
             machinery.run_tasks,
@@ -250,7 +263,7 @@ def build_services(settings: ApiSettings) -> Services:
         inventory=InventoryService(
             resources,
             workspaces.existing,
-            current_state=DynamoStateStore(settings.workspaces_table).current,
+            current_state=machinery.state_store.current,
             send_request=partial(send_message, settings.inventory_queue_url),
         ),
         public_base_url=settings.public_base_url,
@@ -299,12 +312,13 @@ def build_callback_service(settings: RunTaskCallbackSettings) -> CallbackService
 
 
 def _vcs_triggers(settings: VcsEventsSettings) -> VcsTriggers:
-    queue = run_queue(settings)
+    runs = DynamoRunStore(settings.runs_table)
+    workspaces = DynamoWorkspaceStore(settings.workspaces_table)
     return VcsTriggers(
-        DynamoWorkspaceStore(settings.workspaces_table),
+        workspaces,
         DynamoConfigurationStore(settings.workspaces_table),
-        DynamoRunStore(settings.runs_table),
-        queue,
+        runs,
+        run_queue(settings, runs, workspaces),
     )
 
 
