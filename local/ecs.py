@@ -42,7 +42,7 @@ from moto.core.responses import ActionResult
 from moto.ecs.models import EC2ContainerServiceBackend, Task, ecs_backends
 from moto.ecs.responses import EC2ContainerServiceResponse
 
-from local.moto_fidelity import ECS_LOCK
+from local.moto_fidelity import ECS_LOCK, original
 
 REGION = "us-east-1"
 CommandFor = Callable[[str, str], Sequence[str]]
@@ -358,17 +358,27 @@ def _now() -> datetime:
     return datetime.now(tz=UTC)
 
 
-_original_run_task_reply = EC2ContainerServiceResponse.run_task
+_original_run_task_reply: Callable[[EC2ContainerServiceResponse], ActionResult] = original(
+    EC2ContainerServiceResponse, "run_task"
+)
 
 
 def _run_task_reply(self: EC2ContainerServiceResponse) -> ActionResult:
-    """moto's RunTask reply always lists no failures: list the ones the backend found."""
+    """moto's RunTask reply always lists no failures: list the ones the backend found.
+
+    ``self.failures`` is the current request's: ECS requests are serialised (``ECS_LOCK``).
+    """
     reply = _original_run_task_reply(self)
     backend = self.ecs_backend
     if isinstance(backend, LocalEcsBackend) and backend.failures:
         result = dict(reply.result)  # type: ignore[call-overload]
         return ActionResult(result | {"failures": backend.failures})
     return reply
+
+
+# (owner, name, replacement), as ``local.moto_fidelity.PATCHES``: the moto method ``install``
+# replaces.
+PATCHES = ((EC2ContainerServiceResponse, "run_task", _run_task_reply),)
 
 
 def install(
@@ -386,7 +396,8 @@ def install(
     ``environment`` is what every container gets besides its own variables: typically
     ``MotoServer.environment()``. A moto reset (``/moto-api/reset``, ``mock_aws``) removes it.
     """
-    EC2ContainerServiceResponse.run_task = _run_task_reply  # type: ignore[method-assign]
+    for owner, name, replacement in PATCHES:
+        setattr(owner, name, replacement)
     backend = LocalEcsBackend(
         region, account_id, command_for, environment, cwd=cwd, log_dir=log_dir
     )

@@ -14,12 +14,16 @@ when a task's process ends and it records the task as stopped.
 
 Step Functions: moto's interpreter runs the real workflow, but (moto 5.2.5) it cannot call
 ``ecs:runTask.sync``, fails a RunTask that reports failures with a Python error, reports a
-failed ECS task as succeeded, ignores StopExecution while a
-task waits for a token, leaves a stopped or timed-out execution's threads waiting and its
-ECS task running, drops ``SendTaskFailure``'s cause, names an unnamed execution "None" and
-announces no execution's end. Each patch below names the moto code it replaces and what AWS
-does instead; see also docs/local-mode.md. They apply to the in-process ``mock_aws`` and to
-the threaded server alike.
+failed ECS task as succeeded, ignores StopExecution while a task waits for a token, leaves a
+stopped or timed-out execution's threads waiting and its ECS task running, drops
+``SendTaskFailure``'s cause, names an unnamed execution "None" and announces no execution's
+end.
+
+Each patch below names the moto code it replaces and what AWS does instead; ``PATCHES`` lists
+them all and ``original`` gives moto's own method back (the tests in
+tests/local/test_moto_fidelity.py run it to show that the pinned moto still needs the patch).
+docs/local-mode.md says which test guards which patch. The patches apply to the in-process
+``mock_aws`` and to the threaded server alike.
 """
 
 import datetime
@@ -74,22 +78,36 @@ from local import executions
 
 LOG = logging.getLogger(__name__)
 
-_dynamodb_request = threading.RLock()
-_original_call_action = DynamoHandler.call_action
+# moto's methods as the pinned version has them, before ``apply`` replaces them.
+_ORIGINALS: dict[tuple[type, str], Callable[..., Any]] = {}
 
 
-def _atomic_call_action(self: DynamoHandler) -> Any:
-    with _dynamodb_request:
-        return _original_call_action(self)
+def original(owner: type, name: str) -> Callable[..., Any]:
+    """moto's own ``owner.name``, which ``apply`` replaces (recorded on first use, before)."""
+    if (owner, name) not in _ORIGINALS:
+        _ORIGINALS[owner, name] = getattr(owner, name)
+    return _ORIGINALS[owner, name]
 
 
+def _serialised(owner: type, lock: threading.RLock) -> Callable[[Any], Any]:
+    """``owner.call_action`` (one request to a service) run under ``lock``."""
+    call_action = original(owner, "call_action")
+
+    @functools.wraps(call_action)
+    def serialised_call_action(self: Any) -> Any:
+        with lock:
+            return call_action(self)
+
+    return serialised_call_action
+
+
+# DynamoDB applies each request atomically; moto checks a condition, then writes, unguarded.
+_atomic_call_action = _serialised(DynamoHandler, threading.RLock())
+
+# ECS answers concurrent requests; moto's backend walks its dicts of tasks unguarded.
+# ``local.ecs`` holds the lock too when a task's process ends and it records the task stopped.
 ECS_LOCK = threading.RLock()
-_original_ecs_call_action = EC2ContainerServiceResponse.call_action
-
-
-def _atomic_ecs_call_action(self: EC2ContainerServiceResponse) -> Any:
-    with ECS_LOCK:
-        return _original_ecs_call_action(self)
+_atomic_ecs_call_action = _serialised(EC2ContainerServiceResponse, ECS_LOCK)
 
 
 # --- Step Functions: moto's ASL interpreter (moto/stepfunctions/parser), as AWS behaves ---------
@@ -159,7 +177,7 @@ def _timestamps_to_millis(value: Any) -> None:
 # Step Functions' error for a RunTask whose reply lists failures (no capacity, a bad
 # placement): the task never started (docs: "Run Amazon ECS or Fargate tasks").
 ECS_RUN_TASK_FAILED = "AmazonECS.Unknown"
-_original_ecs_eval_service_task = StateTaskServiceEcs._eval_service_task
+_original_ecs_eval_service_task = original(StateTaskServiceEcs, "_eval_service_task")
 
 
 def _task_failed(
@@ -275,7 +293,7 @@ class _WaitEnded(Exception):
     """A ``.sync`` wait ended because its state or execution did: there is no result."""
 
 
-_original_eval_sync = StateTaskServiceCallback._eval_sync
+_original_eval_sync = original(StateTaskServiceEcs, "_eval_sync")
 
 
 def _ecs_eval_sync(
@@ -319,9 +337,8 @@ def _execution_over(env: Environment) -> bool:
     return isinstance(env.program_state(), ProgramStopped | ProgramTimedOut)
 
 
-_original_set_stop = Environment.set_stop
-_original_set_timed_out = Environment.set_timed_out
-_original_set_error = Environment.set_error
+_original_set_stop = original(Environment, "set_stop")
+_original_set_timed_out = original(Environment, "set_timed_out")
 
 
 def _interrupt_callbacks(env: Environment) -> None:
@@ -349,18 +366,7 @@ def _set_timed_out(self: Environment) -> None:
     _interrupt_callbacks(self)
 
 
-def _set_error(self: Environment, error: Any) -> None:
-    """An error surfacing after a stop or timeout must not turn ABORTED/TIMED_OUT into FAILED.
-
-    moto's ``Environment.set_error`` overwrites any program state; the interrupted task's
-    error reaches it as the stopped program unwinds.
-    """
-    if _execution_over(self):
-        return
-    _original_set_error(self, error)
-
-
-_original_evaluate_with_timeout = ExecutionState._evaluate_with_timeout
+_original_evaluate_with_timeout = original(ExecutionState, "_evaluate_with_timeout")
 
 
 def _evaluate_with_timeout(self: ExecutionState, env: Environment) -> None:
@@ -368,7 +374,9 @@ def _evaluate_with_timeout(self: ExecutionState, env: Environment) -> None:
 
     In moto the interrupted wait raises (States.Timeout, or the ended ``.sync`` wait), and
     ``ExecutionState._eval_state`` would record a failure event, sleep a Retry's interval or
-    follow a Catch of an execution that is already over. AWS does none of these.
+    follow a Catch of an execution that is already over; an uncaught error would then reach
+    ``Environment.set_error``, which turns ABORTED or TIMED_OUT into FAILED. AWS does none of
+    these.
     """
     try:
         _original_evaluate_with_timeout(self, env)
@@ -388,7 +396,7 @@ def _send_task_failure(self: StepFunctionResponse) -> EmptyResult:
     return EmptyResult()
 
 
-_original_start_execution = StepFunctionsParserBackend.start_execution
+_original_start_execution = original(StepFunctionsParserBackend, "start_execution")
 
 
 def _start_execution(
@@ -409,7 +417,7 @@ def _start_execution(
     )
 
 
-_original_terminated = BaseExecutionWorkerCommunication.terminated
+_original_terminated = original(BaseExecutionWorkerCommunication, "terminated")
 
 
 def _terminated(self: BaseExecutionWorkerCommunication) -> None:
@@ -423,19 +431,26 @@ def _terminated(self: BaseExecutionWorkerCommunication) -> None:
     executions.notify(execution.exec_arn, str(execution.status))
 
 
+# (owner, name, replacement): every moto method this module replaces.
+PATCHES: tuple[tuple[type, str, Callable[..., Any]], ...] = (
+    (DynamoHandler, "call_action", _atomic_call_action),
+    (EC2ContainerServiceResponse, "call_action", _atomic_ecs_call_action),
+    (StateTaskServiceEcs, "_normalise_parameters", _ecs_normalise_parameters),
+    (StateTaskServiceEcs, "_normalise_response", _ecs_normalise_response),
+    (StateTaskServiceEcs, "_eval_service_task", _ecs_eval_service_task),
+    (StateTaskServiceEcs, "_build_sync_resolver", _ecs_build_sync_resolver),
+    (StateTaskServiceEcs, "_eval_sync", _ecs_eval_sync),
+    (Environment, "set_stop", _set_stop),
+    (Environment, "set_timed_out", _set_timed_out),
+    (ExecutionState, "_evaluate_with_timeout", _evaluate_with_timeout),
+    (StepFunctionResponse, "send_task_failure", _send_task_failure),
+    (StepFunctionsParserBackend, "start_execution", _start_execution),
+    (BaseExecutionWorkerCommunication, "terminated", _terminated),
+)
+
+
 def apply() -> None:
     """Idempotent: safe to call from every test session and every local server start."""
-    DynamoHandler.call_action = _atomic_call_action  # type: ignore[method-assign]
-    EC2ContainerServiceResponse.call_action = _atomic_ecs_call_action  # type: ignore[method-assign,assignment]
-    StateTaskServiceEcs._normalise_parameters = _ecs_normalise_parameters  # type: ignore[method-assign]
-    StateTaskServiceEcs._normalise_response = _ecs_normalise_response  # type: ignore[method-assign]
-    StateTaskServiceEcs._eval_service_task = _ecs_eval_service_task  # type: ignore[method-assign]
-    StateTaskServiceEcs._build_sync_resolver = _ecs_build_sync_resolver  # type: ignore[method-assign]
-    StateTaskServiceEcs._eval_sync = _ecs_eval_sync  # type: ignore[method-assign]
-    Environment.set_stop = _set_stop  # type: ignore[method-assign]
-    Environment.set_timed_out = _set_timed_out  # type: ignore[method-assign]
-    Environment.set_error = _set_error  # type: ignore[method-assign]
-    ExecutionState._evaluate_with_timeout = _evaluate_with_timeout  # type: ignore[method-assign]
-    StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
-    StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
-    BaseExecutionWorkerCommunication.terminated = _terminated  # type: ignore[method-assign]
+    for owner, name, replacement in PATCHES:
+        original(owner, name)  # recorded before it is replaced
+        setattr(owner, name, replacement)

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from local import ecs, executions, lambdas, moto_server
 from local.functions import Handler
@@ -52,26 +53,28 @@ class Local:
     commands: dict[str, list[str]]
     ended: list[tuple[str, str]] = field(default_factory=list)
 
-    def _client(self, service: Any) -> Any:
+    def client(self, service: Any, config: Config | None = None) -> Any:
+        """A boto3 client of the server (``config``: e.g. no retries, so a 500 shows)."""
         return boto3.client(
             service,
             endpoint_url=self.moto.endpoint_url,
             region_name=REGION,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
+            config=config,
         )
 
     @functools.cached_property
     def sfn(self) -> Any:
-        return self._client("stepfunctions")
+        return self.client("stepfunctions")
 
     @functools.cached_property
     def ecs(self) -> Any:
-        return self._client("ecs")
+        return self.client("ecs")
 
     @functools.cached_property
     def lam(self) -> Any:
-        return self._client("lambda")
+        return self.client("lambda")
 
     def function(self, handler: Handler) -> str:
         """A new Lambda function served by ``handler``; returns its name."""
@@ -117,7 +120,7 @@ class Local:
 
     def network(self) -> dict[str, Any]:
         """A Fargate task's NetworkConfiguration (ASL casing), in moto's default VPC."""
-        ec2 = self._client("ec2")
+        ec2 = self.client("ec2")
         subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
         group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
         return {"AwsvpcConfiguration": {"Subnets": [subnet], "SecurityGroups": [group]}}

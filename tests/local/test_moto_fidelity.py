@@ -1,0 +1,475 @@
+"""Each patch of ``local.moto_fidelity`` (and ``local.ecs``'s RunTask reply) is still needed.
+
+Every patch replaces a private method of the pinned moto (5.2.5). Two kinds of test guard it:
+
+- the method is still there, with the parameters the patch expects (one parametrised test);
+- with moto's own method back (``unpatched``), moto still behaves unlike AWS in the way the
+  patch corrects. When moto fixes that, the test fails: remove the patch (and its entry in
+  docs/local-mode.md) rather than this test's assertion.
+
+The tests that the patched moto behaves like AWS are here for what no other test covers, and
+otherwise in tests/local/test_workflows.py and test_ecs.py; docs/local-mode.md names them.
+moto's server runs in this process (``local_aws``), so a patch taken away here is taken away
+from the server too, for the one test.
+"""
+
+import contextlib
+import inspect
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.models import table as moto_dynamodb_table
+from moto.dynamodb.responses import DynamoHandler
+from moto.ecs.models import Task
+from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (  # noqa: E501
+    StateTaskServiceEcs,
+)
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+from moto.stepfunctions.responses import StepFunctionResponse
+
+from local import ecs, moto_fidelity
+from local.ecs import TaskFault
+from tests.local.conftest import DEADLINE, Local, unique, wait_until
+from tests.local.test_workflows import (
+    TERMINATES_ON_SIGTERM,
+    ecs_workflow,
+    event_types,
+    token_workflow,
+)
+
+NO_RETRIES = Config(retries={"total_max_attempts": 1})  # a 500 is not retried away
+# How long a request held inside moto waits for the other one of a race: all of it when moto
+# runs one request at a time (the patched moto), so short; the unpatched moto's guards wait as
+# long as the other request needs.
+RENDEZVOUS = 1.0
+# How long a guard watches for what the pinned moto never does.
+WATCH = 0.5
+
+
+def unpatched(monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> None:
+    """moto's own ``owner.name`` for this test, in place of the patch."""
+    monkeypatch.setattr(owner, name, moto_fidelity.original(owner, name))
+
+
+def still_needed(patch: str, moto_does: str) -> str:
+    """The message of a guard whose moto no longer shows what ``patch`` corrects."""
+    return (
+        f"moto no longer {moto_does}: {patch} may be unneeded. Remove the patch, its entry in "
+        "docs/local-mode.md and this test if the behaviour test still passes without it."
+    )
+
+
+def parameters(function: Callable[..., Any]) -> list[tuple[str, Any, Any]]:
+    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
+
+
+@pytest.mark.parametrize(
+    ("owner", "name", "replacement"),
+    moto_fidelity.PATCHES + ecs.PATCHES,
+    ids=[f"{owner.__name__}.{name}" for owner, name, _ in moto_fidelity.PATCHES + ecs.PATCHES],
+)
+def test_each_patched_moto_method_is_there_with_the_parameters_the_patch_expects(
+    owner: type, name: str, replacement: Callable[..., Any]
+) -> None:
+    moto_method = moto_fidelity.original(owner, name)
+
+    assert moto_method.__module__.startswith("moto."), f"{owner.__name__}.{name}: not moto's"
+    assert parameters(moto_method) == parameters(replacement), (
+        f"moto's {owner.__name__}.{name} now takes {inspect.signature(moto_method)}: "
+        "rewrite the patch for the new moto"
+    )
+
+
+# --- DynamoDB: one of two concurrent conditional writes wins ----------------------------------
+
+
+def racing_conditional_puts(
+    local: Local, monkeypatch: pytest.MonkeyPatch, rendezvous: float
+) -> list[str]:
+    """Two PutItems of one new item on condition ``attribute_not_exists(id)``, at once.
+
+    moto's check of each condition waits (up to ``rendezvous`` s) for the other request's
+    check before it writes, so two requests that moto runs side by side both see no item.
+    """
+    dynamodb = local.client("dynamodb", NO_RETRIES)
+    table = unique("table")
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    both_checked = threading.Barrier(2, timeout=rendezvous)
+
+    class CheckedThenWait:
+        def __init__(self, condition: Any):
+            self.condition = condition
+
+        def expr(self, item: Any) -> bool:
+            holds: bool = self.condition.expr(item)
+            with contextlib.suppress(threading.BrokenBarrierError):  # alone: go on
+                both_checked.wait()
+            return holds
+
+    monkeypatch.setattr(
+        moto_dynamodb_table,
+        "get_filter_expression",
+        lambda *args, **kwargs: CheckedThenWait(get_filter_expression(*args, **kwargs)),
+    )
+    outcomes: list[str] = []
+
+    def put(writer: str) -> None:
+        try:
+            dynamodb.put_item(
+                TableName=table,
+                Item={"id": {"S": "lock"}, "writer": {"S": writer}},
+                ConditionExpression="attribute_not_exists(id)",
+            )
+            outcomes.append("written")
+        except ClientError as error:
+            outcomes.append(error.response["Error"]["Code"])
+
+    writers = [threading.Thread(target=put, args=(name,)) for name in ("a", "b")]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(DEADLINE)
+    return sorted(outcomes)
+
+
+def test_of_two_concurrent_conditional_writes_one_wins(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcomes = racing_conditional_puts(local_aws, monkeypatch, RENDEZVOUS)
+
+    assert outcomes == ["ConditionalCheckFailedException", "written"]
+
+
+def test_moto_still_lets_two_concurrent_conditional_writes_both_win(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, DynamoHandler, "call_action")
+
+    outcomes = racing_conditional_puts(local_aws, monkeypatch, DEADLINE)
+
+    assert outcomes == ["written", "written"], still_needed(
+        "serialising DynamoDB requests (DynamoHandler.call_action)",
+        "runs two DynamoDB requests side by side",
+    )
+
+
+# --- ECS: DescribeTasks while a RunTask adds a task ---------------------------------------------
+
+
+def describe_while_a_task_starts(
+    local: Local, monkeypatch: pytest.MonkeyPatch, rendezvous: float
+) -> list[str]:
+    """A DescribeTasks that pauses (up to ``rendezvous`` s) in the middle of moto's walk over
+    the cluster's tasks, while a RunTask adds a task to the cluster; returns the errors."""
+    client = local.client("ecs", NO_RETRIES)
+    cluster, family = local.cluster(), local.task_definition(command=["sleep", "60"])
+    network = local.network()["AwsvpcConfiguration"]
+
+    def run_task() -> str:
+        return str(
+            client.run_task(
+                cluster=cluster,
+                taskDefinition=family,
+                launchType="FARGATE",
+                networkConfiguration={
+                    "awsvpcConfiguration": {
+                        "subnets": network["Subnets"],
+                        "securityGroups": network["SecurityGroups"],
+                    }
+                },
+            )["tasks"][0]["taskArn"]
+        )
+
+    tasks = [run_task()]
+    describing, started = threading.Event(), threading.Event()
+    moto_advance = Task.advance
+
+    def advance(task: Task) -> None:  # moto's DescribeTasks calls it for each task it finds
+        describing.set()
+        started.wait(rendezvous)
+        moto_advance(task)
+
+    monkeypatch.setattr(Task, "advance", advance)
+    errors: list[str] = []
+
+    def describe() -> None:
+        try:
+            client.describe_tasks(cluster=cluster, tasks=tasks[:1])
+        except ClientError as error:
+            errors.append(str(error))
+
+    describer = threading.Thread(target=describe)
+    describer.start()
+    try:
+        assert describing.wait(DEADLINE)
+        tasks.append(run_task())
+        started.set()
+        describer.join(DEADLINE)
+    finally:
+        for task in tasks:
+            client.stop_task(cluster=cluster, task=task)
+    return errors
+
+
+def test_describe_tasks_answers_while_a_task_starts(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert describe_while_a_task_starts(local_aws, monkeypatch, RENDEZVOUS) == []
+
+
+def test_moto_still_fails_describe_tasks_while_a_task_starts(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, EC2ContainerServiceResponse, "call_action")
+
+    errors = describe_while_a_task_starts(local_aws, monkeypatch, DEADLINE)
+
+    assert len(errors) == 1 and "500" in errors[0], still_needed(
+        "serialising ECS requests (EC2ContainerServiceResponse.call_action)",
+        "fails a DescribeTasks whose cluster gains a task meanwhile",
+    )
+
+
+# --- Step Functions: ecs:runTask.sync ------------------------------------------------------------
+
+
+def test_moto_still_passes_asl_parameters_to_boto3_as_written(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, StateTaskServiceEcs, "_normalise_parameters")
+    unpatched(monkeypatch, StateTaskServiceEcs, "_normalise_response")
+
+    ended = local_aws.wait_for_end(
+        local_aws.start(ecs_workflow(local_aws, "pass"), {"marker": "unused"})
+    )
+
+    assert (ended["status"], ended.get("error")) == ("FAILED", "States.Runtime"), still_needed(
+        "StateTaskServiceEcs._normalise_parameters/_normalise_response",
+        "passes ASL's PascalCase parameters to boto3 unchanged",
+    )
+    assert "'Cluster'" in ended["cause"]
+
+
+REFUSED = "RESOURCE:MEMORY"
+
+
+def refused_run_task(local: Local) -> dict[str, Any]:
+    """A ``runTask.sync`` step whose RunTask ECS refuses; returns the execution's end."""
+    marker = unique("refused")
+    local.ecs_backend.inject(
+        TaskFault(
+            "refused", when=lambda environment: environment.get("MARKER") == marker, reason=REFUSED
+        )
+    )
+    return local.wait_for_end(local.start(ecs_workflow(local, "pass"), {"marker": marker}))
+
+
+def test_a_refused_run_task_fails_the_step_with_amazon_ecs_unknown(local_aws: Local) -> None:
+    ended = refused_run_task(local_aws)
+
+    assert ended["status"] == "FAILED"
+    assert ended["error"] == moto_fidelity.ECS_RUN_TASK_FAILED
+    reply = json.loads(ended["cause"])
+    assert reply["Tasks"] == []
+    assert reply["Failures"][0]["Reason"] == REFUSED
+
+
+def test_moto_still_fails_a_refused_run_task_with_an_index_error(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, StateTaskServiceEcs, "_eval_service_task")
+
+    ended = refused_run_task(local_aws)
+
+    assert (ended["status"], ended.get("error")) == ("FAILED", "States.Runtime"), still_needed(
+        "StateTaskServiceEcs._eval_service_task", "fails a refused RunTask with States.Runtime"
+    )
+    assert "list index out of range" in ended["cause"]
+
+
+def test_run_task_replies_with_the_failures_of_the_local_backend(local_aws: Local) -> None:
+    reply = run_task_refused_directly(local_aws)
+
+    assert reply["tasks"] == []
+    assert reply["failures"][0]["reason"] == REFUSED
+
+
+def test_moto_still_replies_to_run_task_with_no_failures(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, EC2ContainerServiceResponse, "run_task")
+
+    reply = run_task_refused_directly(local_aws)
+
+    assert reply["tasks"] == [] and reply["failures"] == [], still_needed(
+        "local.ecs's RunTask reply (EC2ContainerServiceResponse.run_task)",
+        "replies to RunTask with no failures whatever its backend found",
+    )
+
+
+def run_task_refused_directly(local: Local) -> dict[str, Any]:
+    """A RunTask (no workflow) that the local backend refuses; returns the reply."""
+    local.ecs_backend.inject(TaskFault("refused", when=lambda _: True, reason=REFUSED))
+    network = local.network()["AwsvpcConfiguration"]
+    reply: dict[str, Any] = local.ecs.run_task(
+        cluster=local.cluster(),
+        taskDefinition=local.task_definition("pass"),
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": network["Subnets"],
+                "securityGroups": network["SecurityGroups"],
+            }
+        },
+    )
+    return reply
+
+
+def test_moto_still_reports_a_failed_ecs_task_as_succeeded(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, StateTaskServiceEcs, "_build_sync_resolver")
+
+    ended = local_aws.wait_for_end(
+        local_aws.start(ecs_workflow(local_aws, "import sys; sys.exit(3)"), {"marker": "unused"})
+    )
+
+    assert ended["status"] == "SUCCEEDED", still_needed(
+        "StateTaskServiceEcs._build_sync_resolver", "reports a failed ECS task as succeeded"
+    )
+    assert json.loads(ended["output"])["Containers"][0]["ExitCode"] == 3
+
+
+def test_moto_still_leaves_the_ecs_task_of_a_stopped_execution_running(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    unpatched(monkeypatch, StateTaskServiceEcs, "_eval_sync")
+    marker = tmp_path / "marker"
+    definition = ecs_workflow(local_aws, TERMINATES_ON_SIGTERM)
+    execution = local_aws.start(definition, {"marker": str(marker)})
+    wait_until(Path(f"{marker}.started").exists)
+
+    local_aws.sfn.stop_execution(executionArn=execution)
+    assert local_aws.wait_for_end(execution)["status"] == "ABORTED"
+    time.sleep(2 * WATCH)  # twice moto's poll of a .sync task (0.5 s)
+
+    cluster = definition["States"]["Run"]["Parameters"]["Cluster"]
+    running = local_aws.ecs.list_tasks(cluster=cluster, desiredStatus="RUNNING")["taskArns"]
+    signalled = marker.exists()  # the task writes it on SIGTERM
+    for task in running:
+        local_aws.ecs.stop_task(cluster=cluster, task=task)
+    assert len(running) == 1 and not signalled, still_needed(
+        "StateTaskServiceEcs._eval_sync", "leaves a stopped execution's ECS task running"
+    )
+
+
+# --- Step Functions: the end of an execution while a task waits for its token -----------------
+
+
+@contextlib.contextmanager
+def waiting_for_a_token(local: Local, **extra: Any) -> Iterator[tuple[str, str]]:
+    """An execution waiting for a task token: (execution ARN, token). Leaving the block sends
+    the token, so that no thread of moto's is left waiting whatever the test did."""
+    tokens: queue.Queue[dict[str, Any]] = queue.Queue()
+    execution = local.start(token_workflow(local, tokens, **extra))
+    token = str(tokens.get(timeout=DEADLINE)["token"])
+    try:
+        yield execution, token
+    finally:
+        with contextlib.suppress(ClientError):
+            local.sfn.send_task_success(taskToken=token, output="{}")
+
+
+def test_moto_still_ignores_stop_execution_while_a_token_is_pending(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, Environment, "set_stop")
+
+    with waiting_for_a_token(local_aws) as (execution, _):
+        local_aws.sfn.stop_execution(executionArn=execution)
+        time.sleep(WATCH)
+        status = local_aws.describe(execution)["status"]
+
+    assert status == "RUNNING", still_needed(
+        "Environment.set_stop", "leaves a stopped execution waiting for its task token"
+    )
+
+
+def test_moto_still_leaves_a_timed_out_execution_waiting_for_its_token(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, Environment, "set_timed_out")
+
+    with waiting_for_a_token(local_aws, TimeoutSeconds=1) as (execution, _):
+        assert local_aws.wait_for_end(execution)["status"] == "TIMED_OUT"
+        time.sleep(WATCH)
+        types = event_types(local_aws, execution)
+
+    assert "ExecutionTimedOut" not in types, still_needed(
+        "Environment.set_timed_out", "leaves a timed-out execution's thread waiting for a token"
+    )
+
+
+def test_moto_still_fails_an_execution_whose_waiting_state_a_stop_interrupted(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, ExecutionState, "_evaluate_with_timeout")
+
+    with waiting_for_a_token(local_aws) as (execution, _):
+        local_aws.sfn.stop_execution(executionArn=execution)
+        ended = local_aws.wait_for_end(execution)
+
+    assert (ended["status"], ended.get("error")) == ("FAILED", "States.Timeout"), still_needed(
+        "ExecutionState._evaluate_with_timeout",
+        "turns the interrupted wait of a stopped execution into its failure",
+    )
+    assert "TaskTimedOut" in event_types(local_aws, execution)
+
+
+def test_moto_still_drops_the_cause_of_send_task_failure(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, StepFunctionResponse, "send_task_failure")
+
+    with waiting_for_a_token(local_aws) as (execution, token):
+        local_aws.sfn.send_task_failure(taskToken=token, error="Rejected", cause="said no")
+        ended = local_aws.wait_for_end(execution)
+
+    assert ended["error"] == "Rejected"
+    assert not ended.get("cause"), still_needed(
+        "StepFunctionResponse.send_task_failure", "drops SendTaskFailure's cause"
+    )
+
+
+def test_moto_still_names_an_unnamed_execution_none(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, StepFunctionsParserBackend, "start_execution")
+    machine = local_aws.sfn.create_state_machine(
+        name=unique("unnamed"),
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/iacp-test-workflow",
+    )["stateMachineArn"]
+
+    started = local_aws.sfn.start_execution(stateMachineArn=machine)["executionArn"]
+
+    assert started.endswith(":None"), still_needed(
+        "StepFunctionsParserBackend.start_execution", 'names an unnamed execution "None"'
+    )
