@@ -77,7 +77,9 @@ class RunContext:
 Step = Callable[[RunContext], None]
 
 
-def plan_steps() -> list[Step]:
+def _prepare_steps() -> list[Step]:
+    """What a plan and an apply both do first: the configuration, the Terraform, the
+    variables, the workspace's credentials and the current state in place."""
     return [
         fetch_configuration,
         check_terraform_version,
@@ -85,6 +87,12 @@ def plan_steps() -> list[Step]:
         assume_workspace_role,
         remove_backend,
         download_state,
+    ]
+
+
+def plan_steps() -> list[Step]:
+    return [
+        *_prepare_steps(),
         terraform_init,
         terraform_plan,
         summarize_plan,
@@ -94,12 +102,7 @@ def plan_steps() -> list[Step]:
 
 def apply_steps() -> list[Step]:
     return [
-        fetch_configuration,
-        check_terraform_version,
-        write_variables,
-        assume_workspace_role,
-        remove_backend,
-        download_state,
+        *_prepare_steps(),
         download_plan,
         check_state_unchanged,
         terraform_init,

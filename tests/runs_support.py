@@ -31,6 +31,45 @@ output "greeting" {
 """,
 }
 
+# Three resources Terraform finishes at once, then one whose provisioner runs ``command``
+# (a sleep, its argument unique to the test) and one that waits for it: an apply to kill or
+# cancel while the first three are in the state.
+SLOW_FOURTH = """
+resource "terraform_data" "first" {
+  input = "one"
+}
+
+resource "terraform_data" "second" {
+  input = "two"
+}
+
+resource "terraform_data" "third" {
+  input = "three"
+}
+
+resource "terraform_data" "slow" {
+  depends_on = [terraform_data.first, terraform_data.second, terraform_data.third]
+
+  provisioner "local-exec" {
+    command = "COMMAND"
+  }
+}
+
+resource "terraform_data" "last" {
+  depends_on = [terraform_data.slow]
+}
+"""
+FINISHED_BEFORE_SLOW = {"first", "second", "third"}
+
+
+def slow_fourth(command: str) -> dict[str, str]:
+    """The files of ``SLOW_FOURTH`` with its provisioner running ``command``."""
+    return {"main.tf": SLOW_FOURTH.replace("COMMAND", command)}
+
+
+def resource_names(state: dict[str, Any] | None) -> set[str]:
+    return {resource["name"] for resource in (state or {}).get("resources", [])}
+
 
 def tar_gz(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()

@@ -12,21 +12,28 @@ RUN_TASK_ID = re.compile(r"^task-[A-Za-z0-9]{16}$")
 def workspace_id(client: Client, reference: str) -> str:
     """The id of the workspace ``reference`` (an id, or a name, ignoring case as the
     platform does)."""
-    if WORKSPACE_ID.match(reference):
-        return reference
-    found = by_name(client.list_all("/workspaces"), reference)
-    if found is None:
-        raise CliError(f"no workspace named {reference!r} (`iacp workspace list` shows them)")
-    return str(found["id"])
+    return _resolve(client, reference, WORKSPACE_ID, "/workspaces", "workspace")
 
 
 def run_task_id(client: Client, reference: str) -> str:
     """The id of the run task ``reference`` (an id or a name)."""
-    if RUN_TASK_ID.match(reference):
+    return _resolve(client, reference, RUN_TASK_ID, "/run-tasks", "run task", "runtask")
+
+
+def _resolve(
+    client: Client,
+    reference: str,
+    id_pattern: re.Pattern[str],
+    path: str,
+    noun: str,
+    command: str | None = None,
+) -> str:
+    if id_pattern.match(reference):
         return reference
-    found = by_name(client.list_all("/run-tasks"), reference)
+    found = by_name(client.list_all(path), reference)
     if found is None:
-        raise CliError(f"no run task named {reference!r} (`iacp runtask list` shows them)")
+        listing = f"`iacp {command or noun} list`"
+        raise CliError(f"no {noun} named {reference!r} ({listing} shows them)")
     return str(found["id"])
 
 

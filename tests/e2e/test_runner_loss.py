@@ -22,36 +22,10 @@ from tests.e2e.test_run_pipeline import (
     start_run,
     wait_for,
 )
+from tests.runs_support import FINISHED_BEFORE_SLOW, resource_names, slow_fourth
 
-# Three resources Terraform finishes at once, one whose provisioner sleeps, one after it.
-SLOW_FOURTH = {
-    "main.tf": """
-resource "terraform_data" "first" {
-  input = "one"
-}
-
-resource "terraform_data" "second" {
-  input = "two"
-}
-
-resource "terraform_data" "third" {
-  input = "three"
-}
-
-resource "terraform_data" "slow" {
-  depends_on = [terraform_data.first, terraform_data.second, terraform_data.third]
-
-  provisioner "local-exec" {
-    command = "sleep 30 # iacp-e2e-runner-loss"
-  }
-}
-
-resource "terraform_data" "last" {
-  depends_on = [terraform_data.slow]
-}
-""",
-}
-FINISHED = {"first", "second", "third"}
+SLOW_FOURTH = slow_fourth("sleep 30 # iacp-e2e-runner-loss")
+FINISHED = FINISHED_BEFORE_SLOW
 # A plan Terraform computes for a few seconds, and takes more than a second to interrupt.
 SLOW_PLAN = {
     "main.tf": """
@@ -72,10 +46,6 @@ def stored_json(platform: LocalPlatform, key: str) -> Any:
             return None
         raise
     return json.loads(body)
-
-
-def names(state: dict[str, Any] | None) -> set[str]:
-    return {resource["name"] for resource in (state or {}).get("resources", [])}
 
 
 def provisioning(client: ApiClient, run_id: str) -> bool:
@@ -103,7 +73,8 @@ def test_a_runner_killed_mid_apply_leaves_a_partial_state_the_next_run_plans_aga
     checkpoint = f"runs/{run_id}/apply/terraform.tfstate"
     wait_for(
         lambda: (
-            provisioning(admin, run_id) and names(stored_json(platform, checkpoint)) >= FINISHED
+            provisioning(admin, run_id)
+            and resource_names(stored_json(platform, checkpoint)) >= FINISHED
         ),
         "a checkpoint of the resources finished before the slow one",
     )
@@ -116,7 +87,7 @@ def test_a_runner_killed_mid_apply_leaves_a_partial_state_the_next_run_plans_aga
     assert "exit code 137" in run["error"]["message"]
     version, state = current_state(platform, admin, ws)
     assert (version["run_id"], version["partial"]) == (run_id, True)
-    assert names(state) == FINISHED
+    assert resource_names(state) == FINISHED
     # Recorded before the workspace was given back: the next run plans against it.
     planned = run_status(admin, waiting, {"planned"} | ENDED)
     assert planned["status"] == "planned", planned["error"]
@@ -151,8 +122,8 @@ def test_a_force_cancel_mid_apply_frees_the_workspace_only_with_the_partial_stat
     assert planned["status"] == "planned", planned["error"]
     version, state = current_state(platform, admin, ws)
     assert (version["run_id"], version["partial"]) == (run_id, True)
-    assert names(state) >= FINISHED
-    assert "last" not in names(state)
+    assert resource_names(state) >= FINISHED
+    assert "last" not in resource_names(state)
     assert planned_creations(admin, waiting).isdisjoint(FINISHED)
     assert "Interrupt received" in full_log(admin, run_id, "apply")
     assert admin.get(f"/runs/{run_id}").json()["status"] == "force_canceled"

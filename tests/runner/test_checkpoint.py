@@ -4,7 +4,6 @@ import json
 import random
 import signal
 from pathlib import Path
-from typing import Any
 
 from botocore.exceptions import EndpointConnectionError
 
@@ -16,46 +15,16 @@ from tests.runner.conftest import (
     kill_session,
     wait_until,
 )
+from tests.runs_support import FINISHED_BEFORE_SLOW, resource_names, slow_fourth
 
-# Three resources Terraform finishes at once, then one whose provisioner sleeps (`sleep`'s
-# argument is unique to the test) and one that waits for it.
-KILLED_TF = """
-resource "terraform_data" "first" {
-  input = "one"
-}
-
-resource "terraform_data" "second" {
-  input = "two"
-}
-
-resource "terraform_data" "third" {
-  input = "three"
-}
-
-resource "terraform_data" "slow" {
-  depends_on = [terraform_data.first, terraform_data.second, terraform_data.third]
-
-  provisioner "local-exec" {
-    command = "sleep SECONDS; echo slept"
-  }
-}
-
-resource "terraform_data" "last" {
-  depends_on = [terraform_data.slow]
-}
-"""
-FINISHED = {"first", "second", "third"}
-
-
-def names(state: dict[str, Any] | None) -> set[str]:
-    return {resource["name"] for resource in (state or {}).get("resources", [])}
+FINISHED = FINISHED_BEFORE_SLOW
 
 
 def test_a_runner_killed_mid_apply_leaves_a_checkpoint_of_what_terraform_finished(
     workspace: Workspace, platform: Platform
 ) -> None:
     seconds = f"29.{random.randrange(10**8):08d}"  # noqa: S311 -- a marker, not a secret
-    key = workspace.upload_configuration({"main.tf": KILLED_TF.replace("SECONDS", seconds)})
+    key = workspace.upload_configuration(slow_fourth(f"sleep {seconds}; echo slept"))
     plan = workspace.plan(key)
     assert plan.exit_code == 0, plan.output
     checkpoint = f"runs/{plan.run_id}/apply/terraform.tfstate"
@@ -65,7 +34,7 @@ def test_a_runner_killed_mid_apply_leaves_a_checkpoint_of_what_terraform_finishe
         provisioning = "terraform_data.slow (local-exec): Executing" in platform.log(
             plan.run_id, "apply"
         )
-        return provisioning and names(platform.get_json(checkpoint)) >= FINISHED
+        return provisioning and resource_names(platform.get_json(checkpoint)) >= FINISHED
 
     try:
         wait_until(
@@ -81,7 +50,7 @@ def test_a_runner_killed_mid_apply_leaves_a_checkpoint_of_what_terraform_finishe
     assert runner.returncode == -signal.SIGKILL
     state = platform.get_json(checkpoint)
     # What Terraform had finished, and not what it was still doing or had not begun.
-    assert names(state) == FINISHED
+    assert resource_names(state) == FINISHED
     assert all(
         instance.get("status") != "tainted"
         for resource in state["resources"]

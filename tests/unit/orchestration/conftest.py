@@ -132,6 +132,13 @@ class World:
         self.start(run_id)
         self.steps.start_plan(RunRef(run_id=run_id))
 
+    def applying(self, run_id: str) -> None:
+        """Planned with changes in an auto-apply workspace, and its apply started."""
+        self.planning(run_id)
+        self.plan_result(run_id, has_changes=True)
+        self.steps.record_plan(RunRef(run_id=run_id))
+        self.steps.start_apply(RunRef(run_id=run_id))
+
     def planned(self, run_id: str, token: str = "confirm-token") -> None:  # noqa: S107
         """Planned with changes, waiting for confirmation."""
         self.planning(run_id)

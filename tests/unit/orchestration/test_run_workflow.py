@@ -231,10 +231,7 @@ def test_a_failed_plan_errors_the_run_with_the_runners_error(world: World):
 def test_a_failed_apply_keeps_what_terraform_wrote_as_a_partial_state(world: World):
     ws = world.workspace(auto_apply=True)
     run_id = world.new_run(ws)
-    world.planning(run_id)
-    world.plan_result(run_id, has_changes=True)
-    world.steps.record_plan(RunRef(run_id=run_id))
-    world.steps.start_apply(RunRef(run_id=run_id))
+    world.applying(run_id)
     world.state_file(run_id, serial=4)  # a checkpoint, and no result: the runner died
 
     world.steps.handle_failure(
@@ -266,10 +263,7 @@ def test_a_phase_past_its_limit_ends_the_run_but_keeps_the_workspace(world: Worl
 def test_a_failure_after_the_state_was_recorded_ends_the_run_applied(world: World):
     ws = world.workspace(auto_apply=True)
     run_id = world.new_run(ws)
-    world.planning(run_id)
-    world.plan_result(run_id, has_changes=True)
-    world.steps.record_plan(RunRef(run_id=run_id))
-    world.steps.start_apply(RunRef(run_id=run_id))
+    world.applying(run_id)
     world.apply_result(run_id, serial=1)
     world.steps.record_apply(RunRef(run_id=run_id))
 

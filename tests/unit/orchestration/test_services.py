@@ -174,10 +174,7 @@ def test_a_configuration_version_settles_when_its_archive_arrives(world: World):
 def test_the_current_state_hides_sensitive_outputs_and_its_file_from_readers(world: World):
     ws = world.workspace(auto_apply=True)
     run_id = world.new_run(ws)
-    world.planning(run_id)
-    world.plan_result(run_id, has_changes=True)
-    world.steps.record_plan(RunRef(run_id=run_id))
-    world.steps.start_apply(RunRef(run_id=run_id))
+    world.applying(run_id)
     state = {
         "serial": 1,
         "lineage": "lin",

@@ -12,7 +12,9 @@ and hidden from lists (HCP Terraform also removes a deleted task from every work
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
@@ -188,24 +190,22 @@ class DynamoRunTaskStore:
         return sorted((_attachment(i) for i in items), key=lambda a: a.created_at)
 
     def update_attachment(self, attachment: WorkspaceRunTask) -> bool:
-        written = conditionally(
-            lambda: self._table.put_item(
-                Item=_attachment_item(attachment),
-                ConditionExpression="id = :id",
-                ExpressionAttributeValues={":id": attachment.id},
-            )
-        )
-        return written is not None
+        item = _attachment_item(attachment)
+        return self._still_attached(attachment, partial(self._table.put_item, Item=item))
 
     def detach(self, attachment: WorkspaceRunTask) -> bool:
-        deleted = conditionally(
-            lambda: self._table.delete_item(
-                Key=_attachment_key(attachment),
-                ConditionExpression="id = :id",
-                ExpressionAttributeValues={":id": attachment.id},
+        key = _attachment_key(attachment)
+        return self._still_attached(attachment, partial(self._table.delete_item, Key=key))
+
+    def _still_attached(self, attachment: WorkspaceRunTask, write: Callable[..., object]) -> bool:
+        """``write`` the attachment's item on condition that it is still this attachment (not
+        detached, nor the task attached again since it was read); False if not."""
+        done = conditionally(
+            lambda: write(
+                ConditionExpression="id = :id", ExpressionAttributeValues={":id": attachment.id}
             )
         )
-        return deleted is not None
+        return done is not None
 
     def _put(
         self,
