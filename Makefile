@@ -20,15 +20,18 @@ local: $(VENV)/.installed
 	$(PY) -m local.server
 
 # --- environments -----------------------------------------------------------------------
-$(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml
+# pip installs uv (requirements/bootstrap.txt), and uv the locked rest, hashes checked.
+UV_INSTALL = $(VENV)/bin/uv pip install --quiet --require-hashes --no-deps
+$(VENV)/.installed: requirements/bootstrap.txt requirements/dev.txt layers/common/requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/dev.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/bootstrap.txt
+	$(UV_INSTALL) --python $(PY) -r requirements/dev.txt
+	$(VENV)/bin/uv pip install --quiet --no-deps --no-build-isolation --python $(PY) -e .
 	touch $@
 
-$(TOOLS)/.installed: requirements/tools.txt
+$(TOOLS)/.installed: requirements/tools.txt $(VENV)/.installed
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/tools.txt
+	$(UV_INSTALL) --python $(TOOLS)/bin/python -r requirements/tools.txt
 	touch $@
 
 # --- checks -----------------------------------------------------------------------------
@@ -69,6 +72,7 @@ openapi: $(VENV)/.installed
 	$(PY) -m iacp.api > docs/openapi.json
 
 lock: $(VENV)/.installed
+	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/bootstrap.in -o requirements/bootstrap.txt
 	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes layers/common/requirements.in -o layers/common/requirements.txt
 	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes -c layers/common/requirements.txt requirements/dev.in -o requirements/dev.txt
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements/tools.in -o requirements/tools.txt
