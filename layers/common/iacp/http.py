@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
@@ -38,6 +38,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.request import Request
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, Field, ValidationError
 
 from iacp.documents import StoredDocument
@@ -329,17 +330,22 @@ def public_base_url(request: Request) -> str:
     configured: str = request.context.get("public_base_url", "")
     if configured:
         return configured
-    context = request.resolved_event.raw_event.get("requestContext") or {}
-    return f"https://{context.get('domainName')}/{context.get('stage')}"
+    context = _rest_event(request).request_context
+    return f"https://{context.domain_name}/{context.stage}"
+
+
+def _rest_event(request: Request) -> APIGatewayProxyEvent:
+    """The request's event as a REST API (API Gateway v1) delivers it: every resolver here
+    is an ``APIGatewayRestResolver``."""
+    return cast(APIGatewayProxyEvent, request.resolved_event)
 
 
 def current_principal(request: Request) -> Principal:
     """The caller, as the authorizer vouched for it. A request that reached a protected
     route without an authorizer context is refused, never served anonymously."""
-    request_context = request.resolved_event.raw_event.get("requestContext") or {}
-    authorizer = request_context.get("authorizer") or {}
+    authorizer = _rest_event(request).request_context.authorizer
     try:
-        principal = Principal.from_authorizer_context(authorizer)
+        principal = Principal.from_authorizer_context(dict(authorizer))
     except ValidationError:
         raise Unauthorized("A valid API token is required.", header="Authorization") from None
     # API Gateway reuses the authorizer's Allow for its cache time (ReauthorizeEvery), and a
