@@ -11,6 +11,7 @@ import pytest
 
 from iacp.artifacts import ArtifactStore, S3ArtifactStore
 from iacp.configurations.store import ConfigurationStore, DynamoConfigurationStore
+from iacp.inventory.store import DynamoResourceStore, ResourceStore
 from iacp.notifications.store import (
     DeliveryLog,
     DynamoDeliveryLog,
@@ -28,6 +29,7 @@ from iacp.workspaces.models import Workspace
 from iacp.workspaces.store import DynamoWorkspaceStore, WorkspaceStore
 from tests.fakes.artifacts import InMemoryArtifactStore
 from tests.fakes.configurations import InMemoryConfigurationStore
+from tests.fakes.inventory import InMemoryResourceStore
 from tests.fakes.notifications import InMemoryDeliveryLog, InMemoryNotificationStore
 from tests.fakes.runs import InMemoryRunStore
 from tests.fakes.runtasks import InMemoryRunTaskStore, InMemoryTaskResultStore
@@ -57,6 +59,7 @@ class Stores:
     deliveries: DeliveryLog
     connections: VcsConnectionStore
     artifacts: ArtifactStore
+    resources: ResourceStore
 
 
 @pytest.fixture(params=["in-memory", "dynamo"])
@@ -76,6 +79,7 @@ def stores(request: pytest.FixtureRequest) -> Stores:
             deliveries=InMemoryDeliveryLog(),
             connections=InMemoryVcsConnectionStore(),
             artifacts=InMemoryArtifactStore(),
+            resources=InMemoryResourceStore(),
         )
     refs = request.getfixturevalue("aws").refs
     workspaces_table = refs["WorkspacesTable"]
@@ -92,6 +96,7 @@ def stores(request: pytest.FixtureRequest) -> Stores:
         deliveries=DynamoDeliveryLog(refs["NotificationDeliveriesTable"]),
         connections=DynamoVcsConnectionStore(workspaces_table),
         artifacts=S3ArtifactStore(refs["ArtifactsBucket"]),
+        resources=DynamoResourceStore(refs["ResourcesTable"]),
     )
 
 
