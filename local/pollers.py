@@ -3,45 +3,34 @@ the sources read from the template, and a background thread that calls ``poll()`
 ``period`` seconds until stopped."""
 
 import logging
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
+from local.background import BackgroundLoop
 from local.functions import Handler
 
 logger = logging.getLogger(__name__)
 Source = TypeVar("Source")
 
 
-class Poller(Generic[Source]):
+class Poller(BackgroundLoop, Generic[Source]):
     name = "local-poller"
 
     def __init__(
         self, handlers: Mapping[str, Handler], sources: Sequence[Source], period: float = 0.5
     ):
+        super().__init__()
         self.sources = list(sources)
         self._handlers = handlers
         self._period = period
         self._client: Any = None  # the subclass's boto3 client, made on the first poll
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def poll(self) -> int:
         """One round; how many records or messages were handed to a function."""
         raise NotImplementedError
 
-    def start(self) -> "Poller[Source]":
-        if self._thread is None and self.sources:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def _has_work(self) -> bool:
+        return bool(self.sources)
 
     def _run(self) -> None:
         while not self._stopping.wait(self._period):

@@ -5,11 +5,11 @@ invokes their functions in this process, with the event the Scheduler sends a La
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
+from local.background import BackgroundLoop
 from local.functions import Handler, LambdaContext
 from local.template import Template
 
@@ -72,10 +72,12 @@ def read_schedules(template: Template) -> list[Schedule]:
     return found
 
 
-class Scheduler:
+class Scheduler(BackgroundLoop):
     """Invokes each scheduled function every period (``period_override`` instead of the
     template's, if given), the first time one period after ``start()``. A function's error
     is logged and its schedule goes on, as with the template's ``MaximumRetryAttempts: 0``."""
+
+    name = "local-scheduler"
 
     def __init__(
         self,
@@ -84,6 +86,7 @@ class Scheduler:
         period_override: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
+        super().__init__()
         self.schedules = {s.function_id: s for s in schedules}
         missing = set(self.schedules) - set(handlers)
         if missing:
@@ -93,8 +96,6 @@ class Scheduler:
         self._handlers = handlers
         self._period_override = period_override
         self._clock = clock
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def period(self, function_id: str) -> float:
         return self._period_override or self.schedules[function_id].period
@@ -105,19 +106,8 @@ class Scheduler:
         event = json.loads(json.dumps(schedule.event))  # a fresh copy, as if from JSON
         return self._handlers[function_id](event, LambdaContext(function_id))
 
-    def start(self) -> "Scheduler":
-        if self._thread is None and self.schedules:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name="local-scheduler", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop the timer, waiting up to ``timeout`` for an invocation under way to end."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def _has_work(self) -> bool:
+        return bool(self.schedules)
 
     def __enter__(self) -> "Scheduler":
         return self.start()

@@ -420,18 +420,16 @@ def test_a_stage_whose_mandatory_task_passed_passes(
     assert resumes.resumed[-1] == ("t", {"decision": "continue"})
 
 
+def policy_and_costs(aws, machinery, admin, service, ws) -> tuple[str, dict[str, Dispatched]]:
+    """A mandatory ``policy`` and an advisory ``costs`` task dispatched at post_plan."""
+    tasks = {"policy": "mandatory", "costs": "advisory"}
+    return stage_with(aws, machinery, admin, service, ws, Stage.POST_PLAN, tasks)
+
+
 def test_an_advisory_failure_passes_with_a_warning_naming_the_task(
     aws, machinery, admin, service, ws, gateway, resumes
 ):
-    run_id, sent = stage_with(
-        aws,
-        machinery,
-        admin,
-        service,
-        ws,
-        Stage.POST_PLAN,
-        {"policy": "mandatory", "costs": "advisory"},
-    )
+    run_id, sent = policy_and_costs(aws, machinery, admin, service, ws)
     answer(gateway, sent["policy"], "passed")
     answer(gateway, sent["costs"], "failed", "too expensive")
 
@@ -446,15 +444,7 @@ def test_an_advisory_failure_passes_with_a_warning_naming_the_task(
 
 
 def stopped_run(aws, machinery, admin, service, ws, gateway) -> tuple[str, dict[str, Dispatched]]:
-    run_id, sent = stage_with(
-        aws,
-        machinery,
-        admin,
-        service,
-        ws,
-        Stage.POST_PLAN,
-        {"policy": "mandatory", "costs": "advisory"},
-    )
+    run_id, sent = policy_and_costs(aws, machinery, admin, service, ws)
     answer(gateway, sent["policy"], "failed", "destroys a database")
     answer(gateway, sent["costs"], "passed")
     conclude(machinery, run_id, Stage.POST_PLAN, sent)
