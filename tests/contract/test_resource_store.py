@@ -275,6 +275,12 @@ def test_a_filtered_search_pages_over_the_index_and_may_return_short_pages(store
     assert located(shared) == [("ws-1", "aws_sqs_queue.q")]
 
 
+def test_a_search_within_no_workspace_finds_nothing(stores: Stores):
+    indexed_across_workspaces(stores)
+    assert stores.resources.search("terraform_data", None, frozenset(), 10, None) == ([], None)
+    assert stores.resources.search(None, "shared", frozenset(), 10, None) == ([], None)
+
+
 def test_a_search_needs_a_type_or_a_cloud_id(stores: Stores):
     with pytest.raises(ValueError, match="a type or a cloud id"):
         stores.resources.search(None, None, None, 10, None)

@@ -108,6 +108,8 @@ class InMemoryResourceStore:
             wanted = lambda e: True  # noqa: E731
         else:
             raise ValueError("a search needs a type or a cloud id")
+        if workspaces is not None and not workspaces:
+            return [], None
         ordered = sorted(indexed, key=_locator)
         read, next_cursor = page_of(ordered, _locator, limit, cursor, list_id)
         found = [

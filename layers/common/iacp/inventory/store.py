@@ -220,6 +220,8 @@ class DynamoResourceStore:
             hash_name, hash_value = "resource_type", resource_type
         else:
             raise ValueError("a search needs a type or a cloud id")
+        if workspaces is not None and not workspaces:
+            return [], None  # within no workspace: nothing (DynamoDB refuses an empty IN)
         if workspaces is not None:
             mine = Attr("workspace_id").is_in(sorted(workspaces))
             wanted = mine if wanted is None else wanted & mine
