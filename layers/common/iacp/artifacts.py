@@ -2,7 +2,7 @@
 versions keep there (docs/run-pipeline.md). Services take the ``ArtifactStore`` protocol;
 ``S3ArtifactStore`` is the only code that calls S3 for them (tests use an in-memory fake)."""
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError, WaiterError
 
@@ -53,12 +53,9 @@ class S3ArtifactStore:
     def get(self, key: str, *, max_bytes: int | None = None) -> bytes | None:
         """The object's bytes; ``None`` when there is none (yet). Over ``max_bytes``, raises
         ``ObjectTooLarge`` without reading the body (the size comes with the reply)."""
-        try:
-            reply = s3_client().get_object(Bucket=self._bucket, Key=key)
-        except ClientError as error:
-            if is_missing_object(error):
-                return None
-            raise
+        reply = self._get_object(key)
+        if reply is None:
+            return None
         if max_bytes is not None and reply["ContentLength"] > max_bytes:
             reply["Body"].close()
             raise ObjectTooLarge(key, reply["ContentLength"])
@@ -67,16 +64,20 @@ class S3ArtifactStore:
 
     def head(self, key: str, length: int) -> bytes | None:
         """The object's first ``length`` bytes (fewer if it is shorter); ``None`` if absent."""
+        reply = self._get_object(key, Range=f"bytes=0-{length - 1}")
+        if reply is None:
+            return None
+        body: bytes = reply["Body"].read()
+        return body
+
+    def _get_object(self, key: str, **request: Any) -> Any:
+        """S3's GetObject reply (its body not yet read), or None when there is no object."""
         try:
-            reply = s3_client().get_object(
-                Bucket=self._bucket, Key=key, Range=f"bytes=0-{length - 1}"
-            )
+            return s3_client().get_object(Bucket=self._bucket, Key=key, **request)
         except ClientError as error:
             if is_missing_object(error):
                 return None
             raise
-        body: bytes = reply["Body"].read()
-        return body
 
     def exists(self, key: str) -> bool:
         try:
