@@ -12,12 +12,13 @@ from iacp.services import build_services
 from iacp.settings import ApiSettings
 
 app = build_resolver()
-services = build_services(ApiSettings.from_env())
+# Each route finds its service in the request's context by name (iacp.http.provided).
+services_by_name = build_services(ApiSettings.from_env()).by_name()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @screened()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    app.append_context(**services.by_name())
+    app.append_context(**services_by_name)
     return app.resolve(event, context)
