@@ -144,7 +144,7 @@ def deployed_with(aws: Provisioned, handlers: dict[str, Handler], monkeypatch):
     def with_environment(**variables: str) -> None:
         settings = ApiSettings.model_validate(aws.environment("ApiFunction") | variables)
         module = inspect.unwrap(handlers["ApiFunction"]).__globals__
-        monkeypatch.setitem(module, "services", build_services(settings))
+        monkeypatch.setitem(module, "services_by_name", build_services(settings).by_name())
 
     return with_environment
 
