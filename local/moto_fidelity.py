@@ -32,6 +32,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import botocore.session
@@ -79,10 +80,10 @@ from local import executions
 LOG = logging.getLogger(__name__)
 
 # moto's methods as the pinned version has them, before ``apply`` replaces them.
-_ORIGINALS: dict[tuple[type, str], Callable[..., Any]] = {}
+_ORIGINALS: dict[tuple[type | ModuleType, str], Callable[..., Any]] = {}
 
 
-def original(owner: type, name: str) -> Callable[..., Any]:
+def original(owner: type | ModuleType, name: str) -> Callable[..., Any]:
     """moto's own ``owner.name``, which ``apply`` replaces (recorded on first use, before)."""
     if (owner, name) not in _ORIGINALS:
         _ORIGINALS[owner, name] = getattr(owner, name)

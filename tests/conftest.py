@@ -29,11 +29,11 @@ os.environ.update(
 collect_ignore = [] if os.environ.get("IACP_E2E") else ["e2e"]
 
 import pytest  # noqa: E402
-from aws_lambda_powertools.utilities.parameters.base import clear_caches  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from iacp.observability import logger as platform_logger  # noqa: E402
 from iacp.principal import Role  # noqa: E402
+from iacp.secrets import secrets  # noqa: E402
 from iacp.tokens.service import mint_token  # noqa: E402
 from iacp.tokens.store import DynamoTokenStore  # noqa: E402
 from local import moto_fidelity  # noqa: E402
@@ -73,7 +73,7 @@ def aws(provisioned: Provisioned) -> Iterator[Provisioned]:
     # moto would start every test with a new boto3 session, which loads every service model
     # again (most of a test's set-up time); the credentials are the same fakes throughout.
     with mock_aws(config={"core": {"reset_boto3_session": False}}):
-        clear_caches()  # what a test cached (the platform secret) is not the next one's
+        secrets().clear_cache()  # what a test cached (the platform secret) is not the next one's
         if _created:
             _created[0].restore()
         else:

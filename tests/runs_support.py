@@ -5,9 +5,9 @@ import json
 import tarfile
 from typing import Any
 
-import boto3
 import requests
 
+from iacp.aws import s3_client
 from iacp.orchestration.workflow import ConfirmationInput, RunRef, StartInput
 from iacp.services import RunMachinery
 from iacp.settings import WorkflowSettings
@@ -100,7 +100,7 @@ def put_archive(upload_url: str, body: bytes) -> None:
 
 
 def s3_put(aws: Provisioned, key: str, body: bytes | str) -> None:
-    boto3.client("s3").put_object(Bucket=aws.refs["ArtifactsBucket"], Key=key, Body=body)
+    s3_client().put_object(Bucket=aws.refs["ArtifactsBucket"], Key=key, Body=body)
 
 
 # --- driving runs through the workflow's steps, with the files a runner would leave -----

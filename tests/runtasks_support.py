@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import boto3
 import jwt
 
+from iacp.aws import dynamodb_table, stepfunctions_client
 from iacp.crypto import derive_key
 from iacp.orchestration.task_stages import ConcludeInput, DispatchInput, StageRef, TaskItem
 from iacp.orchestration.workflow import RunRef, StartInput
@@ -363,7 +363,7 @@ def outcome(n: int = 1, **fields: Any) -> dict[str, Any]:
 
 
 def raw_item(aws: Provisioned, result_id: str) -> dict[str, Any]:
-    table = boto3.resource("dynamodb").Table(aws.refs["TaskResultsTable"])
+    table = dynamodb_table(aws.refs["TaskResultsTable"])
     item: dict[str, Any] = table.get_item(Key={"id": result_id}, ConsistentRead=True)["Item"]
     return item
 
@@ -393,7 +393,7 @@ def record_resumes(monkeypatch: Any) -> RecordingStepFunctions:
     """Record every workflow resume (the callback function's, the sweep's, the stages')."""
     from iacp.orchestration import workflow_client
 
-    recording = RecordingStepFunctions(boto3.client("stepfunctions"))
+    recording = RecordingStepFunctions(stepfunctions_client())
     monkeypatch.setattr(workflow_client, "stepfunctions_client", lambda: recording)
     return recording
 

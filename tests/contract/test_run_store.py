@@ -151,3 +151,23 @@ def test_task_stages_are_rewritten_from_the_run_as_stored(stores: Stores):
     assert first is not None and len(first.task_stages) == 1
     assert second is not None and len(second.task_stages) == 2
     assert stores.runs.rewrite_task_stages("run-2", lambda run: []) is None
+
+
+def test_unsettled_runs_are_the_open_ones_and_those_whose_runner_is_awaited(stores: Stores):
+    for run_id in ("open", "ended", "awaited"):
+        stores.runs.add(pending(run_id))
+    for run_id in ("ended", "awaited"):
+        stores.runs.transition(run_id, RunStatus.CANCELED, NOW)
+    stores.runs.update("awaited", {"awaiting_runner": "plan"})
+
+    asked = ["open", "ended", "awaited", "unknown"]
+    assert stores.runs.unsettled(asked) == {"open", "awaited"}
+    assert stores.runs.unsettled([]) == set()
+
+
+def test_unsettled_reads_any_number_of_runs(stores: Stores):
+    ids = [f"run-{i:03d}" for i in range(130)]  # more than one BatchGetItem's hundred keys
+    for run_id in ids:
+        stores.runs.add(pending(run_id))
+
+    assert stores.runs.unsettled([*ids, ids[0]]) == set(ids)

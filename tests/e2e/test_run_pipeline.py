@@ -57,7 +57,10 @@ resource "terraform_data" "second" {
 }
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
+def wait_for(
+    check: Callable[[], Any], what: str, timeout: float = DEADLINE, every: float = 0.2
+) -> Any:
+    """``check()``'s first true value, asked every ``every`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -65,7 +68,7 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = DEADLINE) -> 
             return value
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(every)
 
 
 def run_status(

@@ -9,7 +9,7 @@ from typing import Any
 
 from iacp.runs.models import Run
 from iacp.runs.status import InvalidTransition, RunStatus, allowed_from
-from iacp.runs.store import PRIVATE, TASK_STAGES_VERSION, RunStore
+from iacp.runs.store import AWAITING_RUNNER, PRIVATE, TASK_STAGES_VERSION, RunStore
 from iacp.timestamps import to_iso
 from tests.fakes.pages import page_of
 
@@ -36,6 +36,14 @@ class InMemoryRunStore:
     def private(self, run_id: str) -> dict[str, Any]:
         item = self.items.get(run_id, {})
         return {k: copy.deepcopy(item[k]) for k in PRIVATE if k in item}
+
+    def unsettled(self, run_ids: Collection[str]) -> set[str]:
+        return {
+            run_id
+            for run_id in run_ids
+            if (item := self.items.get(run_id)) is not None
+            and (not RunStatus(item["status"]).terminal or AWAITING_RUNNER in item)
+        }
 
     def page(
         self, workspace_id: str, limit: int, cursor: str | None

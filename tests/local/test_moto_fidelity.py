@@ -16,32 +16,39 @@ from the server too, for the one test.
 import contextlib
 import inspect
 import json
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import moto
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from moto import backends
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.models import table as moto_dynamodb_table
 from moto.dynamodb.responses import DynamoHandler
 from moto.ecs.models import Task
 from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (  # noqa: E501
     StateTaskServiceEcs,
 )
 from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.parse import asl_parser
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from local import ecs, moto_fidelity
+from local import ecs, moto_fidelity, moto_speed
 from local.ecs import TaskFault
-from tests.local.conftest import DEADLINE, Local, unique, wait_until
+from tests.local.conftest import DEADLINE, ROLE_ARN, Local, unique, wait_until
 from tests.local.test_workflows import (
     TERMINATES_ON_SIGTERM,
     ecs_workflow,
@@ -58,7 +65,7 @@ RENDEZVOUS = 1.0
 WATCH = 0.5
 
 
-def unpatched(monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> None:
+def unpatched(monkeypatch: pytest.MonkeyPatch, owner: type | ModuleType, name: str) -> None:
     """moto's own ``owner.name`` for this test, in place of the patch."""
     monkeypatch.setattr(owner, name, moto_fidelity.original(owner, name))
 
@@ -75,10 +82,13 @@ def parameters(function: Callable[..., Any]) -> list[tuple[str, Any, Any]]:
     return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
 
 
+EVERY_PATCH = moto_fidelity.PATCHES + ecs.PATCHES + moto_speed.PATCHES
+
+
 @pytest.mark.parametrize(
     ("owner", "name", "replacement"),
-    moto_fidelity.PATCHES + ecs.PATCHES,
-    ids=[f"{owner.__name__}.{name}" for owner, name, _ in moto_fidelity.PATCHES + ecs.PATCHES],
+    EVERY_PATCH,
+    ids=[f"{owner.__name__}.{name}" for owner, name, _ in EVERY_PATCH],
 )
 def test_each_patched_moto_method_is_there_with_the_parameters_the_patch_expects(
     owner: type, name: str, replacement: Callable[..., Any]
@@ -390,6 +400,10 @@ def waiting_for_a_token(local: Local, **extra: Any) -> Iterator[tuple[str, str]]
     tokens: queue.Queue[dict[str, Any]] = queue.Queue()
     execution = local.start(token_workflow(local, tokens, **extra))
     token = str(tokens.get(timeout=DEADLINE)["token"])
+    # The function has the token before the state waits for it: moto records TaskSubmitted
+    # after the invocation has returned and then waits, with no look at the execution's
+    # status in between. A stop sent earlier would find no wait to leave running.
+    wait_until(lambda: "TaskSubmitted" in event_types(local, execution))
     try:
         yield execution, token
     finally:
@@ -472,4 +486,95 @@ def test_moto_still_names_an_unnamed_execution_none(
 
     assert started.endswith(":None"), still_needed(
         "StepFunctionsParserBackend.start_execution", 'names an unnamed execution "None"'
+    )
+
+
+# --- local.moto_speed: what moto repeats, done once ----------------------------------------------
+
+PASS_THROUGH = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "End": True}}}
+
+
+def antlr_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each definition ANTLR parses from now on (moto's parse starts with the lexer)."""
+    parsed: list[str] = []
+
+    def counting_lexer(input_stream: Any) -> Any:
+        parsed.append(str(input_stream))
+        return ASLLexer(input_stream)
+
+    monkeypatch.setattr(asl_parser, "ASLLexer", counting_lexer)
+    return parsed
+
+
+def run_three_executions(local: Local) -> list[dict[str, Any]]:
+    """Three executions of one new state machine, each to its end."""
+    definition = {**PASS_THROUGH, "Comment": unique("parsed")}
+    machine = local.sfn.create_state_machine(
+        name=unique("parsed"), definition=json.dumps(definition), roleArn=ROLE_ARN
+    )["stateMachineArn"]
+    started = [local.sfn.start_execution(stateMachineArn=machine)["executionArn"] for _ in "abc"]
+    return [local.wait_for_end(execution) for execution in started]
+
+
+def test_a_definition_is_parsed_once_and_each_execution_evaluates_its_own_program(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed = antlr_parses(monkeypatch)
+
+    ended = run_three_executions(local_aws)
+
+    assert [e["status"] for e in ended] == ["SUCCEEDED"] * 3
+    assert [e["output"] for e in ended] == ["1"] * 3
+    assert len(parsed) == 1
+    first, _ = AmazonStateLanguageParser.parse(json.dumps(PASS_THROUGH))
+    second, _ = AmazonStateLanguageParser.parse(json.dumps(PASS_THROUGH))
+    assert first is not second  # components hold no execution's state, but none is shared
+
+
+def test_moto_still_parses_the_definition_for_every_execution(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, AmazonStateLanguageParser, "parse")
+    parsed = antlr_parses(monkeypatch)
+
+    run_three_executions(local_aws)
+
+    assert len(parsed) >= 3, still_needed(
+        "AmazonStateLanguageParser.parse", "parses a definition for every execution"
+    )
+
+
+def listings_of_motos_directory(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    listed: list[str] = []
+    listdir = os.listdir
+
+    def counting_listdir(path: Any) -> list[str]:
+        if str(path) == os.path.dirname(moto.__file__):
+            listed.append(str(path))
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", counting_listdir)
+    return listed
+
+
+def test_the_services_moto_serves_are_listed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    moto_speed.apply()
+    expected = list(moto_fidelity.original(backends, "list_of_moto_modules")())
+    listed = listings_of_motos_directory(monkeypatch)
+
+    answers = [list(backends.list_of_moto_modules()) for _ in range(3)]
+
+    assert answers == [expected] * 3 and "dynamodb" in expected
+    assert len(listed) <= 1  # none when an earlier request already listed them
+
+
+def test_moto_still_lists_its_directory_for_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    unpatched(monkeypatch, backends, "list_of_moto_modules")
+    listed = listings_of_motos_directory(monkeypatch)
+
+    for _ in range(3):
+        list(backends.list_of_moto_modules())
+
+    assert len(listed) == 3, still_needed(
+        "backends.list_of_moto_modules", "lists its package directory on every call"
     )

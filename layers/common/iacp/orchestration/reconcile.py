@@ -92,14 +92,19 @@ class RunReconciler:
         """Reconcile the runs of ``ended`` executions (ARN, status) that are still open or
         still await their runner; how many there were. Other runs are left alone: the rule
         handled them."""
+        ended = list(ended)
+        unsettled = self._runs.unsettled([run_id_of(arn) for arn, _ in ended])
         reconciled = 0
         for execution_arn, status in ended:
-            run = self._runs.get(run_id_of(execution_arn))
-            if run is None or (run.status.terminal and self._awaited_phase(run) is None):
+            if run_id_of(execution_arn) not in unsettled:
                 continue
             logger.warning(
                 "a run outlived its execution: reconciling",
-                extra={"run_id": run.id, "execution_arn": execution_arn, "status": status},
+                extra={
+                    "run_id": run_id_of(execution_arn),
+                    "execution_arn": execution_arn,
+                    "status": status,
+                },
             )
             self.reconcile(execution_arn, status)
             reconciled += 1

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import Update, conditionally, pages, read_page
+from iacp.dynamo import Update, batch_get, conditionally, pages, read_page
 from iacp.pagination import decode_cursor
 from iacp.runs.models import Run
 from iacp.runs.status import InvalidTransition, RunStatus, allowed_from
@@ -54,6 +54,7 @@ class RunStore(Protocol):
     def add(self, run: Run) -> bool: ...
     def get(self, run_id: str) -> Run | None: ...
     def private(self, run_id: str) -> dict[str, Any]: ...
+    def unsettled(self, run_ids: Collection[str]) -> set[str]: ...
     def page(
         self, workspace_id: str, limit: int, cursor: str | None
     ) -> tuple[list[Run], str | None]: ...
@@ -108,6 +109,13 @@ class DynamoRunStore:
         """The workflow's own attributes of a run (task token, lock flag); never returned."""
         item = self._read(run_id) or {}
         return {k: item[k] for k in PRIVATE if k in item}
+
+    def unsettled(self, run_ids: Collection[str]) -> set[str]:
+        """Of ``run_ids``, the runs not ended yet or whose runner is still awaited; unknown
+        ids are left out. Read a hundred runs a request (the execution sweep asks about every
+        execution that ended unsuccessfully in two hours)."""
+        items = batch_get(self._table.name, [{"id": run_id} for run_id in run_ids])
+        return {str(item["id"]) for item in items if _unsettled(item)}
 
     def _read(self, run_id: str) -> dict[str, Any] | None:
         return self._table.get_item(Key={"id": run_id}, ConsistentRead=True).get("Item")
@@ -239,6 +247,12 @@ def _item(run: Run) -> dict[str, Any]:
     # second resolution, so the key carries the creation time in nanoseconds.
     item["created_key"] = f"{time.time_ns():020d}#{run.id}"
     return item
+
+
+def _unsettled(item: Mapping[str, Any]) -> bool:
+    """Whether the run of ``item`` still needs its workflow's end: it has not ended, or it was
+    force-canceled and its runner is still awaited."""
+    return not RunStatus(item["status"]).terminal or AWAITING_RUNNER in item
 
 
 def _run(item: Mapping[str, Any]) -> Run:

@@ -5,11 +5,9 @@ parameters cache; never logged, never returned by the API."""
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
-
 from iacp.aws import secretsmanager_client
+from iacp.secrets import CACHE_SECONDS, secrets
 
-_CACHE_SECONDS = 300
 # Deleting a connection schedules its secret's deletion; it can be restored meanwhile.
 RECOVERY_DAYS = 7
 
@@ -28,7 +26,7 @@ class ConnectionSecrets:
         return reply["ARN"]
 
     def read(self, secret_arn: str) -> dict[str, str]:
-        value: Any = parameters.get_secret(secret_arn, transform="json", max_age=_CACHE_SECONDS)
+        value: Any = secrets().get(secret_arn, transform="json", max_age=CACHE_SECONDS)
         if not isinstance(value, dict):
             raise RuntimeError("a VCS connection's secret is not a JSON object")
         return {str(k): str(v) for k, v in value.items()}

@@ -1,0 +1,69 @@
+"""What moto does again for every request or execution that AWS does once, done once here.
+
+Local mode and the end-to-end tests spend most of their CPU time inside moto's server (see
+docs/local-mode.md, "What local mode does to keep moto fast"). Two things moto repeats are
+kept instead; neither changes what any request answers:
+
+- every execution parses its state machine's definition again (ANTLR), about a seventh of
+  the local platform's CPU time per run; AWS checks a definition once, when it is created.
+  The syntax tree is kept per definition; each execution still builds its own evaluation
+  components from it (``Preprocessor``), so no execution shares state with another.
+- every request to the server lists moto's package directory to learn whether the host names
+  a service (``list_of_moto_modules``); the directory does not change while moto runs.
+
+``PATCHES`` has the same form as ``local.moto_fidelity.PATCHES``, and its originals are kept
+by ``local.moto_fidelity.original``, so the same guard tests cover both.
+"""
+
+import functools
+from collections.abc import Callable, Iterable
+from types import ModuleType
+from typing import Any
+
+from moto import backends
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+from local.moto_fidelity import original
+
+# Enough for every state machine of a local platform (one) and of the workflow tests.
+_KEPT_DEFINITIONS = 64
+
+
+@functools.lru_cache(maxsize=_KEPT_DEFINITIONS)
+def _syntax_tree(definition: str) -> Any:
+    """moto's parse of ``definition``, its syntax errors raised (and never kept)."""
+    _, tree = original(AmazonStateLanguageParser, "parse")(definition)
+    return tree
+
+
+def _parse(definition: str) -> tuple[EvalComponent, Any]:
+    """``AmazonStateLanguageParser.parse``: the program to evaluate, built afresh from a syntax
+    tree parsed once per definition."""
+    tree = _syntax_tree(definition)  # antlr4's ParserRuleContext (the package has no types)
+    return Preprocessor().visit(tree), tree
+
+
+@functools.cache
+def _moto_modules() -> tuple[str, ...]:
+    return tuple(original(backends, "list_of_moto_modules")())
+
+
+def _list_of_moto_modules() -> Iterable[str]:
+    """``backends.list_of_moto_modules``: moto's service packages, listed once."""
+    return _moto_modules()
+
+
+# (owner, name, replacement), as ``local.moto_fidelity.PATCHES``.
+PATCHES: tuple[tuple[type | ModuleType, str, Callable[..., Any]], ...] = (
+    (AmazonStateLanguageParser, "parse", staticmethod(_parse)),
+    (backends, "list_of_moto_modules", _list_of_moto_modules),
+)
+
+
+def apply() -> None:
+    """Idempotent: safe to call from every test session and every local server start."""
+    for owner, name, replacement in PATCHES:
+        original(owner, name)  # recorded before it is replaced
+        setattr(owner, name, replacement)
