@@ -42,7 +42,7 @@ from moto.core.responses import ActionResult
 from moto.ecs.models import EC2ContainerServiceBackend, Task, ecs_backends
 from moto.ecs.responses import EC2ContainerServiceResponse
 
-from local.moto_fidelity import ECS_LOCK, original
+from local.moto_fidelity import ECS_LOCK, TASK_STOPS, original
 
 REGION = "us-east-1"
 CommandFor = Callable[[str, str], Sequence[str]]
@@ -297,6 +297,7 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
             # moto's own stop: STOPPED, reason, and the cluster's resource bookkeeping.
             super().stop_task(task.cluster_arn, task.task_arn, reason)
             local.exited.set()
+            TASK_STOPS.stopped()
         LOG.info("ECS task %s stopped: %s (exit code %s)", task.id, reason, exit_code)
 
     def _kill_after_timeout(self, local: LocalTask) -> None:

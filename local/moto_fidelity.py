@@ -111,6 +111,37 @@ ECS_LOCK = threading.RLock()
 _atomic_ecs_call_action = _serialised(EC2ContainerServiceResponse, ECS_LOCK)
 
 
+class TaskStops:
+    """How many ECS tasks have stopped so far, and a wait for the next stop.
+
+    ``local.ecs`` calls ``stopped()`` (holding ``ECS_LOCK``) once it has recorded a task as
+    STOPPED. A ``.sync`` wait (``_EcsTaskWait``) asks ECS about its task after each stop, and
+    otherwise twice a second: AWS learns of a task's end from an event, where moto's loop
+    would ask twenty times a second for the whole run of every phase.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition(ECS_LOCK)
+        self.count = 0
+
+    def stopped(self) -> None:
+        with self._changed:
+            self.count += 1
+            self._changed.notify_all()
+
+    def wait_after(self, seen: int, timeout: float) -> int:
+        """Wait until a task stops after the ``seen``-th stop, at most ``timeout`` seconds;
+        the number of stops then."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.count != seen, timeout)
+            return self.count
+
+
+TASK_STOPS = TaskStops()
+# The longest a .sync wait goes without asking ECS: a stopped execution is noticed by then.
+_TASK_WAIT_SECONDS = 0.5
+
+
 # --- Step Functions: moto's ASL interpreter (moto/stepfunctions/parser), as AWS behaves ---------
 
 
@@ -245,6 +276,7 @@ class _EcsTaskWait:
     moto's resolver returns the task once STOPPED whatever its containers' exit codes; AWS
     fails the step with ``States.TaskFailed`` when a container exits non-zero (or never ran),
     the task's description as the cause. This one does, and it can stop the task (below).
+    It asks ECS once a task has stopped (``TASK_STOPS``), or after half a second.
     """
 
     def __init__(
@@ -253,8 +285,10 @@ class _EcsTaskWait:
         self.state, self.env, self.ecs = state, env, ecs
         self.cluster, self.task = cluster, task
         self.stopped = False
+        self._stops_seen = TASK_STOPS.count
 
     def __call__(self) -> dict[str, Any] | None:
+        self._stops_seen = TASK_STOPS.wait_after(self._stops_seen, _TASK_WAIT_SECONDS)
         described = self.ecs.describe_tasks(cluster=self.cluster, tasks=[self.task])
         if described["tasks"][0]["lastStatus"] != "STOPPED":
             return None

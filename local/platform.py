@@ -78,9 +78,10 @@ class LocalPlatform:
         self._stop_callbacks.append(self.front.stop)
         os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # no AMIs needed
         moto_fidelity.apply()
-        # How often moto's interpreter checks a .sync task (0.5 s by default, read at run
-        # time): AWS learns of a task's end from an event, not by polling twice a second.
-        state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.05  # type: ignore[misc]
+        # The pause of moto's interpreter between two checks of a .sync task (0.5 s by
+        # default, read at run time): the check itself waits for a task to stop
+        # (moto_fidelity.TASK_STOPS), so the pause only delays noticing the end.
+        state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.01  # type: ignore[misc]
         self.moto = moto_server.start()
         self._stop_callbacks.append(self.moto.stop)
         # The functions run in this process and talk to the moto server like any client.

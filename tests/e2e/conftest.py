@@ -20,9 +20,11 @@ from tests.conftest import ApiClient
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    # The scheduled functions (the run-task and queue sweeps) every second, not every minute.
+    # The scheduled functions (the sweeps) every three seconds, not every minute or ten: soon
+    # enough for the tests that wait on a sweep, and seldom enough that the sweeps of an idle
+    # platform (each a Lambda invocation and its AWS requests) take little of its CPU.
     work_dir = tmp_path_factory.mktemp("platform")
-    with LocalPlatform(prefix="iacp-e2e", work_dir=work_dir, schedule_period=1.0) as local:
+    with LocalPlatform(prefix="iacp-e2e", work_dir=work_dir, schedule_period=3.0) as local:
         yield local
 
 

@@ -21,7 +21,7 @@ from tests.runs_support import SIMPLE_CONFIGURATION, put_archive, tar_gz
 CLIENTS = 16
 WORKSPACES = 10
 QUEUED = 5
-PROBE_PAUSE = 0.1  # seconds between two rounds of the read token's tries
+PROBE_PAUSE = 0.5  # seconds between two rounds of the read token's tries
 # Seconds between two looks at one run: fifteen runs are awaited at once, and each look costs
 # the platform (one process) about 10 ms of CPU, taken from the runs it awaits.
 POLL_EVERY = 1.0
@@ -78,8 +78,8 @@ def test_sixteen_clients_at_once_get_their_own_replies_and_runs_that_end_in_orde
     stop = threading.Event()
 
     def read_token_tries_admin_routes() -> None:
-        # Ten tries a second while everything else goes on: a tighter loop took a fifth of
-        # the CPU the platform and its runners need on a 2-core machine, and proved no more.
+        # Four tries a second while everything else goes on: a tight loop took a fifth of the
+        # CPU the platform and its runners need on a 2-core machine, and proved no more.
         while not stop.wait(PROBE_PAUSE):
             refused.append(reader.call("GET", "/tokens")[0])
             body = {"role": "admin", "description": "escalation"}

@@ -226,7 +226,7 @@ def test_a_service_that_never_answers_is_timed_out_by_the_sweep(
     )[0]
     # The shortest timeout a task may have is 60 s. Rather than wait it out, the test moves
     # the result's deadline (tests/integration/test_run_task_sweep.py checks how it is set);
-    # the sweep (every second here) then finds it due.
+    # the sweep (every three seconds here) then finds it due.
     results = boto3.resource("dynamodb").Table(platform.provisioned.refs["TaskResultsTable"])
     results.update_item(
         Key={"id": body["task_result_id"]},

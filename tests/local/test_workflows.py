@@ -13,6 +13,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_callback,
+)
 
 from tests.local.conftest import Local, wait_until
 
@@ -123,6 +127,31 @@ def test_sync_task_succeeds_when_the_process_exits_zero(local_aws: Local, tmp_pa
     assert task["LastStatus"] == "STOPPED"
     assert task["Containers"][0]["ExitCode"] == 0
     assert task["StartedBy"] == "AWS Step Functions"
+
+
+def test_a_sync_wait_asks_ecs_after_a_stop_or_twice_a_second_not_in_a_tight_loop(
+    local_aws: Local, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # moto's pause between two checks as local mode sets it (local/platform.py).
+    monkeypatch.setattr(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.01)
+    asked: list[str] = []
+    describe_tasks = EC2ContainerServiceResponse.describe_tasks
+
+    def counting_describe_tasks(self: EC2ContainerServiceResponse) -> Any:
+        asked.append("DescribeTasks")
+        return describe_tasks(self)
+
+    monkeypatch.setattr(EC2ContainerServiceResponse, "describe_tasks", counting_describe_tasks)
+    marker = tmp_path / "marker"
+    script = "import time; time.sleep(2)\n" + WRITES_GREETING
+    definition = ecs_workflow(local_aws, script)
+
+    ended = local_aws.wait_for_end(local_aws.start(definition, {"marker": str(marker)}))
+
+    assert ended["status"] == "SUCCEEDED"
+    assert marker.read_text() == "hello from the workflow"
+    # Two seconds of the process: about four looks (and one after RunTask), not two hundred.
+    assert len(asked) <= 10, len(asked)
 
 
 def test_sync_task_fails_when_the_process_exits_non_zero(local_aws: Local, tmp_path: Path) -> None:
