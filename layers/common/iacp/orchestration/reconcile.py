@@ -96,15 +96,12 @@ class RunReconciler:
         unsettled = self._runs.unsettled([run_id_of(arn) for arn, _ in ended])
         reconciled = 0
         for execution_arn, status in ended:
-            if run_id_of(execution_arn) not in unsettled:
+            run_id = run_id_of(execution_arn)
+            if run_id not in unsettled:
                 continue
             logger.warning(
                 "a run outlived its execution: reconciling",
-                extra={
-                    "run_id": run_id_of(execution_arn),
-                    "execution_arn": execution_arn,
-                    "status": status,
-                },
+                extra={"run_id": run_id, "execution_arn": execution_arn, "status": status},
             )
             self.reconcile(execution_arn, status)
             reconciled += 1
