@@ -11,7 +11,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 # Every check and test, three at a time once the environments exist: the end-to-end tests
 # mostly wait on runs, and the others use the cores meanwhile (on a fresh 2-core machine
-# about 8½ minutes in all, where one after the other took 10½). Each part's output is
+# about 9 minutes in all, where one after the other took 10½). Each part's output is
 # printed whole when it ends; make fails when any part does.
 test:
 	@echo "make test: the end-to-end tests, the other tests and the checks side by side;"
