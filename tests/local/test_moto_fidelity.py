@@ -1,11 +1,13 @@
-"""Each patch of ``local.moto_fidelity`` (and ``local.ecs``'s RunTask reply) is still needed.
+"""Each patch of ``local.moto_fidelity`` (and ``local.ecs``'s RunTask reply) is still needed,
+and so is each of ``local.moto_speed``.
 
 Every patch replaces a private method of the pinned moto (5.2.5). Two kinds of test guard it:
 
 - the method is still there, with the parameters the patch expects (one parametrised test);
 - with moto's own method back (``unpatched``), moto still behaves unlike AWS in the way the
-  patch corrects. When moto fixes that, the test fails: remove the patch (and its entry in
-  docs/local-mode.md) rather than this test's assertion.
+  patch corrects (or, for ``moto_speed``, still repeats the work the patch does once). When
+  moto changes that, the test fails: remove the patch (and its entry in docs/local-mode.md)
+  rather than this test's assertion.
 
 The tests that the patched moto behaves like AWS are here for what no other test covers, and
 otherwise in tests/local/test_workflows.py and test_ecs.py; docs/local-mode.md names them.
