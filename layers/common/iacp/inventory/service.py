@@ -44,10 +44,12 @@ class InventoryService:
         principal.require_workspace(workspace_id, Role.READ)
         if not self._existing([workspace_id]):
             raise NotFound(f"No workspace {capped(workspace_id)}.")
+        # The sync record first: a sync finishing between the two reads then leaves a page
+        # newer than its record says, never one older (a client that waits for "synced at
+        # serial N" must not get the entries of N-1).
+        sync = self._store.get_sync(workspace_id)
         items, next_cursor = self._store.page(workspace_id, limit, cursor)
-        return ResourcePage(
-            items=items, next_cursor=next_cursor, sync=self._store.get_sync(workspace_id)
-        )
+        return ResourcePage(items=items, next_cursor=next_cursor, sync=sync)
 
     def request_sync(self, principal: Principal, workspace_id: str) -> SyncRequested:
         """Index the workspace's current state again, on the durable path: after a sync that
