@@ -1,8 +1,8 @@
 """What moto does again for every request or execution that AWS does once, done once here.
 
 Local mode and the end-to-end tests spend most of their CPU time inside moto's server (see
-docs/local-mode.md, "What local mode does to keep moto fast"). Two things moto repeats are
-kept instead; neither changes what any request answers:
+docs/local-mode.md, "What `local/moto_speed.py` does once that moto repeats"). Two things
+moto repeats are kept instead; neither changes what any request answers:
 
 - every execution parses its state machine's definition again (ANTLR), about a seventh of
   the local platform's CPU time per run; AWS checks a definition once, when it is created.
