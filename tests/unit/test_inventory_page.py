@@ -2,83 +2,94 @@
 waits for "synced at serial N" (as the e2e pipeline test does) reads N's entries."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from iacp.inventory.models import InventorySync, Resource, ResourceInstance, SyncTarget
+from iacp.inventory.models import Resource
 from iacp.inventory.service import InventoryService
+from iacp.inventory.sync import InventorySyncer
 from iacp.principal import Principal, Role
+from iacp.states.models import StateVersion, state_key
 from tests.fakes.inventory import InMemoryResourceStore
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-DEADLINE = timedelta(minutes=5)
 READER = Principal(token_id="at-reader", role=Role.READ)
 
 
-def target(serial: int) -> SyncTarget:
-    return SyncTarget(state_version_id=f"sv-{serial}", serial=serial, run_id=f"run-{serial}")
+class States:
+    """Workspace ws-1's state versions, the last one current, and each one's state file."""
+
+    def __init__(self) -> None:
+        self.versions: list[StateVersion] = []
+        self.files: dict[str, dict[str, Any]] = {}
+
+    def add_current(self, version: StateVersion) -> None:
+        self.versions.append(version)
+
+    def current(self, workspace_id: str) -> StateVersion | None:
+        return self.versions[-1] if self.versions else None
+
+    def applied(self, serial: int, keys: str) -> None:
+        """A state of ``terraform_data.item[<key>]`` for each of ``keys``, now current."""
+        version = StateVersion(
+            id=f"sv-{serial}",
+            created_at=NOW,
+            workspace_id="ws-1",
+            run_id=f"run-{serial}",
+            serial=serial,
+            lineage="lineage",
+        )
+        item = {"mode": "managed", "type": "terraform_data", "name": "item"}
+        instances = [{"index_key": key, "attributes": {"id": f"id-{key}"}} for key in keys]
+        self.files[state_key("ws-1", version.id)] = {"resources": [item | {"instances": instances}]}
+        self.add_current(version)
 
 
-def instance(key: str) -> ResourceInstance:
-    return ResourceInstance(
-        address=f'terraform_data.item["{key}"]',
-        module=None,
-        type="terraform_data",
-        name="item",
-        provider="terraform.io/builtin/terraform",
-        cloud_id=f"id-{key}",
-    )
-
-
-def sync(store: InMemoryResourceStore, serial: int, keys: str) -> None:
-    """What InventorySyncer._index does for the state ``serial`` holding ``keys``."""
-    previous = store.get_sync("ws-1")
-    claim = (
-        InventorySync.first("ws-1", target(serial), NOW, DEADLINE)
-        if previous is None
-        else previous.claim(target(serial), NOW, DEADLINE)
-    )
-    assert claim is not None
-    claimed = store.save_sync(claim)
-    assert claimed is not None
-    store.put_resources("ws-1", target(serial), [instance(k) for k in keys], NOW)
-    store.remove_older("ws-1", serial)
-    assert store.save_sync(claimed.synced(len(keys), NOW)) is not None
-
-
-class SyncFinishingDuringTheRead(InMemoryResourceStore):
-    """The entries are read; then, before the service's other read, the sync of serial 2
-    (a and c; b is gone) finishes, as it can when the two reads are two requests."""
-
-    def page(
-        self, workspace_id: str, limit: int, cursor: str | None
-    ) -> tuple[list[Resource], str | None]:
-        page = super().page(workspace_id, limit, cursor)
-        record = self.get_sync(workspace_id)
-        if record is not None and record.synced_serial == 1:
-            sync(self, 2, "ac")
-        return page
+def addresses(items: list[Resource]) -> set[str]:
+    return {item.address for item in items}
 
 
 def test_a_page_read_while_a_sync_finishes_is_never_older_than_its_sync_record() -> None:
+    states = States()
+    syncer: InventorySyncer
+
+    class SyncFinishingDuringTheRead(InMemoryResourceStore):
+        """The entries are read; then, before the service's other read, the sync of serial
+        2 (a and c; b is gone) finishes, as it can when the two reads are two requests."""
+
+        def page(
+            self, workspace_id: str, limit: int, cursor: str | None
+        ) -> tuple[list[Resource], str | None]:
+            page = super().page(workspace_id, limit, cursor)
+            if len(states.versions) == 1:
+                states.applied(2, "ac")
+                syncer.sync(workspace_id)
+            return page
+
     store = SyncFinishingDuringTheRead()
-    sync(store, 1, "ab")
+    syncer = InventorySyncer(
+        store,
+        states,
+        states.files.__getitem__,
+        deadline=timedelta(minutes=5),
+        max_attempts=3,
+        clock=lambda: NOW,
+    )
+    states.applied(1, "ab")
+    syncer.sync("ws-1")
     service = InventoryService(
         store,
         existing=lambda ids: set(ids),
-        current_state=lambda workspace_id: None,
+        current_state=states.current,
         send_request=lambda request: None,
     )
 
     page = service.page(READER, "ws-1", limit=10, cursor=None)
 
-    keys = {r.address for r in page.items}
     assert page.sync is not None
     if page.sync.synced_serial == 2:
-        assert keys == {'terraform_data.item["a"]', 'terraform_data.item["c"]'}, keys
-    else:  # the record read before the sync finished: the entries may be as new or newer
+        assert addresses(page.items) == {'terraform_data.item["a"]', 'terraform_data.item["c"]'}
+    else:  # the record was read before the sync finished: the entries may be as new or newer
         assert page.sync.synced_serial == 1
     again = service.page(READER, "ws-1", limit=10, cursor=None)
     assert again.sync is not None and again.sync.synced_serial == 2
-    assert {r.address for r in again.items} == {
-        'terraform_data.item["a"]',
-        'terraform_data.item["c"]',
-    }
+    assert addresses(again.items) == {'terraform_data.item["a"]', 'terraform_data.item["c"]'}
