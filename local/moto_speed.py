@@ -46,13 +46,9 @@ def _parse(definition: str) -> tuple[EvalComponent, Any]:
 
 
 @functools.cache
-def _moto_modules() -> tuple[str, ...]:
-    return tuple(original(backends, "list_of_moto_modules")())
-
-
 def _list_of_moto_modules() -> Iterable[str]:
     """``backends.list_of_moto_modules``: moto's service packages, listed once."""
-    return _moto_modules()
+    return tuple(original(backends, "list_of_moto_modules")())
 
 
 # (owner, name, replacement), as ``local.moto_fidelity.PATCHES``.
