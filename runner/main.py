@@ -1,53 +1,21 @@
 """``python -m runner.main``: run one phase of a run, as the environment describes it.
 
-The runner first restarts itself with a clean environment (runner.process), and starts
+The runner first restarts itself with a clean environment (``runner.process``), and starts
 Terraform with nothing of its own but PATH, the locale and ``TF_*`` settings: the runner's
-credentials are for the runner's platform I/O alone (docs/security.md).
-
-Exit code 0 when the phase succeeded, 130 when it was canceled, 1 otherwise; ``result.json``
-says why. Cancel is SIGTERM (what ECS sends when the task is stopped; SIGINT too, for a
-terminal): the running Terraform (or, fetching, git) gets one SIGINT and is waited for, no
-further step starts, and an apply's state is uploaded whatever happened.
+credentials are for the runner's platform I/O alone (docs/security.md). The phase itself is
+``runner.phase``, imported only in the restarted image: boto3, pydantic and the ``iacp``
+package take most of a second of CPU to import, and the first image lives only until its
+``execve``.
 """
 
 import os
-import shutil
-import signal
 import sys
-import tempfile
-import threading
-import traceback
-from pathlib import Path
-from types import FrameType
 
-from pydantic import ValidationError
-
-from iacp.observability import logger
-from iacp.runs.phase import Phase, PhaseResult, PhaseStatus, RunError, log_prefix, result_key
-from runner import steps, vcs
-from runner.artifacts import Artifacts
-from runner.aws import PlatformClients
-from runner.logstream import LogStreamer, Masker
 from runner.process import (
     forbid_inspection,
     handed_over_environment,
     restart_with_clean_environment,
 )
-from runner.result import EXIT_CODES, Canceled, Stage, StepFailed
-from runner.settings import RunnerSettings
-from runner.steps import RunContext, Step
-from runner.terraform import Terraform, find_terraform
-
-_STEPS = {
-    Phase.FETCH: vcs.fetch_steps,
-    Phase.PLAN: steps.plan_steps,
-    Phase.APPLY: steps.apply_steps,
-}
-# Said to the user in the log; Terraform's own failures are in the log already.
-_STAGES_TO_LOG = frozenset({Stage.CONFIGURATION, Stage.STATE, Stage.RUNNER})
-_MAX_MESSAGE = 2000
-# Of the runner's own (clean) environment, what Terraform gets besides the TF_* settings.
-_TERRAFORM_KEPT = ("PATH", "LANG", "LC_ALL")
 
 
 def main() -> int:
@@ -55,124 +23,9 @@ def main() -> int:
     if environment is None:
         restart_with_clean_environment(os.environ)
     forbid_inspection()
-    try:
-        settings = RunnerSettings.from_env(environment)
-    except ValidationError as error:
-        logger.error(
-            "the runner's environment is incomplete",
-            extra={"errors": error.errors(include_input=False, include_url=False)},
-        )
-        return EXIT_CODES[PhaseStatus.FAILED]
-    aws = PlatformClients(settings)
-    artifacts = Artifacts(aws.s3, settings.bucket)
-    log = LogStreamer(artifacts.put, log_prefix(settings.run_id, settings.phase), Masker())
-    terraform = Terraform(find_terraform(settings.terraform_binary), log)
-    git = Terraform(vcs.GIT_COMMAND, log, vcs.git_chdir)  # run and interrupted as Terraform is
-    canceled = threading.Event()
+    from runner import phase  # after the restart: see the docstring
 
-    def on_cancel(signum: int, frame: FrameType | None) -> None:
-        canceled.set()
-        terraform.interrupt()
-        git.interrupt()
-
-    signal.signal(signal.SIGTERM, on_cancel)
-    signal.signal(signal.SIGINT, on_cancel)
-
-    root = Path(tempfile.mkdtemp(prefix="iacp-run-"))
-    ctx = RunContext(
-        settings=settings,
-        artifacts=artifacts,
-        log=log,
-        terraform=terraform,
-        canceled=canceled,
-        root=root,
-        env=terraform_environment(root),
-        result=PhaseResult(phase=settings.phase),
-        aws=aws,
-        git=git,
-    )
-    try:
-        run_phase(ctx, _STEPS[settings.phase]())
-        return finish(ctx)
-    finally:
-        if not ctx.keep_root:
-            shutil.rmtree(root, ignore_errors=True)
-
-
-def terraform_environment(root: Path) -> dict[str, str]:
-    """Terraform's environment before the workspace's variables (and role) are added: PATH,
-    the locale and the ``TF_*`` settings of the runner's clean environment, HOME in the run's
-    own directory, no prompts, no calls home, and an empty CLI configuration (silences the
-    missing ~/.terraformrc warning). Nothing else of the runner's: no AWS_* at all."""
-    home = root / "home"
-    home.mkdir()
-    cli_config = root / "terraformrc"
-    cli_config.touch()
-    env = {k: v for k, v in os.environ.items() if k in _TERRAFORM_KEPT or k.startswith("TF_")}
-    env.update(HOME=str(home), TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1")
-    if not Path(env.get("TF_CLI_CONFIG_FILE", "")).is_file():  # one that exists is kept
-        env["TF_CLI_CONFIG_FILE"] = str(cli_config)
-    return env
-
-
-def run_phase(ctx: RunContext, phase_steps: list[Step]) -> None:
-    try:
-        for step in phase_steps:
-            if ctx.canceled.is_set():
-                raise Canceled
-            logger.info("step", extra={"run_id": ctx.settings.run_id, "step": step.__name__})
-            step(ctx)
-    except Exception as error:
-        _record(ctx, error)
-    finally:
-        if ctx.settings.phase is Phase.APPLY:
-            try:
-                steps.upload_state(ctx)  # the partial state of a failed or canceled apply
-            except Exception as error:
-                _record(ctx, error)
-
-
-def finish(ctx: RunContext) -> int:
-    """Write result.json and complete the log; the exit code for the phase's outcome."""
-    result = ctx.result
-    try:
-        ctx.artifacts.put(
-            result_key(ctx.settings.run_id, ctx.settings.phase),
-            result.model_dump_json().encode(),
-        )
-    except Exception as error:
-        logger.error("result.json could not be written", extra={"error": type(error).__name__})
-        return EXIT_CODES[PhaseStatus.FAILED]
-    finally:
-        try:
-            ctx.log.complete()
-        except Exception as error:
-            logger.error("the log could not be completed", extra={"error": type(error).__name__})
-    return EXIT_CODES[result.status]
-
-
-def _record(ctx: RunContext, error: Exception) -> None:
-    if isinstance(error, Canceled):
-        if ctx.result.status is PhaseStatus.SUCCEEDED:
-            ctx.result.status = PhaseStatus.CANCELED
-            ctx.log.write("iacp: the run was canceled.")
-        return
-    if isinstance(error, StepFailed):
-        failure = error
-    else:
-        # The traceback goes to the runner's own log, masked; the user gets its last line.
-        logger.error(
-            "unexpected error", extra={"traceback": ctx.log.masker.mask(traceback.format_exc())}
-        )
-        failure = StepFailed(
-            Stage.RUNNER,
-            f"The runner failed unexpectedly: {type(error).__name__}: "
-            f"{ctx.log.masker.mask(str(error))}",
-        )
-    ctx.result.status = PhaseStatus.FAILED
-    ctx.result.error = RunError(stage=failure.stage, message=failure.message[:_MAX_MESSAGE])
-    if failure.stage in _STAGES_TO_LOG:
-        ctx.log.write(f"Error: {failure.message}")
+    return phase.run(environment)
 
 
 if __name__ == "__main__":

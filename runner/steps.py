@@ -1,5 +1,5 @@
 """The steps of a run phase (docs/run-pipeline.md), each a small function over the run's
-context. ``runner.main`` runs them in order and checks for cancellation between them."""
+context. ``runner.phase`` runs them in order and checks for cancellation between them."""
 
 import json
 import tarfile

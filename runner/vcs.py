@@ -208,7 +208,7 @@ def archive_tree(tree: Path, archive: Path) -> int:
 
 
 def _git(ctx: RunContext, *args: str, capture: bool = False) -> Outcome:
-    assert ctx.git is not None, "runner.main gives the fetch phase its git"
+    assert ctx.git is not None, "runner.phase gives the fetch phase its git"
     outcome = ctx.git.run(args, ctx.workdir, ctx.env, capture_stdout=capture)
     if ctx.canceled.is_set():  # git was interrupted: its exit code says nothing more
         raise Canceled

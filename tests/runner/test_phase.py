@@ -1,4 +1,4 @@
-"""How a phase ends when its steps fail: runner.main.run_phase with stand-in steps."""
+"""How a phase ends when its steps fail: runner.phase.run_phase with stand-in steps."""
 
 import threading
 from pathlib import Path
@@ -10,7 +10,7 @@ from iacp.runs.phase import Phase, PhaseResult, PhaseStatus
 from runner.artifacts import Artifacts
 from runner.aws import PlatformClients
 from runner.logstream import LogStreamer, Masker
-from runner.main import run_phase
+from runner.phase import run_phase
 from runner.result import Stage, StepFailed
 from runner.settings import RunnerSettings
 from runner.statefile import STATE_FILE
