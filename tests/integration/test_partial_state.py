@@ -13,7 +13,7 @@ import pytest
 
 from iacp.artifacts import S3ArtifactStore
 from iacp.orchestration.finish import RunFinisher
-from iacp.orchestration.reconcile import RunReconciler
+from iacp.orchestration.reconcile import RUNNER_POLL_SECONDS, RunReconciler
 from iacp.orchestration.workflow import FailureInput, RunRef
 from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.phase import Phase, result_key, run_state_key
@@ -136,12 +136,83 @@ class RunnerReportsWhileAwaited(RunArtifacts):
         return super().wait_for(key, timeout_seconds, poll_seconds)
 
 
+class RunnerTasksLeft:
+    """What the execution's history and ECS say of its runner task: one is left for the
+    first ``looks_running`` looks, then none."""
+
+    def __init__(self, looks_running: int):
+        self.looks: list[str] = []
+        self._looks_running = looks_running
+
+    def any_running(self, execution_arn: str) -> bool:
+        self.looks.append(execution_arn)
+        return len(self.looks) <= self._looks_running
+
+
+class RunnerNeverReports(RunArtifacts):
+    """The artifacts bucket, where no result.json appears: notes every wait for one."""
+
+    def __init__(self, bucket: str):
+        super().__init__(S3ArtifactStore(bucket))
+        self.waits: list[tuple[str, int]] = []
+
+    def wait_for(self, key: str, timeout_seconds: int, poll_seconds: int = 1) -> bool:
+        self.waits.append((key, timeout_seconds))
+        return False
+
+
+def reconciler_with(machinery: RunMachinery, artifacts: RunArtifacts, tasks) -> RunReconciler:
+    return RunReconciler(machinery.runs, machinery.states, artifacts, machinery.finisher, tasks)
+
+
+def test_a_run_stopped_before_its_runner_started_is_not_kept_waiting_for_one(
+    aws, admin, ws, machinery
+):
+    """Canceled once planning but before ECS started its task: no runner will ever report,
+    and its execution (looked at twice, a poll apart) started no task, so the run ends at
+    once instead of after a runner's whole stop timeout."""
+    run_id = new_run(admin, ws)
+    started(machinery, run_id)
+    artifacts = RunnerNeverReports(machinery.artifacts.bucket)
+    tasks = RunnerTasksLeft(looks_running=0)
+    execution = f"arn:aws:states:x:execution:run:{run_id}"
+
+    reconciler_with(machinery, artifacts, tasks).reconcile(execution, "ABORTED")
+
+    assert artifacts.waits == [(result_key(run_id, Phase.PLAN), RUNNER_POLL_SECONDS)] * 2
+    assert tasks.looks == [execution, execution]
+    assert admin.get(f"/runs/{run_id}").json()["status"] == "canceled"
+    assert holder(admin, ws) == (None, None)
+
+
+def test_a_runner_killed_before_it_reported_is_waited_for_until_its_task_has_stopped(
+    aws, admin, ws, machinery
+):
+    """The runner was killed at the end of its stop timeout, mid-apply: no result, but a
+    checkpoint; the reconcile waits while its task has not stopped, then keeps the checkpoint."""
+    run_id = applying(aws, admin, ws, machinery)
+    checkpoint(aws, run_id, 4, "first")
+    artifacts = RunnerNeverReports(machinery.artifacts.bucket)
+    tasks = RunnerTasksLeft(looks_running=3)
+
+    reconciler_with(machinery, artifacts, tasks).reconcile(
+        f"arn:aws:states:x:execution:run:{run_id}", "ABORTED"
+    )
+
+    assert len(tasks.looks) == 5  # three with the task, then two without
+    assert len(artifacts.waits) == 5
+    assert admin.get(f"/runs/{run_id}").json()["status"] == "canceled"
+    state = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert (state["run_id"], state["serial"], state["partial"]) == (run_id, 4, True)
+    assert holder(admin, ws) == (None, None)
+
+
 def test_a_canceled_plan_ends_only_once_its_runner_has_reported(aws, admin, ws, machinery):
     run_id = new_run(admin, ws)
     started(machinery, run_id)  # planning: its runner is interrupting Terraform
     report = {"phase": "plan", "status": "canceled"}
     artifacts = RunnerReportsWhileAwaited(machinery.artifacts.bucket, admin, ws, report)
-    reconciler = RunReconciler(machinery.runs, machinery.states, artifacts, machinery.finisher)
+    reconciler = reconciler_with(machinery, artifacts, RunnerTasksLeft(looks_running=1))
 
     reconciler.reconcile(f"arn:aws:states:x:execution:run:{run_id}", "ABORTED")
 

@@ -18,6 +18,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_callback,
 )
 
+from iacp.orchestration import runner_tasks
 from tests.local.conftest import Local, wait_until
 
 ECS_SYNC = "arn:aws:states:::ecs:runTask.sync"
@@ -241,6 +242,34 @@ def test_a_state_timeout_stops_the_sync_task(local_aws: Local, tmp_path: Path) -
 
 
 # --- waitForTaskToken ---------------------------------------------------------------------------
+
+
+def test_the_runner_an_execution_may_have_left_is_its_last_task_until_that_has_stopped(
+    local_aws: Local, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a reconcile asks (iacp.orchestration.runner_tasks) before, while and after the
+    execution's ECS step runs: its history names the task, ECS says whether it stopped."""
+    monkeypatch.setattr(runner_tasks, "stepfunctions_client", lambda: local_aws.sfn)
+    monkeypatch.setattr(runner_tasks, "ecs_client", lambda: local_aws.ecs)
+    marker = tmp_path / "marker"
+    tokens: queue.Queue[dict[str, Any]] = queue.Queue()
+    definition = ecs_workflow(local_aws, TERMINATES_ON_SIGTERM)
+    first = token_workflow(local_aws, tokens)["States"]["Wait"]
+    del first["End"]
+    definition["States"]["Wait"] = first | {"Next": "Run"}
+    definition["StartAt"] = "Wait"
+    execution = local_aws.start(definition, {"marker": str(marker)})
+    waiting = tokens.get(timeout=10)
+    tasks = runner_tasks.EcsRunnerTasks()
+
+    assert tasks.any_running(execution) is False  # no task started yet
+    local_aws.sfn.send_task_success(taskToken=waiting["token"], output=json.dumps(waiting["input"]))
+    wait_until(Path(f"{marker}.started").exists)
+    # Found once the execution has recorded the task (TaskSubmitted), just after RunTask.
+    wait_until(lambda: tasks.any_running(execution))
+    local_aws.sfn.stop_execution(executionArn=execution)
+    wait_until(lambda: not tasks.any_running(execution))
+    assert marker.read_text() == "term"  # it stopped because its container did
 
 
 def test_a_token_task_resumed_from_another_thread(local_aws: Local) -> None:

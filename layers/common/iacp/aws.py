@@ -11,6 +11,7 @@ from pydantic import BaseModel
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_ecs.client import ECSClient
     from mypy_boto3_events.client import EventBridgeClient
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
@@ -40,6 +41,11 @@ def presigning_s3_client() -> "S3Client":
     which passes S3 requests on, so a client needs no second address."""
     endpoint = os.environ.get("IACP_PRESIGN_ENDPOINT_URL")
     return boto3.client("s3", endpoint_url=endpoint) if endpoint else s3_client()
+
+
+@cache
+def ecs_client() -> "ECSClient":
+    return boto3.client("ecs")
 
 
 @cache

@@ -24,6 +24,7 @@ from iacp.orchestration.github_webhooks import GitHubWebhooks
 from iacp.orchestration.queue import RunQueue
 from iacp.orchestration.reconcile import RunReconciler
 from iacp.orchestration.run_service import RunService
+from iacp.orchestration.runner_tasks import EcsRunnerTasks
 from iacp.orchestration.task_callbacks import CallbackService
 from iacp.orchestration.task_stages import TaskStages
 from iacp.orchestration.vcs_triggers import VcsTriggers
@@ -173,7 +174,8 @@ class RunMachinery:
         return record.secret_arn if record and record.connection.token_set else ""
 
     def reconciler(self) -> RunReconciler:
-        return RunReconciler(self.runs, self.states, self.artifacts, self.finisher)
+        runner_tasks = EcsRunnerTasks()
+        return RunReconciler(self.runs, self.states, self.artifacts, self.finisher, runner_tasks)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ released. A run whose runner may still be running (a stopped execution stops its
 and the runner takes a moment to interrupt Terraform) ends only once that runner has
 reported, or has surely been killed: the run's status never claims an end its runner has not
 reached, and an apply's state (the runner's last upload or, if it was killed, its last
-checkpoint) is recorded, as a partial state version, before the workspace is given back.
+checkpoint) is recorded, as a partial state version, before the workspace is given back. A
+run stopped before its runner's task started (or after it ended) has no runner to wait for:
+its execution's history and ECS say so (``iacp.orchestration.runner_tasks``).
 
 A run that already ended is only checked for anything it still holds. One force-canceled
 while its runner ran (``RunFinisher.end_before_runner``) still holds its workspace: its
@@ -18,10 +20,12 @@ during a deployment); the periodic sweep then finds the executions that ended re
 reconciles their runs that are still open or still await their runner.
 """
 
+import time
 from collections.abc import Iterable
 
 from iacp.observability import logger
 from iacp.orchestration.finish import RunFinisher
+from iacp.orchestration.runner_tasks import RunnerTasks
 from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.models import Run
 from iacp.runs.phase import Phase, RunError, result_key
@@ -34,6 +38,10 @@ RUNNER_STOP_TIMEOUT_SECONDS = 120  # the runner task's stopTimeout (Fargate's ma
 # How long a stopping runner is waited for: its stop timeout, after which ECS has killed it,
 # and a margin for the StopTask that Step Functions sends once the execution has ended.
 RUNNER_WAIT_SECONDS = RUNNER_STOP_TIMEOUT_SECONDS + 10
+# How long the runner's result is waited for between two looks at the run's runner task. An
+# execution records the task it started just after RunTask has answered, so "no runner left"
+# counts only when seen twice.
+RUNNER_POLL_SECONDS = 3
 
 
 def run_id_of(execution_arn: str) -> str:
@@ -48,12 +56,14 @@ class RunReconciler:
         states: StateService,
         artifacts: RunArtifacts,
         finisher: RunFinisher,
+        runner_tasks: RunnerTasks,
         runner_wait_seconds: int = RUNNER_WAIT_SECONDS,
     ):
         self._runs = runs
         self._states = states
         self._artifacts = artifacts
         self._finisher = finisher
+        self._runner_tasks = runner_tasks
         self._runner_wait_seconds = runner_wait_seconds
 
     def reconcile(self, execution_arn: str, status: str) -> None:
@@ -64,7 +74,7 @@ class RunReconciler:
         if run.status.terminal:
             awaited = self._awaited_phase(run)
             if awaited is not None:  # force-canceled while its runner ran
-                self._await_runner(run, awaited, stopping=True)
+                self._await_runner(execution_arn, run, awaited, stopping=True)
             self._finisher.release(run)
             if awaited is not None:
                 self._runs.update(run.id, {}, remove=(AWAITING_RUNNER,))
@@ -75,7 +85,7 @@ class RunReconciler:
         phase = run.runner_phase
         if phase is not None:
             # A failed execution got past the runner's step, which ends once its task has.
-            self._await_runner(run, phase, stopping=status != FAILED)
+            self._await_runner(execution_arn, run, phase, stopping=status != FAILED)
         if status == ABORTED:
             self._finisher.end(run, RunStatus.CANCELED, error=None, reason="execution aborted")
         else:
@@ -107,14 +117,32 @@ class RunReconciler:
             reconciled += 1
         return reconciled
 
-    def _await_runner(self, run: Run, phase: Phase, stopping: bool) -> None:
-        """Wait for a ``stopping`` runner's last word, its ``result.json``, at most until ECS
-        has surely killed it; then keep what an apply left: the runner's own last upload or,
-        if it was killed, its last checkpoint (runner.checkpoint)."""
+    def _await_runner(self, execution_arn: str, run: Run, phase: Phase, stopping: bool) -> None:
+        """Wait for a ``stopping`` runner's last word, its ``result.json``, until no task of
+        the run is left or, at most, until ECS has surely killed it; then keep what an apply
+        left: the runner's own last upload or, if it was killed, its last checkpoint
+        (runner.checkpoint)."""
         if stopping:
-            self._artifacts.wait_for(result_key(run.id, phase), self._runner_wait_seconds)
+            self._await_runner_end(execution_arn, result_key(run.id, phase))
         if phase is Phase.APPLY:
             self._states.record_if_written(run.workspace_id, run.id)
+
+    def _await_runner_end(self, execution_arn: str, result: str) -> None:
+        # A runner writes its result before it exits, and the result is looked for before
+        # the tasks each time: the result of a runner that has ended is always seen.
+        deadline = time.monotonic() + self._runner_wait_seconds
+        seen_gone = False
+        while time.monotonic() < deadline:
+            if self._artifacts.wait_for(result, RUNNER_POLL_SECONDS):
+                return
+            gone = not self._runner_tasks.any_running(execution_arn)
+            if gone and seen_gone:
+                logger.info(
+                    "no runner to wait for: its task has stopped, or never started",
+                    extra={"execution_arn": execution_arn},
+                )
+                return
+            seen_gone = gone
 
     def _awaited_phase(self, run: Run) -> Phase | None:
         awaited = self._runs.private(run.id).get(AWAITING_RUNNER)
