@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Self
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, Json, model_validator
 
-from iacp.runs.phase import Phase
+from iacp.runs.phase import Phase, PlanOptions
 
 # The clone URLs the fetch phase takes; ``codecommit::<region>://<repository>`` needs the
 # git-remote-codecommit helper (in the runner's image).
@@ -47,6 +47,8 @@ class RunnerSettings(BaseModel):
     terraform_binary: str = Field("", alias="TERRAFORM_BINARY")
     # The workspace's terraform_version ('': whichever Terraform the runner has).
     terraform_version: str = Field("", alias="IACP_TERRAFORM_VERSION")
+    # The run's plan options as JSON (the plan phase's; a saved plan carries them to the apply).
+    plan_options: Json[PlanOptions] = Field(default_factory=PlanOptions, alias="IACP_PLAN_OPTIONS")
     # The fetch phase's (required there, ignored by plan and apply).
     vcs_clone_url: str = Field("", alias="IACP_VCS_CLONE_URL")
     vcs_commit: str = Field("", alias="IACP_VCS_COMMIT")

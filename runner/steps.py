@@ -243,6 +243,7 @@ def terraform_plan(ctx: RunContext) -> None:
     outcome = ctx.run_terraform(
         Stage.PLAN,
         *("plan", "-input=false", "-no-color", f"-out={PLAN_FILE}", "-detailed-exitcode"),
+        *ctx.settings.plan_options.terraform_arguments(),  # -destroy, -target=..., ...
         success=(0, 2),  # 2: the plan has changes
     )
     ctx.result.has_changes = outcome.exit_code == 2

@@ -101,7 +101,11 @@ class Watcher:
         """Follow the run until it stops; the exit code (or a ``CliError``)."""
         deadline = None if self.timeout is None else self._clock() + self.timeout
         run = self._run()
-        self.line(f"-- run {self.run_id}: {_operation(run)} in workspace {run['workspace_id']}")
+        options = describe_options(run)
+        self.line(
+            f"-- run {self.run_id}: {_operation(run)} in workspace {run['workspace_id']}"
+            + (f" ({options})" if options else "")
+        )
         try:
             while True:
                 self._show(run)
@@ -291,6 +295,23 @@ class Watcher:
 
 def _operation(run: JsonObject) -> str:
     return "plan only" if run.get("operation") == "plan_only" else "plan and apply"
+
+
+def describe_options(run: JsonObject) -> str:
+    """A run's plan options in words (``destroy plan; targets: a.b, c.d``); empty for a plain
+    run. A field a run lacks (an older run) has its default."""
+    words = []
+    if run.get("is_destroy"):
+        words.append("destroy plan")
+    if run.get("refresh_only"):
+        words.append("refresh-only plan")
+    if run.get("refresh") is False:
+        words.append("no refresh")
+    if run.get("target_addrs"):
+        words.append(f"targets: {', '.join(run['target_addrs'])}")
+    if run.get("replace_addrs"):
+        words.append(f"replacing: {', '.join(run['replace_addrs'])}")
+    return "; ".join(words)
 
 
 def _changes(run: JsonObject) -> str:

@@ -297,6 +297,44 @@ def test_run_start_sends_the_operation(cli, demo: FakeApi):
     ]
 
 
+def test_run_start_sends_only_the_plan_options_given(cli, demo: FakeApi):
+    demo.route(
+        "POST",
+        f"/api/v1/workspaces/{WS}/runs",
+        (201, {"id": "run-aaaaaaaaaaaaaaaa", "status": "pending"}),
+    )
+
+    assert cli("run", "start", "demo", "--destroy").code == 0
+    assert cli("run", "start", "demo", "--refresh-only").code == 0
+    assert cli("run", "start", "demo", "--no-refresh").code == 0
+    assert cli("run", "start", "demo", "--target", "a.b", "--target", "c.d").code == 0
+    assert cli("run", "start", "demo", "--replace", "x.y", "--replace", "z.w").code == 0
+    assert cli("run", "start", "demo").code == 0
+
+    bodies = [r.json() for r in demo.requests if r.method == "POST"]
+    assert bodies == [
+        {"operation": "plan_and_apply", "is_destroy": True},
+        {"operation": "plan_and_apply", "refresh_only": True},
+        {"operation": "plan_and_apply", "refresh": False},
+        {"operation": "plan_and_apply", "target_addrs": ["a.b", "c.d"]},
+        {"operation": "plan_and_apply", "replace_addrs": ["x.y", "z.w"]},
+        {"operation": "plan_and_apply"},
+    ]
+
+
+def test_run_start_refuses_destroy_with_refresh_only(cli, api: FakeApi, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli("run", "start", "demo", "--destroy", "--refresh-only")
+
+    assert exited.value.code == 2
+    assert (
+        capsys.readouterr()
+        .err.splitlines()[-1]
+        .endswith("error: argument --refresh-only: not allowed with argument --destroy")
+    )
+    assert api.requests == []
+
+
 def test_run_actions_post_to_their_routes(cli, api: FakeApi):
     run = "run-aaaaaaaaaaaaaaaa"
     for action in ("apply", "discard", "cancel", "force-cancel", "override-tasks"):
@@ -355,6 +393,58 @@ def test_run_start_watch_follows_the_run_to_its_end(cli, demo: FakeApi):
         "Apply complete!",
         "-- status: applied",
     ]
+
+
+PLAN_OPTIONS = {
+    "is_destroy": True,
+    "refresh_only": False,
+    "refresh": False,
+    "target_addrs": ["a.b", "c.d"],
+    "replace_addrs": ["x.y"],
+}
+
+
+def test_run_show_names_the_plan_options(cli, api: FakeApi):
+    run = "run-aaaaaaaaaaaaaaaa"
+    api.route("GET", f"/api/v1/runs/{run}", (200, run_document("applied", **PLAN_OPTIONS)))
+
+    out = cli("run", "show", run).out.splitlines()
+
+    assert out[2:4] == [
+        "operation:     plan_and_apply",
+        "options:       destroy plan; no refresh; targets: a.b, c.d; replacing: x.y",
+    ]
+
+
+def test_run_show_names_no_options_for_a_plain_or_an_older_run(cli, api: FakeApi):
+    run = "run-aaaaaaaaaaaaaaaa"
+    plain = {
+        "is_destroy": False,
+        "refresh_only": False,
+        "refresh": True,
+        "target_addrs": [],
+        "replace_addrs": [],
+    }
+    for document in (run_document("applied", **plain), run_document("applied")):
+        api.route("GET", f"/api/v1/runs/{run}", (200, document))
+
+        out = cli("run", "show", run).out.splitlines()
+
+        assert out[2:4] == ["operation:     plan_and_apply", "status:        applied"]
+
+
+def test_run_watch_names_the_plan_options_in_its_header(cli, api: FakeApi):
+    run = "run-aaaaaaaaaaaaaaaa"
+    refresh_only = run_document("planned_and_finished", refresh_only=True)
+    refresh_only["status_timestamps"] = {"planned_and_finished": "t"}
+    api.route("GET", f"/api/v1/runs/{run}", (200, refresh_only))
+
+    result = cli("run", "watch", run)
+
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[0] == (
+        f"-- run {run}: plan and apply in workspace {WS} (refresh-only plan)"
+    )
 
 
 def test_a_run_stopped_by_a_task_exits_3_with_the_error_and_the_hint(cli, api: FakeApi):

@@ -22,6 +22,8 @@ def test_every_command_of_the_issue_parses():
         ["upload", "demo", "."],
         ["run", "start", "demo", "--plan-only"],
         ["run", "start", "demo", "--auto-apply", "--message", "go", "--watch"],
+        ["run", "start", "demo", "--destroy", "--no-refresh", "--target", "a.b", "--replace", "c"],
+        ["run", "start", "demo", "--refresh-only", "--plan-only"],
         ["run", "watch", "run-aaaaaaaaaaaaaaaa", "--timeout", "60"],
         ["run", "apply", "run-aaaaaaaaaaaaaaaa", "--comment", "ok", "--watch"],
         ["run", "discard", "run-aaaaaaaaaaaaaaaa"],
@@ -49,6 +51,16 @@ def test_run_start_options():
         "m",
     )
     assert parse("run", "start", "demo").auto_apply is None
+
+
+def test_run_start_plan_options():
+    args = parse("run", "start", "demo", "--no-refresh", "--target", "a", "--target", "b")
+    plain = parse("run", "start", "demo")
+
+    assert (args.destroy, args.refresh_only, args.refresh) == (False, False, False)
+    assert (args.target, args.replace) == (["a", "b"], [])
+    assert (plain.destroy, plain.refresh_only, plain.refresh) == (False, False, True)
+    assert (plain.target, plain.replace) == ([], [])
 
 
 def test_the_connection_flags_go_before_or_after_the_command():
@@ -79,6 +91,8 @@ def test_attach_takes_stages_as_a_comma_list():
         ["token", "create"],
         ["token", "create", "--role", "root"],
         ["run", "start", "demo", "--watch", "--json"],
+        ["run", "start", "demo", "--destroy", "--refresh-only"],
+        ["run", "start", "demo", "--target"],
         ["run", "watch", "r", "--timeout", "soon"],
     ],
 )

@@ -353,3 +353,34 @@ def test_a_stage_is_shown_under_its_status_even_when_seen_late():
         "-- post_plan run tasks: passed",
         "-- status: planned_and_finished",
     ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "header"),
+    [
+        ({}, ""),  # an older run, without the fields
+        (
+            {
+                "is_destroy": False,
+                "refresh_only": False,
+                "refresh": True,
+                "target_addrs": [],
+                "replace_addrs": [],
+            },
+            "",
+        ),
+        ({"is_destroy": True}, " (destroy plan)"),
+        ({"refresh_only": True, "refresh": None}, " (refresh-only plan)"),
+        ({"refresh": False}, " (no refresh)"),
+        (
+            {"is_destroy": True, "target_addrs": ["a.b", "c.d"], "replace_addrs": ["x.y"]},
+            " (destroy plan; targets: a.b, c.d; replacing: x.y)",
+        ),
+    ],
+)
+def test_the_header_names_the_plan_options(fields: dict[str, Any], header: str):
+    api = ScriptedApi([run("planned_and_finished", operation="plan_only", **fields)])
+
+    _, lines = watch(api)
+
+    assert lines[0] == f"-- run {RUN}: plan only in workspace ws-aaaaaaaaaaaaaaaa{header}"

@@ -49,6 +49,7 @@ COMMON_FIELDS = {
     "stage",
     "access_token",
     "is_speculative",
+    "is_destroy",
     "capabilities",
     "configuration_version_id",
     "configuration_version_download_url",
@@ -94,6 +95,19 @@ def one_webhook(aws, machinery, admin, service, ws, stage, **task: Any) -> Dispa
     return sent
 
 
+@pytest.mark.parametrize("stage", list(Stage))
+def test_a_destroy_run_says_so_to_the_tasks_of_every_stage(
+    aws, machinery, admin, service, ws, resumes, stage
+):
+    task_id = create_task(admin, service.url)
+    attach(admin, ws, task_id, [stage.value], "mandatory")
+    run_id = run_at(aws, machinery, admin, ws, stage, is_destroy=True)
+
+    [sent] = dispatch_all(machinery, service, run_id, ws, stage)
+
+    assert sent.webhook.json()["is_destroy"] is True
+
+
 def test_the_post_plan_webhook_carries_exactly_the_protocol_s_fields(
     aws, machinery, admin, service, ws, base_url, resumes
 ):
@@ -113,6 +127,7 @@ def test_the_post_plan_webhook_carries_exactly_the_protocol_s_fields(
     assert body["task_result_id"] == sent.result_id
     assert sent.result_id.startswith("taskrs-")
     assert body["is_speculative"] is False
+    assert body["is_destroy"] is False
     assert body["organization_name"] == "default"
     assert body["run_id"] == sent.run_id
     assert body["run_message"] == run["message"]

@@ -16,6 +16,7 @@ from iacp.aws import stepfunctions_client, sts_client
 from iacp.orchestration.steps import LockFailed, StateNotSaved
 from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
 from iacp.orchestration.workflow_client import LONGEST_EXECUTION, WorkflowClient
+from iacp.runs.phase import PlanOptions
 from iacp.services import RunMachinery
 from iacp.settings import WorkflowSettings
 from iacp.variables.handoff import open_variables, variables_key
@@ -61,6 +62,17 @@ def test_start_then_start_plan_mark_the_run_and_give_the_runner_its_settings(
     assert runner.configuration_key.startswith(f"configurations/{ws}/cv-")
     assert runner.state_key == ""  # no state yet
     assert runner.terraform_version == ""  # the workspace has none: the runner's own
+
+
+def test_the_runner_is_handed_the_runs_plan_options(aws, admin, ws, machinery):
+    options = {"is_destroy": True, "refresh": False, "target_addrs": ["terraform_data.a[0]"]}
+    run_id = new_run(admin, ws, **options)
+    machinery.run_workflow().start(StartInput(run_id=run_id, execution_arn="arn:x"))
+
+    runner = machinery.run_workflow().start_plan(RunRef(run_id=run_id))
+
+    # As the runner reads IACP_PLAN_OPTIONS (runner/settings.py).
+    assert PlanOptions.model_validate_json(runner.plan_options) == PlanOptions(**options)
 
 
 def test_each_phase_gets_credentials_narrowed_to_its_run_and_its_variables_sealed(

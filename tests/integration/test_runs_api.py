@@ -220,3 +220,57 @@ def test_unknown_runs_and_workspaces_are_404(admin):
         ("POST", "/workspaces/ws-AAAAAAAAAAAAAAAA/configuration-versions"),
     ]:
         assert_error(admin.call(method, path, {} if method == "POST" else None), 404)
+
+
+# --- plan options (HCP's run options) ---------------------------------------------------------
+
+PLAIN = {
+    "is_destroy": False,
+    "refresh_only": False,
+    "refresh": True,
+    "target_addrs": [],
+    "replace_addrs": [],
+}
+
+
+def test_a_run_keeps_its_plan_options_and_a_plain_run_has_the_defaults(aws, admin, ws, uploaded):
+    options = {
+        "is_destroy": True,
+        "refresh": False,
+        "target_addrs": ["module.net.aws_vpc.main", 'terraform_data.item["a b"]', "module.db"],
+    }
+    created = admin.post(f"/workspaces/{ws}/runs", options)
+    plain = admin.post(f"/workspaces/{ws}/runs", {"operation": "plan_only"})
+
+    assert created.status == 201, created.body
+    shown = admin.get(f"/runs/{created.json()['id']}").json()
+    assert {k: shown[k] for k in PLAIN} == PLAIN | options
+    assert {k: plain.json()[k] for k in PLAIN} == PLAIN
+    replace = {"replace_addrs": ["terraform_data.item[0]"], "refresh_only": False}
+    replaced = admin.post(f"/workspaces/{ws}/runs", {"operation": "plan_only"} | replace)
+    assert replaced.json()["replace_addrs"] == ["terraform_data.item[0]"]
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer", "says"),
+    [
+        ({"target_addrs": ["aws_instance"]}, "/target_addrs/0", "not a resource or module"),
+        ({"target_addrs": ["-destroy"]}, "/target_addrs/0", "not a resource or module"),
+        ({"replace_addrs": ["module.net"]}, "/replace_addrs/0", "not a managed resource"),
+        ({"replace_addrs": ["data.aws_ami.x"]}, "/replace_addrs/0", "not a managed resource"),
+        ({"target_addrs": [f"a.b{i}" for i in range(101)]}, "/target_addrs", "at most 100"),
+        ({"is_destroy": True, "refresh_only": True}, None, "is_destroy and refresh_only"),
+        ({"refresh_only": True, "refresh": False}, None, "refresh_only needs refresh"),
+        ({"is_destroy": True, "replace_addrs": ["a.b"]}, None, "replace_addrs cannot"),
+        ({"is_destroy": "yes"}, "/is_destroy", "boolean"),
+    ],
+)
+def test_plan_options_that_make_no_sense_are_refused_and_create_no_run(
+    aws, admin, ws, uploaded, body, pointer, says
+):
+    error = assert_error(admin.post(f"/workspaces/{ws}/runs", body), 422, pointer)
+
+    assert says in json.dumps(admin.post(f"/workspaces/{ws}/runs", body).json())
+    assert error["detail"]
+    assert admin.get(f"/workspaces/{ws}/runs").json()["items"] == []
+    assert executions(aws) == []

@@ -185,6 +185,7 @@ class Workspace:
         working_directory: str = "",
         terraform_version: str = "",
         workspace_role_arn: str = "",
+        plan_options: str = "",
     ) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IACP_"))}
         env.update(
@@ -203,6 +204,8 @@ class Workspace:
             IACP_TERRAFORM_VERSION=terraform_version,
             IACP_WORKSPACE_ROLE_ARN=workspace_role_arn,
         )
+        if plan_options:  # the workflow always sets it; its absence means no option
+            env["IACP_PLAN_OPTIONS"] = plan_options
         if phase != "fetch":
             env["IACP_VARIABLES_KEY"] = self.hand_over_variables(run_id, phase)
         env.pop("TERRAFORM_BINARY", None)
@@ -224,7 +227,7 @@ class Workspace:
         self, run_id: str, phase: str, configuration_key: str, **options: str
     ) -> "subprocess.Popen[bytes]":
         """``options``: ``state_key``, ``working_directory``, ``terraform_version``,
-        ``workspace_role_arn``."""
+        ``workspace_role_arn``, ``plan_options`` (PlanOptions as JSON)."""
         return subprocess.Popen(
             [sys.executable, "-m", "runner.main"],
             cwd=ROOT,

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from iacp.runs.phase import PlanOptions
 from runner.redaction import REDACTED
 from runner.terraform import find_terraform
 from tests.runner.conftest import ROOT, Platform, Workspace
@@ -289,3 +290,32 @@ def test_a_configuration_that_cannot_be_used_fails_at_stage_configuration(
     assert expected in plan.result["error"]["message"]
     assert expected in plan.log
     assert platform.log_complete(plan.run_id, "plan")
+
+
+def test_a_destroy_plan_targeted_or_not_applies_to_a_state_without_what_it_destroyed(
+    workspace: Workspace, platform: Platform
+) -> None:
+    """The run's plan options reach ``terraform plan`` (IACP_PLAN_OPTIONS); the apply applies
+    the saved plan, destroy mode and target included, with no options of its own."""
+    key = workspace.upload_configuration({"main.tf": MAIN_TF})
+    created = workspace.plan(key)
+    assert workspace.run(created.run_id, "apply", key).exit_code == 0
+    state_key = workspace.record_state(created.run_id)
+    destroy_echo = PlanOptions(is_destroy=True, target_addrs=["terraform_data.echo"])
+
+    targeted = workspace.plan(key, state_key=state_key, plan_options=destroy_echo.model_dump_json())
+    apply = workspace.run(targeted.run_id, "apply", key, state_key=state_key)
+
+    assert targeted.result["resource_destructions"] == 1, targeted.log
+    assert targeted.result["resource_additions"] == 0
+    assert apply.exit_code == 0, apply.output
+    state = platform.get_json(f"runs/{targeted.run_id}/apply/terraform.tfstate")
+    assert [r["name"] for r in state["resources"]] == ["greeting"]
+
+    everything = workspace.plan(
+        key,
+        state_key=workspace.record_state(targeted.run_id),
+        plan_options=PlanOptions(is_destroy=True).model_dump_json(),
+    )
+    assert everything.result["resource_destructions"] == 1
+    assert everything.result["resource_additions"] == 0

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from iacp.notifications.delivery import MAX_RETRY_DELAY_SECONDS, Attempt, retry_delay
+from iacp.notifications.destinations import Context, text_of
 from iacp.notifications.triggers import notifications_of
 from iacp.runs.events import DETAIL_TYPE, STAGE_DETAIL_TYPE, RunEvent, run_events
 
@@ -131,3 +132,27 @@ def test_retries_wait_longer_each_time_up_to_fifteen_minutes():
     assert retry_delay(3, 0) == 0
     assert Attempt(receive_count=2, max_receives=3).delay_before_next(30) == 60
     assert Attempt(receive_count=3, max_receives=3).delay_before_next(30) == 0  # to the DLQ
+
+
+def test_a_destroy_runs_event_carries_its_options_and_people_read_them():
+    """The run's plan options reach its events (older run items have none: the defaults),
+    and the text a Slack or email destination gets names them."""
+    new = run_item("errored", is_destroy=True, target_addrs=["terraform_data.a"])
+    [event] = run_events(new, run_item("planning"), "https://iacp.example", NOW)
+    [older] = run_events(run_item("errored"), run_item("planning"), "https://iacp.example", NOW)
+    assert isinstance(event, RunEvent) and isinstance(older, RunEvent)
+
+    [notification] = notifications_of(
+        {"detail-type": DETAIL_TYPE, "detail": event.model_dump(mode="json")}
+    )
+    text = text_of(notification, Context(organization_name="default", workspace_name="prod"))
+
+    assert (event.is_destroy, event.target_addrs, event.refresh) == (
+        True,
+        ["terraform_data.a"],
+        True,
+    )
+    assert (older.is_destroy, older.target_addrs) == (False, [])
+    assert text.startswith(
+        "Run Errored: run run-1 (destroy plan; targets: terraform_data.a) in workspace prod"
+    )

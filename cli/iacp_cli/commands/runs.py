@@ -6,7 +6,7 @@ from iacp_cli.client import Client, JsonObject, segment
 from iacp_cli.commands.common import Subparsers, noun, verb
 from iacp_cli.output import fields, note, print_json, say, table
 from iacp_cli.resolve import workspace_id
-from iacp_cli.watch import EXIT_CODES_HELP, Watcher
+from iacp_cli.watch import EXIT_CODES_HELP, Watcher, describe_options
 
 WATCH_EPILOG = f"With --watch, the exit code says how the run stopped.\n\n{EXIT_CODES_HELP}"
 
@@ -35,6 +35,37 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
     start.add_argument("--message", metavar="TEXT", help="why this run")
     start.add_argument(
         "--configuration-version", metavar="CV", help="a cv-... id (default: the latest)"
+    )
+    mode = start.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--destroy",
+        action="store_true",
+        help="a destroy plan: destroys every resource (or each --target)",
+    )
+    mode.add_argument(
+        "--refresh-only",
+        action="store_true",
+        help="a refresh-only plan: the state catches up with the real resources, none change",
+    )
+    start.add_argument(
+        "--no-refresh",
+        dest="refresh",
+        action="store_false",
+        help="skip the refresh: plan against the state as it is",
+    )
+    start.add_argument(
+        "--target",
+        metavar="ADDR",
+        action="append",
+        default=[],
+        help="plan only this resource and what it needs (repeatable)",
+    )
+    start.add_argument(
+        "--replace",
+        metavar="ADDR",
+        action="append",
+        default=[],
+        help="replace this resource even if unchanged (repeatable)",
     )
     output = start.add_mutually_exclusive_group()
     output.add_argument("--watch", action="store_true", help="then follow it as `run watch`")
@@ -104,6 +135,16 @@ def start_run(args: argparse.Namespace, client: Client) -> int:
         body["message"] = args.message
     if args.configuration_version is not None:
         body["configuration_version_id"] = args.configuration_version
+    if args.destroy:
+        body["is_destroy"] = True
+    if args.refresh_only:
+        body["refresh_only"] = True
+    if not args.refresh:
+        body["refresh"] = False
+    if args.target:
+        body["target_addrs"] = args.target
+    if args.replace:
+        body["replace_addrs"] = args.replace
     run = client.post(f"/workspaces/{segment(ws)}/runs", body)
     if args.json:
         print_json(run)
@@ -152,11 +193,13 @@ def show_run(args: argparse.Namespace, client: Client) -> int:
         if run.get("has_changes") is not None
         else None
     )
+    options = describe_options(run)
     fields(
         [
             ("id", run["id"]),
             ("workspace", run["workspace_id"]),
             ("operation", run["operation"]),
+            *([("options", options)] if options else []),
             ("status", run["status"]),
             ("auto-apply", run.get("auto_apply")),
             ("message", run.get("message") or ""),

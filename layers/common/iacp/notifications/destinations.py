@@ -73,8 +73,9 @@ def text_of(notification: Notification | None, context: Context) -> str:
     where = f"workspace {context.workspace_name} ({context.organization_name})"
     if notification is None:
         return f"Verification: notifications for {where} reach this destination."
+    options = f" ({notification.run_options})" if notification.run_options else ""
     lines = [
-        f"{notification.message}: run {notification.run_id} in {where}",
+        f"{notification.message}: run {notification.run_id}{options} in {where}",
         f"Status: {notification.run_status}. Message: {notification.run_message or '-'}",
         notification.run_url,
     ]

@@ -48,6 +48,7 @@ class Notification:
     run_status: str
     run_updated_at: str
     workspace_id: str
+    run_options: str = ""  # the run's plan options in words ("destroy plan"), for people
 
 
 def notifications_of(event: dict[str, Any]) -> list[Notification]:
@@ -115,4 +116,5 @@ def _notification(
         run_status=run_status,
         run_updated_at=event.timestamp,
         workspace_id=event.workspace_id,
+        run_options=event.described() if isinstance(event, RunEvent) else "",
     )

@@ -69,6 +69,7 @@ class RunService:
             message=request.message,
             created_by=principal.token_id,
             at=self._clock(),
+            options=request.plan_options(),
         )
         self._runs.add(run)
         logger.info("run created", extra={"run_id": run.id, "workspace_id": workspace_id})

@@ -381,6 +381,7 @@ class TaskStages:
             run_created_by=run.created_by,
             run_message=run.message,
             is_speculative=run.is_speculative,
+            is_destroy=run.is_destroy,
             configuration_version_id=run.configuration_version_id,
             workspace_id=run.workspace_id,
             workspace_name=workspace.name if workspace else "",

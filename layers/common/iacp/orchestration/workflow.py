@@ -96,6 +96,7 @@ class RunnerInput(_RunnerPhase):
     workspace_role_arn: str = Field(description="The role Terraform runs as, or '' for none")
     workspace_role_external_id: str
     workspace_role_session_seconds: str  # a container's environment holds only strings
+    plan_options: str = Field(description="The run's PlanOptions as JSON (the apply ignores them)")
 
 
 class FetchInput(_RunnerPhase):
@@ -412,6 +413,7 @@ class RunWorkflow:
             workspace_role_arn=scope.workspace_role_arn,
             workspace_role_external_id=workspace.aws_external_id or "",
             workspace_role_session_seconds=str(workspace.aws_session_duration),
+            plan_options=run.plan_options().model_dump_json(),
             timeout_seconds=self._phase_timeout_seconds,
             **RunnerInput.of(self._runner_credentials.issue(scope)),
         )

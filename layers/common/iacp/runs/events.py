@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from iacp.aws import events_client
 from iacp.ids import derived_id
-from iacp.runs.phase import RunError
+from iacp.runs.phase import PlanOptions, RunError
 from iacp.runtasks.models import StageStatus, TaskResultSummary, TaskStage
 from iacp.timestamps import to_iso
 
@@ -33,8 +33,9 @@ class RunLinks(BaseModel):
     workspace: str = Field(description="Its workspace in the API")
 
 
-class RunEvent(BaseModel):
-    """The ``detail`` of a "Run Status Changed" event."""
+class RunEvent(PlanOptions):
+    """The ``detail`` of a "Run Status Changed" event; the run's plan options among its
+    fields, as in the run."""
 
     event_id: str = Field(description="The same on every delivery of this change")
     run_id: str
@@ -107,6 +108,8 @@ def status_change(
         created_at=str(new["created_at"]),
         error=None if error is None else RunError.model_validate(error),
         links=_links(base_url, run_id, workspace_id),
+        # A run item written before runs had options has none: the defaults.
+        **{name: new[name] for name in PlanOptions.model_fields if name in new},
     )
 
 

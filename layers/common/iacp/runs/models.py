@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from iacp.configurations.models import CommitSource
-from iacp.runs.phase import Phase, RunError
+from iacp.runs.phase import Phase, PlanOptions, RunError
 from iacp.runs.status import RunStatus
 from iacp.runtasks.models import TaskStage
 from iacp.timestamps import UtcDatetime
@@ -18,7 +18,9 @@ class Operation(StrEnum):
     PLAN_ONLY = "plan_only"
 
 
-class Run(BaseModel):
+class Run(PlanOptions):
+    """A run; its plan options (``PlanOptions``) are among its fields, as in HCP's runs."""
+
     id: str
     created_at: UtcDatetime
     workspace_id: str
@@ -53,6 +55,7 @@ class Run(BaseModel):
         created_by: str,
         at: datetime,
         vcs: CommitSource | None = None,
+        options: PlanOptions | None = None,
     ) -> "Run":
         """A new run, waiting to start; plan-only runs are speculative (they never queue)."""
         return cls(
@@ -68,6 +71,7 @@ class Run(BaseModel):
             created_by=created_by,
             configuration_version_id=configuration_version_id,
             vcs=vcs,
+            **(options or PlanOptions()).model_dump(),
         )
 
     @property
@@ -96,7 +100,7 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RunCreate(_Input):
+class RunCreate(_Input, PlanOptions):
     operation: Operation = Operation.PLAN_AND_APPLY
     message: Annotated[str, Field(max_length=1000)] = ""
     configuration_version_id: str | None = Field(

@@ -2,9 +2,11 @@
 the phases, where a phase leaves its files in the artifacts bucket, and its ``result.json``.
 The runner (``runner/``) and the workflow both import this module, so neither keeps a copy."""
 
+import re
 from enum import StrEnum
+from typing import Annotated, Self
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, model_validator
 
 
 class Phase(StrEnum):
@@ -17,6 +19,98 @@ class PhaseStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"
+
+
+# Resource addresses as ``-target`` and ``-replace`` take them: a module path, each call
+# with an optional instance key, then a resource (``-target`` also takes a data source or a
+# whole module). A key is a number or a quoted string; no escapes, which Terraform allows but
+# no one needs in a CLI option.
+_NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
+_KEY = r'(\[(\d+|"[^"\\\x00-\x1f]*")\])?'
+_MODULE = rf"module\.{_NAME}{_KEY}"
+_MANAGED = rf"(?!(module|data)\.){_NAME}\.{_NAME}{_KEY}"
+REPLACE_ADDRESS = re.compile(rf"({_MODULE}\.)*{_MANAGED}")
+TARGET_ADDRESS = re.compile(rf"({_MODULE}\.)*((data\.)?{_MANAGED}|{_MODULE})")
+MAX_ADDRESSES = 100
+
+
+def _address(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(address: str) -> str:
+        if not pattern.fullmatch(address):
+            raise ValueError(f"{address!r} is not {what}")
+        return address
+
+    return AfterValidator(check)
+
+
+_Target = Annotated[
+    str, Field(max_length=1000), _address(TARGET_ADDRESS, "a resource or module address")
+]
+_Replace = Annotated[
+    str, Field(max_length=1000), _address(REPLACE_ADDRESS, "a managed resource address")
+]
+
+
+class PlanOptions(BaseModel):
+    """How a run plans: HCP Terraform's run options, given when the run is created, kept on
+    the run and handed to its plan phase, whose runner turns them into ``terraform plan``
+    options. The apply applies the saved plan, which carries its mode and targets."""
+
+    is_destroy: StrictBool = Field(False, description="A destroy plan (-destroy)")
+    refresh_only: StrictBool = Field(False, description="A refresh-only plan (-refresh-only)")
+    refresh: StrictBool = Field(True, description="False: skip the refresh (-refresh=false)")
+    target_addrs: list[_Target] = Field(
+        default_factory=list,
+        max_length=MAX_ADDRESSES,
+        description="Resource or module addresses to plan for alone (-target)",
+    )
+    replace_addrs: list[_Replace] = Field(
+        default_factory=list,
+        max_length=MAX_ADDRESSES,
+        description="Managed resource instances to replace (-replace)",
+    )
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> Self:
+        # Terraform refuses these too, but only at plan time: here they are a 422.
+        if self.is_destroy and self.refresh_only:
+            raise ValueError("is_destroy and refresh_only cannot both be true")
+        if self.refresh_only and not self.refresh:
+            raise ValueError("refresh_only needs refresh: it cannot be false")
+        if self.replace_addrs and (self.is_destroy or self.refresh_only):
+            raise ValueError("replace_addrs cannot be given with is_destroy or refresh_only")
+        return self
+
+    def plan_options(self) -> "PlanOptions":
+        """Just the options (of a run, or of a request to create one)."""
+        return PlanOptions.model_validate(self.model_dump(include=set(PlanOptions.model_fields)))
+
+    def described(self) -> str:
+        """The options in words, for people ('' for a plain run)."""
+        words = []
+        if self.is_destroy:
+            words.append("destroy plan")
+        if self.refresh_only:
+            words.append("refresh-only plan")
+        if not self.refresh:
+            words.append("no refresh")
+        if self.target_addrs:
+            words.append("targets: " + ", ".join(self.target_addrs))
+        if self.replace_addrs:
+            words.append("replacing: " + ", ".join(self.replace_addrs))
+        return "; ".join(words)
+
+    def terraform_arguments(self) -> list[str]:
+        arguments = []
+        if self.is_destroy:
+            arguments.append("-destroy")
+        if self.refresh_only:
+            arguments.append("-refresh-only")
+        if not self.refresh:
+            arguments.append("-refresh=false")
+        arguments += [f"-target={address}" for address in self.target_addrs]
+        arguments += [f"-replace={address}" for address in self.replace_addrs]
+        return arguments
 
 
 class RunError(BaseModel):

@@ -50,6 +50,7 @@ class RunFacts:
     vcs_commit_hash: str | None = None
     vcs_pull_request_url: str | None = None
     vcs_repo_url: str | None = None
+    is_destroy: bool = False
 
 
 def payload(
@@ -68,6 +69,7 @@ def payload(
         "stage": str(stage),
         "access_token": access_token,
         "is_speculative": run.is_speculative,
+        "is_destroy": run.is_destroy,
         "capabilities": {"outcomes": True},
         "configuration_version_id": run.configuration_version_id,
         "configuration_version_download_url": links.result(result_id, "configuration-version"),
