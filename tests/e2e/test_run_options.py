@@ -6,6 +6,7 @@ from typing import Any
 from tests.conftest import ApiClient
 from tests.e2e.test_run_pipeline import (
     ENDED,
+    full_log,
     new_workspace,
     released,
     run_status,
@@ -59,3 +60,20 @@ def test_replace_a_targeted_destroy_and_a_destroy_change_only_what_they_name(adm
     everything = applied(admin, ws, is_destroy=True)
     assert everything["resource_destructions"] == 2
     assert inventory(admin, ws) == {}  # indexed from the new, empty state
+
+
+def test_an_empty_apply_applies_a_plan_without_changes_and_keeps_the_state(admin):
+    ws = new_workspace(admin, "empty-apply", THREE)
+    applied(admin, ws)
+    before = admin.get(f"/workspaces/{ws}/current-state-version").json()
+
+    plain = run_status(admin, start_run(admin, ws, auto_apply=True), ENDED)
+    empty = applied(admin, ws, allow_empty_apply=True)
+
+    assert plain["status"] == "planned_and_finished"
+    assert (empty["has_changes"], empty["state_version_id"]) == (False, before["id"])
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in full_log(
+        admin, empty["id"], "apply"
+    )
+    after = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert (after["id"], after["serial"]) == (before["id"], before["serial"])

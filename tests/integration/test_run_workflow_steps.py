@@ -277,6 +277,35 @@ def test_a_state_older_than_the_current_one_is_not_saved_and_kept(aws, admin, ws
     assert admin.get(f"/workspaces/{ws}/current-state-version").json()["run_id"] == first
 
 
+def test_an_empty_apply_applies_and_keeps_the_state_it_did_not_change(aws, admin, ws, machinery):
+    """allow_empty_apply: a plan with no changes goes on to its apply; Terraform writes no new
+    serial for a state it did not change, and the run ends applied with the current one."""
+    workflow = machinery.run_workflow()
+    first = new_run(admin, ws, auto_apply=True)
+    started(machinery, first)
+    plan_result(aws, first, has_changes=True)
+    workflow.record_plan(RunRef(run_id=first))
+    workflow.start_apply(RunRef(run_id=first))
+    apply_result(aws, first, serial=5)
+    workflow.record_apply(RunRef(run_id=first))
+    workflow.finish(RunRef(run_id=first))
+    current = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    empty = new_run(admin, ws, auto_apply=True, allow_empty_apply=True)
+    started(machinery, empty)
+    plan_result(aws, empty, has_changes=False)
+
+    assert workflow.record_plan(RunRef(run_id=empty)).next == "apply"
+    workflow.start_apply(RunRef(run_id=empty))
+    apply_result(aws, empty, serial=5, state_uploaded=False)  # Terraform changed nothing
+    workflow.record_apply(RunRef(run_id=empty))
+    workflow.finish(RunRef(run_id=empty))
+
+    run = admin.get(f"/runs/{empty}").json()
+    assert (run["status"], run["allow_empty_apply"]) == ("applied", True)
+    assert run["state_version_id"] == current["id"]
+    assert admin.get(f"/workspaces/{ws}/current-state-version").json()["id"] == current["id"]
+
+
 def test_a_runner_failure_errors_the_run_with_the_runners_message(aws, admin, ws, machinery):
     run_id = new_run(admin, ws)
     waiting = new_run(admin, ws)

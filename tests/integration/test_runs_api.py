@@ -263,6 +263,7 @@ def test_a_run_keeps_its_plan_options_and_a_plain_run_has_the_defaults(aws, admi
         ({"refresh_only": True, "refresh": False}, None, "refresh_only needs refresh"),
         ({"is_destroy": True, "replace_addrs": ["a.b"]}, None, "replace_addrs cannot"),
         ({"is_destroy": "yes"}, "/is_destroy", "boolean"),
+        ({"operation": "plan_only", "allow_empty_apply": True}, None, "allow_empty_apply needs"),
     ],
 )
 def test_plan_options_that_make_no_sense_are_refused_and_create_no_run(

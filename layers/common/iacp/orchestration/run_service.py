@@ -70,6 +70,7 @@ class RunService:
             created_by=principal.token_id,
             at=self._clock(),
             options=request.plan_options(),
+            allow_empty_apply=request.allow_empty_apply,
         )
         self._runs.add(run)
         logger.info("run created", extra={"run_id": run.id, "workspace_id": workspace_id})

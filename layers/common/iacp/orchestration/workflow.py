@@ -219,7 +219,7 @@ class RunWorkflow:
             "resource_changes": result.resource_changes,
             "resource_destructions": result.resource_destructions,
         }
-        if run.is_speculative or not result.has_changes:
+        if run.is_speculative or not (result.has_changes or run.allow_empty_apply):
             self._advance(run.id, RunStatus.PLANNED_AND_FINISHED, counts)
             return PlanDecision(next="finish")
         self._runs.update(run.id, counts)
@@ -259,9 +259,15 @@ class RunWorkflow:
 
     def record_apply(self, step: RunRef) -> None:
         run = self._run(step.run_id)
-        self._succeeded(run, Phase.APPLY)
+        result = self._succeeded(run, Phase.APPLY)
         if run.apply_recorded:
             return  # a retry: the state version is recorded and the run knows it
+        unchanged = self._states.current_version(run.workspace_id)
+        if run.allow_empty_apply and not result.state_uploaded and unchanged is not None:
+            # An empty apply changed nothing, so its runner uploaded no state (runner/steps.py,
+            # upload_state): the workspace's current state is the one it leaves.
+            self._runs.update(run.id, {"state_version_id": unchanged.id})
+            return
         try:
             version = self._states.recorded_by(run.workspace_id, run.id) or (
                 self._states.record_run_state(run.workspace_id, run.id)

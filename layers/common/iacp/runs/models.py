@@ -2,9 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from iacp.configurations.models import CommitSource
 from iacp.runs.phase import Phase, PlanOptions, RunError
@@ -27,6 +27,9 @@ class Run(PlanOptions):
     operation: Operation
     is_speculative: bool
     auto_apply: bool
+    allow_empty_apply: bool = Field(
+        False, description="A plan with no changes is applied all the same (HCP's flag)"
+    )
     status: RunStatus
     status_timestamps: dict[str, UtcDatetime]
     message: str
@@ -56,6 +59,7 @@ class Run(PlanOptions):
         at: datetime,
         vcs: CommitSource | None = None,
         options: PlanOptions | None = None,
+        allow_empty_apply: bool = False,
     ) -> "Run":
         """A new run, waiting to start; plan-only runs are speculative (they never queue)."""
         return cls(
@@ -71,6 +75,7 @@ class Run(PlanOptions):
             created_by=created_by,
             configuration_version_id=configuration_version_id,
             vcs=vcs,
+            allow_empty_apply=allow_empty_apply,
             **(options or PlanOptions()).model_dump(),
         )
 
@@ -107,6 +112,19 @@ class RunCreate(_Input, PlanOptions):
         None, description="Defaults to the workspace's latest uploaded configuration version"
     )
     auto_apply: StrictBool | None = Field(None, description="Defaults to the workspace's")
+    allow_empty_apply: StrictBool = Field(
+        False,
+        description="Apply a plan with no changes too (e.g. to rewrite the state with a newer "
+        "Terraform); otherwise such a run ends planned_and_finished",
+    )
+
+    @model_validator(mode="after")
+    def _applies(self) -> Self:
+        if self.allow_empty_apply and self.operation is Operation.PLAN_ONLY:
+            raise ValueError(
+                "allow_empty_apply needs a plan_and_apply run: a plan_only never applies"
+            )
+        return self
 
 
 class RunAction(_Input):

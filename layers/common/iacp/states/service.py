@@ -50,6 +50,10 @@ class StateService:
         current = self._store.current(workspace_id)
         return current if current is not None and current.run_id == run_id else None
 
+    def current_version(self, workspace_id: str) -> StateVersion | None:
+        """The workspace's current state version, without its outputs; None without state."""
+        return self._store.current(workspace_id)
+
     def record_if_written(self, workspace_id: str, run_id: str) -> StateVersion | None:
         """After an apply that did not finish (failed, canceled, or its runner killed): what
         Terraform recorded of the real resources it touched (the runner's last upload or
