@@ -219,6 +219,16 @@ class Watcher:
             self._drained.add(phase)
         return complete or not data
 
+    def print_log(self, phase: str) -> bool:
+        """Print a phase's log as it is now, once, whole (without following it); whether
+        there was any. Ends on a line's end."""
+        self._drain(phase)
+        if not self._at_line_start:
+            self._write("\n")
+            self._flush()
+            self._at_line_start = True
+        return self._offsets[phase] > 0
+
     def _drain(self, phase: str) -> None:
         """The rest of a phase that has ended: until complete, or nothing more arrives."""
         while phase not in self._drained:

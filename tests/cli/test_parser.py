@@ -36,6 +36,15 @@ def test_every_command_of_the_issue_parses():
         ["runtask", "attach", "demo", "no-destroy", "--stages", "post_plan,pre_apply"],
         ["token", "create", "--role", "write", "--workspace", "a", "--workspace", "b"],
         ["state", "show", "demo"],
+        ["run", "logs", "run-aaaaaaaaaaaaaaaa", "--phase", "apply"],
+        ["run", "plan-json", "run-aaaaaaaaaaaaaaaa"],
+        ["var", "delete", "demo", "TF_LOG", "--env"],
+        ["workspace", "lock", "demo", "--reason", "maintenance"],
+        ["workspace", "unlock", "demo", "--force"],
+        ["workspace", "update", "demo", "--terraform-version", "1.9.8", "--no-auto-apply"],
+        ["token", "list", "--json"],
+        ["token", "delete", "at-aaaaaaaaaaaaaaaa"],
+        ["runtask", "detach", "demo", "no-destroy"],
     ]
     for command in commands:
         assert callable(parse(*command).handler), command
@@ -94,6 +103,11 @@ def test_attach_takes_stages_as_a_comma_list():
         ["run", "start", "demo", "--destroy", "--refresh-only"],
         ["run", "start", "demo", "--target"],
         ["run", "watch", "r", "--timeout", "soon"],
+        ["run", "logs", "r", "--phase", "destroy"],
+        ["var", "delete", "demo"],
+        ["workspace", "lock"],
+        ["token", "delete"],
+        ["runtask", "detach", "demo"],
     ],
 )
 def test_wrong_usage_exits_2(command: list[str], capsys: pytest.CaptureFixture[str]):

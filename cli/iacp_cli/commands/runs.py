@@ -1,18 +1,24 @@
-"""``iacp run start|watch|show|list|apply|discard|cancel|override``."""
+"""``iacp run start|watch|show|list|logs|plan-json|apply|discard|cancel|override``."""
 
 import argparse
 
 from iacp_cli.client import Client, JsonObject, segment
 from iacp_cli.commands.common import Subparsers, noun, verb
+from iacp_cli.errors import CliError
 from iacp_cli.output import fields, note, print_json, say, table
 from iacp_cli.resolve import workspace_id
 from iacp_cli.watch import EXIT_CODES_HELP, Watcher, describe_options
 
+PHASES = ("plan", "apply", "fetch")
 WATCH_EPILOG = f"With --watch, the exit code says how the run stopped.\n\n{EXIT_CODES_HELP}"
 
 
 def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
-    verbs = noun(nouns, "run", "runs: start, watch, show, list, apply, discard, cancel, override")
+    verbs = noun(
+        nouns,
+        "run",
+        "runs: start, watch, show, list, logs, plan-json, apply, discard, cancel, override",
+    )
 
     start = verb(
         verbs,
@@ -92,6 +98,26 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
     list_ = verb(verbs, "list", "list a workspace's runs", common, list_runs, json_option=True)
     list_.add_argument("workspace", metavar="WS", help="a workspace name or id")
     list_.add_argument("--limit", type=int, default=20, help="how many (default 20, at most 100)")
+
+    logs = verb(
+        verbs,
+        "logs",
+        "print a phase's log as it is now (`run watch` follows a run's logs live)",
+        common,
+        run_logs,
+    )
+    logs.add_argument("run", metavar="RUN", help="a run-... id")
+    logs.add_argument(
+        "--phase",
+        choices=PHASES,
+        default="plan",
+        help="fetch: a run from a repository's clone of the commit (default: plan)",
+    )
+
+    plan_json = verb(
+        verbs, "plan-json", "print a run's plan as Terraform's JSON", common, run_plan_json
+    )
+    plan_json.add_argument("run", metavar="RUN", help="a run-... id")
 
     for name, help_text, path in (
         ("apply", "confirm a planned run: apply its plan", "apply"),
@@ -244,4 +270,19 @@ def list_runs(args: argparse.Namespace, client: Client) -> int:
     )
     if page.get("next_cursor"):
         note(f"(the {len(runs)} newest; --limit shows more)")
+    return 0
+
+
+def run_logs(args: argparse.Namespace, client: Client) -> int:
+    if not Watcher(client, args.run).print_log(args.phase):
+        note(f"(run {args.run} has no {args.phase} log yet)")
+    return 0
+
+
+def run_plan_json(args: argparse.Namespace, client: Client) -> int:
+    # A large plan is a redirect to a download URL: urllib follows it, without the token.
+    plan = client.get(f"/runs/{segment(args.run)}/plan-json")
+    if plan is None:
+        raise CliError(f"run {args.run} has no JSON plan")
+    print_json(plan)
     return 0

@@ -1,9 +1,10 @@
-"""``iacp runtask create|list|attach``."""
+"""``iacp runtask create|list|attach|detach``."""
 
 import argparse
 
 from iacp_cli.client import Client, JsonObject, segment
 from iacp_cli.commands.common import Subparsers, comma_list, from_environment, noun, verb
+from iacp_cli.errors import CliError
 from iacp_cli.output import print_json, say, table
 from iacp_cli.resolve import run_task_id, workspace_id
 
@@ -11,7 +12,7 @@ STAGES = ("pre_plan", "post_plan", "pre_apply", "post_apply")
 
 
 def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
-    verbs = noun(nouns, "runtask", "run tasks: create, list, attach")
+    verbs = noun(nouns, "runtask", "run tasks: create, list, attach, detach")
 
     create = verb(
         verbs,
@@ -67,6 +68,16 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
         default="advisory",
         help="mandatory: a task that does not pass stops the run (default: advisory)",
     )
+
+    detach = verb(
+        verbs,
+        "detach",
+        "detach a run task from a workspace (needs an admin token)",
+        common,
+        detach_run_task,
+    )
+    detach.add_argument("workspace", metavar="WS", help="a workspace name or id")
+    detach.add_argument("task", metavar="TASK", help="a run task name or id")
 
 
 def create_run_task(args: argparse.Namespace, client: Client) -> int:
@@ -150,6 +161,21 @@ def attach_run_task(args: argparse.Namespace, client: Client) -> int:
             f"{', '.join(attachment.get('stages') or args.stages)}, "
             f"{attachment.get('enforcement_level', args.enforcement)} ({attachment['id']})"
         )
+    return 0
+
+
+def detach_run_task(args: argparse.Namespace, client: Client) -> int:
+    ws = workspace_id(client, args.workspace)
+    task = run_task_id(client, args.task)
+    base = f"/workspaces/{segment(ws)}/run-tasks"
+    attachment = next((a for a in client.list_all(base) if a.get("run_task_id") == task), None)
+    if attachment is None:
+        raise CliError(
+            f"run task {args.task} is not attached to workspace {args.workspace}",
+            hint=f"`iacp runtask list --workspace {args.workspace}` shows those attached",
+        )
+    client.delete(f"{base}/{segment(str(attachment['id']))}")
+    say(f"detached run task {args.task} from {args.workspace} ({attachment['id']})")
     return 0
 
 

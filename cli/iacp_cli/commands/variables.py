@@ -1,4 +1,4 @@
-"""``iacp var set|list``."""
+"""``iacp var set|list|delete``."""
 
 import argparse
 import sys
@@ -13,7 +13,7 @@ SENSITIVE = "(sensitive)"
 
 
 def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
-    verbs = noun(nouns, "var", "a workspace's variables: set, list")
+    verbs = noun(nouns, "var", "a workspace's variables: set, list, delete")
 
     set_ = verb(
         verbs,
@@ -42,6 +42,19 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
     list_ = verb(verbs, "list", "list a workspace's variables", common, list_variables)
     list_.add_argument("workspace", metavar="WS", help="a workspace name or id")
     list_.add_argument("--json", action="store_true", help="print the API's JSON instead of text")
+
+    delete = verb(
+        verbs,
+        "delete",
+        "delete the variable with that key in that category",
+        common,
+        delete_variable,
+    )
+    delete.add_argument("workspace", metavar="WS", help="a workspace name or id")
+    delete.add_argument("key", metavar="KEY")
+    delete.add_argument(
+        "--env", action="store_true", help="an environment variable (else a Terraform one)"
+    )
 
 
 def set_variable(args: argparse.Namespace, client: Client) -> int:
@@ -96,6 +109,31 @@ def list_variables(args: argparse.Namespace, client: Client) -> int:
         ),
         empty="no variables",
     )
+    return 0
+
+
+def delete_variable(args: argparse.Namespace, client: Client) -> int:
+    ws = workspace_id(client, args.workspace)
+    category = "env" if args.env else "terraform"
+    kind = "environment" if args.env else "Terraform"
+    base = f"/workspaces/{segment(ws)}/vars"
+    variables = client.list_all(base)
+    existing = next(
+        (v for v in variables if v.get("key") == args.key and v.get("category") == category),
+        None,
+    )
+    if existing is None:
+        if any(v.get("key") == args.key for v in variables):
+            hint = (
+                "there is a Terraform variable of that key: without --env deletes it"
+                if args.env
+                else "there is an environment variable of that key: --env deletes it"
+            )
+        else:
+            hint = f"`iacp var list {args.workspace}` shows the variables"
+        raise CliError(f"no {kind} variable {args.key!r} in workspace {args.workspace}", hint=hint)
+    client.delete(f"{base}/{segment(str(existing['id']))}")
+    say(f"deleted {kind} variable {args.key} ({existing['id']})")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""``iacp workspace create|list|show|delete``."""
+"""``iacp workspace create|list|show|update|delete|lock|unlock``."""
 
 import argparse
 
@@ -9,7 +9,7 @@ from iacp_cli.resolve import workspace_id
 
 
 def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
-    verbs = noun(nouns, "workspace", "workspaces: create, list, show, delete")
+    verbs = noun(nouns, "workspace", "workspaces: create, list, show, update, delete, lock, unlock")
 
     create = verb(verbs, "create", "create a workspace", common, create_workspace, json_option=True)
     create.add_argument("name", metavar="NAME", help="letters, digits, '-' and '_'")
@@ -39,8 +39,58 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
     show = verb(verbs, "show", "show a workspace", common, show_workspace, json_option=True)
     show.add_argument("workspace", metavar="WS", help="a workspace name or id")
 
+    update = verb(
+        verbs,
+        "update",
+        "change a workspace's settings: only those given",
+        common,
+        update_workspace,
+        json_option=True,
+    )
+    update.set_defaults(usage_error=update.error)
+    update.add_argument("workspace", metavar="WS", help="a workspace name or id")
+    update.add_argument(
+        "--terraform-version",
+        metavar="X.Y.Z",
+        help="an exact release; 'default' returns to the platform's default",
+    )
+    update.add_argument(
+        "--auto-apply",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply plans without confirmation, or not",
+    )
+    update.add_argument("--description", metavar="TEXT")
+    update.add_argument(
+        "--working-directory", metavar="DIR", help="the configuration's directory to run in"
+    )
+
     delete = verb(verbs, "delete", "delete a workspace and its variables", common, delete_workspace)
     delete.add_argument("workspace", metavar="WS", help="a workspace name or id")
+
+    lock = verb(
+        verbs,
+        "lock",
+        "lock a workspace: no run applies until it is unlocked",
+        common,
+        lock_workspace,
+        json_option=True,
+    )
+    lock.add_argument("workspace", metavar="WS", help="a workspace name or id")
+    lock.add_argument("--reason", metavar="TEXT", help="why, for whoever finds it locked")
+
+    unlock = verb(
+        verbs,
+        "unlock",
+        "unlock a workspace this token locked",
+        common,
+        unlock_workspace,
+        json_option=True,
+    )
+    unlock.add_argument("workspace", metavar="WS", help="a workspace name or id")
+    unlock.add_argument(
+        "--force", action="store_true", help="release whoever's lock (needs an admin token)"
+    )
 
 
 def create_workspace(args: argparse.Namespace, client: Client) -> int:
@@ -134,4 +184,56 @@ def delete_workspace(args: argparse.Namespace, client: Client) -> int:
     ws = workspace_id(client, args.workspace)
     client.delete(f"/workspaces/{segment(ws)}")
     say(f"deleted workspace {args.workspace}" + ("" if args.workspace == ws else f" ({ws})"))
+    return 0
+
+
+# Given as --terraform-version, returns the workspace to the platform's default version.
+DEFAULT_VERSION = "default"
+
+
+def update_workspace(args: argparse.Namespace, client: Client) -> int:
+    body: JsonObject = {}
+    if args.terraform_version is not None:
+        version = args.terraform_version
+        body["terraform_version"] = None if version == DEFAULT_VERSION else version
+    if args.auto_apply is not None:
+        body["auto_apply"] = args.auto_apply
+    if args.description is not None:
+        body["description"] = args.description
+    if args.working_directory is not None:
+        body["working_directory"] = args.working_directory
+    if not body:  # argparse's usage error: its message, exit code 2
+        args.usage_error(
+            "nothing to change: give --terraform-version, --auto-apply or --no-auto-apply, "
+            "--description or --working-directory"
+        )
+    ws = workspace_id(client, args.workspace)
+    workspace = client.patch(f"/workspaces/{segment(ws)}", body)
+    if args.json:
+        print_json(workspace)
+    else:
+        say(f"updated workspace {workspace['name']} ({workspace['id']}): {', '.join(body)}")
+    return 0
+
+
+def lock_workspace(args: argparse.Namespace, client: Client) -> int:
+    ws = workspace_id(client, args.workspace)
+    body: JsonObject = {} if args.reason is None else {"reason": args.reason}
+    workspace = client.post(f"/workspaces/{segment(ws)}/actions/lock", body)
+    if args.json:
+        print_json(workspace)
+    else:
+        say(f"locked workspace {workspace['name']} ({workspace['id']})")
+    return 0
+
+
+def unlock_workspace(args: argparse.Namespace, client: Client) -> int:
+    ws = workspace_id(client, args.workspace)
+    action = "force-unlock" if args.force else "unlock"
+    workspace = client.post(f"/workspaces/{segment(ws)}/actions/{action}")
+    if args.json:
+        print_json(workspace)
+    else:
+        forced = " (forced)" if args.force else ""
+        say(f"unlocked workspace {workspace['name']} ({workspace['id']}){forced}")
     return 0
