@@ -262,12 +262,13 @@ class RunWorkflow:
         result = self._succeeded(run, Phase.APPLY)
         if run.apply_recorded:
             return  # a retry: the state version is recorded and the run knows it
-        unchanged = self._states.current_version(run.workspace_id)
-        if run.allow_empty_apply and not result.state_uploaded and unchanged is not None:
+        if run.allow_empty_apply and not result.state_uploaded:
             # An empty apply changed nothing, so its runner uploaded no state (runner/steps.py,
             # upload_state): the workspace's current state is the one it leaves.
-            self._runs.update(run.id, {"state_version_id": unchanged.id})
-            return
+            unchanged = self._states.current_version(run.workspace_id)
+            if unchanged is not None:
+                self._runs.update(run.id, {"state_version_id": unchanged.id})
+                return
         try:
             version = self._states.recorded_by(run.workspace_id, run.id) or (
                 self._states.record_run_state(run.workspace_id, run.id)
