@@ -59,17 +59,10 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
 
 def set_variable(args: argparse.Namespace, client: Client) -> int:
     ws = workspace_id(client, args.workspace)
-    category = "env" if args.env else "terraform"
+    category = _category(args)
     value = _value(args.value)
     base = f"/workspaces/{segment(ws)}/vars"
-    existing = next(
-        (
-            v
-            for v in client.list_all(base)
-            if v.get("key") == args.key and v.get("category") == category
-        ),
-        None,
-    )
+    existing = _find(client.list_all(base), args.key, category)
     body: JsonObject = {"value": value, "hcl": args.hcl}
     if args.sensitive:
         body["sensitive"] = True
@@ -84,8 +77,7 @@ def set_variable(args: argparse.Namespace, client: Client) -> int:
     if args.json:
         print_json(variable)
     else:
-        kind = "environment" if category == "env" else "Terraform"
-        say(f"{done} {kind} variable {args.key} ({variable['id']})")
+        say(f"{done} {KINDS[category]} variable {args.key} ({variable['id']})")
     return 0
 
 
@@ -114,14 +106,11 @@ def list_variables(args: argparse.Namespace, client: Client) -> int:
 
 def delete_variable(args: argparse.Namespace, client: Client) -> int:
     ws = workspace_id(client, args.workspace)
-    category = "env" if args.env else "terraform"
-    kind = "environment" if args.env else "Terraform"
+    category = _category(args)
+    kind = KINDS[category]
     base = f"/workspaces/{segment(ws)}/vars"
     variables = client.list_all(base)
-    existing = next(
-        (v for v in variables if v.get("key") == args.key and v.get("category") == category),
-        None,
-    )
+    existing = _find(variables, args.key, category)
     if existing is None:
         if any(v.get("key") == args.key for v in variables):
             hint = (
@@ -147,3 +136,18 @@ def _value(argument: str) -> str:
     if not value:
         raise CliError("no value on standard input")
     return value.removesuffix("\n")
+
+
+# A variable's category (the API's word) as the CLI says it.
+KINDS = {"terraform": "Terraform", "env": "environment"}
+
+
+def _category(args: argparse.Namespace) -> str:
+    return "env" if args.env else "terraform"
+
+
+def _find(variables: list[JsonObject], key: str, category: str) -> JsonObject | None:
+    """The variable of that key in that category: a key may be in both."""
+    return next(
+        (v for v in variables if v.get("key") == key and v.get("category") == category), None
+    )
