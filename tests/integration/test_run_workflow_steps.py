@@ -252,17 +252,23 @@ def test_apply_records_a_state_version_with_masked_outputs(aws, admin, ws, machi
     assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
 
 
-def test_a_state_older_than_the_current_one_is_not_saved_and_kept(aws, admin, ws, machinery):
-    first = new_run(admin, ws, auto_apply=True)
+def applied(aws, admin, ws: str, machinery, serial: int) -> str:
+    """A run taken by the workflow's steps to applied, with a state of that serial."""
+    run_id = new_run(admin, ws, auto_apply=True)
     workflow = machinery.run_workflow()
-    for run_id, serial in ((first, 5),):
-        started(machinery, run_id)
-        plan_result(aws, run_id, has_changes=True)
-        workflow.record_plan(RunRef(run_id=run_id))
-        workflow.start_apply(RunRef(run_id=run_id))
-        apply_result(aws, run_id, serial=serial)
-        workflow.record_apply(RunRef(run_id=run_id))
-        workflow.finish(RunRef(run_id=run_id))
+    started(machinery, run_id)
+    plan_result(aws, run_id, has_changes=True)
+    workflow.record_plan(RunRef(run_id=run_id))
+    workflow.start_apply(RunRef(run_id=run_id))
+    apply_result(aws, run_id, serial=serial)
+    workflow.record_apply(RunRef(run_id=run_id))
+    workflow.finish(RunRef(run_id=run_id))
+    return run_id
+
+
+def test_a_state_older_than_the_current_one_is_not_saved_and_kept(aws, admin, ws, machinery):
+    first = applied(aws, admin, ws, machinery, serial=5)
+    workflow = machinery.run_workflow()
     second = new_run(admin, ws, auto_apply=True)
     started(machinery, second)
     plan_result(aws, second, has_changes=True)
@@ -281,14 +287,7 @@ def test_an_empty_apply_applies_and_keeps_the_state_it_did_not_change(aws, admin
     """allow_empty_apply: a plan with no changes goes on to its apply; Terraform writes no new
     serial for a state it did not change, and the run ends applied with the current one."""
     workflow = machinery.run_workflow()
-    first = new_run(admin, ws, auto_apply=True)
-    started(machinery, first)
-    plan_result(aws, first, has_changes=True)
-    workflow.record_plan(RunRef(run_id=first))
-    workflow.start_apply(RunRef(run_id=first))
-    apply_result(aws, first, serial=5)
-    workflow.record_apply(RunRef(run_id=first))
-    workflow.finish(RunRef(run_id=first))
+    applied(aws, admin, ws, machinery, serial=5)
     current = admin.get(f"/workspaces/{ws}/current-state-version").json()
     empty = new_run(admin, ws, auto_apply=True, allow_empty_apply=True)
     started(machinery, empty)
