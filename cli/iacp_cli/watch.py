@@ -308,8 +308,8 @@ def _operation(run: JsonObject) -> str:
 
 
 def describe_options(run: JsonObject) -> str:
-    """A run's plan options in words (``destroy plan; targets: a.b, c.d``); empty for a plain
-    run. A field a run lacks (an older run) has its default."""
+    """A run's plan options and its variables' keys in words (``destroy plan; targets: a.b,
+    c.d``); empty for a plain run. A field a run lacks (an older run) has its default."""
     words = []
     if run.get("is_destroy"):
         words.append("destroy plan")
@@ -321,6 +321,8 @@ def describe_options(run: JsonObject) -> str:
         words.append(f"targets: {', '.join(run['target_addrs'])}")
     if run.get("replace_addrs"):
         words.append(f"replacing: {', '.join(run['replace_addrs'])}")
+    if run.get("variable_keys"):
+        words.append(f"run variables: {', '.join(run['variable_keys'])}")
     return "; ".join(words)
 
 

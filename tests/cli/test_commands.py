@@ -309,6 +309,10 @@ def test_run_start_sends_only_the_plan_options_given(cli, demo: FakeApi):
     assert cli("run", "start", "demo", "--no-refresh").code == 0
     assert cli("run", "start", "demo", "--target", "a.b", "--target", "c.d").code == 0
     assert cli("run", "start", "demo", "--replace", "x.y", "--replace", "z.w").code == 0
+    assert (
+        cli("run", "start", "demo", "--var", "size=large", "--var", "note=a=b", "--var", "e=").code
+        == 0
+    )
     assert cli("run", "start", "demo").code == 0
 
     bodies = [r.json() for r in demo.requests if r.method == "POST"]
@@ -318,8 +322,32 @@ def test_run_start_sends_only_the_plan_options_given(cli, demo: FakeApi):
         {"operation": "plan_and_apply", "refresh": False},
         {"operation": "plan_and_apply", "target_addrs": ["a.b", "c.d"]},
         {"operation": "plan_and_apply", "replace_addrs": ["x.y", "z.w"]},
+        {
+            "operation": "plan_and_apply",
+            "variables": [
+                {"key": "size", "value": "large"},
+                {"key": "note", "value": "a=b"},
+                {"key": "e", "value": ""},
+            ],
+        },
         {"operation": "plan_and_apply"},
     ]
+
+
+@pytest.mark.parametrize("given", ["novalue", "=v"])
+def test_run_start_refuses_a_variable_that_is_not_key_equals_value(
+    cli, api: FakeApi, capsys, given
+):
+    with pytest.raises(SystemExit) as exited:
+        cli("run", "start", "demo", "--var", given)
+
+    assert exited.value.code == 2
+    assert (
+        capsys.readouterr()
+        .err.splitlines()[-1]
+        .endswith(f"error: argument --var: {given!r} is not KEY=VALUE")
+    )
+    assert api.requests == []
 
 
 def test_run_start_refuses_destroy_with_refresh_only(cli, api: FakeApi, capsys):
@@ -414,6 +442,8 @@ def test_run_show_names_the_plan_options(cli, api: FakeApi):
         "operation:     plan_and_apply",
         "options:       destroy plan; no refresh; targets: a.b, c.d; replacing: x.y",
     ]
+    api.route("GET", f"/api/v1/runs/{run}", (200, run_document("applied", variable_keys=["a"])))
+    assert "options:       run variables: a" in cli("run", "show", run).out.splitlines()
 
 
 def test_run_show_names_no_options_for_a_plain_or_an_older_run(cli, api: FakeApi):

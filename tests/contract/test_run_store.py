@@ -7,6 +7,7 @@ import pytest
 from iacp.errors import InvalidInput
 from iacp.runs.models import Operation, Run
 from iacp.runs.status import InvalidTransition, RunStatus
+from iacp.runs.store import SEALED_VARIABLES
 from tests.contract.conftest import NOW, Stores, every_page
 
 
@@ -30,6 +31,17 @@ def test_a_run_is_added_once_and_read_back(stores: Stores):
     assert stores.runs.add(run) is False
     assert stores.runs.get("run-1") == run
     assert stores.runs.get("run-2") is None
+
+
+def test_a_runs_private_attributes_are_written_with_it_and_never_part_of_it(stores: Stores):
+    run = pending("run-1").model_copy(update={"variable_keys": ["size"]})
+
+    stores.runs.add(run, {SEALED_VARIABLES: "c2VhbGVk"})
+
+    assert stores.runs.private("run-1")[SEALED_VARIABLES] == "c2VhbGVk"
+    assert stores.runs.get("run-1") == run
+    assert stores.runs.add(run, {SEALED_VARIABLES: "b3RoZXI="}) is False
+    assert stores.runs.private("run-1")[SEALED_VARIABLES] == "c2VhbGVk"
 
 
 def test_runs_are_listed_newest_first_a_page_at_a_time(stores: Stores):

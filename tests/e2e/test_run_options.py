@@ -1,8 +1,15 @@
 """Runs with plan options, through the local platform with real Terraform: a replace, a
-targeted destroy and a destroy of everything, seen in the state and the inventory."""
+targeted destroy and a destroy of everything, seen in the state, the inventory and by a
+post_apply run task; a refresh-only run and run variables."""
 
+import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from examples.runtask_service import RunTaskService
 from tests.conftest import ApiClient
 from tests.e2e.test_run_pipeline import (
     ENDED,
@@ -13,6 +20,7 @@ from tests.e2e.test_run_pipeline import (
     start_run,
     synced_inventory,
 )
+from tests.e2e.test_run_tasks import HMAC_KEY, attach
 
 THREE = {
     "main.tf": """
@@ -24,11 +32,19 @@ resource "terraform_data" "item" {
 }
 
 
+@pytest.fixture
+def service() -> Iterator[RunTaskService]:
+    with RunTaskService(hmac_key=HMAC_KEY) as running:
+        yield running
+
+
 def applied(client: ApiClient, workspace_id: str, **options: Any) -> dict[str, Any]:
-    """An auto-applied run with these options, once it has applied and released."""
+    """An auto-applied run with these options, once it has applied and released (a run shows
+    its variables' keys only)."""
     run = run_status(client, start_run(client, workspace_id, auto_apply=True, **options), ENDED)
     assert run["status"] == "applied", run["error"]
-    assert {name: run[name] for name in options} == options
+    plan_options = {name: value for name, value in options.items() if name != "variables"}
+    assert {name: run[name] for name in plan_options} == plan_options
     released(client, workspace_id)
     return run
 
@@ -40,7 +56,7 @@ def inventory(client: ApiClient, workspace_id: str) -> dict[str, str]:
     return {item["address"]: item["cloud_id"] for item in items}
 
 
-def test_replace_a_targeted_destroy_and_a_destroy_change_only_what_they_name(admin):
+def test_replace_a_targeted_destroy_and_a_destroy_change_only_what_they_name(admin, service):
     ws = new_workspace(admin, "run-options", THREE)
     applied(admin, ws)
     created = inventory(admin, ws)
@@ -57,9 +73,13 @@ def test_replace_a_targeted_destroy_and_a_destroy_change_only_what_they_name(adm
     assert (targeted["resource_additions"], targeted["resource_destructions"]) == (0, 1)
     assert inventory(admin, ws) == {a: after_replace[a], c: created[c]}
 
+    attach(admin, ws, service.url, ["post_apply"], "advisory", hmac_key=HMAC_KEY)
     everything = applied(admin, ws, is_destroy=True)
     assert everything["resource_destructions"] == 2
     assert inventory(admin, ws) == {}  # indexed from the new, empty state
+    service.wait_until_idle()
+    (told,) = [r for r in service.requests if r["run_id"] == everything["id"]]
+    assert (told["stage"], told["is_destroy"]) == ("post_apply", True)
 
 
 def test_an_empty_apply_applies_a_plan_without_changes_and_keeps_the_state(admin):
@@ -77,3 +97,61 @@ def test_an_empty_apply_applies_a_plan_without_changes_and_keeps_the_state(admin
     )
     after = admin.get(f"/workspaces/{ws}/current-state-version").json()
     assert (after["id"], after["serial"]) == (before["id"], before["serial"])
+
+
+UPSTREAM = {
+    "main.tf": """
+variable "upstream" {
+  type = string
+}
+
+data "terraform_remote_state" "upstream" {
+  backend = "local"
+  config  = { path = var.upstream }
+}
+
+resource "terraform_data" "kept" {
+  input = "kept"
+}
+
+output "upstream_version" {
+  value = data.terraform_remote_state.upstream.outputs.version
+}
+"""
+}
+
+
+def upstream_state(path: Path, version: str, serial: int) -> None:
+    """A state file another Terraform owns, as the workspace's configuration reads it."""
+    outputs = {"version": {"value": version, "type": "string"}}
+    state = {"version": 4, "serial": serial, "lineage": "upstream", "outputs": outputs}
+    path.write_text(json.dumps(state | {"terraform_version": "1.5.0", "resources": []}))
+
+
+def test_a_refresh_only_run_records_what_changed_outside_and_changes_no_resource(admin, tmp_path):
+    """The configuration reads another Terraform's state through a run variable (its path),
+    which the run keeps to itself. That state changes out of band; a refresh-only run sees
+    it, and its apply writes a new state version with the new output and the same resource."""
+    upstream = tmp_path / "upstream.tfstate"
+    upstream_state(upstream, "v1", serial=1)
+    variables = [{"key": "upstream", "value": str(upstream)}]
+    ws = new_workspace(admin, "refresh-only", UPSTREAM)
+    first = applied(admin, ws, variables=variables)
+    before = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    upstream_state(upstream, "v2", serial=2)
+
+    refreshed = applied(admin, ws, refresh_only=True, variables=variables)
+
+    assert first["variable_keys"] == refreshed["variable_keys"] == ["upstream"]
+    assert admin.get(f"/workspaces/{ws}/vars").json()["items"] == []
+    assert (refreshed["resource_additions"], refreshed["resource_changes"]) == (0, 0)
+    assert refreshed["resource_destructions"] == 0
+    after = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert after["serial"] > before["serial"]
+    assert before["outputs"]["upstream_version"]["value"] == "v1"
+    assert after["outputs"]["upstream_version"]["value"] == "v2"
+    assert inventory(admin, ws).keys() == {"terraform_data.kept"}
+    # Sensitive by default: the plan JSON that run tasks and readers get has it masked.
+    plan = admin.get(f"/runs/{refreshed['id']}/plan-json").json()
+    assert "upstream" in plan["variables"]
+    assert str(upstream) not in json.dumps(plan)

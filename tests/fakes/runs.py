@@ -19,10 +19,10 @@ class InMemoryRunStore:
         self.items: dict[str, dict[str, Any]] = {}
         self._order = itertools.count()
 
-    def add(self, run: Run) -> bool:
+    def add(self, run: Run, private: Mapping[str, str] | None = None) -> bool:
         if run.id in self.items:
             return False
-        item = run.model_dump(mode="json", exclude_none=True)
+        item = run.model_dump(mode="json", exclude_none=True) | dict(private or {})
         item["created_key"] = f"{next(self._order):020d}#{run.id}"
         if run.status is RunStatus.PENDING and not run.is_speculative:
             item["queued_workspace_id"] = run.workspace_id

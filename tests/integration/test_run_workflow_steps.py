@@ -122,6 +122,41 @@ def test_each_phase_gets_credentials_narrowed_to_its_run_and_its_variables_seale
         open_variables(body, runner.variables_key, bound_to=variables_key(run_id, "apply"))
 
 
+def test_a_runs_own_variables_reach_its_runner_sealed_over_the_workspaces(
+    aws, admin, ws, machinery
+):
+    """Run variables (HCP's): the run keeps them sealed, shows only their keys, never puts
+    them in the workspace, and its runner gets them as sensitive Terraform variables, each
+    overriding the workspace's variable of the same key."""
+    for key, value in (("region", "eu-west-1"), ("size", "small")):
+        body = {"key": key, "value": value, "category": "terraform"}
+        assert admin.post(f"/workspaces/{ws}/vars", body).status == 201
+    variables = [
+        {"key": "size", "value": "large-size-9f3a"},
+        {"key": "tags", "value": '{ team = "net" }', "hcl": True},
+    ]
+    run_id = new_run(admin, ws, variables=variables)
+    machinery.run_workflow().start(StartInput(run_id=run_id, execution_arn="arn:x"))
+
+    runner = machinery.run_workflow().start_plan(RunRef(run_id=run_id))
+
+    shown = admin.get(f"/runs/{run_id}")
+    assert shown.json()["variable_keys"] == ["size", "tags"]
+    assert "large-size-9f3a" not in shown.body
+    listed = admin.get(f"/workspaces/{ws}/vars").json()["items"]
+    assert {(v["key"], v["value"]) for v in listed} == {("region", "eu-west-1"), ("size", "small")}
+    item = boto3.resource("dynamodb").Table(aws.refs["RunsTable"]).get_item(Key={"id": run_id})
+    assert "large-size-9f3a" not in json.dumps(item["Item"], default=str)
+    at = variables_key(run_id, "plan")
+    sealed = boto3.client("s3").get_object(Bucket=aws.refs["ArtifactsBucket"], Key=at)
+    opened = open_variables(sealed["Body"].read(), runner.variables_key, bound_to=at)
+    assert sorted((v.key, v.value, v.hcl, v.sensitive) for v in opened) == [
+        ("region", "eu-west-1", False, False),
+        ("size", "large-size-9f3a", False, True),
+        ("tags", '{ team = "net" }', True, True),
+    ]
+
+
 def _record_into(calls: list[dict[str, Any]]) -> Any:
     def record(params: dict[str, Any], **_: Any) -> None:
         calls.append(dict(params))

@@ -264,6 +264,16 @@ def test_a_run_keeps_its_plan_options_and_a_plain_run_has_the_defaults(aws, admi
         ({"is_destroy": True, "replace_addrs": ["a.b"]}, None, "replace_addrs cannot"),
         ({"is_destroy": "yes"}, "/is_destroy", "boolean"),
         ({"operation": "plan_only", "allow_empty_apply": True}, None, "allow_empty_apply needs"),
+        ({"variables": [{"key": "1x", "value": "v"}]}, "/variables/0/key", "match pattern"),
+        ({"variables": [{"key": "x", "value": 3}]}, "/variables/0/value", "valid string"),
+        ({"variables": [{"key": "x", "value": "v", "sensitive": 0}]}, "/variables/0/sensitive", ""),
+        (
+            {"variables": [{"key": "x", "value": "a"}, {"key": "x", "value": "b"}]},
+            "/variables",
+            "x",
+        ),
+        ({"variables": [{"key": f"k{i}", "value": ""} for i in range(101)]}, "/variables", "100"),
+        ({"variables": [{"key": k, "value": "v" * 65536} for k in "xy"]}, "/variables", "bytes"),
     ],
 )
 def test_plan_options_that_make_no_sense_are_refused_and_create_no_run(

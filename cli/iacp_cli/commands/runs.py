@@ -73,6 +73,15 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
         default=[],
         help="replace this resource even if unchanged (repeatable)",
     )
+    start.add_argument(
+        "--var",
+        metavar="KEY=VALUE",
+        type=_run_variable,
+        action="append",
+        default=[],
+        help="a Terraform variable for this run alone, a string as `terraform -var` takes it; "
+        "it overrides the workspace's and is never stored with it (repeatable)",
+    )
     output = start.add_mutually_exclusive_group()
     output.add_argument("--watch", action="store_true", help="then follow it as `run watch`")
     output.add_argument("--json", action="store_true", help="print the API's JSON instead")
@@ -171,6 +180,8 @@ def start_run(args: argparse.Namespace, client: Client) -> int:
         body["target_addrs"] = args.target
     if args.replace:
         body["replace_addrs"] = args.replace
+    if args.var:
+        body["variables"] = args.var
     run = client.post(f"/workspaces/{segment(ws)}/runs", body)
     if args.json:
         print_json(run)
@@ -179,6 +190,13 @@ def start_run(args: argparse.Namespace, client: Client) -> int:
     if not args.watch:
         return 0
     return _watch(args, client, str(run["id"]))
+
+
+def _run_variable(text: str) -> JsonObject:
+    key, equals, value = text.partition("=")
+    if not key or not equals:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return {"key": key, "value": value}
 
 
 def watch_run(args: argparse.Namespace, client: Client) -> int:

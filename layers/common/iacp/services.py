@@ -32,6 +32,7 @@ from iacp.orchestration.workflow import RunWorkflow
 from iacp.orchestration.workflow_client import WorkflowClient, resume
 from iacp.outbound import Outbound
 from iacp.runs.artifacts import RunArtifacts
+from iacp.runs.models import Run
 from iacp.runs.store import DynamoRunStore, RunStore
 from iacp.runtasks import access_tokens
 from iacp.runtasks.access_tokens import AccessTokens
@@ -54,6 +55,7 @@ from iacp.states.service import StateService, read_state_file
 from iacp.states.store import DynamoStateStore, StateStore
 from iacp.tokens.service import TokenService
 from iacp.tokens.store import DynamoTokenStore
+from iacp.variables.run_scoped import open_run_variables, overriding
 from iacp.variables.service import SEALING_PURPOSE, RunVariable, VariableService, variables_for_run
 from iacp.variables.store import DynamoVariableStore, VariableStore
 from iacp.vcs.secrets import ConnectionSecrets
@@ -159,13 +161,14 @@ class RunMachinery:
             phase_timeout_seconds=settings.runner_phase_timeout_seconds,
         )
 
-    def variables_for(self, workspace_id: str) -> list[RunVariable]:
-        """The workspace's variables, unsealed, for the runner of one of its runs."""
-        return variables_for_run(
-            self.variables,
-            workspace_id,
-            sealer_for(self.settings.platform_secret_arn, SEALING_PURPOSE),
-        )
+    def variables_for(self, run: Run, sealed_run_variables: str | None) -> list[RunVariable]:
+        """The run's variables, unsealed, for its runner: the workspace's, and the run's own
+        overriding them."""
+        sealer = sealer_for(self.settings.platform_secret_arn, SEALING_PURPOSE)
+        variables = variables_for_run(self.variables, run.workspace_id, sealer)
+        if sealed_run_variables is None:
+            return variables
+        return overriding(variables, open_run_variables(sealed_run_variables, sealer, run.id))
 
     def vcs_credentials(self, connection_id: str) -> str:
         """The secret with the connection's clone token; '' without one (CodeCommit clones
@@ -242,6 +245,7 @@ def build_services(settings: ApiSettings) -> Services:
             machinery.finisher,
             machinery.task_stages,
             machinery.task_results,
+            variable_sealer=partial(sealer_for, settings.platform_secret_arn, SEALING_PURPOSE),
         ),
         run_tasks=RunTaskService(
             machinery.run_tasks,

@@ -192,7 +192,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
         configuration_store,
         vcs_credentials=lambda connection_id: "",
         runner_credentials=credentials,
-        variables_for=lambda workspace_id: [],
+        variables_for=lambda run, sealed: [],
         phase_timeout_seconds=600,
         clock=clock,
     )
@@ -206,6 +206,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
         finisher,
         stages,
         results,
+        lambda: sealer,
         clock,
     )
     return World(

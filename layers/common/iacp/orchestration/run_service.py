@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from iacp.configurations.service import ConfigurationService
+from iacp.crypto import Sealer
 from iacp.documents import StoredDocument
 from iacp.errors import Conflict, NotFound, capped
 from iacp.ids import new_id
@@ -23,10 +24,11 @@ from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.models import LogPage, Run, RunAction, RunCreate
 from iacp.runs.phase import Phase, plan_json_key
 from iacp.runs.status import InvalidTransition, RunStatus
-from iacp.runs.store import RunStore
+from iacp.runs.store import SEALED_VARIABLES, RunStore
 from iacp.runtasks.models import StageStatus, TaskResult, TaskResultSummary
 from iacp.runtasks.results import TaskResultStore
 from iacp.timestamps import to_iso, utcnow
+from iacp.variables.run_scoped import seal_run_variables
 from iacp.workspaces.service import existing_workspace
 from iacp.workspaces.store import WorkspaceStore
 
@@ -43,6 +45,7 @@ class RunService:
         finisher: RunFinisher,
         task_stages: TaskStages,
         task_results: TaskResultStore,
+        variable_sealer: Callable[[], Sealer],
         clock: Callable[[], datetime] = utcnow,
     ):
         self._runs = runs
@@ -54,14 +57,16 @@ class RunService:
         self._finisher = finisher
         self._task_stages = task_stages
         self._task_results = task_results
+        self._variable_sealer = variable_sealer  # called only for a run with variables
         self._clock = clock
 
     def create(self, principal: Principal, workspace_id: str, request: RunCreate) -> Run:
         principal.require_workspace(workspace_id, Role.WRITE)
         workspace = existing_workspace(self._workspaces, workspace_id)
         version = self._configurations.uploaded(workspace_id, request.configuration_version_id)
+        run_id = new_id("run")
         run = Run.pending(
-            run_id=new_id("run"),
+            run_id=run_id,
             workspace_id=workspace_id,
             configuration_version_id=version.id,
             operation=request.operation,
@@ -71,8 +76,13 @@ class RunService:
             at=self._clock(),
             options=request.plan_options(),
             allow_empty_apply=request.allow_empty_apply,
+            variable_keys=[v.key for v in request.variables],
         )
-        self._runs.add(run)
+        sealed: dict[str, str] = {}
+        if request.variables:
+            sealer = self._variable_sealer()
+            sealed[SEALED_VARIABLES] = seal_run_variables(request.variables, sealer, run_id)
+        self._runs.add(run, sealed)
         logger.info("run created", extra={"run_id": run.id, "workspace_id": workspace_id})
         self._queue.submit(run)
         return self._existing(run.id)

@@ -40,7 +40,7 @@ from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.models import Run
 from iacp.runs.phase import Phase, PhaseResult, PhaseStatus, RunError, run_state_key
 from iacp.runs.status import InvalidTransition, RunStatus
-from iacp.runs.store import RunStore
+from iacp.runs.store import SEALED_VARIABLES, RunStore
 from iacp.states.service import StateService
 from iacp.states.store import StateRefused
 from iacp.timestamps import utcnow
@@ -142,12 +142,13 @@ class RunWorkflow:
         configurations: ConfigurationStore,
         vcs_credentials: Callable[[str], str],
         runner_credentials: RunnerCredentialIssuer,
-        variables_for: Callable[[str], list[RunVariable]],
+        variables_for: Callable[[Run, str | None], list[RunVariable]],
         phase_timeout_seconds: int = 3600,
         clock: Callable[[], datetime] = utcnow,
     ):
         """``vcs_credentials``: the secret holding a VCS connection's clone token, or '';
-        ``variables_for``: a workspace's variables, unsealed, for a run;
+        ``variables_for``: a run's variables, unsealed: its workspace's, and its own (given
+        sealed, as the run keeps them) overriding them;
         ``phase_timeout_seconds``: how long a runner phase may run before it is stopped."""
         self._phase_timeout_seconds = phase_timeout_seconds
         self._runs = runs
@@ -406,7 +407,9 @@ class RunWorkflow:
             workspace_role_arn=workspace.aws_role_arn or "",
         )
         sealed_at = variables_key(run.id, phase)
-        key, sealed = seal_variables(self._variables_for(run.workspace_id), bound_to=sealed_at)
+        run_scoped = self._runs.private(run.id).get(SEALED_VARIABLES) if run.variable_keys else None
+        variables = self._variables_for(run, run_scoped)
+        key, sealed = seal_variables(variables, bound_to=sealed_at)
         self._artifacts.put(sealed_at, sealed)
         return RunnerInput(
             run_id=run.id,

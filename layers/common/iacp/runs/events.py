@@ -49,7 +49,17 @@ class RunEvent(PlanOptions):
     created_by: str
     created_at: str = Field(description="When the run was created (ISO 8601 UTC)")
     error: RunError | None = None
+    variable_keys: list[str] = Field(
+        default_factory=list, description="The keys of the run's variables, never their values"
+    )
     links: RunLinks
+
+    def described(self) -> str:
+        """The plan options and the run variables' keys in words ('' for a plain run)."""
+        words = [super().described()]
+        if self.variable_keys:
+            words.append("run variables: " + ", ".join(self.variable_keys))
+        return "; ".join(word for word in words if word)
 
 
 class TaskStageEvent(BaseModel):
@@ -107,6 +117,7 @@ def status_change(
         created_by=str(new.get("created_by", "")),
         created_at=str(new["created_at"]),
         error=None if error is None else RunError.model_validate(error),
+        variable_keys=[str(key) for key in new.get("variable_keys", [])],
         links=_links(base_url, run_id, workspace_id),
         # A run item written before runs had options has none: the defaults.
         **{name: new[name] for name in PlanOptions.model_fields if name in new},

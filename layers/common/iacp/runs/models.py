@@ -11,6 +11,7 @@ from iacp.runs.phase import Phase, PlanOptions, RunError
 from iacp.runs.status import RunStatus
 from iacp.runtasks.models import TaskStage
 from iacp.timestamps import UtcDatetime
+from iacp.variables.run_scoped import RunScopedVariables
 
 
 class Operation(StrEnum):
@@ -29,6 +30,10 @@ class Run(PlanOptions):
     auto_apply: bool
     allow_empty_apply: bool = Field(
         False, description="A plan with no changes is applied all the same (HCP's flag)"
+    )
+    variable_keys: list[str] = Field(
+        default_factory=list,
+        description="The keys of the run's variables; their values are never returned",
     )
     status: RunStatus
     status_timestamps: dict[str, UtcDatetime]
@@ -60,6 +65,7 @@ class Run(PlanOptions):
         vcs: CommitSource | None = None,
         options: PlanOptions | None = None,
         allow_empty_apply: bool = False,
+        variable_keys: list[str] | None = None,
     ) -> "Run":
         """A new run, waiting to start; plan-only runs are speculative (they never queue)."""
         return cls(
@@ -76,6 +82,7 @@ class Run(PlanOptions):
             configuration_version_id=configuration_version_id,
             vcs=vcs,
             allow_empty_apply=allow_empty_apply,
+            variable_keys=variable_keys or [],
             **(options or PlanOptions()).model_dump(),
         )
 
@@ -116,6 +123,11 @@ class RunCreate(_Input, PlanOptions):
         False,
         description="Apply a plan with no changes too (e.g. to rewrite the state with a newer "
         "Terraform); otherwise such a run ends planned_and_finished",
+    )
+    variables: RunScopedVariables = Field(
+        default_factory=list,
+        description="Terraform variables for this run alone (HCP's run variables), overriding "
+        "the workspace's of the same key; never stored in the workspace, never returned",
     )
 
     @model_validator(mode="after")

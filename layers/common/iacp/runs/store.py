@@ -31,6 +31,8 @@ _LIST_KEY = frozenset({"id", "workspace_id", "created_key"})
 AWAITING_RUNNER = "awaiting_runner"
 # Counts the rewrites of a run's task-stage summaries: each rewrite is conditional on it.
 TASK_STAGES_VERSION = "task_stages_version"
+# The run's own variables, sealed (iacp.variables.run_scoped): written once, with the run.
+SEALED_VARIABLES = "sealed_variables"
 REWRITE_ATTEMPTS = 10
 # Attributes the workflow keeps on the run item that are never part of the API's Run.
 PRIVATE = (
@@ -47,11 +49,12 @@ PRIVATE = (
     "override_token",
     AWAITING_RUNNER,
     TASK_STAGES_VERSION,
+    SEALED_VARIABLES,
 )
 
 
 class RunStore(Protocol):
-    def add(self, run: Run) -> bool: ...
+    def add(self, run: Run, private: Mapping[str, str] | None = None) -> bool: ...
     def get(self, run_id: str) -> Run | None: ...
     def private(self, run_id: str) -> dict[str, Any]: ...
     def unsettled(self, run_ids: Collection[str]) -> set[str]: ...
@@ -90,9 +93,10 @@ class DynamoRunStore:
     def __init__(self, table_name: str):
         self._table: Table = dynamodb_table(table_name)
 
-    def add(self, run: Run) -> bool:
-        """Store a new run; False when a run with its id exists (a derived id, made again)."""
-        item = _item(run)
+    def add(self, run: Run, private: Mapping[str, str] | None = None) -> bool:
+        """Store a new run, with private attributes of its own (``PRIVATE``); False when a
+        run with its id exists (a derived id, made again)."""
+        item = _item(run) | dict(private or {})
         if run.status is RunStatus.PENDING and not run.is_speculative:
             item["queued_workspace_id"] = run.workspace_id
         new = "attribute_not_exists(id)"
