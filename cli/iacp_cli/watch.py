@@ -310,7 +310,7 @@ def _operation(run: JsonObject) -> str:
 def describe_options(run: JsonObject) -> str:
     """A run's plan options and its variables' keys in words (``destroy plan; targets: a.b,
     c.d``); empty for a plain run. A field a run lacks (an older run) has its default."""
-    words = []
+    words = ["saved plan"] if run.get("save_plan") else []
     if run.get("is_destroy"):
         words.append("destroy plan")
     if run.get("refresh_only"):

@@ -313,6 +313,7 @@ def test_run_start_sends_only_the_plan_options_given(cli, demo: FakeApi):
         cli("run", "start", "demo", "--var", "size=large", "--var", "note=a=b", "--var", "e=").code
         == 0
     )
+    assert cli("run", "start", "demo", "--save-plan").code == 0
     assert cli("run", "start", "demo").code == 0
 
     bodies = [r.json() for r in demo.requests if r.method == "POST"]
@@ -330,6 +331,7 @@ def test_run_start_sends_only_the_plan_options_given(cli, demo: FakeApi):
                 {"key": "e", "value": ""},
             ],
         },
+        {"operation": "plan_and_apply", "save_plan": True},
         {"operation": "plan_and_apply"},
     ]
 
@@ -442,8 +444,9 @@ def test_run_show_names_the_plan_options(cli, api: FakeApi):
         "operation:     plan_and_apply",
         "options:       destroy plan; no refresh; targets: a.b, c.d; replacing: x.y",
     ]
-    api.route("GET", f"/api/v1/runs/{run}", (200, run_document("applied", variable_keys=["a"])))
-    assert "options:       run variables: a" in cli("run", "show", run).out.splitlines()
+    saved = run_document("planned", save_plan=True, variable_keys=["a"])
+    api.route("GET", f"/api/v1/runs/{run}", (200, saved))
+    assert "options:       saved plan; run variables: a" in cli("run", "show", run).out.splitlines()
 
 
 def test_run_show_names_no_options_for_a_plain_or_an_older_run(cli, api: FakeApi):

@@ -155,3 +155,27 @@ def test_a_refresh_only_run_records_what_changed_outside_and_changes_no_resource
     plan = admin.get(f"/runs/{refreshed['id']}/plan-json").json()
     assert "upstream" in plan["variables"]
     assert str(upstream) not in json.dumps(plan)
+
+
+def test_a_saved_plan_waits_without_the_workspace_and_applies_only_if_still_current(admin):
+    """HCP's saved plans: one plans and waits without the queue or the lock, so another run
+    applies meanwhile; that makes it stale, and Terraform refuses its apply. A saved plan
+    confirmed while it is still current applies."""
+    ws = new_workspace(admin, "saved-plan", THREE)
+    stale = run_status(admin, start_run(admin, ws, save_plan=True), {"planned"} | ENDED)
+    assert (stale["status"], stale["save_plan"]) == ("planned", True), stale["error"]
+    assert released(admin, ws)["lock"] is None
+
+    applied(admin, ws)  # not held up by the waiting saved plan
+    assert admin.post(f"/runs/{stale['id']}/actions/apply").status == 202
+    refused = run_status(admin, stale["id"], ENDED)
+
+    assert refused["status"] == "errored"
+    assert "state changed since this plan was made" in refused["error"]["message"]
+    released(admin, ws)
+    current = run_status(
+        admin, start_run(admin, ws, save_plan=True, is_destroy=True), {"planned"} | ENDED
+    )
+    assert admin.post(f"/runs/{current['id']}/actions/apply").status == 202
+    assert run_status(admin, current["id"], ENDED)["status"] == "applied"
+    assert inventory(admin, ws) == {}

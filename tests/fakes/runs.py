@@ -24,7 +24,7 @@ class InMemoryRunStore:
             return False
         item = run.model_dump(mode="json", exclude_none=True) | dict(private or {})
         item["created_key"] = f"{next(self._order):020d}#{run.id}"
-        if run.status is RunStatus.PENDING and not run.is_speculative:
+        if run.status is RunStatus.PENDING and run.queues:
             item["queued_workspace_id"] = run.workspace_id
         self.items[run.id] = item
         return True

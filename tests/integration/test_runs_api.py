@@ -264,6 +264,8 @@ def test_a_run_keeps_its_plan_options_and_a_plain_run_has_the_defaults(aws, admi
         ({"is_destroy": True, "replace_addrs": ["a.b"]}, None, "replace_addrs cannot"),
         ({"is_destroy": "yes"}, "/is_destroy", "boolean"),
         ({"operation": "plan_only", "allow_empty_apply": True}, None, "allow_empty_apply needs"),
+        ({"operation": "plan_only", "save_plan": True}, None, "save_plan needs"),
+        ({"save_plan": True, "auto_apply": True}, None, "save_plan cannot auto-apply"),
         ({"variables": [{"key": "1x", "value": "v"}]}, "/variables/0/key", "match pattern"),
         ({"variables": [{"key": "x", "value": 3}]}, "/variables/0/value", "valid string"),
         ({"variables": [{"key": "x", "value": "v", "sensitive": 0}]}, "/variables/0/sensitive", ""),

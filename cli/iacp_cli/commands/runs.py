@@ -74,6 +74,11 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
         help="replace this resource even if unchanged (repeatable)",
     )
     start.add_argument(
+        "--save-plan",
+        action="store_true",
+        help="a saved plan: it plans without holding the workspace, then waits for `run apply`",
+    )
+    start.add_argument(
         "--var",
         metavar="KEY=VALUE",
         type=_run_variable,
@@ -180,6 +185,8 @@ def start_run(args: argparse.Namespace, client: Client) -> int:
         body["target_addrs"] = args.target
     if args.replace:
         body["replace_addrs"] = args.replace
+    if args.save_plan:
+        body["save_plan"] = True
     if args.var:
         body["variables"] = args.var
     run = client.post(f"/workspaces/{segment(ws)}/runs", body)

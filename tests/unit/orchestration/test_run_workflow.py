@@ -3,13 +3,14 @@ the lock, and steps that run twice (a retry finds its own work done and carries 
 
 import pytest
 
+from iacp.errors import Conflict
 from iacp.orchestration.steps import LockFailed, ResultMissing, RunNotRunnable
 from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
 from iacp.runs.models import RunAction
 from iacp.runs.phase import Phase, run_state_key
 from iacp.runs.status import RunStatus
 from iacp.variables.handoff import variables_key
-from iacp.workspaces.models import WorkspaceLock
+from iacp.workspaces.models import LockRequest, WorkspaceLock
 from tests.unit.orchestration.conftest import ADMIN, World
 
 
@@ -307,3 +308,80 @@ def test_the_periodic_check_starts_runs_that_wait_on_free_workspaces(world: Worl
 
     assert world.queue.start_waiting() == 1
     assert world.workflow.started == [run_id]
+
+
+# --- saved plans (HCP's save-plan runs) --------------------------------------------------------
+
+
+def saved_plan(world: World, ws: str) -> str:
+    """A saved-plan run that has planned changes and waits for its apply."""
+    run_id = world.new_run(ws, save_plan=True)
+    world.planning(run_id)
+    world.plan_result(run_id, has_changes=True)
+    assert world.steps.record_plan(RunRef(run_id=run_id)).next == "confirm"
+    world.steps.await_confirmation(ConfirmationInput(run_id=run_id, task_token="saved-token"))
+    return run_id
+
+
+def test_a_saved_plan_plans_and_waits_without_holding_the_workspace(world: World):
+    ws = world.workspace(auto_apply=True)
+    busy = world.new_run(ws)  # holds the queue: the saved plan does not wait for it
+
+    run_id = saved_plan(world, ws)
+
+    run = world.run(run_id)
+    assert (run.status, run.save_plan, run.auto_apply) == (RunStatus.PLANNED, True, False)
+    assert holder(world, ws) == (busy, None)
+    assert run_id in world.workflow.started
+
+
+def test_applying_a_saved_plan_takes_the_workspace_then_confirms_it(world: World):
+    ws = world.workspace()
+    run_id = saved_plan(world, ws)
+    assert holder(world, ws) == (None, None)
+
+    confirmed = world.run_service.apply(ADMIN, run_id, RunAction())
+
+    assert confirmed.status is RunStatus.CONFIRMED
+    assert holder(world, ws) == (run_id, run_id)
+    assert world.workflow.resumed == [("saved-token", {"decision": "apply"})]
+    world.steps.start_apply(RunRef(run_id=run_id))
+    world.apply_result(run_id, serial=1)
+    world.steps.record_apply(RunRef(run_id=run_id))
+    world.steps.finish(RunRef(run_id=run_id))
+    assert world.run(run_id).status is RunStatus.APPLIED
+    assert holder(world, ws) == (None, None)
+
+
+def test_a_saved_plan_is_not_applied_while_another_run_or_a_user_holds_the_workspace(
+    world: World,
+):
+    ws = world.workspace()
+    run_id = saved_plan(world, ws)
+    other = world.new_run(ws)
+
+    with pytest.raises(Conflict, match=f"busy with run {other}"):
+        world.run_service.apply(ADMIN, run_id, RunAction())
+    assert (world.run(run_id).status, holder(world, ws)) == (RunStatus.PLANNED, (other, None))
+
+    world.finisher.end(world.run(other), RunStatus.CANCELED, None, reason="canceled")
+    world.workspaces.lock(ADMIN, ws, LockRequest(reason="maintenance"))
+    with pytest.raises(Conflict, match=r"locked by .* once it is unlocked"):
+        world.run_service.apply(ADMIN, run_id, RunAction())
+    assert (world.run(run_id).status, holder(world, ws)) == (
+        RunStatus.PLANNED,
+        (None, ADMIN.token_id),
+    )
+    assert world.workflow.resumed == []
+
+
+def test_discarding_a_saved_plan_leaves_the_workspace_to_whoever_holds_it(world: World):
+    ws = world.workspace()
+    run_id = saved_plan(world, ws)
+    other = world.new_run(ws)
+
+    world.run_service.discard(ADMIN, run_id, RunAction())
+    world.steps.finish(RunRef(run_id=run_id))
+
+    assert world.run(run_id).status is RunStatus.DISCARDED
+    assert holder(world, ws) == (other, None)

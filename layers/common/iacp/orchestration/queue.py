@@ -1,5 +1,6 @@
 """The per-workspace run queue (design §4): one non-speculative run active at a time, first in
-first out; speculative (plan-only) runs never wait.
+first out; speculative (plan-only) runs and saved plans never wait (a saved plan takes the
+workspace only when its apply is confirmed: ``RunService``).
 
 A run holds the queue through the workspace item's ``current_run_id`` (a conditional write,
 so exactly one run wins); waiting runs are found through the runs table's sparse ``queue``
@@ -21,7 +22,7 @@ class RunQueue:
 
     def submit(self, run: Run) -> None:
         """A new run: start it now if it need not wait, else let the queue decide."""
-        if run.is_speculative:
+        if not run.queues:
             self._start(run.id)
         else:
             self.start_next(run.workspace_id)

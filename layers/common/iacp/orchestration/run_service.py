@@ -29,7 +29,7 @@ from iacp.runtasks.models import StageStatus, TaskResult, TaskResultSummary
 from iacp.runtasks.results import TaskResultStore
 from iacp.timestamps import to_iso, utcnow
 from iacp.variables.run_scoped import seal_run_variables
-from iacp.workspaces.service import existing_workspace
+from iacp.workspaces.service import WorkspaceService, existing_workspace
 from iacp.workspaces.store import WorkspaceStore
 
 
@@ -58,6 +58,7 @@ class RunService:
         self._task_stages = task_stages
         self._task_results = task_results
         self._variable_sealer = variable_sealer  # called only for a run with variables
+        self._locks = WorkspaceService(workspaces, clock)
         self._clock = clock
 
     def create(self, principal: Principal, workspace_id: str, request: RunCreate) -> Run:
@@ -77,6 +78,7 @@ class RunService:
             options=request.plan_options(),
             allow_empty_apply=request.allow_empty_apply,
             variable_keys=[v.key for v in request.variables],
+            save_plan=request.save_plan,
         )
         sealed: dict[str, str] = {}
         if request.variables:
@@ -201,6 +203,9 @@ class RunService:
         decision = DECISIONS[to]
         run = self._existing(run_id)
         principal.require_workspace(run.workspace_id, Role.WRITE)
+        taking = run.save_plan and to is RunStatus.CONFIRMED and run.status is RunStatus.PLANNED
+        if taking:
+            self._take_workspace(run)
         try:
             changed = self._runs.transition(
                 run_id,
@@ -212,6 +217,8 @@ class RunService:
                 },
             )
         except InvalidTransition as refused:
+            if taking and (refused.current is None or refused.current.terminal):
+                self._finisher.release(run)  # it ended meanwhile: give the workspace back
             raise Conflict(
                 f"Run {run_id} is {refused.current}; only a planned run can be confirmed or "
                 "discarded."
@@ -221,6 +228,26 @@ class RunService:
             self._workflow.resume(str(token), {"decision": decision})
         logger.info(f"run {decision}", extra={"run_id": run_id, "by": principal.token_id})
         return changed
+
+    def _take_workspace(self, run: Run) -> None:
+        """A saved plan takes its workspace only when its apply is confirmed: the queue, then
+        the lock, as a run takes them before it waits for confirmation (design §4). A
+        workspace busy with another run, or locked, is a 409 and the plan keeps waiting."""
+        if not self._workspaces.claim_queue(run.workspace_id, run.id):
+            busy = existing_workspace(self._workspaces, run.workspace_id).current_run_id
+            raise Conflict(
+                f"Workspace {run.workspace_id} is busy with run {busy}: apply the saved plan "
+                "once that run has ended."
+            )
+        try:
+            self._locks.lock_workspace(run.workspace_id, holder=run.id, reason=f"run {run.id}")
+        except Conflict as locked:
+            lock = existing_workspace(self._workspaces, run.workspace_id).lock
+            if lock is None or lock.holder != run.id:  # else: a confirm at the same time
+                self._queue.release(run.workspace_id, run.id)
+                detail = f"{locked.detail} The saved plan can be applied once it is unlocked."
+                raise Conflict(detail) from None
+        self._runs.update(run.id, {"lock_held": True})
 
     def _existing(self, run_id: str) -> Run:
         run = self._runs.get(run_id)

@@ -164,10 +164,10 @@ class RunWorkflow:
         self._clock = clock
 
     def start(self, step: StartInput) -> StartOutput:
-        """The run takes its workspace's queue (unless plan-only): ``fetching``. A
-        VCS-driven run's commit is fetched next; then the pre_plan run tasks."""
+        """The run takes its workspace's queue (unless plan-only or a saved plan):
+        ``fetching``. A VCS-driven run's commit is fetched next; then the pre_plan run tasks."""
         run = self._run(step.run_id)
-        if not run.is_speculative and not self._workspaces.claim_queue(run.workspace_id, run.id):
+        if run.queues and not self._workspaces.claim_queue(run.workspace_id, run.id):
             raise RunNotRunnable(f"Workspace {run.workspace_id} is busy with another run.")
         started = self._advance(run.id, RunStatus.FETCHING, {"execution_arn": step.execution_arn})
         if started.execution_arn != step.execution_arn:
@@ -224,6 +224,9 @@ class RunWorkflow:
             self._advance(run.id, RunStatus.PLANNED_AND_FINISHED, counts)
             return PlanDecision(next="finish")
         self._runs.update(run.id, counts)
+        if run.save_plan:
+            # It waits without the workspace: a confirmed apply takes it (RunService).
+            return PlanDecision(next="confirm")
         try:
             self._locks.lock_workspace(run.workspace_id, holder=run.id, reason=f"run {run.id}")
         except Conflict as conflict:

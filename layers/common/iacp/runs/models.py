@@ -31,6 +31,11 @@ class Run(PlanOptions):
     allow_empty_apply: bool = Field(
         False, description="A plan with no changes is applied all the same (HCP's flag)"
     )
+    save_plan: bool = Field(
+        False,
+        description="A saved-plan run: it plans without holding the workspace, which it "
+        "takes only when its apply is confirmed",
+    )
     variable_keys: list[str] = Field(
         default_factory=list,
         description="The keys of the run's variables; their values are never returned",
@@ -66,15 +71,18 @@ class Run(PlanOptions):
         options: PlanOptions | None = None,
         allow_empty_apply: bool = False,
         variable_keys: list[str] | None = None,
+        save_plan: bool = False,
     ) -> "Run":
-        """A new run, waiting to start; plan-only runs are speculative (they never queue)."""
+        """A new run, waiting to start; plan-only runs are speculative (they never queue),
+        and saved plans never apply by themselves."""
         return cls(
             id=run_id,
             created_at=at,
             workspace_id=workspace_id,
             operation=operation,
             is_speculative=operation is Operation.PLAN_ONLY,
-            auto_apply=auto_apply,
+            auto_apply=auto_apply and not save_plan,
+            save_plan=save_plan,
             status=RunStatus.PENDING,
             status_timestamps={RunStatus.PENDING.value: at},
             message=message,
@@ -85,6 +93,13 @@ class Run(PlanOptions):
             variable_keys=variable_keys or [],
             **(options or PlanOptions()).model_dump(),
         )
+
+    @property
+    def queues(self) -> bool:
+        """Whether the run waits its turn in the workspace's queue and holds the workspace
+        from its start (design §4): not a speculative run, not a saved plan (which takes the
+        workspace only when its apply is confirmed)."""
+        return not (self.is_speculative or self.save_plan)
 
     @property
     def runner_phase(self) -> Phase | None:
@@ -124,6 +139,12 @@ class RunCreate(_Input, PlanOptions):
         description="Apply a plan with no changes too (e.g. to rewrite the state with a newer "
         "Terraform); otherwise such a run ends planned_and_finished",
     )
+    save_plan: StrictBool = Field(
+        False,
+        description="A saved-plan run (HCP's): it plans at once without holding the workspace "
+        "or its lock, then waits as planned; a confirmed apply takes the workspace (409 while "
+        "another run or a user holds it) and applies the plan if the state has not changed",
+    )
     variables: RunScopedVariables = Field(
         default_factory=list,
         description="Terraform variables for this run alone (HCP's run variables), overriding "
@@ -132,10 +153,11 @@ class RunCreate(_Input, PlanOptions):
 
     @model_validator(mode="after")
     def _applies(self) -> Self:
-        if self.allow_empty_apply and self.operation is Operation.PLAN_ONLY:
-            raise ValueError(
-                "allow_empty_apply needs a plan_and_apply run: a plan_only never applies"
-            )
+        for flag in ("allow_empty_apply", "save_plan"):
+            if getattr(self, flag) and self.operation is Operation.PLAN_ONLY:
+                raise ValueError(f"{flag} needs a plan_and_apply run: a plan_only never applies")
+        if self.save_plan and self.auto_apply:
+            raise ValueError("save_plan cannot auto-apply: a saved plan waits for its apply")
         return self
 
 

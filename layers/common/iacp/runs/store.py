@@ -97,7 +97,7 @@ class DynamoRunStore:
         """Store a new run, with private attributes of its own (``PRIVATE``); False when a
         run with its id exists (a derived id, made again)."""
         item = _item(run) | dict(private or {})
-        if run.status is RunStatus.PENDING and not run.is_speculative:
+        if run.status is RunStatus.PENDING and run.queues:
             item["queued_workspace_id"] = run.workspace_id
         new = "attribute_not_exists(id)"
         return (
