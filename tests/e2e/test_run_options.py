@@ -179,3 +179,18 @@ def test_a_saved_plan_waits_without_the_workspace_and_applies_only_if_still_curr
     assert admin.post(f"/runs/{current['id']}/actions/apply").status == 202
     assert run_status(admin, current["id"], ENDED)["status"] == "applied"
     assert inventory(admin, ws) == {}
+
+
+def test_options_that_make_no_sense_are_a_422_through_the_platform_and_start_nothing(admin):
+    ws = new_workspace(admin, "bad-options", THREE)
+    for body, says in (
+        ({"target_addrs": ["terraform_data"]}, "not a resource or module address"),
+        ({"is_destroy": True, "refresh_only": True}, "cannot both be true"),
+        ({"target_addrs": [f"terraform_data.t{i}" for i in range(101)]}, "at most 100"),
+        ({"variables": [{"key": "9lives", "value": ""}]}, "pattern"),
+    ):
+        refused = admin.post(f"/workspaces/{ws}/runs", body)
+        assert refused.status == 422, refused.body
+        assert says in refused.body
+    assert admin.get(f"/workspaces/{ws}/runs").json()["items"] == []
+    assert admin.get(f"/workspaces/{ws}").json()["current_run_id"] is None
