@@ -146,6 +146,7 @@ def build_world(aws: Provisioned, gateway: Any, services: WorldServices, needs_r
     if needs_runs:  # runs in each state the run actions care about, each in its workspace
         runs["cv"] = upload_configuration(admin, aws, main)
         runs["run"] = applied_run(aws, admin, main)
+        runs["sv"] = admin.get(f"/workspaces/{main}/current-state-version").json()["id"]
         confirmable = admin.post("/workspaces", {"name": "confirmable"}).json()["id"]
         upload_configuration(admin, aws, confirmable)
         runs["planned"] = planned_run(aws, admin, confirmable)
@@ -190,6 +191,7 @@ def build_world(aws: Provisioned, gateway: Any, services: WorldServices, needs_r
         "missing_result": "taskrs-AAAAAAAAAAAAAAAA",
         "missing_vcs": "vcs-AAAAAAAAAAAAAAAA",
         "missing_nc": "nc-AAAAAAAAAAAAAAAA",
+        "missing_sv": "sv-AAAAAAAAAAAAAAAA",
     }
     return World(clients, ids)
 
@@ -225,6 +227,9 @@ NCS = "/workspaces/{ws}/notification-configurations"
 NC = "/notification-configurations/{nc}"
 MISSING_NC = "/notification-configurations/{missing_nc}"
 NEW_NC = {"name": "n", "destination_type": "slack", "url": "https://hooks.example.com/y"}
+SVS = "/workspaces/{ws}/state-versions"
+SV = "/state-versions/{sv}"
+ROLLBACK = {"rollback_to": "{sv}"}
 PASSED = {"data": {"type": "task-results", "attributes": {"status": "passed"}}}
 
 # (who, method, path, body, setup, expected status); setup runs as admin before the call.
@@ -427,6 +432,26 @@ CASES: dict[str, tuple[str, str, str, Any, tuple[str, str] | None, int]] = {
         None,
         404,
     ),
+    # GET and POST (a rollback) .../state-versions; GET /state-versions/{sv} and its outputs
+    "list-sv ok": ("reader", "GET", SVS, None, None, 200),
+    "list-sv 401": ("nobody", "GET", SVS, None, None, 401),
+    "list-sv 403": ("limited", "GET", SVS, None, None, 403),
+    "list-sv 404": ("reader", "GET", "/workspaces/{missing_ws}/state-versions", None, None, 404),
+    "list-sv 422": ("reader", "GET", SVS + "?limit=0", None, None, 422),
+    "rollback ok": ("writer", "POST", SVS, ROLLBACK, None, 201),
+    "rollback 401": ("nobody", "POST", SVS, ROLLBACK, None, 401),
+    "rollback 403": ("reader", "POST", SVS, ROLLBACK, None, 403),
+    "rollback 404": ("writer", "POST", SVS, {"rollback_to": "{missing_sv}"}, None, 404),
+    "rollback 409": ("writer", "POST", SVS, ROLLBACK, ("POST", LOCK), 409),
+    "rollback 422": ("writer", "POST", SVS, {"rollback_to": "{run}"}, None, 422),
+    "show-sv ok": ("reader", "GET", SV, None, None, 200),
+    "show-sv 401": ("nobody", "GET", SV, None, None, 401),
+    "show-sv 404": ("reader", "GET", "/state-versions/{missing_sv}", None, None, 404),
+    "show-sv 404 not its workspace": ("limited", "GET", SV, None, None, 404),
+    "sv-outputs ok": ("reader", "GET", SV + "/outputs", None, None, 200),
+    "sv-outputs 401": ("nobody", "GET", SV + "/outputs", None, None, 401),
+    "sv-outputs 404": ("reader", "GET", "/state-versions/{missing_sv}/outputs", None, None, 404),
+    "sv-outputs 404 not its workspace": ("limited", "GET", SV + "/outputs", None, None, 404),
     # POST /run-tasks: verified by the reference service first
     "create-task ok": ("admin", "POST", "/run-tasks", NEW_TASK, None, 201),
     "create-task 401": ("nobody", "POST", "/run-tasks", NEW_TASK, None, 401),
@@ -721,6 +746,7 @@ def test_the_matrix_covers_every_route_of_the_openapi_document(world: World) -> 
         "{result_id}": "{result}",
         "{connection_id}": "{vcs}",
         "{configuration_id}": "{nc}",
+        "{state_version_id}": "{sv}",
     }
     same_route = {
         "{planned}": "{run}",
@@ -729,7 +755,7 @@ def test_the_matrix_covers_every_route_of_the_openapi_document(world: World) -> 
         "{used_vcs}": "{vcs}",
         "{other}": "{ws}",
     }
-    missing = ("ws", "var", "at", "cv", "run", "task", "wstask", "result", "vcs", "nc")
+    missing = ("ws", "var", "at", "cv", "run", "task", "wstask", "result", "vcs", "nc", "sv")
     covered = set()
     for _, method, path, _, _, _ in CASES.values():
         path = path.partition("?")[0]

@@ -138,6 +138,26 @@ def test_artifacts_bucket_is_versioned_encrypted_private_and_tls_only():
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+def test_state_versions_move_to_infrequent_access_after_30_days_and_other_rules_stay():
+    rules = {
+        rule["Id"]: rule
+        for rule in TEMPLATE.properties("ArtifactsBucket")["LifecycleConfiguration"]["Rules"]
+    }
+    state = rules["state-versions-to-infrequent-access"]
+    assert state["Status"] == "Enabled"
+    assert state["Prefix"] == "state/"
+    ia_after_30_days = [{"StorageClass": "STANDARD_IA", "TransitionInDays": 30}]
+    assert state["Transitions"] == ia_after_30_days
+    assert state["NoncurrentVersionTransitions"] == ia_after_30_days
+    assert "ExpirationInDays" not in state  # a state version is kept for good
+    assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": 90
+    }
+    assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": 7
+    }
+
+
 def test_platform_secret_is_generated_never_literal():
     props = TEMPLATE.properties("PlatformSecret")
     assert "SecretString" not in props

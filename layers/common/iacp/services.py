@@ -130,7 +130,7 @@ class RunMachinery:
             runs=runs,
             workspaces=workspaces,
             state_store=state_store,
-            states=StateService(state_store, objects),
+            states=StateService(state_store, objects, workspaces=workspaces),
             artifacts=RunArtifacts(objects),
             workflow=workflow,
             queue=queue,
@@ -223,6 +223,21 @@ def build_services(settings: ApiSettings) -> Services:
         on_deleted=forget_workspace,
     )
     configurations = ConfigurationService(machinery.configurations, machinery.artifacts.objects)
+    inventory = InventoryService(
+        resources,
+        workspaces.existing,
+        current_state=machinery.state_store.current,
+        send_request=partial(send_message, settings.inventory_queue_url),
+    )
+    states = StateService(
+        machinery.state_store,
+        machinery.artifacts.objects,
+        workspaces=workspace_store,
+        # The inventory follows a rollback's state as it follows an apply's, on its queue.
+        after_rollback=lambda principal, version: inventory.request_sync(
+            principal, version.workspace_id
+        ),
+    )
     return Services(
         workspaces=workspaces,
         variables=VariableService(
@@ -234,7 +249,7 @@ def build_services(settings: ApiSettings) -> Services:
             DynamoTokenStore(settings.tokens_table), missing_workspaces=workspaces.missing
         ),
         configurations=configurations,
-        states=machinery.states,
+        states=states,
         runs=RunService(
             machinery.runs,
             workspace_store,
@@ -266,12 +281,7 @@ def build_services(settings: ApiSettings) -> Services:
             plain_http_allowed=settings.allow_plain_http_urls,
             topic_arn_prefix=settings.notification_topic_arn_prefix,
         ),
-        inventory=InventoryService(
-            resources,
-            workspaces.existing,
-            current_state=machinery.state_store.current,
-            send_request=partial(send_message, settings.inventory_queue_url),
-        ),
+        inventory=inventory,
         public_base_url=settings.public_base_url,
     )
 

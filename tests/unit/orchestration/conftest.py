@@ -181,7 +181,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
     )
     finisher = RunFinisher(runs, workspace_store, queue, stages.close_open_results, clock)
     artifacts = RunArtifacts(objects)
-    states = StateService(state_store, objects, clock)
+    states = StateService(state_store, objects, clock, workspaces=workspace_store)
     configurations = ConfigurationService(configuration_store, objects, clock)
     steps = RunWorkflow(
         runs,

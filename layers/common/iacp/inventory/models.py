@@ -42,7 +42,9 @@ class Resource(ResourceInstance):
     workspace_id: str
     state_version_id: str
     serial: int = Field(description="The serial of the state the entry was indexed from")
-    run_id: str = Field(description="The run whose apply wrote that state")
+    run_id: str | None = Field(
+        description="The run whose apply wrote that state (null: a rollback's state)"
+    )
 
 
 class SyncTarget(BaseModel):
@@ -52,7 +54,7 @@ class SyncTarget(BaseModel):
 
     state_version_id: str
     serial: int
-    run_id: str
+    run_id: str | None = Field(description="null: a rollback's state")
 
 
 class SyncStatus(StrEnum):
@@ -71,7 +73,7 @@ class InventorySync(BaseModel):
     status: SyncStatus
     state_version_id: str = Field(description="The state version being (or last) indexed")
     serial: int
-    run_id: str
+    run_id: str | None = Field(None, description="null: a rollback's state")
     attempts: int = Field(description="Attempts at this state version")
     deadline: UtcDatetime | None = Field(None, description="A syncing attempt is reset after this")
     started_at: UtcDatetime | None = None

@@ -247,7 +247,7 @@ def _resource(item: dict[str, Any]) -> Resource:
         workspace_id=str(item["workspace_id"]),
         state_version_id=str(item["state_version_id"]),
         serial=int(item["serial"]),
-        run_id=str(item["run_id"]),
+        run_id=None if item.get("run_id") is None else str(item["run_id"]),
         created_at=from_iso(str(item["created_at"])),
         updated_at=from_iso(str(item["updated_at"])),
     )

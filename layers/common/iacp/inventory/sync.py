@@ -12,7 +12,7 @@ the worker that claimed it is gone, and a new attempt cannot race it.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from iacp.inventory.models import InventorySync, SyncRequest, SyncStatus, SyncTarget
 from iacp.inventory.state import resource_instances
@@ -20,9 +20,15 @@ from iacp.inventory.store import ResourceStore
 from iacp.observability import logger
 from iacp.runs.events import RunEvent
 from iacp.runs.status import RunStatus
-from iacp.states.models import state_key
-from iacp.states.store import StateStore
+from iacp.states.models import StateVersion, state_key
 from iacp.timestamps import utcnow
+
+
+class CurrentStates(Protocol):
+    """What the sync reads of the state store (``StateStore`` has it)."""
+
+    def current(self, workspace_id: str) -> StateVersion | None: ...
+
 
 StateReader = Callable[[str], dict[str, Any]]
 """The state file at an S3 key, parsed (``read_state_file`` with its bucket)."""
@@ -38,7 +44,7 @@ class InventorySyncer:
     def __init__(
         self,
         store: ResourceStore,
-        states: StateStore,
+        states: CurrentStates,
         read_state: StateReader,
         *,
         deadline: timedelta,

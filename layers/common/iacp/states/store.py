@@ -1,14 +1,36 @@
-"""State versions live in the workspaces table under their workspace (``sk = "sv#<id>"``); the
-workspace item points at the current one. The pointer only moves forward: a state version
-whose serial is not greater than the current one is refused. And only the run that holds the
-workspace (its queue: ``current_run_id``) moves it: once a run has given the workspace back,
-the next run may be planning against the current state, and a late recording of the earlier
-run's state (a retried or swept reconcile) must not change it under that plan."""
+"""State versions live in the workspaces table; the workspace item points at the current one.
+
+| item | ``pk`` | ``sk`` |
+|---|---|---|
+| the version | ``ws-...`` | ``sv#<id>`` |
+| its place in the history | ``ws-...`` | ``sv-serial#<serial, 20 digits>`` |
+| where to find it by id | ``sv-...`` | ``state-version`` (``workspace_id``) |
+
+The first two carry the same attributes (id, run_id or rolled_back_from, serial, lineage,
+partial, created_at, resource_count, output_names): the second sorts the history by serial,
+so a Query reads it newest first; the third answers ``GET /state-versions/{id}``. All three
+are written in one transaction with the workspace's pointer. A workspace's serials are unique:
+a version is written only with the pointer, and the pointer only moves forward.
+
+The pointer only moves forward: a state version whose serial is not greater than the current
+one is refused. A run's state is recorded only by the run that holds the workspace (its
+queue: ``current_run_id``): once a run has given the workspace back, the next run may be
+planning against the current state, and a late recording of the earlier run's state (a
+retried or swept reconcile) must not change it under that plan. A rollback has no run: it is
+recorded only while no run holds the workspace, no one but the caller holds its lock, and the
+current version is still the one the rollback was made from (its serial + 1 is the new one).
+
+Versions recorded before the history was kept have only their ``sv#<id>`` item: they are
+the current state if nothing newer came, but are neither listed nor found by id.
+"""
 
 from typing import TYPE_CHECKING, Any, Protocol
 
+from boto3.dynamodb.conditions import Key
+
 from iacp.aws import dynamodb_table
-from iacp.dynamo import TransactionCanceled, transact_write
+from iacp.dynamo import TransactionCanceled, read_page, transact_write
+from iacp.pagination import decode_cursor
 from iacp.states.models import StateVersion
 from iacp.timestamps import from_iso, to_iso
 from iacp.workspaces.store import WORKSPACE_SK
@@ -16,22 +38,40 @@ from iacp.workspaces.store import WORKSPACE_SK
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
+HISTORY_PREFIX = "sv-serial#"
+LOOKUP_SK = "state-version"
+_LIST_KEY = frozenset({"pk", "sk"})
+
 
 class StateRefused(Exception):
     """The state version cannot become the workspace's current one."""
 
 
 class StaleState(StateRefused):
-    """The workspace already has a state at least as new as the one being recorded."""
+    """The workspace already has a state at least as new as the one being recorded (for a
+    rollback: its current state is no longer the one the rollback was made from)."""
 
 
 class WorkspaceMovedOn(StateRefused):
     """The run that wrote the state no longer holds its workspace."""
 
 
+class WorkspaceBusy(StateRefused):
+    """A rollback: a run holds the workspace, or someone else holds its lock."""
+
+
 class StateStore(Protocol):
     def add_current(self, version: StateVersion) -> None: ...
+    def add_rollback(self, version: StateVersion, *, replaces: str, holder: str) -> None: ...
     def current(self, workspace_id: str) -> StateVersion | None: ...
+    def get(self, state_version_id: str) -> StateVersion | None: ...
+    def page(
+        self, workspace_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[StateVersion], str | None]: ...
+
+
+def history_sk(serial: int) -> str:
+    return f"{HISTORY_PREFIX}{serial:020d}"
 
 
 class DynamoStateStore:
@@ -40,57 +80,100 @@ class DynamoStateStore:
         self._name = table_name
 
     def add_current(self, version: StateVersion) -> None:
+        """Record a run's state as the current one (raises ``WorkspaceMovedOn`` or
+        ``StaleState``)."""
+        if version.run_id is None:
+            raise ValueError("a run's state version names its run")
+        pointer = {
+            "ConditionExpression": (
+                "attribute_exists(pk) AND current_run_id = :run AND ("
+                "attribute_not_exists(current_state_serial) OR current_state_serial < :serial)"
+            ),
+            "ExpressionAttributeValues": {":run": version.run_id},
+        }
         try:
-            transact_write(
-                [
-                    {
-                        "Put": {
-                            "TableName": self._name,
-                            "Item": {
-                                "pk": version.workspace_id,
-                                "sk": f"sv#{version.id}",
-                                "id": version.id,
-                                "run_id": version.run_id,
-                                "serial": version.serial,
-                                "lineage": version.lineage,
-                                "partial": version.partial,
-                                "created_at": to_iso(version.created_at),
-                            },
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._name,
-                            "Key": {"pk": version.workspace_id, "sk": WORKSPACE_SK},
-                            "UpdateExpression": (
-                                "SET current_state_version_id = :sv, current_state_serial = :serial"
-                            ),
-                            "ConditionExpression": (
-                                "attribute_exists(pk) AND current_run_id = :run AND ("
-                                "attribute_not_exists(current_state_serial)"
-                                " OR current_state_serial < :serial)"
-                            ),
-                            "ExpressionAttributeValues": {
-                                ":sv": version.id,
-                                ":serial": version.serial,
-                                ":run": version.run_id,
-                            },
-                        }
-                    },
-                ]
-            )
+            transact_write(self._writes(version, pointer))
         except TransactionCanceled as canceled:
             raise self._refusal(version) from canceled
 
+    def add_rollback(self, version: StateVersion, *, replaces: str, holder: str) -> None:
+        """Record a rollback's version as the current one, if the current one is still
+        ``replaces``, no run holds the workspace and its lock is free or ``holder``'s (raises
+        ``StaleState`` or ``WorkspaceBusy``)."""
+        pointer = {
+            "ConditionExpression": (
+                "attribute_exists(pk) AND current_state_version_id = :replaces"
+                " AND current_state_serial < :serial AND attribute_not_exists(current_run_id)"
+                " AND (attribute_not_exists(#lock) OR #lock.holder = :holder)"
+            ),
+            "ExpressionAttributeNames": {"#lock": "lock"},
+            "ExpressionAttributeValues": {":replaces": replaces, ":holder": holder},
+        }
+        try:
+            transact_write(self._writes(version, pointer))
+        except TransactionCanceled as canceled:
+            workspace = self._workspace(version.workspace_id)
+            lock_holder = (workspace.get("lock") or {}).get("holder")
+            if "current_run_id" in workspace or lock_holder not in (None, holder):
+                raise WorkspaceBusy(
+                    f"workspace {version.workspace_id} is held by a run or locked by someone else"
+                ) from canceled
+            raise StaleState(
+                f"the current state of workspace {version.workspace_id} changed meanwhile"
+            ) from canceled
+
+    def _writes(self, version: StateVersion, pointer: dict[str, Any]) -> list[dict[str, Any]]:
+        """The version's three items and the move of the workspace's pointer, whose
+        ``pointer`` condition decides."""
+        attributes = _attributes(version)
+        new = "attribute_not_exists(pk)"
+        values = {":sv": version.id, ":serial": version.serial}
+        return [
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": {"pk": version.workspace_id, "sk": f"sv#{version.id}", **attributes},
+                    "ConditionExpression": new,
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": {
+                        "pk": version.workspace_id,
+                        "sk": history_sk(version.serial),
+                        **attributes,
+                    },
+                    "ConditionExpression": new,
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": {
+                        "pk": version.id,
+                        "sk": LOOKUP_SK,
+                        "workspace_id": version.workspace_id,
+                    },
+                    "ConditionExpression": new,
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._name,
+                    "Key": {"pk": version.workspace_id, "sk": WORKSPACE_SK},
+                    "UpdateExpression": (
+                        "SET current_state_version_id = :sv, current_state_serial = :serial"
+                    ),
+                    **pointer,
+                    "ExpressionAttributeValues": {**pointer["ExpressionAttributeValues"], **values},
+                }
+            },
+        ]
+
     def _refusal(self, version: StateVersion) -> StateRefused:
         """Which of the conditions refused ``version``."""
-        workspace = self._table.get_item(
-            Key={"pk": version.workspace_id, "sk": WORKSPACE_SK},
-            ProjectionExpression="current_run_id",
-            ConsistentRead=True,
-        ).get("Item")
-        if not workspace or workspace.get("current_run_id") != version.run_id:
+        if self._workspace(version.workspace_id).get("current_run_id") != version.run_id:
             return WorkspaceMovedOn(
                 f"run {version.run_id} no longer holds workspace {version.workspace_id}"
             )
@@ -98,28 +181,87 @@ class DynamoStateStore:
             f"serial {version.serial} is not newer than the workspace's current state"
         )
 
-    def current(self, workspace_id: str) -> StateVersion | None:
-        workspace = self._table.get_item(
+    def _workspace(self, workspace_id: str) -> dict[str, Any]:
+        item = self._table.get_item(
             Key={"pk": workspace_id, "sk": WORKSPACE_SK},
-            ProjectionExpression="current_state_version_id",
+            ProjectionExpression="current_run_id, current_state_version_id, #lock",
+            ExpressionAttributeNames={"#lock": "lock"},
             ConsistentRead=True,
         ).get("Item")
-        if not workspace or "current_state_version_id" not in workspace:
+        return item or {}
+
+    def current(self, workspace_id: str) -> StateVersion | None:
+        version_id = self._workspace(workspace_id).get("current_state_version_id")
+        return None if version_id is None else self._version(workspace_id, str(version_id))
+
+    def get(self, state_version_id: str) -> StateVersion | None:
+        """The state version, wherever it is; None if unknown or its workspace is gone."""
+        lookup = self._table.get_item(
+            Key={"pk": state_version_id, "sk": LOOKUP_SK}, ConsistentRead=True
+        ).get("Item")
+        if lookup is None:
             return None
-        version_id = str(workspace["current_state_version_id"])
+        return self._version(str(lookup["workspace_id"]), state_version_id)
+
+    def _version(self, workspace_id: str, version_id: str) -> StateVersion | None:
         item = self._table.get_item(
             Key={"pk": workspace_id, "sk": f"sv#{version_id}"}, ConsistentRead=True
         ).get("Item")
         return None if item is None else _version(workspace_id, item)
 
+    def page(
+        self, workspace_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[StateVersion], str | None]:
+        """A page of the workspace's state versions, newest (highest serial) first."""
+        start = decode_cursor(
+            cursor,
+            _LIST_KEY,
+            within=lambda key: key["pk"] == workspace_id and key["sk"].startswith(HISTORY_PREFIX),
+        )
+        request: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(workspace_id)
+            & Key("sk").begins_with(HISTORY_PREFIX),
+            "ScanIndexForward": False,
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        items, next_cursor = read_page(self._table.query, request, start)
+        return [_version(workspace_id, item) for item in items], next_cursor
+
+
+def _attributes(version: StateVersion) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "id": version.id,
+        "serial": version.serial,
+        "lineage": version.lineage,
+        "partial": version.partial,
+        "created_at": to_iso(version.created_at),
+        "output_names": list(version.output_names),
+    }
+    optional = {
+        "run_id": version.run_id,
+        "rolled_back_from": version.rolled_back_from,
+        "resource_count": version.resource_count,
+    }
+    attributes.update({name: value for name, value in optional.items() if value is not None})
+    return attributes
+
 
 def _version(workspace_id: str, item: dict[str, Any]) -> StateVersion:
+    def optional(name: str) -> str | None:
+        value = item.get(name)
+        return None if value is None else str(value)
+
+    count = item.get("resource_count")
     return StateVersion(
         id=str(item["id"]),
         workspace_id=workspace_id,
-        run_id=str(item["run_id"]),
+        run_id=optional("run_id"),
+        rolled_back_from=optional("rolled_back_from"),
         serial=int(item["serial"]),
         lineage=str(item["lineage"]),
         partial=bool(item.get("partial", False)),
         created_at=from_iso(str(item["created_at"])),
+        resource_count=None if count is None else int(count),
+        output_names=[str(name) for name in item.get("output_names") or []],
     )
