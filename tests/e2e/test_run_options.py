@@ -77,6 +77,7 @@ def test_replace_a_targeted_destroy_and_a_destroy_change_only_what_they_name(adm
     everything = applied(admin, ws, is_destroy=True)
     assert everything["resource_destructions"] == 2
     assert inventory(admin, ws) == {}  # indexed from the new, empty state
+    assert admin.get(f"/workspaces/{ws}/current-state-version").json()["resource_count"] == 0
     service.wait_until_idle()
     (told,) = [r for r in service.requests if r["run_id"] == everything["id"]]
     assert (told["stage"], told["is_destroy"]) == ("post_apply", True)
