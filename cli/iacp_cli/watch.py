@@ -321,6 +321,8 @@ def describe_options(run: JsonObject) -> str:
         words.append(f"targets: {', '.join(run['target_addrs'])}")
     if run.get("replace_addrs"):
         words.append(f"replacing: {', '.join(run['replace_addrs'])}")
+    if run.get("allow_empty_apply"):
+        words.append("applies even without changes")
     if run.get("variable_keys"):
         words.append(f"run variables: {', '.join(run['variable_keys'])}")
     return "; ".join(words)

@@ -444,9 +444,12 @@ def test_run_show_names_the_plan_options(cli, api: FakeApi):
         "operation:     plan_and_apply",
         "options:       destroy plan; no refresh; targets: a.b, c.d; replacing: x.y",
     ]
-    saved = run_document("planned", save_plan=True, variable_keys=["a"])
+    saved = run_document("planned", save_plan=True, allow_empty_apply=True, variable_keys=["a"])
     api.route("GET", f"/api/v1/runs/{run}", (200, saved))
-    assert "options:       saved plan; run variables: a" in cli("run", "show", run).out.splitlines()
+    assert (
+        "options:       saved plan; applies even without changes; run variables: a"
+        in cli("run", "show", run).out.splitlines()
+    )
 
 
 def test_run_show_names_no_options_for_a_plain_or_an_older_run(cli, api: FakeApi):

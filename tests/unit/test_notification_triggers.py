@@ -138,7 +138,11 @@ def test_a_destroy_runs_event_carries_its_options_and_people_read_them():
     """The run's plan options reach its events (older run items have none: the defaults),
     and the text a Slack or email destination gets names them."""
     new = run_item(
-        "errored", is_destroy=True, target_addrs=["terraform_data.a"], variable_keys=["size"]
+        "errored",
+        is_destroy=True,
+        target_addrs=["terraform_data.a"],
+        variable_keys=["size"],
+        save_plan=True,
     )
     [event] = run_events(new, run_item("planning"), "https://iacp.example", NOW)
     [older] = run_events(run_item("errored"), run_item("planning"), "https://iacp.example", NOW)
@@ -156,6 +160,6 @@ def test_a_destroy_runs_event_carries_its_options_and_people_read_them():
     )
     assert (older.is_destroy, older.target_addrs) == (False, [])
     assert text.startswith(
-        "Run Errored: run run-1 (destroy plan; targets: terraform_data.a; run variables: size) "
-        "in workspace prod"
+        "Run Errored: run run-1 (saved plan; destroy plan; targets: terraform_data.a; "
+        "run variables: size) in workspace prod"
     )

@@ -49,14 +49,18 @@ class RunEvent(PlanOptions):
     created_by: str
     created_at: str = Field(description="When the run was created (ISO 8601 UTC)")
     error: RunError | None = None
+    save_plan: bool = Field(False, description="A saved plan, as in the run")
+    allow_empty_apply: bool = Field(False, description="As in the run")
     variable_keys: list[str] = Field(
         default_factory=list, description="The keys of the run's variables, never their values"
     )
     links: RunLinks
 
     def described(self) -> str:
-        """The plan options and the run variables' keys in words ('' for a plain run)."""
-        words = [super().described()]
+        """The run's options and its variables' keys in words ('' for a plain run)."""
+        words = ["saved plan" if self.save_plan else "", super().described()]
+        if self.allow_empty_apply:
+            words.append("applies even without changes")
         if self.variable_keys:
             words.append("run variables: " + ", ".join(self.variable_keys))
         return "; ".join(word for word in words if word)
@@ -117,6 +121,8 @@ def status_change(
         created_by=str(new.get("created_by", "")),
         created_at=str(new["created_at"]),
         error=None if error is None else RunError.model_validate(error),
+        save_plan=bool(new.get("save_plan")),
+        allow_empty_apply=bool(new.get("allow_empty_apply")),
         variable_keys=[str(key) for key in new.get("variable_keys", [])],
         links=_links(base_url, run_id, workspace_id),
         # A run item written before runs had options has none: the defaults.
