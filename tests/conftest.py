@@ -39,6 +39,8 @@ from iacp.tokens.store import DynamoTokenStore  # noqa: E402
 from local import moto_fidelity  # noqa: E402
 from local.functions import Handler, load_handlers  # noqa: E402
 from local.gateway import ApiGateway, GatewayReply  # noqa: E402
+
+TFE_MEDIA_TYPE = "application/vnd.api+json"
 from local.template import LOCAL_PARAMETERS, Provisioned, Template  # noqa: E402
 from tests.moto_snapshot import BackendSnapshot  # noqa: E402
 
@@ -107,6 +109,7 @@ class ApiClient:
     gateway: ApiGateway
     token: str | None
     headers: dict[str, str] = field(default_factory=dict)
+    base: str = "/api/v1"  # "" for paths outside the API (the TFE discovery document)
 
     def call(
         self,
@@ -123,7 +126,7 @@ class ApiClient:
         if json_body is not None:
             body = json.dumps(json_body)
         return self.gateway.request(
-            method, f"/api/v1{path}", headers=headers, query=query, body=body
+            method, f"{self.base}{path}", headers=headers, query=query, body=body
         )
 
     def get(self, path: str, **kwargs: Any) -> GatewayReply:
@@ -157,7 +160,11 @@ class ApiClient:
         raise AssertionError(f"the list {path} never ended")
 
     def with_token(self, token: str | None) -> "ApiClient":
-        return ApiClient(self.gateway, token)
+        return ApiClient(self.gateway, token, dict(self.headers), self.base)
+
+    def tfe(self) -> "ApiClient":
+        """The same token on the TFE-compatible API (/api/v2), as go-tfe sends requests."""
+        return ApiClient(self.gateway, self.token, {"Content-Type": TFE_MEDIA_TYPE}, "/api/v2")
 
 
 def mint(aws: Provisioned, role: Role, workspaces: list[str] | None = None) -> str:

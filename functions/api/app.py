@@ -1,4 +1,5 @@
-"""The user API function: every /api/v1 route behind the token authorizer."""
+"""The user API function: every /api/v1 route behind the token authorizer, and the
+TFE-compatible /api/v2 (iacp.tfe) that the terraform CLI speaks."""
 
 from typing import Any
 
@@ -10,6 +11,7 @@ from iacp.http import screened
 from iacp.observability import logger, tracer
 from iacp.services import build_services
 from iacp.settings import ApiSettings
+from iacp.tfe.protocol import tfe_compatible
 
 app = build_resolver()
 # Each route finds its service in the request's context by name (iacp.http.provided).
@@ -19,6 +21,7 @@ services_by_name = build_services(ApiSettings.from_env()).by_name()
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @screened()
+@tfe_compatible
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     app.append_context(**services_by_name)
     return app.resolve(event, context)

@@ -189,7 +189,9 @@ def test_the_functions_publish_only_to_the_topics_the_api_accepts():
 
 def test_only_the_openapi_document_run_task_endpoints_and_webhooks_skip_the_authorizer():
     """The run-task endpoints check the result's access token themselves, the GitHub webhook
-    its signature: each is a function of its own, which serves nothing else."""
+    its signature: each is a function of its own, which serves nothing else. The API function
+    serves only documents without secrets publicly: the OpenAPI document, and the TFE API's
+    discovery document and ping (which clients call before they send a token)."""
     public = {
         (name, event["Properties"]["Path"])
         for name, function in functions().items()
@@ -199,8 +201,13 @@ def test_only_the_openapi_document_run_task_endpoints_and_webhooks_skip_the_auth
     }
     assert ("ApiFunction", "/api/v1/openapi.json") in public
     assert ("VcsWebhookFunction", "/api/v1/webhooks/github/{connection_id}") in public
-    others = public - {
+    documents = {
         ("ApiFunction", "/api/v1/openapi.json"),
+        ("ApiFunction", "/.well-known/terraform.json"),
+        ("ApiFunction", "/api/v2/ping"),
+    }
+    assert documents <= public
+    others = public - documents - {
         ("VcsWebhookFunction", "/api/v1/webhooks/github/{connection_id}"),
     }
     assert others

@@ -29,6 +29,7 @@ from iacp.routes.variables import router as variables_router
 from iacp.routes.vcs import router as vcs_router
 from iacp.routes.vcs_webhooks import router as vcs_webhooks_router
 from iacp.routes.workspaces import router as workspaces_router
+from iacp.tfe.organizations import router as tfe_organizations_router
 
 USER_ROUTERS = (
     workspaces_router,
@@ -41,6 +42,8 @@ USER_ROUTERS = (
     notifications_router,
     tokens_router,
     inventory_router,
+    # The TFE-compatible API (/api/v2), left out of the OpenAPI document: it is TFE's.
+    tfe_organizations_router,
 )
 RUN_TASK_SERVICE_ROUTERS = (run_task_services_router,)
 VCS_WEBHOOK_ROUTERS = (vcs_webhooks_router,)

@@ -194,6 +194,7 @@ class Services:
     notifications: NotificationService
     inventory: InventoryService
     public_base_url: str  # configured (a custom domain), or "" for the request's own URL
+    organization_name: str  # the stack's one organization, as /api/v2 names it
 
     def by_name(self) -> dict[str, Any]:
         """The request context of the user API: each route finds its service there by name
@@ -283,6 +284,7 @@ def build_services(settings: ApiSettings) -> Services:
         ),
         inventory=inventory,
         public_base_url=settings.public_base_url,
+        organization_name=settings.organization_name,
     )
 
 
