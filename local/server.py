@@ -6,12 +6,13 @@ workflow run by moto's interpreter, the runner as local processes with real Terr
 scheduled functions on a timer at the template's rates (see ``local.platform``).
 
 On start it prints the base URL and an admin token, as ``IACP_URL=...`` and ``IACP_TOKEN=...``
-lines, and writes both to ``.iacp/local.json`` (mode 0600) in the current directory. Nothing
-is kept: the data lives in this process and its temporary directory, and goes with them.
+lines, and writes both to ``.iacp/local.json`` (mode 0600) in the current directory, and the
+terraform CLI's configuration for it to ``.iacp/terraform.rc`` (0600; docs/terraform-cli.md).
+Nothing is kept: the data lives in this process and its temporary directory, and goes with them.
 
 SIGINT or SIGTERM stops it: no new request is served, every run that has not ended is
 canceled (as ``POST /runs/{id}/actions/cancel`` does, so Terraform is interrupted and keeps
-what it wrote), the platform stops and ends any runner process left, ``.iacp/local.json`` is
+what it wrote), the platform stops and ends any runner process left, the two files are
 removed, and it prints ``stopped``. A second signal while it stops exits at once.
 
 ``IACP_LOG_LEVEL`` (default WARNING) is the level of the platform's logs, on stderr.
@@ -43,9 +44,11 @@ from iacp.tokens.service import mint_token  # noqa: E402
 from iacp.tokens.store import DynamoTokenStore  # noqa: E402
 from local.gateway import ApiGateway, GatewayReply  # noqa: E402
 from local.platform import LocalPlatform, PortInUse  # noqa: E402
+from local.terraform_cli import HOSTNAME, cli_config, write_cli_config  # noqa: E402
 
 DEFAULT_PORT = 8080
 STATE_FILE = Path(".iacp") / "local.json"
+CLI_CONFIG_FILE = Path(".iacp") / "terraform.rc"  # for TF_CLI_CONFIG_FILE (local.terraform_cli)
 CANCEL_TIMEOUT = 30.0  # seconds the runs get to end after their cancel, before force-cancel
 ENDED = {str(status) for status in TERMINAL}
 STOPPING_COMMENT = "the local server is stopping"
@@ -190,12 +193,13 @@ def write_state_file(path: Path, url: str, token: str) -> None:
         raise
 
 
-def remove_state_file(path: Path, token: str) -> None:
-    """Remove the file if it is still this server's (another server may have replaced it)."""
+def remove_if_ours(path: Path, token: str) -> None:
+    """Remove the file if it is still this server's, that is holds its token (another server
+    may have replaced it)."""
     try:
-        if json.loads(path.read_text()).get("token") == token:
+        if token in path.read_text():
             path.unlink()
-    except (OSError, ValueError):
+    except OSError:
         pass
 
 
@@ -230,6 +234,7 @@ def serve(port: int, signals: Signals) -> None:
     signals.on_force.append(lambda: shutil.rmtree(work_dir, ignore_errors=True))
     platform = LocalPlatform(prefix="iacp-local", work_dir=work_dir, port=port)
     state_file = Path.cwd() / STATE_FILE
+    cli_config_file = Path.cwd() / CLI_CONFIG_FILE
     token = ""
     try:
         say(f"Starting the local platform on 127.0.0.1:{port} …")
@@ -243,7 +248,9 @@ def serve(port: int, signals: Signals) -> None:
             store, role=Role.ADMIN, description="local server", created_by="local"
         ).token
         write_state_file(state_file, platform.base_url, token)
-        signals.on_force.append(lambda: remove_state_file(state_file, token))
+        write_cli_config(cli_config_file, platform.base_url, token)
+        for written in (state_file, cli_config_file):
+            signals.on_force.append(lambda path=written: remove_if_ours(path, token))
         say(f"IACP_URL={platform.base_url}")
         say(f"IACP_TOKEN={token}")
         say(
@@ -251,6 +258,14 @@ def serve(port: int, signals: Signals) -> None:
             " lives as long as this server. Ctrl-C stops it."
         )
         say('# curl -H "Authorization: Bearer $IACP_TOKEN" $IACP_URL/api/v1/workspaces')
+        say(f"# The terraform CLI, with this configuration (written to {CLI_CONFIG_FILE}):")
+        for line in cli_config(platform.base_url, token).splitlines():
+            say(f"#   {line}" if line else "#")
+        say(
+            f"# TF_CLI_CONFIG_FILE=$PWD/{CLI_CONFIG_FILE} terraform plan, in a configuration with"
+            f' cloud {{ hostname = "{HOSTNAME}", organization = "default", workspaces {{ name ='
+            ' "..." } }'
+        )
         while not signals.stop.wait(1.0):
             pass
         say("stopping …")
@@ -262,7 +277,8 @@ def serve(port: int, signals: Signals) -> None:
     finally:
         platform.stop()  # also kills the runner processes left
         if token:
-            remove_state_file(state_file, token)
+            remove_if_ours(state_file, token)
+            remove_if_ours(cli_config_file, token)
         shutil.rmtree(work_dir, ignore_errors=True)
 
 

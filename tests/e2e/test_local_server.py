@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from local.functions import ROOT
+from local.terraform_cli import cli_config as terraform_cli_config
 from tests.e2e.test_run_pipeline import wait_for
 from tests.processes import processes_mentioning
 from tests.runs_support import tar_gz
@@ -200,6 +201,10 @@ def test_the_server_announces_itself_and_runs_a_configuration_to_applied(server:
     state_file = server.directory / ".iacp" / "local.json"
     assert json.loads(state_file.read_text()) == {"url": server.url, "token": server.token}
     assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
+    cli_config = server.directory / ".iacp" / "terraform.rc"
+    assert cli_config.read_text() == terraform_cli_config(server.url, server.token)
+    assert stat.S_IMODE(cli_config.stat().st_mode) == 0o600
+    assert f'"tfe.v2" = "{server.url}/api/v2/"' in server.output()
     assert server.url.startswith("http://127.0.0.1:")
     http = server.session()
 
@@ -290,6 +295,7 @@ def test_ctrl_c_cancels_the_running_run_and_stops_cleanly(server: Server):
     assert f"canceling run {run_id} (applying) …" in server.lines
     assert f"run {run_id}: canceled" in server.lines  # a graceful cancel, not a kill
     assert not (server.directory / ".iacp" / "local.json").exists()
+    assert not (server.directory / ".iacp" / "terraform.rc").exists()
     assert not processes_mentioning(MARKER)
     port = int(server.url.rsplit(":", 1)[1])
     with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
