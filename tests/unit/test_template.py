@@ -266,3 +266,17 @@ def test_every_runner_phase_has_the_time_limit_its_start_gives():
     for start, task in (("StartPlan", "PlanRun"), ("StartApply", "ApplyRun")):
         assert states[start]["ResultSelector"]["timeout_seconds.$"] == "$.Payload.timeout_seconds"
         assert states[task]["TimeoutSecondsPath"] == "$.runner.timeout_seconds"
+
+
+def test_a_custom_domain_serves_the_api_at_its_root_for_the_terraform_cli():
+    """The CLI discovers the TFE API at https://HOST/.well-known/terraform.json: the stage is
+    mapped to the domain's root (no BasePath), and the domain is the public base URL."""
+    mapping = TEMPLATE.resources("AWS::ApiGateway::BasePathMapping")["ApiCustomDomainMapping"]
+    domain = TEMPLATE.resources("AWS::ApiGateway::DomainName")["ApiCustomDomain"]
+
+    assert mapping["Condition"] == domain["Condition"] == "HasCustomDomain"
+    assert "BasePath" not in mapping["Properties"]
+    assert mapping["Properties"]["RestApiId"] == {"Ref": "Api"}
+    assert domain["Properties"]["SecurityPolicy"] == "TLS_1_2"
+    public_url = TEMPLATE.function_environment("ApiFunction")["PUBLIC_BASE_URL"]
+    assert "https://${CustomDomainName}" in json.dumps(public_url)
