@@ -3,7 +3,7 @@
 import pytest
 
 from iacp.errors import InvalidInput
-from iacp.states.models import StateVersion
+from iacp.states.models import PendingState, StateVersion, StateVersionStatus
 from iacp.states.store import StaleState, WorkspaceBusy, WorkspaceMovedOn
 from iacp.workspaces.models import WorkspaceLock
 from tests.contract.conftest import NOW, Stores, every_page, workspace
@@ -191,3 +191,107 @@ def test_a_runs_state_version_names_its_run(held: Stores):
     with pytest.raises(ValueError, match="names its run"):
         held.states.add_current(state("sv-1", 1).model_copy(update={"run_id": None}))
     assert held.states.current("ws-1") is None
+
+
+# --- a client's state versions (no run) ------------------------------------------------------
+
+
+def pushed(version_id: str, serial: int) -> StateVersion:
+    return state(version_id, serial).model_copy(update={"run_id": None, "md5": "0" * 32})
+
+
+def announced(version_id: str, serial: int, replaces: str | None) -> PendingState:
+    version = pushed(version_id, serial).model_copy(update={"status": StateVersionStatus.PENDING})
+    return PendingState(version=version, holder="at-me", replaces=replaces)
+
+
+def test_a_clients_version_becomes_current_under_its_lock_only(idle: Stores):
+    with pytest.raises(WorkspaceBusy):  # not locked
+        idle.states.add_pushed(pushed("sv-3", 3), replaces="sv-2", holder="at-me")
+    lock(idle, "at-other")
+    with pytest.raises(WorkspaceBusy):
+        idle.states.add_pushed(pushed("sv-3", 3), replaces="sv-2", holder="at-me")
+    unchanged(idle)
+    assert idle.workspaces.unlock("ws-1", "at-other")
+    lock(idle, "at-me")
+
+    idle.states.add_pushed(pushed("sv-3", 3), replaces="sv-2", holder="at-me")
+
+    assert idle.states.current("ws-1") == pushed("sv-3", 3)
+    assert [v.id for v in idle.states.page("ws-1", 10, None)[0]] == ["sv-3", "sv-2", "sv-1"]
+
+
+def test_a_clients_version_is_refused_while_a_run_holds_the_workspace(idle: Stores):
+    lock(idle, "at-me")
+    idle.workspaces.claim_queue("ws-1", "run-2")
+
+    with pytest.raises(WorkspaceBusy):
+        idle.states.add_pushed(pushed("sv-3", 3), replaces="sv-2", holder="at-me")
+    unchanged(idle)
+
+
+def test_a_clients_version_is_refused_when_the_state_moved_on(idle: Stores):
+    lock(idle, "at-me")
+
+    with pytest.raises(StaleState):
+        idle.states.add_pushed(pushed("sv-3", 3), replaces="sv-1", holder="at-me")
+    with pytest.raises(StaleState):  # the workspace has a state
+        idle.states.add_pushed(pushed("sv-3", 3), replaces=None, holder="at-me")
+    with pytest.raises(StaleState):  # not newer
+        idle.states.add_pushed(pushed("sv-3", 2), replaces="sv-2", holder="at-me")
+    unchanged(idle)
+
+
+def test_a_clients_first_version(stores: Stores):
+    stores.workspaces.create(workspace())
+    lock(stores, "at-me")
+
+    stores.states.add_pushed(pushed("sv-1", 7), replaces=None, holder="at-me")
+
+    current = stores.states.current("ws-1")
+    assert current is not None and (current.id, current.serial) == ("sv-1", 7)
+
+
+def test_a_pending_version_is_found_by_id_and_nowhere_else_until_finalized(idle: Stores):
+    lock(idle, "at-me")
+    idle.states.add_pending(announced("sv-3", 3, "sv-2"))
+
+    assert idle.states.pending("sv-3") == announced("sv-3", 3, "sv-2")
+    found = idle.states.get("sv-3")
+    assert found is not None and found.status is StateVersionStatus.PENDING
+    unchanged_but_pending = idle.states.current("ws-1")
+    assert unchanged_but_pending is not None and unchanged_but_pending.id == "sv-2"
+    assert [v.id for v in idle.states.page("ws-1", 10, None)[0]] == ["sv-2", "sv-1"]
+
+    idle.states.finalize(pushed("sv-3", 3), replaces="sv-2", holder="at-me")
+
+    assert idle.states.current("ws-1") == pushed("sv-3", 3)
+    assert idle.states.get("sv-3") == pushed("sv-3", 3)
+    assert idle.states.pending("sv-3") is None
+    with pytest.raises(StaleState):  # finalized once
+        idle.states.finalize(pushed("sv-3", 4), replaces="sv-3", holder="at-me")
+    assert not idle.states.discard("ws-1", "sv-3")
+
+
+def test_a_pending_version_refused_at_finalizing_can_be_discarded(idle: Stores):
+    idle.states.add_pending(announced("sv-3", 3, "sv-2"))
+
+    with pytest.raises(WorkspaceBusy):  # the lock is gone
+        idle.states.finalize(pushed("sv-3", 3), replaces="sv-2", holder="at-me")
+    assert idle.states.discard("ws-1", "sv-3")
+
+    found = idle.states.get("sv-3")
+    assert found is not None and found.status is StateVersionStatus.DISCARDED
+    assert idle.states.pending("sv-3") is None
+    assert not idle.states.discard("ws-1", "sv-3")
+    lock(idle, "at-me")
+    with pytest.raises(StaleState):
+        idle.states.finalize(pushed("sv-3", 3), replaces="sv-2", holder="at-me")
+    current = idle.states.current("ws-1")
+    assert current is not None and current.id == "sv-2"
+
+
+def test_a_pending_version_needs_its_workspace(stores: Stores):
+    with pytest.raises(StaleState):
+        stores.states.add_pending(announced("sv-1", 1, None))
+    assert stores.states.get("sv-1") is None

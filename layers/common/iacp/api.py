@@ -30,6 +30,7 @@ from iacp.routes.vcs import router as vcs_router
 from iacp.routes.vcs_webhooks import router as vcs_webhooks_router
 from iacp.routes.workspaces import router as workspaces_router
 from iacp.tfe.organizations import router as tfe_organizations_router
+from iacp.tfe.states import router as tfe_states_router
 
 USER_ROUTERS = (
     workspaces_router,
@@ -44,6 +45,7 @@ USER_ROUTERS = (
     inventory_router,
     # The TFE-compatible API (/api/v2), left out of the OpenAPI document: it is TFE's.
     tfe_organizations_router,
+    tfe_states_router,
 )
 RUN_TASK_SERVICE_ROUTERS = (run_task_services_router,)
 VCS_WEBHOOK_ROUTERS = (vcs_webhooks_router,)

@@ -234,8 +234,9 @@ def build_services(settings: ApiSettings) -> Services:
         machinery.state_store,
         machinery.artifacts.objects,
         workspaces=workspace_store,
-        # The inventory follows a rollback's state as it follows an apply's, on its queue.
-        after_rollback=lambda principal, version: inventory.request_sync(
+        # The inventory follows a state no run wrote (a rollback's, a client's) as it
+        # follows an apply's, on its queue.
+        after_new_state=lambda principal, version: inventory.request_sync(
             principal, version.workspace_id
         ),
     )

@@ -1,5 +1,7 @@
 """State versions: the Terraform state a workspace's applies wrote, kept in S3."""
 
+import hashlib
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -20,6 +22,16 @@ class NamedStateOutput(StateOutput):
     value: Any = Field(
         description="A sensitive output's value only for tokens with the admin role, else null"
     )
+
+
+class StateVersionStatus(StrEnum):
+    """``pending``: a client's state version whose file is not uploaded yet (it is not
+    current, nor in the history); ``finalized``: recorded; ``discarded``: an upload that
+    did not check out, or came too late, and never became current."""
+
+    PENDING = "pending"
+    FINALIZED = "finalized"
+    DISCARDED = "discarded"
 
 
 class StateVersionSummary(BaseModel):
@@ -46,6 +58,14 @@ class StateVersionSummary(BaseModel):
         "history kept it)",
     )
     output_names: list[str] = Field(default_factory=list, description="The state's outputs")
+    status: StateVersionStatus = StateVersionStatus.FINALIZED
+    md5: str | None = Field(
+        None, description="MD5 of the state file, hex (null: recorded before it was kept)"
+    )
+    size: int | None = Field(None, description="The state file's size in bytes")
+    terraform_version: str | None = Field(
+        None, description="The Terraform version that wrote the state"
+    )
 
 
 class StateVersion(StateVersionSummary):
@@ -74,8 +94,70 @@ class StateVersionCreate(BaseModel):
     )
 
 
+class PendingState(BaseModel):
+    """A state version a client announced without its file (Terraform 1.6+ uploads it to a
+    presigned URL): what it declared, and what its recording will be conditional on."""
+
+    version: StateVersion
+    holder: str = Field(description="The token that created it, and must hold the lock")
+    replaces: str | None = Field(description="The current version when it was created")
+    force: bool = False
+
+
+class StatePush(BaseModel):
+    """A state version written by a client (``terraform state push``, a local-execution
+    apply): what it declares, and the state file when it sends it inline."""
+
+    serial: int = Field(ge=0)
+    md5: str
+    lineage: str | None = None
+    force: bool = False
+    state: bytes | None = None
+
+
+class StateUpload(BaseModel):
+    """A pending version and where its client uploads the state file and its JSON form."""
+
+    version: StateVersion
+    upload_url: str
+    json_upload_url: str
+
+
+class StateFile(BaseModel):
+    """A state file's bytes with what the history keeps of them."""
+
+    body: bytes
+    state: dict[str, Any]
+
+    @property
+    def md5(self) -> str:
+        return hashlib.md5(self.body, usedforsecurity=False).hexdigest()
+
+    def facts(self) -> dict[str, Any]:
+        """The version's attributes that come from the file."""
+        resource_count, output_names = state_facts(self.state)
+        version = self.state.get("terraform_version")
+        return {
+            "resource_count": resource_count,
+            "output_names": output_names,
+            "md5": self.md5,
+            "size": len(self.body),
+            "terraform_version": None if version is None else str(version),
+        }
+
+
 def state_key(workspace_id: str, state_version_id: str) -> str:
     return f"state/{workspace_id}/{state_version_id}.tfstate"
+
+
+def upload_key(workspace_id: str, state_version_id: str) -> str:
+    """Where a client uploads a pending version's state file. Not the version's own key: the
+    presigned URL outlives the recording, and a later PUT must change nothing recorded."""
+    return f"state/{workspace_id}/uploads/{state_version_id}.tfstate"
+
+
+def json_upload_key(workspace_id: str, state_version_id: str) -> str:
+    return f"state/{workspace_id}/uploads/{state_version_id}.json"
 
 
 def state_facts(state: dict[str, Any]) -> tuple[int, list[str]]:

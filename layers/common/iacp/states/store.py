@@ -19,6 +19,15 @@ planning against the current state, and a late recording of the earlier run's st
 retried or swept reconcile) must not change it under that plan. A rollback has no run: it is
 recorded only while no run holds the workspace, no one but the caller holds its lock, and the
 current version is still the one the rollback was made from (its serial + 1 is the new one).
+A client's version (``terraform state push``, a local-execution apply: no run either) is
+recorded on the same conditions, except that the client must hold the lock itself.
+
+A client may announce its version first and upload the file afterwards (Terraform 1.6+): the
+version's ``sv#<id>`` item and its lookup item are written ``pending`` (with the token that must
+hold the lock and the current version it was made from), with no place in the history and no
+pointer to it; recording it later rewrites the item as ``finalized`` on condition that it is
+still pending, in the same transaction as the history item and the pointer, on the client's
+conditions. A pending version that cannot be recorded is ``discarded``.
 
 Versions recorded before the history was kept have only their ``sv#<id>`` item: they are
 the current state if nothing newer came, but are neither listed nor found by id.
@@ -29,9 +38,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from boto3.dynamodb.conditions import Key
 
 from iacp.aws import dynamodb_table
-from iacp.dynamo import TransactionCanceled, read_page, transact_write
+from iacp.dynamo import TransactionCanceled, conditionally, read_page, transact_write
 from iacp.pagination import decode_cursor
-from iacp.states.models import StateVersion
+from iacp.states.models import PendingState, StateVersion, StateVersionStatus
 from iacp.timestamps import from_iso, to_iso
 from iacp.workspaces.store import WORKSPACE_SK
 
@@ -57,12 +66,18 @@ class WorkspaceMovedOn(StateRefused):
 
 
 class WorkspaceBusy(StateRefused):
-    """A rollback: a run holds the workspace, or someone else holds its lock."""
+    """A rollback or a client's version: a run holds the workspace, or someone else holds its
+    lock (a client's version: anyone but the client, nobody included)."""
 
 
 class StateStore(Protocol):
     def add_current(self, version: StateVersion) -> None: ...
     def add_rollback(self, version: StateVersion, *, replaces: str, holder: str) -> None: ...
+    def add_pushed(self, version: StateVersion, *, replaces: str | None, holder: str) -> None: ...
+    def add_pending(self, pending: PendingState) -> None: ...
+    def pending(self, state_version_id: str) -> PendingState | None: ...
+    def finalize(self, version: StateVersion, *, replaces: str | None, holder: str) -> None: ...
+    def discard(self, workspace_id: str, state_version_id: str) -> bool: ...
     def current(self, workspace_id: str) -> StateVersion | None: ...
     def get(self, state_version_id: str) -> StateVersion | None: ...
     def page(
@@ -122,18 +137,167 @@ class DynamoStateStore:
                 f"the current state of workspace {version.workspace_id} changed meanwhile"
             ) from canceled
 
-    def _writes(self, version: StateVersion, pointer: dict[str, Any]) -> list[dict[str, Any]]:
+    def add_pushed(self, version: StateVersion, *, replaces: str | None, holder: str) -> None:
+        """Record a client's version (no run) as the current one, if the current one is still
+        ``replaces`` (None: the workspace has no state yet), no run holds the workspace and
+        ``holder`` holds its lock (raises ``StaleState`` or ``WorkspaceBusy``)."""
+        self._add_client_version(version, replaces=replaces, holder=holder, pending=False)
+
+    def finalize(self, version: StateVersion, *, replaces: str | None, holder: str) -> None:
+        """Record a pending version, now that its file checked out, on the conditions of
+        ``add_pushed`` and on condition that it is still pending (raises ``StaleState`` when it
+        is not, or ``WorkspaceBusy``)."""
+        self._add_client_version(version, replaces=replaces, holder=holder, pending=True)
+
+    def _add_client_version(
+        self, version: StateVersion, *, replaces: str | None, holder: str, pending: bool
+    ) -> None:
+        if version.run_id is not None or version.status is not StateVersionStatus.FINALIZED:
+            raise ValueError("a client's recorded state version is finalized and has no run")
+        current = (
+            "attribute_not_exists(current_state_version_id)"
+            if replaces is None
+            else "current_state_version_id = :replaces"
+        )
+        values: dict[str, Any] = {":holder": holder}
+        if replaces is not None:
+            values[":replaces"] = replaces
+        pointer = {
+            "ConditionExpression": (
+                f"attribute_exists(pk) AND {current} AND attribute_not_exists(current_run_id)"
+                " AND (attribute_not_exists(current_state_serial)"
+                " OR current_state_serial < :serial) AND #lock.holder = :holder"
+            ),
+            "ExpressionAttributeNames": {"#lock": "lock"},
+            "ExpressionAttributeValues": values,
+        }
+        try:
+            transact_write(self._writes(version, pointer, pending=pending))
+        except TransactionCanceled as canceled:
+            workspace = self._workspace(version.workspace_id)
+            if (
+                "current_run_id" in workspace
+                or (workspace.get("lock") or {}).get("holder") != holder
+            ):
+                raise WorkspaceBusy(
+                    f"workspace {version.workspace_id} is held by a run or not locked by {holder}"
+                ) from canceled
+            raise StaleState(
+                f"the current state of workspace {version.workspace_id} changed meanwhile"
+            ) from canceled
+
+    def add_pending(self, pending: PendingState) -> None:
+        """A client's version whose file is still to come: found by id, neither current nor
+        in the history."""
+        version = pending.version
+        if version.status is not StateVersionStatus.PENDING:
+            raise ValueError("a pending state version has the status pending")
+        item = {
+            "pk": version.workspace_id,
+            "sk": f"sv#{version.id}",
+            **_attributes(version),
+            "pending_holder": pending.holder,
+            "pending_force": pending.force,
+        }
+        if pending.replaces is not None:
+            item["pending_replaces"] = pending.replaces
+        try:
+            self._add_pending_items(version, item)
+        except TransactionCanceled as canceled:
+            raise StaleState(f"workspace {version.workspace_id} is gone") from canceled
+
+    def _add_pending_items(self, version: StateVersion, item: dict[str, Any]) -> None:
+        new = "attribute_not_exists(pk)"
+        transact_write(
+            [
+                {
+                    "ConditionCheck": {
+                        "TableName": self._name,
+                        "Key": {"pk": version.workspace_id, "sk": WORKSPACE_SK},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+                {"Put": {"TableName": self._name, "Item": item, "ConditionExpression": new}},
+                {
+                    "Put": {
+                        "TableName": self._name,
+                        "Item": _lookup_item(version),
+                        "ConditionExpression": new,
+                    }
+                },
+            ]
+        )
+
+    def pending(self, state_version_id: str) -> PendingState | None:
+        """The version if it is pending, with what its recording is conditional on."""
+        lookup = self._table.get_item(
+            Key={"pk": state_version_id, "sk": LOOKUP_SK}, ConsistentRead=True
+        ).get("Item")
+        if lookup is None:
+            return None
+        workspace_id = str(lookup["workspace_id"])
+        item = self._table.get_item(
+            Key={"pk": workspace_id, "sk": f"sv#{state_version_id}"}, ConsistentRead=True
+        ).get("Item")
+        if item is None or item.get("status") != StateVersionStatus.PENDING:
+            return None
+        replaces = item.get("pending_replaces")
+        return PendingState(
+            version=_version(workspace_id, item),
+            holder=str(item["pending_holder"]),
+            replaces=None if replaces is None else str(replaces),
+            force=bool(item.get("pending_force", False)),
+        )
+
+    def discard(self, workspace_id: str, state_version_id: str) -> bool:
+        """Mark a pending version discarded; False if it was not pending (any more)."""
+        discarded = conditionally(
+            lambda: self._table.update_item(
+                Key={"pk": workspace_id, "sk": f"sv#{state_version_id}"},
+                UpdateExpression="SET #status = :discarded",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":discarded": StateVersionStatus.DISCARDED.value,
+                    ":pending": StateVersionStatus.PENDING.value,
+                },
+            )
+        )
+        return discarded is not None
+
+    def _writes(
+        self, version: StateVersion, pointer: dict[str, Any], *, pending: bool = False
+    ) -> list[dict[str, Any]]:
         """The version's three items and the move of the workspace's pointer, whose
-        ``pointer`` condition decides."""
+        ``pointer`` condition decides. A ``pending`` version's item is rewritten on condition
+        that it is still pending, and its lookup item is already there."""
         attributes = _attributes(version)
         new = "attribute_not_exists(pk)"
         values = {":sv": version.id, ":serial": version.serial}
+        own: dict[str, Any] = (
+            {
+                "ConditionExpression": "#status = :pending",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":pending": StateVersionStatus.PENDING.value},
+            }
+            if pending
+            else {"ConditionExpression": new}
+        )
+        lookup = [
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": _lookup_item(version),
+                    "ConditionExpression": new,
+                }
+            }
+        ]
         return [
             {
                 "Put": {
                     "TableName": self._name,
                     "Item": {"pk": version.workspace_id, "sk": f"sv#{version.id}", **attributes},
-                    "ConditionExpression": new,
+                    **own,
                 }
             },
             {
@@ -147,17 +311,7 @@ class DynamoStateStore:
                     "ConditionExpression": new,
                 }
             },
-            {
-                "Put": {
-                    "TableName": self._name,
-                    "Item": {
-                        "pk": version.id,
-                        "sk": LOOKUP_SK,
-                        "workspace_id": version.workspace_id,
-                    },
-                    "ConditionExpression": new,
-                }
-            },
+            *([] if pending else lookup),
             {
                 "Update": {
                     "TableName": self._name,
@@ -229,6 +383,10 @@ class DynamoStateStore:
         return [_version(workspace_id, item) for item in items], next_cursor
 
 
+def _lookup_item(version: StateVersion) -> dict[str, Any]:
+    return {"pk": version.id, "sk": LOOKUP_SK, "workspace_id": version.workspace_id}
+
+
 def _attributes(version: StateVersion) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         "id": version.id,
@@ -237,11 +395,15 @@ def _attributes(version: StateVersion) -> dict[str, Any]:
         "partial": version.partial,
         "created_at": to_iso(version.created_at),
         "output_names": list(version.output_names),
+        "status": version.status.value,
     }
     optional = {
         "run_id": version.run_id,
         "rolled_back_from": version.rolled_back_from,
         "resource_count": version.resource_count,
+        "md5": version.md5,
+        "size": version.size,
+        "terraform_version": version.terraform_version,
     }
     attributes.update({name: value for name, value in optional.items() if value is not None})
     return attributes
@@ -253,6 +415,7 @@ def _version(workspace_id: str, item: dict[str, Any]) -> StateVersion:
         return None if value is None else str(value)
 
     count = item.get("resource_count")
+    size = item.get("size")
     return StateVersion(
         id=str(item["id"]),
         workspace_id=workspace_id,
@@ -264,4 +427,8 @@ def _version(workspace_id: str, item: dict[str, Any]) -> StateVersion:
         created_at=from_iso(str(item["created_at"])),
         resource_count=None if count is None else int(count),
         output_names=[str(name) for name in item.get("output_names") or []],
+        status=StateVersionStatus(str(item.get("status", StateVersionStatus.FINALIZED))),
+        md5=optional("md5"),
+        size=None if size is None else int(size),
+        terraform_version=optional("terraform_version"),
     )
