@@ -207,9 +207,13 @@ def test_only_the_openapi_document_run_task_endpoints_and_webhooks_skip_the_auth
         ("ApiFunction", "/api/v2/ping"),
     }
     assert documents <= public
-    others = public - documents - {
-        ("VcsWebhookFunction", "/api/v1/webhooks/github/{connection_id}"),
-    }
+    others = (
+        public
+        - documents
+        - {
+            ("VcsWebhookFunction", "/api/v1/webhooks/github/{connection_id}"),
+        }
+    )
     assert others
     for name, path in others:
         assert name == "RunTaskCallbackFunction"
