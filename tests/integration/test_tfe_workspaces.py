@@ -186,7 +186,7 @@ def test_a_taken_name_is_a_409(admin):
 
     reply = admin.tfe().post(f"{ORG}/workspaces", body({"name": "TAKEN"}))
 
-    tfe_error(reply, 409)
+    tfe_error(reply, 409, "/data/attributes/name")
 
 
 def test_another_organization_has_no_workspaces(admin):
@@ -491,7 +491,7 @@ def test_a_vcs_repo_with_an_unknown_connection_is_a_422(admin):
         ),
     )
 
-    tfe_error(reply, 422)
+    tfe_error(reply, 422, "/data/attributes/vcs-repo")
     assert admin.list_all("/workspaces") == []
 
 

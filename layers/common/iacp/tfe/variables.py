@@ -15,7 +15,13 @@ from iacp.pagination import MAX_LIMIT
 from iacp.principal import Principal
 from iacp.tfe.jsonapi import Attributes, Document, Relationship, Resource, reply
 from iacp.tfe.protocol import PREFIX, Organization
-from iacp.tfe.workspaces import NullableAttributes, Workspaces, iacp_model, visible
+from iacp.tfe.workspaces import (
+    NullableAttributes,
+    Workspaces,
+    iacp_model,
+    tfe_pointers,
+    visible,
+)
 from iacp.timestamps import UtcDatetime
 from iacp.variables.models import Variable, VariableCategory, VariableCreate, VariableUpdate
 from iacp.variables.service import VariableService
@@ -120,7 +126,8 @@ def _created(
 ) -> Response[str]:
     request = iacp_model(VariableCreate, _fields(body.data.attributes))
     try:
-        created = service.create(caller, workspace_id, request)
+        with tfe_pointers():
+            created = service.create(caller, workspace_id, request)
     except Conflict as taken:
         # TFE's word for a key the workspace has: a 422 on the key.
         raise InvalidInput(taken.detail, pointer="/data/attributes/key") from None
@@ -146,7 +153,8 @@ def update_variable(
     visible(caller, workspace_id)
     request = iacp_model(VariableUpdate, _fields(body.data.attributes))
     try:
-        updated = service.update(caller, workspace_id, variable_id, request)
+        with tfe_pointers():
+            updated = service.update(caller, workspace_id, variable_id, request)
     except Conflict as taken:
         raise InvalidInput(taken.detail, pointer="/data/attributes/key") from None
     return reply(Document(data=variable_resource(updated)))

@@ -11,7 +11,8 @@ unlock's 409. A token limited to other workspaces gets the 404 of an unknown wor
 import fnmatch
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
@@ -29,7 +30,7 @@ from pydantic import (
     model_serializer,
 )
 
-from iacp.errors import Conflict, InvalidInput, NotFound, capped
+from iacp.errors import Conflict, DomainError, InvalidInput, NotFound, capped
 from iacp.http import Caller, ResourceId, provided
 from iacp.principal import Principal, Role
 from iacp.states.service import StateService
@@ -323,6 +324,27 @@ _POINTERS = {
 M = TypeVar("M", bound=BaseModel)
 
 
+def tfe_pointer(pointer: str) -> str:
+    """Where in a TFE body the field an iacp JSON pointer names (``/vcs/branch``) is."""
+    if pointer.startswith("/data/"):
+        return pointer  # already one
+    field = pointer.strip("/").split("/", 1)[0]
+    return _POINTERS.get(field, f"/data/attributes/{kebab(field)}")
+
+
+@contextmanager
+def tfe_pointers() -> Iterator[None]:
+    """The service's refusals of a body's field, pointing into the TFE body instead."""
+    try:
+        yield
+    except DomainError as refused:
+        pointer = (refused.source or {}).get("pointer")
+        if pointer is None:
+            raise
+        refused.source = {"pointer": tfe_pointer(pointer)}
+        raise
+
+
 def iacp_model(model: type[M], fields: dict[str, Any]) -> M:
     """iacp's request model from a TFE body's fields; what it refuses is a 422 naming the
     TFE attribute."""
@@ -330,8 +352,7 @@ def iacp_model(model: type[M], fields: dict[str, Any]) -> M:
         return model.model_validate(fields)
     except ValidationError as invalid:
         error = invalid.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else ""
-        pointer = _POINTERS.get(field, f"/data/attributes/{kebab(field)}")
+        pointer = tfe_pointer("/".join(str(part) for part in error["loc"]))
         raise InvalidInput(
             f"{pointer.rsplit('/', 1)[-1]}: {error['msg']}", pointer=pointer
         ) from None
@@ -496,7 +517,8 @@ def create_workspace(
     service: Workspaces,
     states: States,
 ) -> Response[str]:
-    created = service.create(caller, iacp_model(WorkspaceCreate, _changes(body.data, None)))
+    with tfe_pointers():
+        created = service.create(caller, iacp_model(WorkspaceCreate, _changes(body.data, None)))
     return reply(Document(data=workspace_resource(created, caller, name, states)), 201)
 
 
@@ -563,7 +585,8 @@ def _updated(
     states: StateService,
 ) -> Response[str]:
     request = iacp_model(WorkspaceUpdate, _changes(body.data, workspace))
-    updated = service.update(caller, workspace.id, request)
+    with tfe_pointers():
+        updated = service.update(caller, workspace.id, request)
     return reply(Document(data=workspace_resource(updated, caller, organization, states)))
 
 
