@@ -17,6 +17,8 @@ _ABSENT: dict[str, Any] = {
     "working_directory": "",
     "auto_apply": False,
     "aws_session_duration": DEFAULT_SESSION_DURATION,
+    "execution_mode": "remote",
+    "tags": {},
 }
 _UPDATABLE = (
     "name",
@@ -28,6 +30,8 @@ _UPDATABLE = (
     "aws_role_arn",
     "aws_external_id",
     "aws_session_duration",
+    "execution_mode",
+    "tags",
 )
 
 
@@ -56,6 +60,10 @@ class InMemoryWorkspaceStore:
     def get_many(self, workspace_ids: list[str]) -> list[Workspace]:
         found = [w for w in (self.get(i) for i in set(workspace_ids)) if w is not None]
         return sorted(found, key=lambda w: w.name)
+
+    def get_by_name(self, name: str) -> Workspace | None:
+        workspace_id = self.table.get(name_claim(name))
+        return None if workspace_id is None else self.get(workspace_id)
 
     def page(self, limit: int, cursor: str | None) -> tuple[list[Workspace], str | None]:
         return page_of(self._all(), lambda w: w.id, limit, cursor, "workspaces")

@@ -31,6 +31,8 @@ from iacp.routes.vcs_webhooks import router as vcs_webhooks_router
 from iacp.routes.workspaces import router as workspaces_router
 from iacp.tfe.organizations import router as tfe_organizations_router
 from iacp.tfe.states import router as tfe_states_router
+from iacp.tfe.variables import router as tfe_variables_router
+from iacp.tfe.workspaces import router as tfe_workspaces_router
 
 USER_ROUTERS = (
     workspaces_router,
@@ -46,6 +48,8 @@ USER_ROUTERS = (
     # The TFE-compatible API (/api/v2), left out of the OpenAPI document: it is TFE's.
     tfe_organizations_router,
     tfe_states_router,
+    tfe_workspaces_router,
+    tfe_variables_router,
 )
 RUN_TASK_SERVICE_ROUTERS = (run_task_services_router,)
 VCS_WEBHOOK_ROUTERS = (vcs_webhooks_router,)
@@ -83,7 +87,33 @@ def openapi_json(user_api: APIGatewayRestResolver) -> str:
                 operation.setdefault("security", [])
         document["paths"].update(public["paths"])
         schemas.update(public.get("components", {}).get("schemas", {}))
+    _keep_referenced(document)
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+_REF = "#/components/schemas/"
+
+
+def _keep_referenced(document: dict[str, Any]) -> None:
+    """Drops the schemas no documented route uses: Powertools collects the models of every
+    route, those left out of the document (the TFE API's, /api/v2) included."""
+    schemas: dict[str, Any] = document["components"]["schemas"]
+    wanted: set[str] = set()
+    pending: list[Any] = [document["paths"]]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_REF):
+                name = ref.removeprefix(_REF)
+                if name not in wanted and name in schemas:
+                    wanted.add(name)
+                    pending.append(schemas[name])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    for name in set(schemas) - wanted:
+        del schemas[name]
 
 
 def _schema(app: APIGatewayRestResolver) -> dict[str, Any]:

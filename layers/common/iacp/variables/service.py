@@ -69,6 +69,10 @@ class VariableService:
         records, next_cursor = self._store.page(workspace_id, limit, cursor)
         return Page[Variable](items=[_public(r) for r in records], next_cursor=next_cursor)
 
+    def get(self, principal: Principal, workspace_id: str, variable_id: str) -> Variable:
+        principal.require_workspace(workspace_id, Role.READ)
+        return _public(self._existing(workspace_id, variable_id))
+
     def update(
         self, principal: Principal, workspace_id: str, variable_id: str, request: VariableUpdate
     ) -> Variable:

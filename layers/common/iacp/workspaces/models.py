@@ -1,6 +1,7 @@
 """Workspaces and their lock (design §4, §9)."""
 
 import re
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
@@ -33,6 +34,40 @@ TerraformVersion = Annotated[
 
 WorkingDirectory = RelativePath
 Description = Annotated[str, Field(max_length=1000)]
+
+
+class ExecutionMode(StrEnum):
+    """Where Terraform runs for the workspace: ``remote``, on the platform (runs); ``local``,
+    on the user's machine, the platform keeping only state and its lock (the Terraform CLI's
+    ``cloud {}`` block then runs plan and apply locally)."""
+
+    REMOTE = "remote"
+    LOCAL = "local"
+
+
+MAX_TAGS = 50
+TagKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$"),
+    Field(description="1-128 letters, digits and ':._-', beginning with a letter or digit"),
+]
+TagValue = Annotated[
+    str,
+    StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{0,256}$"),
+    Field(description="At most 256 characters; '' for a tag that is only a name"),
+]
+Tags = Annotated[
+    dict[TagKey, TagValue],
+    Field(
+        max_length=MAX_TAGS,
+        description=f"Key-value tags (at most {MAX_TAGS}); a tag that is only a name has the "
+        "value ''. The Terraform CLI selects workspaces by them (workspaces { tags = ... }).",
+    ),
+]
+EXECUTION_MODE_DESCRIPTION = (
+    "remote: runs execute on the platform; local: Terraform runs on the user's machine and the "
+    "workspace keeps only state and its lock."
+)
 
 # An IAM role ARN: the path (group 1) is "/" or "/.../" of printable ASCII, at most 512
 # characters; the name 1-64 characters (IAM's CreateRole rules). Also the OpenAPI pattern,
@@ -114,6 +149,12 @@ class Workspace(BaseModel):
     current_run_id: str | None = Field(
         None, description="The run that holds the workspace's queue."
     )
+    execution_mode: ExecutionMode = Field(
+        ExecutionMode.REMOTE, description=EXECUTION_MODE_DESCRIPTION
+    )
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="Key-value tags; a name-only tag has the value ''."
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -135,6 +176,10 @@ class WorkspaceCreate(_Input):
     aws_role_arn: AwsRoleArn | None = None
     aws_external_id: AwsExternalId | None = None
     aws_session_duration: AwsSessionDuration = DEFAULT_SESSION_DURATION
+    execution_mode: ExecutionMode = Field(
+        ExecutionMode.REMOTE, description=EXECUTION_MODE_DESCRIPTION
+    )
+    tags: Tags = {}
 
 
 class WorkspaceUpdate(_Input):
@@ -151,8 +196,12 @@ class WorkspaceUpdate(_Input):
     aws_role_arn: AwsRoleArn | None = None
     aws_external_id: AwsExternalId | None = None
     aws_session_duration: AwsSessionDuration | None = None
+    execution_mode: ExecutionMode | None = Field(None, description=EXECUTION_MODE_DESCRIPTION)
+    tags: Tags | None = Field(None, description="Replaces every tag; {} removes them all.")
 
-    _not_null = not_nullable("name", "description", "working_directory", "auto_apply")
+    _not_null = not_nullable(
+        "name", "description", "working_directory", "auto_apply", "execution_mode", "tags"
+    )
 
 
 class LockRequest(_Input):

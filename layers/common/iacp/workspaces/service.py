@@ -77,6 +77,16 @@ class WorkspaceService:
         principal.require_workspace(workspace_id, Role.READ)
         return self._existing(workspace_id)
 
+    def get_by_name(self, principal: Principal, name: str) -> Workspace:
+        """The workspace named ``name`` (ignoring case). A token limited to other workspaces
+        is told there is none, as for an unknown name: a name is not a secret, but whether
+        a workspace exists is not the token's to know."""
+        principal.require(Role.READ)
+        workspace = self._store.get_by_name(name)
+        if workspace is None or not principal.can_see(workspace.id):
+            raise NotFound(f"No workspace named {capped(name)}.")
+        return workspace
+
     def existing(self, workspace_ids: Iterable[str]) -> set[str]:
         """Of ``workspace_ids``, those with a workspace."""
         return {w.id for w in self._store.get_many(sorted(set(workspace_ids)))}

@@ -7,6 +7,8 @@ A workspace connected to a repository also carries ``vcs_connection_id`` and
 ``vcs_repository`` (``repository_key``): the sparse ``by-repository`` index finds the
 workspaces a push concerns. A workspace with an IAM role carries ``aws_role_arn`` and perhaps
 ``aws_external_id``, and ``aws_session_duration`` when it was set (absent: the default).
+``execution_mode`` is stored when it is ``local`` (absent: ``remote``), ``tags`` (a map of
+strings) when there are any.
 """
 
 from typing import TYPE_CHECKING, Any, Protocol
@@ -23,7 +25,12 @@ from iacp.dynamo import (
 from iacp.errors import Conflict
 from iacp.timestamps import from_iso, to_iso
 from iacp.vcs.models import WorkspaceVcs, repository_key
-from iacp.workspaces.models import DEFAULT_SESSION_DURATION, Workspace, WorkspaceLock
+from iacp.workspaces.models import (
+    DEFAULT_SESSION_DURATION,
+    ExecutionMode,
+    Workspace,
+    WorkspaceLock,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -43,6 +50,8 @@ _UPDATABLE = (
     "aws_role_arn",
     "aws_external_id",
     "aws_session_duration",
+    "execution_mode",
+    "tags",
 )
 
 
@@ -55,6 +64,7 @@ class WorkspaceStore(Protocol):
     def create(self, workspace: Workspace) -> None: ...
     def get(self, workspace_id: str) -> Workspace | None: ...
     def get_many(self, workspace_ids: list[str]) -> list[Workspace]: ...
+    def get_by_name(self, name: str) -> Workspace | None: ...
     def page(self, limit: int, cursor: str | None) -> tuple[list[Workspace], str | None]: ...
     def update(
         self, current: Workspace, changes: dict[str, Any], at: "datetime"
@@ -113,6 +123,16 @@ class DynamoWorkspaceStore:
         item = reply.get("Item")
         return None if item is None else _workspace(item)
 
+    def get_by_name(self, name: str) -> Workspace | None:
+        """The workspace with this name (ignoring case, as names are unique), through its
+        name claim."""
+        claim = self._table.get_item(Key=_name_claim_key(name), ConsistentRead=True).get("Item")
+        if claim is None:
+            return None
+        workspace = self.get(str(claim["workspace_id"]))
+        # A rename between the two reads: the claim's workspace has another name now.
+        return workspace if workspace and workspace.name.lower() == name.lower() else None
+
     def get_many(self, workspace_ids: list[str]) -> list[Workspace]:
         keys = [{"pk": workspace_id, "sk": WORKSPACE_SK} for workspace_id in workspace_ids]
         found = [_workspace(item) for item in batch_get(self._table.name, keys)]
@@ -131,6 +151,10 @@ class DynamoWorkspaceStore:
         removes = []
         if "vcs" in changes:
             changes = {**changes, **_vcs_attributes(changes["vcs"])}
+        if "execution_mode" in changes:
+            changes = {**changes, "execution_mode": _stored_mode(changes["execution_mode"])}
+        if changes.get("tags") == {}:
+            changes = {**changes, "tags": None}  # no tags: no attribute
         for field in (*_UPDATABLE, "name"):
             if field not in changes:
                 continue
@@ -338,7 +362,16 @@ def _item(workspace: Workspace) -> dict[str, Any]:
         item["aws_external_id"] = workspace.aws_external_id
     if workspace.aws_session_duration != DEFAULT_SESSION_DURATION:
         item["aws_session_duration"] = workspace.aws_session_duration
+    if workspace.execution_mode is not ExecutionMode.REMOTE:
+        item["execution_mode"] = workspace.execution_mode.value
+    if workspace.tags:
+        item["tags"] = dict(workspace.tags)
     return item
+
+
+def _stored_mode(mode: str | None) -> str | None:
+    """The execution mode as stored: only ``local``; the default is no attribute."""
+    return None if mode in (None, ExecutionMode.REMOTE) else str(mode)
 
 
 def _vcs_attributes(vcs: dict[str, Any] | None) -> dict[str, Any]:
@@ -373,4 +406,6 @@ def _workspace(item: dict[str, Any]) -> Workspace:
         aws_role_arn=item.get("aws_role_arn"),
         aws_external_id=item.get("aws_external_id"),
         aws_session_duration=int(item.get("aws_session_duration", DEFAULT_SESSION_DURATION)),
+        execution_mode=ExecutionMode(item.get("execution_mode", ExecutionMode.REMOTE)),
+        tags={str(k): str(v) for k, v in (item.get("tags") or {}).items()},
     )
