@@ -29,7 +29,11 @@ from iacp.routes.variables import router as variables_router
 from iacp.routes.vcs import router as vcs_router
 from iacp.routes.vcs_webhooks import router as vcs_webhooks_router
 from iacp.routes.workspaces import router as workspaces_router
+from iacp.tfe.configuration_versions import router as tfe_configuration_versions_router
 from iacp.tfe.organizations import router as tfe_organizations_router
+from iacp.tfe.plans import router as tfe_plans_router
+from iacp.tfe.runs import router as tfe_runs_router
+from iacp.tfe.task_stages import router as tfe_task_stages_router
 
 USER_ROUTERS = (
     workspaces_router,
@@ -44,6 +48,10 @@ USER_ROUTERS = (
     inventory_router,
     # The TFE-compatible API (/api/v2), left out of the OpenAPI document: it is TFE's.
     tfe_organizations_router,
+    tfe_configuration_versions_router,
+    tfe_runs_router,
+    tfe_plans_router,
+    tfe_task_stages_router,
 )
 RUN_TASK_SERVICE_ROUTERS = (run_task_services_router,)
 VCS_WEBHOOK_ROUTERS = (vcs_webhooks_router,)
