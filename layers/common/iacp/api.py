@@ -57,6 +57,7 @@ RUN_TASK_SERVICE_ROUTERS = (run_task_services_router,)
 VCS_WEBHOOK_ROUTERS = (vcs_webhooks_router,)
 
 OPENAPI_PATH = "/api/v1/openapi.json"
+POWERTOOLS_SCHEMAS = ("HTTPValidationError", "ResponseValidationError", "ValidationError")
 
 
 def build_resolver(routers: Sequence[APIGatewayRouter] = USER_ROUTERS) -> APIGatewayRestResolver:
@@ -89,7 +90,31 @@ def openapi_json(user_api: APIGatewayRestResolver) -> str:
                 operation.setdefault("security", [])
         document["paths"].update(public["paths"])
         schemas.update(public.get("components", {}).get("schemas", {}))
+    _drop_unreferenced(document)
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def _drop_unreferenced(document: dict[str, Any]) -> None:
+    """Leaves out the schemas no documented route uses: Powertools lists the models of every
+    route, those left out of the document too (the TFE API's). Its own error schemas stay."""
+    schemas: dict[str, Any] = document["components"]["schemas"]
+    prefix = "#/components/schemas/"
+    wanted = {name for name in POWERTOOLS_SCHEMAS if name in schemas}
+    pending: list[Any] = [document["paths"], *(schemas[name] for name in wanted)]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix):
+                name = ref.removeprefix(prefix)
+                if name not in wanted and name in schemas:
+                    wanted.add(name)
+                    pending.append(schemas[name])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    for name in set(schemas) - wanted:
+        del schemas[name]
 
 
 def _schema(app: APIGatewayRestResolver) -> dict[str, Any]:
