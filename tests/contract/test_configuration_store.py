@@ -73,3 +73,15 @@ def test_versions_go_with_their_workspace(stores: Stores):
 
     assert stores.configurations.get("ws-1", "cv-1") is None
     assert stores.configurations.latest_id("ws-1") is None
+
+
+def test_a_version_is_found_by_its_id_alone_with_its_tfe_flags(stores: Stores):
+    stores.workspaces.create(workspace())
+    speculative = version("cv-1", speculative=True, provisional=True)
+
+    stores.configurations.add(speculative, latest=False)
+
+    assert stores.configurations.workspace_of("cv-1") == "ws-1"
+    assert stores.configurations.workspace_of("cv-2") is None
+    assert stores.configurations.get("ws-1", "cv-1") == speculative
+    assert stores.configurations.latest_id("ws-1") is None

@@ -1,7 +1,7 @@
 """An in-memory ``ConfigurationStore``: versions under their workspace in the shared table."""
 
 from iacp.configurations.models import ConfigurationStatus, ConfigurationVersion
-from iacp.configurations.store import ConfigurationStore
+from iacp.configurations.store import VERSION_POINTER_SK, ConfigurationStore
 from iacp.errors import NotFound
 from iacp.workspaces.store import WORKSPACE_SK
 from tests.fakes.table import FakeTable
@@ -22,7 +22,12 @@ class InMemoryConfigurationStore:
         self.table[key] = version.model_copy(deep=True, update={"upload_url": None})
         if latest:
             self.table[(version.workspace_id, LATEST)] = version.id
+        self.table[(version.id, VERSION_POINTER_SK)] = version.workspace_id
         return True
+
+    def workspace_of(self, version_id: str) -> str | None:
+        workspace_id: str | None = self.table.get((version_id, VERSION_POINTER_SK))
+        return workspace_id
 
     def get(self, workspace_id: str, version_id: str) -> ConfigurationVersion | None:
         found = self.table.get((workspace_id, f"cv#{version_id}"))

@@ -191,7 +191,8 @@ def test_only_the_openapi_document_run_task_endpoints_and_webhooks_skip_the_auth
     """The run-task endpoints check the result's access token themselves, the GitHub webhook
     its signature: each is a function of its own, which serves nothing else. The API function
     serves only documents without secrets publicly: the OpenAPI document, and the TFE API's
-    discovery document and ping (which clients call before they send a token)."""
+    discovery document and ping (which clients call before they send a token); and the logs
+    behind signed URLs, which check their signature themselves."""
     public = {
         (name, event["Properties"]["Path"])
         for name, function in functions().items()
@@ -207,11 +208,14 @@ def test_only_the_openapi_document_run_task_endpoints_and_webhooks_skip_the_auth
         ("ApiFunction", "/api/v2/ping"),
     }
     assert documents <= public
+    # A plan's or an apply's log, read with the signed URL the API gave (no token).
+    assert ("ApiFunction", "/api/v2/logs/{proxy+}") in public
     others = (
         public
         - documents
         - {
             ("VcsWebhookFunction", "/api/v1/webhooks/github/{connection_id}"),
+            ("ApiFunction", "/api/v2/logs/{proxy+}"),
         }
     )
     assert others

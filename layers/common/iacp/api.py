@@ -29,8 +29,12 @@ from iacp.routes.variables import router as variables_router
 from iacp.routes.vcs import router as vcs_router
 from iacp.routes.vcs_webhooks import router as vcs_webhooks_router
 from iacp.routes.workspaces import router as workspaces_router
+from iacp.tfe.configuration_versions import router as tfe_configuration_versions_router
 from iacp.tfe.organizations import router as tfe_organizations_router
+from iacp.tfe.plans import router as tfe_plans_router
+from iacp.tfe.runs import router as tfe_runs_router
 from iacp.tfe.states import router as tfe_states_router
+from iacp.tfe.task_stages import router as tfe_task_stages_router
 from iacp.tfe.variables import router as tfe_variables_router
 from iacp.tfe.workspaces import router as tfe_workspaces_router
 
@@ -50,11 +54,16 @@ USER_ROUTERS = (
     tfe_states_router,
     tfe_workspaces_router,
     tfe_variables_router,
+    tfe_configuration_versions_router,
+    tfe_runs_router,
+    tfe_plans_router,
+    tfe_task_stages_router,
 )
 RUN_TASK_SERVICE_ROUTERS = (run_task_services_router,)
 VCS_WEBHOOK_ROUTERS = (vcs_webhooks_router,)
 
 OPENAPI_PATH = "/api/v1/openapi.json"
+POWERTOOLS_SCHEMAS = ("HTTPValidationError", "ResponseValidationError", "ValidationError")
 
 
 def build_resolver(routers: Sequence[APIGatewayRouter] = USER_ROUTERS) -> APIGatewayRestResolver:
@@ -87,25 +96,23 @@ def openapi_json(user_api: APIGatewayRestResolver) -> str:
                 operation.setdefault("security", [])
         document["paths"].update(public["paths"])
         schemas.update(public.get("components", {}).get("schemas", {}))
-    _keep_referenced(document)
+    _drop_unreferenced(document)
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-_REF = "#/components/schemas/"
-
-
-def _keep_referenced(document: dict[str, Any]) -> None:
-    """Drops the schemas no documented route uses: Powertools collects the models of every
-    route, those left out of the document (the TFE API's, /api/v2) included."""
+def _drop_unreferenced(document: dict[str, Any]) -> None:
+    """Leaves out the schemas no documented route uses: Powertools lists the models of every
+    route, those left out of the document too (the TFE API's). Its own error schemas stay."""
     schemas: dict[str, Any] = document["components"]["schemas"]
-    wanted: set[str] = set()
-    pending: list[Any] = [document["paths"]]
+    prefix = "#/components/schemas/"
+    wanted = {name for name in POWERTOOLS_SCHEMAS if name in schemas}
+    pending: list[Any] = [document["paths"], *(schemas[name] for name in wanted)]
     while pending:
         node = pending.pop()
         if isinstance(node, dict):
             ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith(_REF):
-                name = ref.removeprefix(_REF)
+            if isinstance(ref, str) and ref.startswith(prefix):
+                name = ref.removeprefix(prefix)
                 if name not in wanted and name in schemas:
                     wanted.add(name)
                     pending.append(schemas[name])

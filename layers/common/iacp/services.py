@@ -53,6 +53,7 @@ from iacp.settings import (
 )
 from iacp.states.service import StateService, read_state_file
 from iacp.states.store import DynamoStateStore, StateStore
+from iacp.tfe.signed_urls import UrlSigner, signing_key
 from iacp.tokens.service import TokenService
 from iacp.tokens.store import DynamoTokenStore
 from iacp.variables.run_scoped import open_run_variables, overriding
@@ -195,6 +196,7 @@ class Services:
     inventory: InventoryService
     public_base_url: str  # configured (a custom domain), or "" for the request's own URL
     organization_name: str  # the stack's one organization, as /api/v2 names it
+    signed_urls: UrlSigner  # /api/v2's URLs read without a token (a log's log-read-url)
 
     def by_name(self) -> dict[str, Any]:
         """The request context of the user API: each route finds its service there by name
@@ -286,6 +288,7 @@ def build_services(settings: ApiSettings) -> Services:
         inventory=inventory,
         public_base_url=settings.public_base_url,
         organization_name=settings.organization_name,
+        signed_urls=UrlSigner(partial(signing_key, settings.platform_secret_arn)),
     )
 
 

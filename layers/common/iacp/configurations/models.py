@@ -41,6 +41,12 @@ class ConfigurationVersion(BaseModel):
     vcs: CommitSource | None = Field(
         None, description="From VCS: the commit, which the run's first step fetches"
     )
+    speculative: bool = Field(
+        False, description="Its runs only plan (TFE's speculative configuration versions)"
+    )
+    provisional: bool = Field(
+        False, description="Not the workspace's latest version (TFE's provisional ones)"
+    )
 
     def object_key(self) -> str:
         return archive_key(self.workspace_id, self.id)

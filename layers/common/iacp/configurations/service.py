@@ -31,15 +31,26 @@ class ConfigurationService:
         self._artifacts = artifacts
         self._clock = clock
 
-    def create(self, principal: Principal, workspace_id: str) -> ConfigurationVersion:
+    def create(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        *,
+        speculative: bool = False,
+        provisional: bool = False,
+    ) -> ConfigurationVersion:
+        """A new version, waiting for its upload. A speculative version's runs only plan; a
+        speculative or provisional one does not become the workspace's latest (TFE's)."""
         principal.require_workspace(workspace_id, Role.WRITE)
         version = ConfigurationVersion(
             id=new_id("cv"),
             created_at=self._clock(),
             workspace_id=workspace_id,
             status=ConfigurationStatus.PENDING,
+            speculative=speculative,
+            provisional=provisional,
         )
-        self._store.add(version)
+        self._store.add(version, latest=not (speculative or provisional))
         version.upload_url = self._artifacts.upload_url(version.object_key())
         return version
 
@@ -49,6 +60,13 @@ class ConfigurationService:
         if version is None:
             raise NotFound(_no_such_version(workspace_id, version_id))
         return self._settled(version)
+
+    def get_by_id(self, principal: Principal, version_id: str) -> ConfigurationVersion:
+        """A version by its id alone (TFE's ``/configuration-versions/{id}``)."""
+        workspace_id = self._store.workspace_of(version_id)
+        if workspace_id is None:
+            raise NotFound(f"No configuration version {capped(version_id)}.")
+        return self.get(principal, workspace_id, version_id)
 
     def uploaded(self, workspace_id: str, version_id: str | None) -> ConfigurationVersion:
         """The version a run will use: the one named, or the workspace's latest. It must have

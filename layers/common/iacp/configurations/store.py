@@ -14,11 +14,15 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 
+VERSION_POINTER_SK = "configuration-version"
+
+
 class ConfigurationStore(Protocol):
     def add(self, version: ConfigurationVersion, *, latest: bool = True) -> bool: ...
     def get(self, workspace_id: str, version_id: str) -> ConfigurationVersion | None: ...
     def latest_id(self, workspace_id: str) -> str | None: ...
     def mark(self, version: ConfigurationVersion, status: ConfigurationStatus) -> None: ...
+    def workspace_of(self, version_id: str) -> str | None: ...
 
 
 class DynamoConfigurationStore:
@@ -39,6 +43,9 @@ class DynamoConfigurationStore:
         }
         if version.vcs is not None:
             item["vcs"] = version.vcs.model_dump(mode="json", exclude_none=True)
+        for flag in ("speculative", "provisional"):
+            if getattr(version, flag):
+                item[flag] = True
         workspace_exists: dict[str, Any] = {
             "TableName": self._name,
             "Key": {"pk": version.workspace_id, "sk": WORKSPACE_SK},
@@ -65,6 +72,16 @@ class DynamoConfigurationStore:
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
+                    {  # finds the version by its id alone (TFE's /configuration-versions/{id})
+                        "Put": {
+                            "TableName": self._name,
+                            "Item": {
+                                "pk": version.id,
+                                "sk": VERSION_POINTER_SK,
+                                "workspace_id": version.workspace_id,
+                            },
+                        }
+                    },
                 ]
             )
         except TransactionCanceled as canceled:
@@ -86,6 +103,14 @@ class DynamoConfigurationStore:
             ConsistentRead=True,
         ).get("Item")
         return None if item is None else item.get("latest_configuration_version_id")  # type: ignore[return-value]
+
+    def workspace_of(self, version_id: str) -> str | None:
+        """The workspace of a version, from its id alone (versions made before these
+        pointers existed have none: None)."""
+        item = self._table.get_item(
+            Key={"pk": version_id, "sk": VERSION_POINTER_SK}, ConsistentRead=True
+        ).get("Item")
+        return None if item is None else str(item["workspace_id"])
 
     def mark(self, version: ConfigurationVersion, status: ConfigurationStatus) -> None:
         """Settle a pending version; a version already settled (by a concurrent request that
@@ -111,4 +136,6 @@ def _version(item: dict[str, Any]) -> ConfigurationVersion:
         status=ConfigurationStatus(str(item["status"])),
         created_at=from_iso(str(item["created_at"])),
         vcs=None if "vcs" not in item else CommitSource.model_validate(item["vcs"]),
+        speculative=bool(item.get("speculative", False)),
+        provisional=bool(item.get("provisional", False)),
     )

@@ -11,7 +11,7 @@ from datetime import datetime
 from iacp.configurations.service import ConfigurationService
 from iacp.crypto import Sealer
 from iacp.documents import StoredDocument
-from iacp.errors import Conflict, NotFound, capped
+from iacp.errors import Conflict, InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.orchestration.finish import RunFinisher
@@ -21,11 +21,11 @@ from iacp.orchestration.workflow_client import DECISIONS, WorkflowClient
 from iacp.pagination import Page
 from iacp.principal import Principal, Role
 from iacp.runs.artifacts import RunArtifacts
-from iacp.runs.models import LogPage, Run, RunAction, RunCreate
+from iacp.runs.models import LogPage, Operation, Run, RunAction, RunCreate
 from iacp.runs.phase import Phase, plan_json_key
 from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import SEALED_VARIABLES, RunStore
-from iacp.runtasks.models import StageStatus, TaskResult, TaskResultSummary
+from iacp.runtasks.models import Stage, StageStatus, TaskResult, TaskResultSummary
 from iacp.runtasks.results import TaskResultStore
 from iacp.timestamps import to_iso, utcnow
 from iacp.variables.run_scoped import seal_run_variables
@@ -65,12 +65,21 @@ class RunService:
         principal.require_workspace(workspace_id, Role.WRITE)
         workspace = existing_workspace(self._workspaces, workspace_id)
         version = self._configurations.uploaded(workspace_id, request.configuration_version_id)
+        operation = request.operation
+        if version.speculative:  # its runs only plan (TFE's speculative versions)
+            if request.save_plan or request.allow_empty_apply:
+                raise InvalidInput(
+                    f"Configuration version {version.id} is speculative: its runs only plan, "
+                    "so they cannot save a plan or apply.",
+                    pointer="/configuration_version_id",
+                )
+            operation = Operation.PLAN_ONLY
         run_id = new_id("run")
         run = Run.pending(
             run_id=run_id,
             workspace_id=workspace_id,
             configuration_version_id=version.id,
-            operation=request.operation,
+            operation=operation,
             auto_apply=workspace.auto_apply if request.auto_apply is None else request.auto_apply,
             message=request.message,
             created_by=principal.token_id,
@@ -176,6 +185,23 @@ class RunService:
     def logs(self, principal: Principal, run_id: str, phase: Phase, offset: int) -> LogPage:
         run = self.get(principal, run_id)
         return self._artifacts.logs(run.id, phase, offset)
+
+    def log_size(self, principal: Principal, run_id: str, phase: Phase) -> int:
+        """How many bytes of the phase's log are written so far."""
+        run = self.get(principal, run_id)
+        return self._artifacts.log_size(run.id, phase)
+
+    def force_cancelable(self, run: Run) -> bool:
+        """Whether a force-cancel would be taken now: a cancel was asked for first."""
+        return not run.status.terminal and "cancel_requested_at" in self._runs.private(run.id)
+
+    def stages_ahead(self, run: Run) -> list[Stage]:
+        """The run-task stages the run has not begun yet that have tasks now (a stage's
+        tasks are chosen when it begins: these may still change)."""
+        if run.status.terminal:
+            return []
+        begun = {summary.stage for summary in run.task_stages}
+        return self._task_stages.stages_with_tasks(run, [s for s in Stage if s not in begun])
 
     def plan_json(self, principal: Principal, run_id: str) -> StoredDocument:
         run = self.get(principal, run_id)

@@ -277,6 +277,11 @@ class TaskStages:
 
     # --- helpers ---------------------------------------------------------------------------
 
+    def stages_with_tasks(self, run: Run, stages: list[Stage]) -> list[Stage]:
+        """Of ``stages``, those that would have tasks if the run came to them now (TFE shows
+        a run's task stages before they begin)."""
+        return [stage for stage in stages if self._stage_tasks(run, stage)]
+
     def _stage_tasks(
         self, run: Run, stage: Stage
     ) -> list[tuple[RunTaskRecord, str | None, Enforcement]]:

@@ -43,6 +43,15 @@ class RunArtifacts:
         """Wait until ``key`` exists, at most ``timeout_seconds``."""
         return self.objects.wait_for(key, timeout_seconds, poll_seconds)
 
+    def log_size(self, run_id: str, phase: Phase) -> int:
+        """How many bytes of the phase's log are written so far."""
+        prefix = log_prefix(run_id, phase)
+        return sum(
+            size
+            for key, size in self.objects.sizes(prefix).items()
+            if key.removeprefix(prefix).isdigit()
+        )
+
     def logs(self, run_id: str, phase: Phase, offset: int) -> LogPage:
         """The phase's log from byte ``offset``: chunks are named by the offset of their first
         byte, so a follower asks again with ``next_offset`` until ``complete``."""
