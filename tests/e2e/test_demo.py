@@ -28,4 +28,7 @@ def test_the_demo_applies_through_all_four_stages_and_shows_a_check_stopping_a_r
     assert "-- post_plan run tasks: awaiting override" in out
     assert 'Destroys terraform_data.service["worker"]' in out
     assert "-- status: canceled" in out
+    cli = out[out.index("4. The terraform CLI") :]  # the stock CLI's remote plan, streamed
+    assert "HCP Terraform has been successfully initialized!" in cli
+    assert "Plan: 2 to add, 0 to change, 0 to destroy." in cli
     assert out.rstrip().endswith("s.")

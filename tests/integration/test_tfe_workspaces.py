@@ -54,9 +54,15 @@ def test_init_reads_by_name_creates_on_404_then_sets_the_version(admin):
     missing = tfe.get(f"{ORG}/workspaces/networking")
     created = tfe.post(f"{ORG}/workspaces", body({"name": "networking"}))
     workspace = created.json()["data"]
-    patched = tfe.patch(
+    # The CLI sets its own release; iacp's runners have one (RunnerTerraformVersion, 1.9.8
+    # here): another is refused, and the CLI only warns.
+    other = tfe.patch(
         f"/workspaces/{workspace['id']}",
         {"data": {"type": "workspaces", "attributes": {"terraform-version": "1.15.5"}}},
+    )
+    patched = tfe.patch(
+        f"/workspaces/{workspace['id']}",
+        {"data": {"type": "workspaces", "attributes": {"terraform-version": "1.9.8"}}},
     )
     read = tfe.get(f"{ORG}/workspaces/networking")
 
@@ -77,12 +83,14 @@ def test_init_reads_by_name_creates_on_404_then_sets_the_version(admin):
         "type": "organizations",
     }
     assert "current-run" not in workspace["relationships"]
+    error = tfe_error(other, 422, "/data/attributes/terraform-version")
+    assert "iacp's runners have Terraform 1.9.8" in error["detail"]
     assert patched.status == 200, patched.body
-    assert patched.json()["data"]["attributes"]["terraform-version"] == "1.15.5"
+    assert patched.json()["data"]["attributes"]["terraform-version"] == "1.9.8"
     assert read.json()["data"]["id"] == workspace["id"]
-    assert read.json()["data"]["attributes"]["terraform-version"] == "1.15.5"
+    assert read.json()["data"]["attributes"]["terraform-version"] == "1.9.8"
     # The same workspace as /api/v1 knows it.
-    assert admin.get(f"/workspaces/{workspace['id']}").json()["terraform_version"] == "1.15.5"
+    assert admin.get(f"/workspaces/{workspace['id']}").json()["terraform_version"] == "1.9.8"
 
 
 def test_a_name_is_found_whatever_its_case(admin):
@@ -119,7 +127,7 @@ def test_create_takes_tfe_attributes(admin):
             "auto-apply": True,
             "execution-mode": "local",
             "working-directory": "envs/prod",
-            "terraform-version": "1.15.5",
+            "terraform-version": "1.9.8",
             "unknown-attribute": "ignored",
         },
     )

@@ -284,3 +284,10 @@ def test_a_custom_domain_serves_the_api_at_its_root_for_the_terraform_cli():
     assert domain["Properties"]["SecurityPolicy"] == "TLS_1_2"
     public_url = TEMPLATE.function_environment("ApiFunction")["PUBLIC_BASE_URL"]
     assert "https://${CustomDomainName}" in json.dumps(public_url)
+
+
+def test_the_runner_terraform_version_is_the_one_the_runners_image_installs():
+    dockerfile = (Path(__file__).resolve().parents[2] / "runner" / "Dockerfile").read_text()
+    (installed,) = re.findall(r"^ARG TERRAFORM_VERSION=(\S+)$", dockerfile, re.M)
+
+    assert TEMPLATE.body["Parameters"]["RunnerTerraformVersion"]["Default"] == installed

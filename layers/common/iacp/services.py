@@ -196,6 +196,7 @@ class Services:
     inventory: InventoryService
     public_base_url: str  # configured (a custom domain), or "" for the request's own URL
     organization_name: str  # the stack's one organization, as /api/v2 names it
+    runner_terraform_version: str  # the one release a workspace may pin through /api/v2
     signed_urls: UrlSigner  # /api/v2's URLs read without a token (a log's log-read-url)
 
     def by_name(self) -> dict[str, Any]:
@@ -288,6 +289,7 @@ def build_services(settings: ApiSettings) -> Services:
         inventory=inventory,
         public_base_url=settings.public_base_url,
         organization_name=settings.organization_name,
+        runner_terraform_version=settings.runner_terraform_version,
         signed_urls=UrlSigner(partial(signing_key, settings.platform_secret_arn)),
     )
 

@@ -126,6 +126,10 @@ class ApiSettings(RunSettings, _Tokens, _Resources, _NotificationDeliveries, _Vc
         pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]*$",
         description="The topics the functions may publish to: an sns destination must be one.",
     )
+    runner_terraform_version: str = Field(
+        pattern=r"^\d+\.\d+\.\d+$",
+        description="The Terraform release of the runner's image (RunnerTerraformVersion).",
+    )
 
 
 class RunEventsSettings(_PublicBaseUrl):

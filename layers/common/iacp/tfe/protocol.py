@@ -68,6 +68,15 @@ Organization = Annotated[str, Depends(organization_name)]
 """A route parameter: the organization, after checking the path's ``organization``."""
 
 
+def runner_terraform_version(request: Request) -> str:
+    version: str = request.context["runner_terraform_version"]
+    return version
+
+
+RunnerTerraform = Annotated[str, Depends(runner_terraform_version)]
+"""A route parameter: the Terraform release the runners have (RunnerTerraformVersion)."""
+
+
 def discovery(base_url: str) -> dict[str, str]:
     """``/.well-known/terraform.json``: every service at this stack's ``/api/v2/``."""
     api = f"{base_url.rstrip('/')}{PREFIX}/"

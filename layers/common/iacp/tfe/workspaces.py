@@ -35,7 +35,7 @@ from iacp.http import Caller, ResourceId, provided
 from iacp.principal import Principal, Role
 from iacp.states.service import StateService
 from iacp.tfe.jsonapi import Attributes, Document, Relationship, Resource, kebab, page_meta, reply
-from iacp.tfe.protocol import PREFIX, Organization
+from iacp.tfe.protocol import PREFIX, Organization, RunnerTerraform
 from iacp.timestamps import UtcDatetime
 from iacp.workspaces.models import (
     MAX_TAGS,
@@ -358,8 +358,9 @@ def iacp_model(model: type[M], fields: dict[str, Any]) -> M:
         ) from None
 
 
-def _changes(data: WorkspaceData, current: Workspace | None) -> dict[str, Any]:
-    """iacp's fields for the attributes and relationships the body carries."""
+def _changes(data: WorkspaceData, current: Workspace | None, runner: str) -> dict[str, Any]:
+    """iacp's fields for the attributes and relationships the body carries; ``runner``: the
+    Terraform release the runners have, the only one a workspace may pin."""
     attributes = data.attributes
     given = attributes.model_fields_set
     fields: dict[str, Any] = {
@@ -369,6 +370,14 @@ def _changes(data: WorkspaceData, current: Workspace | None) -> dict[str, Any]:
     }
     if "terraform_version" in given:
         version = attributes.terraform_version
+        if version not in (LATEST, runner):
+            # TFE too refuses a release it does not have; the CLI, which sets its own release
+            # on a workspace it creates, only warns, and the workspace runs the runners'.
+            raise InvalidInput(
+                f"iacp's runners have Terraform {runner}: terraform-version can be "
+                f'"{runner}" or "{LATEST}", not {capped(str(version))}.',
+                pointer="/data/attributes/terraform-version",
+            )
         fields["terraform_version"] = None if version == LATEST else version
     if "operations" in given and "execution_mode" not in given:
         fields["execution_mode"] = (
@@ -516,9 +525,11 @@ def create_workspace(
     caller: Caller,
     service: Workspaces,
     states: States,
+    runner: RunnerTerraform,
 ) -> Response[str]:
+    changes = _changes(body.data, None, runner)
     with tfe_pointers():
-        created = service.create(caller, iacp_model(WorkspaceCreate, _changes(body.data, None)))
+        created = service.create(caller, iacp_model(WorkspaceCreate, changes))
     return reply(Document(data=workspace_resource(created, caller, name, states)), 201)
 
 
@@ -544,9 +555,10 @@ def update_workspace_by_name(
     caller: Caller,
     service: Workspaces,
     states: States,
+    runner: RunnerTerraform,
 ) -> Response[str]:
     workspace = service.get_by_name(caller, workspace_name)
-    return _updated(workspace, body, caller, name, service, states)
+    return _updated(workspace, body, caller, name, service, states, runner)
 
 
 @router.get(WORKSPACE, include_in_schema=False)
@@ -570,10 +582,11 @@ def update_workspace(
     caller: Caller,
     service: Workspaces,
     states: States,
+    runner: RunnerTerraform,
 ) -> Response[str]:
     visible(caller, workspace_id)
     workspace = service.get(caller, workspace_id)
-    return _updated(workspace, body, caller, organization, service, states)
+    return _updated(workspace, body, caller, organization, service, states, runner)
 
 
 def _updated(
@@ -583,8 +596,9 @@ def _updated(
     organization: str,
     service: WorkspaceService,
     states: StateService,
+    runner: str,
 ) -> Response[str]:
-    request = iacp_model(WorkspaceUpdate, _changes(body.data, workspace))
+    request = iacp_model(WorkspaceUpdate, _changes(body.data, workspace, runner))
     with tfe_pointers():
         updated = service.update(caller, workspace.id, request)
     return reply(Document(data=workspace_resource(updated, caller, organization, states)))
