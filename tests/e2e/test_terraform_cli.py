@@ -61,7 +61,8 @@ def test_init_plan_apply_output_and_destroy_through_a_cloud_block(admin, cli, se
     init = cli.run(work, "init", "-input=false")
     assert init.code == 0, init.output
     ws = workspace_id(admin, "cli-remote")  # init created it
-    attach(admin, ws, service.url, ["post_plan"], "advisory", hmac_key=HMAC_KEY)
+    # The reference service fails any plan that destroys something; mandatory, it stops one.
+    attach(admin, ws, service.url, ["post_plan"], "mandatory", hmac_key=HMAC_KEY)
 
     plan = cli.run(work, "plan", "-input=false")
     assert plan.code == 0, plan.output
@@ -86,6 +87,15 @@ def test_init_plan_apply_output_and_destroy_through_a_cloud_block(admin, cli, se
     assert pulled.code == 0, pulled.output
     current = admin.get(f"/workspaces/{ws}/current-state-version").json()
     assert f'"serial": {current["serial"]}' in pulled.out
+
+    stopped = cli.run(work, "plan", "-destroy", "-input=false")
+    assert stopped.code != 0
+    # As HCP Terraform's CLI output shows a mandatory task's failure: its message, then why.
+    assert "Failed (Mandatory)" in stopped.out, stopped.output
+    assert "The plan destroys 2 resources" in stopped.out
+    assert "is required to succeed" in stopped.output
+    (attachment,) = admin.get(f"/workspaces/{ws}/run-tasks").json()["items"]
+    assert admin.delete(f"/workspaces/{ws}/run-tasks/{attachment['id']}").status == 204
 
     destroyed = cli.run(work, "destroy", "-auto-approve")
     assert destroyed.code == 0, destroyed.output

@@ -246,6 +246,7 @@ def test_a_planned_run_is_confirmable_then_applied_by_the_apply_action(aws, admi
     machinery.run_workflow().await_confirmation(ConfirmationInput(run_id=run_id, task_token="t"))
 
     planned = read_run(admin, run_id, include="plan,apply")
+    of_run = admin.tfe().get(f"/runs/{run_id}/plan").json()["data"]
     confirmed = admin.tfe().post(f"/runs/{run_id}/actions/apply", {"comment": "yes"})
     again = admin.tfe().post(f"/runs/{run_id}/actions/apply")
 
@@ -257,6 +258,9 @@ def test_a_planned_run_is_confirmable_then_applied_by_the_apply_action(aws, admi
     assert run["attributes"]["actions"]["is-cancelable"] is False
     assert (plan["type"], plan["attributes"]["status"]) == ("plans", "finished")
     assert plan["attributes"]["resource-additions"] == 2
+    assert of_run["id"] == plan["id"]
+    assert of_run["attributes"]["resource-additions"] == 2
+    assert admin.tfe().get(f"/runs/{run_id}/apply").json()["data"]["id"] == apply_["id"]
     assert (apply_["type"], apply_["attributes"]["status"]) == ("applies", "pending")
     assert (confirmed.status, confirmed.body) == (202, "")
     error_of(again, 409)

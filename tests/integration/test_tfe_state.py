@@ -164,6 +164,31 @@ def test_versions_are_listed_newest_first_with_tfe_pagination(
     assert {o["type"] for o in outputs} == {"state-version-outputs"} and len(outputs) == 4
 
 
+def test_the_older_list_by_workspace_and_organization_names(
+    writer: ApiClient, reader: ApiClient, ws: str
+):
+    lock(writer, ws)
+    for serial in (1, 2):
+        push(writer, ws, state_body(serial), serial)
+    name = writer.get(f"/workspaces/{ws}").json()["name"]
+    by_names = {"filter[workspace][name]": name, "filter[organization][name]": "default"}
+
+    listed = reader.tfe().get("/state-versions", query=by_names)
+    elsewhere = reader.tfe().get(
+        "/state-versions", query=by_names | {"filter[organization][name]": "acme"}
+    )
+    unknown = reader.tfe().get(
+        "/state-versions", query=by_names | {"filter[workspace][name]": "nope"}
+    )
+    unfiltered = reader.tfe().get("/state-versions")
+
+    assert listed.status == 200, listed.body
+    assert [v["attributes"]["serial"] for v in listed.json()["data"]] == [2, 1]
+    assert_error(elsewhere, 404)
+    assert_error(unknown, 404)
+    assert_error(unfiltered, 422)
+
+
 def test_the_download_is_a_redirect_for_write_tokens_only(
     writer: ApiClient, reader: ApiClient, ws: str
 ):

@@ -141,6 +141,23 @@ def get_apply(
     return reply(Document(data=apply_resource(run, base_url, signer)))
 
 
+@router.get(f"{PREFIX}/runs/<run_id>/plan", include_in_schema=False)
+def get_plan_of_run(
+    run_id: ResourceId, caller: Caller, service: Runs, signer: SignedUrls, base_url: PublicBaseUrl
+) -> Response[str]:
+    """A run's plan by the run's id (go-tfe's and pytfe's ``ReadForRun``)."""
+    run = visible_run(service, caller, run_id)
+    return reply(Document(data=plan_resource(run, base_url, signer)))
+
+
+@router.get(f"{PREFIX}/runs/<run_id>/apply", include_in_schema=False)
+def get_apply_of_run(
+    run_id: ResourceId, caller: Caller, service: Runs, signer: SignedUrls, base_url: PublicBaseUrl
+) -> Response[str]:
+    run = visible_run(service, caller, run_id)
+    return reply(Document(data=apply_resource(run, base_url, signer)))
+
+
 @router.get(f"{PREFIX}/plans/<plan>/json-output", include_in_schema=False)
 def get_plan_json_output(plan: ResourceId, caller: Caller, service: Runs) -> Response[Any]:
     """The redacted JSON plan (as ``GET /api/v1/runs/{run}/plan-json``)."""

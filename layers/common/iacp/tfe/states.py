@@ -31,11 +31,15 @@ from iacp.states.models import (
 )
 from iacp.states.service import StateService
 from iacp.tfe.jsonapi import Attributes, Document, Relationship, Request, Resource, page_meta, reply
-from iacp.tfe.protocol import PREFIX
+from iacp.tfe.protocol import PREFIX, Organization
 from iacp.timestamps import UtcDatetime
+from iacp.workspaces.service import WorkspaceService
 
 router = APIGatewayRouter()
 States = Annotated[StateService, provided("states")]
+Workspaces = Annotated[WorkspaceService, provided("workspaces")]
+WorkspaceFilter = Annotated[str, Query(alias="filter[workspace][name]", max_length=90)]
+OrganizationFilter = Annotated[str, Query(alias="filter[organization][name]", max_length=90)]
 PageNumber = Annotated[int, Query(alias="page[number]", ge=1)]
 PageSize = Annotated[int, Query(alias="page[size]", ge=1, le=MAX_LIMIT)]
 DEFAULT_PAGE_SIZE = 20
@@ -195,6 +199,37 @@ def list_state_versions(
     """Newest first; TFE's numbered pages over the history's cursor pages (it reads the
     history up to the page asked for, and on to count it)."""
     _visible_workspace(caller, workspace_id)
+    return _history(service, caller, workspace_id, base_url, page_number, page_size)
+
+
+@router.get(f"{PREFIX}/state-versions", include_in_schema=False)
+def list_state_versions_by_filter(
+    caller: Caller,
+    organization: Organization,
+    workspaces: Workspaces,
+    service: States,
+    base_url: PublicBaseUrl,
+    workspace_name: WorkspaceFilter,
+    organization_name: OrganizationFilter,
+    page_number: PageNumber = 1,
+    page_size: PageSize = DEFAULT_PAGE_SIZE,
+) -> Response[str]:
+    """The older form, ``?filter[workspace][name]=&filter[organization][name]=`` (go-tfe's and
+    pytfe's ``StateVersions.List``): the same list, by the workspace's name."""
+    if organization_name != organization:
+        raise NotFound(f"No organization {capped(organization_name)}.")
+    workspace = workspaces.get_by_name(caller, workspace_name)
+    return _history(service, caller, workspace.id, base_url, page_number, page_size)
+
+
+def _history(
+    service: StateService,
+    caller: Principal,
+    workspace_id: str,
+    base_url: str,
+    page_number: int,
+    page_size: int,
+) -> Response[str]:
     versions: list[StateVersionSummary] = []
     cursor: str | None = None
     while True:
