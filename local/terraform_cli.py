@@ -23,12 +23,13 @@ HOSTNAME = "iacp.local"
 ``host`` block answers for it, whatever the port)."""
 
 
-def cli_config(base_url: str, token: str, hostname: str = HOSTNAME) -> str:
+def cli_config(base_url: str, token: str | None, hostname: str = HOSTNAME) -> str:
+    """Without a token, the host only: ``terraform login`` then stores one."""
     services = "\n".join(f'    "{name}" = "{url}"' for name, url in discovery(base_url).items())
-    return (
-        f'host "{hostname}" {{\n  services = {{\n{services}\n  }}\n}}\n\n'
-        f'credentials "{hostname}" {{\n  token = "{token}"\n}}\n'
-    )
+    host = f'host "{hostname}" {{\n  services = {{\n{services}\n  }}\n}}\n'
+    if token is None:
+        return host
+    return host + f'\ncredentials "{hostname}" {{\n  token = "{token}"\n}}\n'
 
 
 def write_cli_config(path: Path, base_url: str, token: str) -> None:

@@ -126,7 +126,7 @@ def test_local_execution_keeps_its_state_in_iacp_under_iacps_lock(admin, cli, tm
     assert again.code == 0, again.output  # no changes: the state it wrote is the one it reads
 
 
-def test_the_remote_backend_and_tokens_that_may_not(admin, cli, tmp_path):
+def test_the_remote_backend_terraform_login_and_tokens_that_may_not(admin, cli, tmp_path):
     backend = (
         'terraform {\n  backend "remote" {\n    hostname     = "iacp.local"\n'
         '    organization = "default"\n    workspaces {\n      name = "cli-backend"\n    }\n'
@@ -145,6 +145,11 @@ def test_the_remote_backend_and_tokens_that_may_not(admin, cli, tmp_path):
     refused = stranger.run(work, "plan", "-input=false")
     assert refused.code != 0
     assert "unauthorized" in refused.output.lower()
+    newcomer = cli.with_token(None)
+    logged_in = newcomer.run(tmp_path, "login", "iacp.local", answer=f"yes\n{admin.token}")
+    assert logged_in.code == 0, logged_in.output
+    assert "Logged in to Terraform Enterprise (iacp.local)" in logged_in.output
+    assert newcomer.run(work, "init", "-input=false", "-reconfigure").code == 0
     reader = cli.with_token(admin.post("/tokens", {"role": "read"}).json()["token"])
     read_only = reader.run(work, "plan", "-input=false")
     assert read_only.code != 0

@@ -300,3 +300,24 @@ def test_a_run_event_is_delivered_once_per_configuration(
     assert sent == ["run:errored", "run:errored"]
     [delivery] = deliveries.page(configuration.id, 10, None)[0]
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 2)
+
+
+def test_a_run_at_its_post_plan_tasks_shows_its_plans_counts_before_they_are_recorded(
+    world: World,
+):
+    """RecordPlan writes the counts after the post_plan tasks; a reader (the terraform CLI
+    decides whether to ask for confirmation on ``has_changes``) sees them from the plan."""
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.planning(run_id)
+    world.plan_result(run_id, has_changes=True, resource_additions=2)
+    world.runs.transition(run_id, RunStatus.POST_PLAN_RUNNING, world.clock())
+
+    shown = world.run_service.get(ADMIN, run_id)
+
+    assert (shown.has_changes, shown.resource_additions, shown.resource_destructions) == (
+        True,
+        2,
+        0,
+    )
+    assert world.run(run_id).has_changes is None  # still RecordPlan's to write
