@@ -24,6 +24,7 @@ Everything set here is process-wide; ``stop()`` puts back what it changed.
 
 import json
 import os
+import re
 import sys
 import threading
 import urllib.request
@@ -39,6 +40,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local import moto_speed
+from local.pollers import MESSAGES, TABLE_WRITES, Arrivals
 
 REGION = "us-east-1"
 # Dummy credentials: moto accepts any; a 12-digit key id would select another account.
@@ -138,6 +140,37 @@ class MotoServer:
         self.stop()
 
 
+# The requests that can give a local event source work: a write to a table (its stream); a
+# message for a queue (sent, or sent back by a visibility change) or an event for the bus
+# (whose rules send to queues). The pollers' own reads are none of them.
+_TABLE_WRITE = re.compile(
+    r"DynamoDB_20120810\.(PutItem|UpdateItem|DeleteItem|TransactWriteItems|BatchWriteItem)"
+)
+_MESSAGE = re.compile(
+    r"AmazonSQS\.(SendMessage|SendMessageBatch|ChangeMessageVisibility"
+    r"|ChangeMessageVisibilityBatch)|AWSEvents\.PutEvents"
+)
+
+
+def counting_arrivals(
+    app: Any, table_writes: Arrivals = TABLE_WRITES, messages: Arrivals = MESSAGES
+) -> Any:
+    """The WSGI app, telling the pollers (``local.pollers``) once a request that may have
+    given them work has been handled."""
+
+    def counting(environ: dict[str, Any], start_response: Any) -> Any:
+        try:
+            return app(environ, start_response)
+        finally:
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if _TABLE_WRITE.fullmatch(target):
+                table_writes.arrived()
+            elif _MESSAGE.fullmatch(target):
+                messages.arrived()
+
+    return counting
+
+
 def start(host: str = "127.0.0.1", port: int = 0) -> MotoServer:
     """Start moto on ``host`` and a free port (or ``port``), configured as described above.
 
@@ -145,7 +178,7 @@ def start(host: str = "127.0.0.1", port: int = 0) -> MotoServer:
     """
     moto_speed.apply()
     # What moto's ThreadedMotoServer does, with the quiet handler: a thread per request.
-    app = DomainDispatcherApplication(create_backend_app)
+    app = counting_arrivals(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
     running = MotoServer(server)
     try:

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 
 from local.functions import LambdaContext
-from local.pollers import Poller
+from local.pollers import MESSAGES, Poller
 from local.template import ACCOUNT, REGION, Provisioned
 
 
@@ -51,6 +51,7 @@ def read_queue_sources(provisioned: Provisioned) -> list[QueueSource]:
 
 class QueuePoller(Poller[QueueSource]):
     name = "local-queues"
+    arrivals = MESSAGES
 
     def poll(self) -> int:
         return sum(self._poll(source) for source in self.sources)

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 
 from local.functions import LambdaContext
-from local.pollers import Poller
+from local.pollers import TABLE_WRITES, Poller
 from local.template import Provisioned
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ class StreamPoller(Poller[StreamSource]):
     """Polls every source's stream each ``period`` seconds, from the stream's start."""
 
     name = "local-streams"
+    arrivals = TABLE_WRITES
 
     def poll(self) -> int:
         """One round over every source and shard; how many records were handed over."""

@@ -3,11 +3,13 @@
 import os
 import subprocess
 import sys
+import threading
 
 from moto.core.config import default_user_config
 from moto.moto_api import state_manager
 
 from local import moto_server
+from local.pollers import Arrivals, Poller
 from tests.local.conftest import Local
 
 
@@ -61,3 +63,43 @@ def test_stop_puts_the_settings_back() -> None:
         state_manager.get_transition("ecs::task"),
     )
     assert after == before
+
+
+def test_requests_that_may_feed_a_poller_count_as_its_arrivals() -> None:
+    """A write to a table is the stream poller's arrival; a message sent, or an event put on
+    the bus, the queue poller's; reads (the pollers' own requests) are neither."""
+    table_writes, messages = Arrivals(), Arrivals()
+    served = moto_server.counting_arrivals(lambda environ, start: [b"{}"], table_writes, messages)
+
+    for target in (
+        "DynamoDB_20120810.PutItem",
+        "DynamoDB_20120810.TransactWriteItems",
+        "AmazonSQS.SendMessage",
+        "AWSEvents.PutEvents",
+        "DynamoDB_20120810.GetItem",
+        "DynamoDBStreams_20120810.GetRecords",
+        "AmazonSQS.ReceiveMessage",
+        "AmazonSQS.DeleteMessage",
+        "",
+    ):
+        assert served({"HTTP_X_AMZ_TARGET": target}, None) == [b"{}"]
+
+    assert (table_writes.count, messages.count) == (2, 2)
+
+
+def test_a_poller_polls_soon_after_an_arrival_not_only_every_period() -> None:
+    polled = threading.Event()
+
+    class Recording(Poller[str]):
+        arrivals = Arrivals()
+
+        def poll(self) -> int:
+            polled.set()
+            return 0
+
+    poller = Recording({}, ["source"], period=60.0, least=0.05).start()
+    try:
+        Recording.arrivals.arrived()
+        assert polled.wait(10), "no poll within 10 s of an arrival (the period is 60 s)"
+    finally:
+        poller.stop()
