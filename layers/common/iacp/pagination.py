@@ -26,6 +26,18 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
+def every_item(page: Callable[[str | None], Page[T]]) -> list[T]:
+    """Every item of a list, ``page(cursor)`` after page until the last."""
+    items: list[T] = []
+    cursor: str | None = None
+    while True:
+        listed = page(cursor)
+        items.extend(listed.items)
+        cursor = listed.next_cursor
+        if cursor is None:
+            return items
+
+
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     if not last_key:
         return None

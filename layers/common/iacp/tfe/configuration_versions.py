@@ -19,7 +19,7 @@ from iacp.configurations.service import ConfigurationService
 from iacp.errors import Forbidden, NotFound
 from iacp.http import Caller, ResourceId, provided
 from iacp.tfe.jsonapi import Attributes, Document, Request, Resource, reply
-from iacp.tfe.protocol import PREFIX
+from iacp.tfe.protocol import PREFIX, visible_workspace
 from iacp.timestamps import UtcDatetime
 
 router = APIGatewayRouter()
@@ -72,8 +72,7 @@ def create_configuration_version(
     service: Configurations,
     body: Annotated[Request[ConfigurationVersionCreate] | None, Body()] = None,
 ) -> Response[str]:
-    if not caller.can_see(workspace_id):
-        raise NotFound(f"No workspace {workspace_id}.")
+    visible_workspace(caller, workspace_id)
     attributes = body.data.attributes if body else ConfigurationVersionCreate()
     version = service.create(
         caller,

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.request import Request
 
 from iacp.errors import NotFound, capped
 from iacp.http import ProxyHandler
+from iacp.principal import Principal
 from iacp.tfe.jsonapi import MEDIA_TYPE
 
 PREFIX = "/api/v2"
@@ -81,3 +82,10 @@ def discovery(base_url: str) -> dict[str, str]:
     """``/.well-known/terraform.json``: every service at this stack's ``/api/v2/``."""
     api = f"{base_url.rstrip('/')}{PREFIX}/"
     return dict.fromkeys(SERVICES, api)
+
+
+def visible_workspace(caller: Principal, workspace_id: str) -> None:
+    """Throughout /api/v2, a workspace the token may not see is, to it, one that does not
+    exist: a 404, never a 403 that would tell it the workspace is there."""
+    if not caller.can_see(workspace_id):
+        raise NotFound(f"No workspace {capped(workspace_id)}.")

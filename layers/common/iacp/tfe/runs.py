@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
-from iacp.errors import InvalidInput, NotFound, capped
+from iacp.errors import InvalidInput
 from iacp.http import Caller, PublicBaseUrl, ResourceId, provided
 from iacp.orchestration.run_service import RunService
 from iacp.principal import Principal, Role
@@ -34,7 +34,7 @@ from iacp.tfe.jsonapi import (
     reply,
 )
 from iacp.tfe.plans import apply_resource, plan_resource, visible_run
-from iacp.tfe.protocol import PREFIX, Organization
+from iacp.tfe.protocol import PREFIX, Organization, visible_workspace
 from iacp.tfe.run_phases import apply_id, plan_id
 from iacp.tfe.signed_urls import UrlSigner
 from iacp.tfe.task_stages import run_stages, stage_resource
@@ -288,8 +288,7 @@ def create_run(
             "relationships.workspace is required: the run's workspace.",
             pointer="/data/relationships/workspace",
         )
-    if not caller.can_see(workspace_id):
-        raise NotFound(f"No workspace {capped(workspace_id)}.")
+    visible_workspace(caller, workspace_id)
     request = run_create(body)
     try:
         run = service.create(caller, workspace_id, request)
@@ -328,8 +327,7 @@ def list_runs(
     page_size: PageSize = PAGE_SIZE,
 ) -> Response[str]:
     """Newest first, in TFE's numbered pages over iacp's cursor."""
-    if not caller.can_see(workspace_id):
-        raise NotFound(f"No workspace {capped(workspace_id)}.")
+    visible_workspace(caller, workspace_id)
     cursor: str | None = None
     runs: list[Run] = []
     for _ in range(page_number):

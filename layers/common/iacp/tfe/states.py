@@ -20,7 +20,7 @@ from pydantic import Field
 
 from iacp.errors import InvalidInput, NotFound, capped
 from iacp.http import Caller, PublicBaseUrl, ResourceId, provided
-from iacp.pagination import MAX_LIMIT
+from iacp.pagination import MAX_LIMIT, every_item
 from iacp.principal import Principal, Role
 from iacp.states.models import (
     NamedStateOutput,
@@ -31,7 +31,7 @@ from iacp.states.models import (
 )
 from iacp.states.service import StateService
 from iacp.tfe.jsonapi import Attributes, Document, Relationship, Request, Resource, page_meta, reply
-from iacp.tfe.protocol import PREFIX, Organization
+from iacp.tfe.protocol import PREFIX, Organization, visible_workspace
 from iacp.timestamps import UtcDatetime
 from iacp.workspaces.service import WorkspaceService
 
@@ -82,12 +82,6 @@ class StateVersionCreateAttributes(Attributes):
     state: str | None = None
     json_state: str | None = None  # accepted, not kept
     json_state_outputs: str | None = None  # accepted, not kept: the state has the types
-
-
-def _visible_workspace(caller: Principal, workspace_id: str) -> None:
-    """A token limited to other workspaces learns nothing of this one: 404, as unknown."""
-    if not caller.can_see(workspace_id):
-        raise NotFound(f"No workspace {capped(workspace_id)}.")
 
 
 def _version(
@@ -183,7 +177,7 @@ def _outputs(service: StateService, caller: Principal, state_version_id: str) ->
 def get_current_state_version(
     workspace_id: ResourceId, caller: Caller, service: States, base_url: PublicBaseUrl
 ) -> Response[str]:
-    _visible_workspace(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     return reply(Document(data=_version(service.current(caller, workspace_id), caller, base_url)))
 
 
@@ -198,7 +192,7 @@ def list_state_versions(
 ) -> Response[str]:
     """Newest first; TFE's numbered pages over the history's cursor pages (it reads the
     history up to the page asked for, and on to count it)."""
-    _visible_workspace(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     return _history(service, caller, workspace_id, base_url, page_number, page_size)
 
 
@@ -230,14 +224,7 @@ def _history(
     page_number: int,
     page_size: int,
 ) -> Response[str]:
-    versions: list[StateVersionSummary] = []
-    cursor: str | None = None
-    while True:
-        page = service.page(caller, workspace_id, MAX_LIMIT, cursor)
-        versions.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    versions = every_item(lambda cursor: service.page(caller, workspace_id, MAX_LIMIT, cursor))
     shown = versions[(page_number - 1) * page_size : page_number * page_size]
     return reply(
         Document(
@@ -255,7 +242,7 @@ def create_state_version(
     service: States,
     base_url: PublicBaseUrl,
 ) -> Response[str]:
-    _visible_workspace(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     attributes = body.data.attributes
     push = StatePush(
         serial=attributes.serial,
@@ -304,7 +291,7 @@ def list_state_version_outputs(
 def list_current_state_version_outputs(
     workspace_id: ResourceId, caller: Caller, service: States
 ) -> Response[str]:
-    _visible_workspace(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     return _outputs(service, caller, service.current(caller, workspace_id).id)
 
 

@@ -11,16 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from iacp.errors import Conflict, InvalidInput
 from iacp.http import Caller, ResourceId, provided
-from iacp.pagination import MAX_LIMIT
+from iacp.pagination import MAX_LIMIT, every_item
 from iacp.principal import Principal
 from iacp.tfe.jsonapi import Attributes, Document, Relationship, Resource, reply
-from iacp.tfe.protocol import PREFIX, Organization
+from iacp.tfe.protocol import PREFIX, Organization, visible_workspace
 from iacp.tfe.workspaces import (
     NullableAttributes,
     Workspaces,
     iacp_model,
     tfe_pointers,
-    visible,
 )
 from iacp.timestamps import UtcDatetime
 from iacp.variables.models import Variable, VariableCategory, VariableCreate, VariableUpdate
@@ -93,14 +92,7 @@ def _fields(settings: VariableSettings) -> dict[str, Any]:
 
 def _all(service: VariableService, caller: Principal, workspace_id: str) -> list[Variable]:
     """Every variable of the workspace: TFE lists them whole, without pages."""
-    variables: list[Variable] = []
-    cursor: str | None = None
-    while True:
-        page = service.page(caller, workspace_id, MAX_LIMIT, cursor)
-        variables.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return variables
+    return every_item(lambda cursor: service.page(caller, workspace_id, MAX_LIMIT, cursor))
 
 
 def _listed(variables: list[Variable]) -> Response[str]:
@@ -109,7 +101,7 @@ def _listed(variables: list[Variable]) -> Response[str]:
 
 @router.get(VARS, include_in_schema=False)
 def list_variables(workspace_id: ResourceId, caller: Caller, service: Variables) -> Response[str]:
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     return _listed(_all(service, caller, workspace_id))
 
 
@@ -117,7 +109,7 @@ def list_variables(workspace_id: ResourceId, caller: Caller, service: Variables)
 def create_variable(
     workspace_id: ResourceId, body: VariableBody, caller: Caller, service: Variables
 ) -> Response[str]:
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     return _created(service, caller, workspace_id, body)
 
 
@@ -138,7 +130,7 @@ def _created(
 def get_variable(
     workspace_id: ResourceId, variable_id: ResourceId, caller: Caller, service: Variables
 ) -> Response[str]:
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     return reply(Document(data=variable_resource(service.get(caller, workspace_id, variable_id))))
 
 
@@ -150,7 +142,7 @@ def update_variable(
     caller: Caller,
     service: Variables,
 ) -> Response[str]:
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     request = iacp_model(VariableUpdate, _fields(body.data.attributes))
     try:
         with tfe_pointers():
@@ -164,7 +156,7 @@ def update_variable(
 def delete_variable(
     workspace_id: ResourceId, variable_id: ResourceId, caller: Caller, service: Variables
 ) -> Response[str]:
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     service.delete(caller, workspace_id, variable_id)
     return Response(204, None, "")
 

@@ -30,12 +30,13 @@ from pydantic import (
     model_serializer,
 )
 
-from iacp.errors import Conflict, DomainError, InvalidInput, NotFound, capped
+from iacp.errors import Conflict, DomainError, InvalidInput, capped
 from iacp.http import Caller, ResourceId, provided
+from iacp.pagination import every_item
 from iacp.principal import Principal, Role
 from iacp.states.service import StateService
 from iacp.tfe.jsonapi import Attributes, Document, Relationship, Resource, kebab, page_meta, reply
-from iacp.tfe.protocol import PREFIX, Organization, RunnerTerraform
+from iacp.tfe.protocol import PREFIX, Organization, RunnerTerraform, visible_workspace
 from iacp.timestamps import UtcDatetime
 from iacp.workspaces.models import (
     MAX_TAGS,
@@ -222,12 +223,6 @@ def workspace_resource(
         relationships=relationships,
         links={"self": f"{PREFIX}/organizations/{organization}/workspaces/{workspace.name}"},
     )
-
-
-def visible(caller: Principal, workspace_id: str) -> None:
-    """A workspace the token may not see is, to it, one that does not exist."""
-    if not caller.can_see(workspace_id):
-        raise NotFound(f"No workspace {capped(workspace_id)}.")
 
 
 # --- what a request says -----------------------------------------------------------------
@@ -487,14 +482,8 @@ def list_workspaces(
 def _all_workspaces(service: WorkspaceService, caller: Principal) -> list[Workspace]:
     """Every workspace the token sees, by name (a stack has hundreds, not millions: the list
     is read whole to filter it, as TFE's search does)."""
-    workspaces: list[Workspace] = []
-    cursor: str | None = None
-    while True:
-        page = service.page(caller, MAX_PAGE_SIZE, cursor)
-        workspaces.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return sorted(workspaces, key=lambda w: w.name.lower())
+    workspaces = every_item(lambda cursor: service.page(caller, MAX_PAGE_SIZE, cursor))
+    return sorted(workspaces, key=lambda w: w.name.lower())
 
 
 def _names(listed: str | None) -> list[str]:
@@ -569,7 +558,7 @@ def get_workspace(
     service: Workspaces,
     states: States,
 ) -> Response[str]:
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     workspace = service.get(caller, workspace_id)
     return reply(Document(data=workspace_resource(workspace, caller, organization, states)))
 
@@ -584,7 +573,7 @@ def update_workspace(
     states: States,
     runner: RunnerTerraform,
 ) -> Response[str]:
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     workspace = service.get(caller, workspace_id)
     return _updated(workspace, body, caller, organization, service, states, runner)
 
@@ -636,7 +625,7 @@ def lock_workspace(
 ) -> Response[str]:
     """A lock taken by a token, the same lock a run takes: 409 while anyone holds it (go-tfe's
     ErrWorkspaceLocked)."""
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     locked = service.lock(caller, workspace_id, (body or LockBody()).lock_request())
     return reply(Document(data=workspace_resource(locked, caller, organization, states)))
 
@@ -651,7 +640,7 @@ def unlock_workspace(
 ) -> Response[str]:
     """Only the holder unlocks. A refusal is a 409 in TFE's words, which go-tfe reads: "is
     locked by Run" or "is locked by User" (another token), or "is not locked"."""
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     try:
         unlocked = service.unlock(caller, workspace_id)
     except Conflict:
@@ -675,7 +664,7 @@ def force_unlock_workspace(
     states: States,
 ) -> Response[str]:
     """Whoever holds the lock, a run included (admin)."""
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     unlocked = service.force_unlock(caller, workspace_id)
     return reply(Document(data=workspace_resource(unlocked, caller, organization, states)))
 
@@ -715,7 +704,7 @@ def _retagged(
     change: Callable[[dict[str, str]], dict[str, str]],
 ) -> Workspace:
     """The workspace with its tags changed through the service (its rules and role check)."""
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     current = service.get(caller, workspace_id)
     tags = change(dict(current.tags))
     return service.update(caller, workspace_id, iacp_model(WorkspaceUpdate, {"tags": tags}))
@@ -725,7 +714,7 @@ def _retagged(
 def list_tag_bindings(
     workspace_id: ResourceId, caller: Caller, service: Workspaces
 ) -> Response[str]:
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     return reply(Document(data=_bindings(service.get(caller, workspace_id))))
 
 
@@ -751,7 +740,7 @@ class TagsBody(BaseModel):
 
 @router.get(f"{WORKSPACE}/relationships/tags", include_in_schema=False)
 def list_tags(workspace_id: ResourceId, caller: Caller, service: Workspaces) -> Response[str]:
-    visible(caller, workspace_id)
+    visible_workspace(caller, workspace_id)
     workspace = service.get(caller, workspace_id)
     tags: list[Resource[TagAttributes]] = [
         Resource(
