@@ -143,7 +143,7 @@ class StateService:
         version = self._visible(principal, state_version_id)
         if version.status is not StateVersionStatus.FINALIZED:
             return Page[NamedStateOutput](items=[])
-        state = self._read(state_key(version.workspace_id, version.id))
+        state = self._file(state_key(version.workspace_id, version.id)).state
         revealed = principal.role.rank >= Role.ADMIN.rank
         outputs = state.get("outputs") or {}
         return Page[NamedStateOutput](
@@ -399,7 +399,7 @@ class StateService:
         if version.status is not StateVersionStatus.FINALIZED:
             return version
         key = state_key(version.workspace_id, version.id)
-        outputs = (self._read(key) if state is None else state).get("outputs") or {}
+        outputs = (self._file(key).state if state is None else state).get("outputs") or {}
         shown = version.model_copy(
             update={"outputs": {name: _output(o, False) for name, o in outputs.items()}}
         )
@@ -408,14 +408,8 @@ class StateService:
             shown.download_url = self._artifacts.download_url(key)
         return shown
 
-    def _read(self, key: str) -> dict[str, Any]:
-        return read_state_file(self._artifacts, key)
-
     def _file(self, key: str) -> StateFile:
-        body = self._artifacts.get(key)
-        if body is None:
-            raise ObjectMissing(f"No state file at {key}.")
-        return StateFile(body=body, state=json.loads(body))
+        return state_file(self._artifacts, key)
 
 
 _TARGET = "/rollback_to"
@@ -521,10 +515,14 @@ def _renumbered(file: StateFile, serial: int) -> StateFile:
     return StateFile(body=(json.dumps(state, indent=2) + "\n").encode(), state=state)
 
 
-def read_state_file(artifacts: ArtifactStore, key: str) -> dict[str, Any]:
-    """The state file at ``key`` in the artifacts bucket, parsed."""
+def state_file(artifacts: ArtifactStore, key: str) -> StateFile:
+    """The state file at ``key`` in the artifacts bucket: its bytes, parsed."""
     body = artifacts.get(key)
     if body is None:
         raise ObjectMissing(f"No state file at {key}.")
-    state: dict[str, Any] = json.loads(body)
-    return state
+    return StateFile(body=body, state=json.loads(body))
+
+
+def read_state_file(artifacts: ArtifactStore, key: str) -> dict[str, Any]:
+    """The state file at ``key`` in the artifacts bucket, parsed."""
+    return state_file(artifacts, key).state

@@ -8,7 +8,6 @@ of the same key. They are sensitive: their values are never returned, and the ru
 them in logs and the redacted plan like a sensitive workspace variable.
 """
 
-import json
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, TypeAdapter
@@ -54,7 +53,7 @@ def seal_run_variables(variables: list[RunScopedVariable], sealer: Sealer, run_i
 
 def open_run_variables(sealed: str, sealer: Sealer, run_id: str) -> list[RunVariable]:
     """The run's variables as its runner takes them: Terraform variables, sensitive."""
-    opened = _SEALED.validate_python(json.loads(sealer.open(sealed, bound_to=_binding(run_id))))
+    opened = _SEALED.validate_json(sealer.open(sealed, bound_to=_binding(run_id)))
     return [
         RunVariable(
             key=v.key,
