@@ -44,9 +44,11 @@ class Route:
         self.pattern = re.compile(f"^{regex}$")
 
     @property
-    def specificity(self) -> tuple[int, int]:
-        """API Gateway prefers literal paths to greedy ones, and a method to ANY."""
-        return ("+}" not in self.path, self.method != "ANY")
+    def specificity(self) -> tuple[bool, int, bool]:
+        """API Gateway prefers literal paths to greedy ones, of greedy ones the deepest
+        (``/api/v1/{proxy+}`` before ``/{proxy+}``), and a method to ANY."""
+        greedy = "+}" in self.path
+        return (not greedy, self.path.count("/") if greedy else 0, self.method != "ANY")
 
 
 @dataclass

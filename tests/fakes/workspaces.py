@@ -65,8 +65,11 @@ class InMemoryWorkspaceStore:
         workspace_id = self.table.get(name_claim(name))
         return None if workspace_id is None else self.get(workspace_id)
 
-    def page(self, limit: int, cursor: str | None) -> tuple[list[Workspace], str | None]:
-        return page_of(self._all(), lambda w: w.id, limit, cursor, "workspaces")
+    def page(
+        self, limit: int, cursor: str | None, name_prefix: str = ""
+    ) -> tuple[list[Workspace], str | None]:
+        named = [w for w in self._all() if w.name.startswith(name_prefix)]
+        return page_of(named, lambda w: w.id, limit, cursor, "workspaces")
 
     def update(self, current: Workspace, changes: dict[str, Any], at: datetime) -> Workspace | None:
         stored = self.get(current.id)

@@ -148,6 +148,7 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(anonymous)
         "POST /api/v1/tokens",
         "GET /api/v1/tokens",
         "DELETE /api/v1/tokens/{token_id}",
+        "GET /api/v1/account",
         "POST /api/v1/workspaces/{workspace_id}/configuration-versions",
         "GET /api/v1/workspaces/{workspace_id}/configuration-versions/{version_id}",
         "POST /api/v1/workspaces/{workspace_id}/runs",
@@ -384,3 +385,13 @@ def test_a_webhook_body_within_the_limits_reaches_its_signature_check_unchanged(
     )
 
     assert reply.status == 200, reply.body[:300]
+
+
+def test_an_unknown_api_path_is_the_apis_404_and_not_the_web_uis(admin):
+    # Both /api/v1/{proxy+} and the web UI's /{proxy+} match; API Gateway takes the deeper.
+    reply = admin.get("/no-such-collection")
+    page = admin.gateway.request("GET", "/")
+
+    assert "No such page" not in assert_error(reply, 404)["detail"]
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert "Access-Control-Allow-Origin" not in reply.headers | page.headers

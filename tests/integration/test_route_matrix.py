@@ -335,6 +335,10 @@ CASES: dict[str, tuple[str, str, str, Any, tuple[str, str] | None, int]] = {
     "revoke-token 401": ("nobody", "DELETE", "/tokens/{at}", None, None, 401),
     "revoke-token 403": ("writer", "DELETE", "/tokens/{at}", None, None, 403),
     "revoke-token 404": ("admin", "DELETE", "/tokens/{missing_at}", None, None, 404),
+    # GET /account: any token, even one limited to other workspaces
+    "account ok": ("reader", "GET", "/account", None, None, 200),
+    "account limited ok": ("limited", "GET", "/account", None, None, 200),
+    "account 401": ("nobody", "GET", "/account", None, None, 401),
     # POST .../configuration-versions
     "create-cv ok": ("writer", "POST", CVS, {}, None, 201),
     "create-cv 401": ("nobody", "POST", CVS, {}, None, 401),

@@ -84,6 +84,7 @@ def test_the_stage_prefix_is_accepted(front: HttpFront, aws: Provisioned):
 
 
 def test_an_unknown_path_gets_the_404_json(front: HttpFront):
+    # Outside /api, the web UI's function answers (docs/web-ui.md), in the API's shape.
     reply = requests.get(f"{front.base_url}/nowhere", timeout=TIMEOUT)
 
     assert reply.status_code == 404

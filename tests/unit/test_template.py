@@ -65,7 +65,12 @@ def test_functions_run_a_supported_python_on_arm64():
         assert props.get("Architectures", globals_["Architectures"]) == ["arm64"], name
 
 
-@pytest.mark.parametrize("name", sorted(functions()))
+# Functions that call no AWS service: they get only what SAM gives every function (the
+# basic execution role: their own logs).
+NO_AWS_CALLS = {"WebUiFunction"}
+
+
+@pytest.mark.parametrize("name", sorted(set(functions()) - NO_AWS_CALLS))
 def test_each_function_has_only_scoped_permissions(name):
     policies = TEMPLATE.properties(name).get("Policies", [])
     assert policies, f"{name} has no policies: it would get SAM's defaults"
@@ -102,8 +107,17 @@ def test_each_function_environment_is_what_its_code_validates(name):
         "AWS_RETRY_MODE",  # the SDK reads these two
         "AWS_MAX_ATTEMPTS",
     }
-    settings = FUNCTION_SETTINGS[name]
-    assert template_names == {field.validation_alias for field in settings.model_fields.values()}
+    settings = FUNCTION_SETTINGS.get(name)
+    validated = (
+        set() if settings is None else {f.validation_alias for f in settings.model_fields.values()}
+    )
+    assert template_names == validated
+
+
+@pytest.mark.parametrize("name", sorted(NO_AWS_CALLS))
+def test_a_function_that_calls_no_aws_service_has_no_policies_or_settings(name):
+    assert "Policies" not in TEMPLATE.properties(name)
+    assert name not in FUNCTION_SETTINGS
 
 
 @pytest.mark.parametrize("name", sorted(functions()))
@@ -210,9 +224,14 @@ def test_only_the_openapi_document_run_task_endpoints_and_webhooks_skip_the_auth
     assert documents <= public
     # A plan's or an apply's log, read with the signed URL the API gave (no token).
     assert ("ApiFunction", "/api/v2/logs/{proxy+}") in public
+    # The web UI's files: they hold no data (every call the app makes carries the user's
+    # token), and their function can call nothing (NO_AWS_CALLS).
+    web_ui = {("WebUiFunction", "/"), ("WebUiFunction", "/{proxy+}")}
+    assert web_ui <= public
     others = (
         public
         - documents
+        - web_ui
         - {
             ("VcsWebhookFunction", "/api/v1/webhooks/github/{connection_id}"),
             ("ApiFunction", "/api/v2/logs/{proxy+}"),
@@ -222,7 +241,7 @@ def test_only_the_openapi_document_run_task_endpoints_and_webhooks_skip_the_auth
     for name, path in others:
         assert name == "RunTaskCallbackFunction"
         assert path.startswith("/api/v1/run-task-results/{result_id}")
-    for function in ("RunTaskCallbackFunction", "VcsWebhookFunction"):
+    for function in ("RunTaskCallbackFunction", "VcsWebhookFunction", "WebUiFunction"):
         authorizers = [
             event["Properties"].get("Auth", {}).get("Authorizer")
             for event in TEMPLATE.properties(function)["Events"].values()

@@ -203,16 +203,21 @@ def batch_get(table_name: str, keys: Sequence[Mapping[str, Any]]) -> list[dict[s
 
 
 def page_by_name(
-    table: "Table", entity: str, sk: str, limit: int, cursor: str | None
+    table: "Table", entity: str, sk: str, limit: int, cursor: str | None, name_prefix: str = ""
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the items of one kind (``entity``; workspaces, run tasks, VCS connections),
-    in name order, through the sparse ``by-name`` index."""
+    in name order, through the sparse ``by-name`` index; only the names that begin with
+    ``name_prefix`` when it is given (the index's sort key: whole pages, no filter)."""
     request: dict[str, Any] = {
         "IndexName": LIST_INDEX,
         "KeyConditionExpression": "entity = :entity",
         "ExpressionAttributeValues": {":entity": entity},
         "Limit": limit,
     }
+    if name_prefix:
+        request["KeyConditionExpression"] += " AND begins_with(#name, :prefix)"
+        request["ExpressionAttributeNames"] = {"#name": "name"}
+        request["ExpressionAttributeValues"][":prefix"] = name_prefix
     start = decode_cursor(
         cursor, _LIST_KEY, within=lambda key: key["entity"] == entity and key["sk"] == sk
     )

@@ -30,6 +30,7 @@ from iacp.orchestration.task_stages import TaskStages
 from iacp.orchestration.vcs_triggers import VcsTriggers
 from iacp.orchestration.workflow import RunWorkflow
 from iacp.orchestration.workflow_client import WorkflowClient, resume
+from iacp.orchestration.workspace_overview import WorkspaceOverview
 from iacp.outbound import Outbound
 from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.models import Run
@@ -185,6 +186,7 @@ class RunMachinery:
 @dataclass(frozen=True)
 class Services:
     workspaces: WorkspaceService
+    workspace_overview: WorkspaceOverview
     variables: VariableService
     tokens: TokenService
     configurations: ConfigurationService
@@ -245,6 +247,7 @@ def build_services(settings: ApiSettings) -> Services:
     )
     return Services(
         workspaces=workspaces,
+        workspace_overview=WorkspaceOverview(workspaces, machinery.runs, resources),
         variables=VariableService(
             machinery.variables,
             workspace_store,

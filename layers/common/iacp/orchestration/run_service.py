@@ -16,12 +16,12 @@ from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.orchestration.finish import RunFinisher
 from iacp.orchestration.queue import RunQueue
-from iacp.orchestration.task_stages import TaskStages
+from iacp.orchestration.task_stages import TaskStages, override_role, stopped_stage
 from iacp.orchestration.workflow_client import DECISIONS, WorkflowClient
 from iacp.pagination import Page
 from iacp.principal import Principal, Role
 from iacp.runs.artifacts import RunArtifacts
-from iacp.runs.models import LogPage, Operation, Run, RunAction, RunCreate
+from iacp.runs.models import LogPage, Operation, Run, RunAction, RunActions, RunCreate, RunView
 from iacp.runs.phase import Phase, plan_json_key
 from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import SEALED_VARIABLES, RunStore
@@ -212,6 +212,30 @@ class RunService:
     def force_cancelable(self, run: Run) -> bool:
         """Whether a force-cancel would be taken now: a cancel was asked for first."""
         return not run.status.terminal and "cancel_requested_at" in self._runs.private(run.id)
+
+    def actions(self, principal: Principal, run: Run) -> RunActions:
+        """What ``principal`` may do with ``run`` now: each action's own checks, asked
+        without acting, so that a client offers only what would be accepted."""
+        writes = principal.role.rank >= Role.WRITE.rank and principal.can_see(run.workspace_id)
+        planned = run.status is RunStatus.PLANNED
+        stopped = stopped_stage(run)
+        return RunActions(
+            is_confirmable=writes and planned,
+            is_discardable=writes and planned,
+            is_cancelable=writes and not run.status.terminal and not planned,
+            is_force_cancelable=writes and self.force_cancelable(run),
+            is_overridable=writes
+            and stopped is not None
+            and principal.role.rank >= override_role(stopped).rank,
+        )
+
+    def view(self, principal: Principal, run: Run) -> RunView:
+        """``run`` as the API shows it to ``principal``."""
+        return RunView(**dict(run), actions=self.actions(principal, run))
+
+    def views(self, principal: Principal, runs: Page[Run]) -> Page[RunView]:
+        items = [self.view(principal, run) for run in runs.items]
+        return Page[RunView](items=items, next_cursor=runs.next_cursor)
 
     def stages_ahead(self, run: Run) -> list[Stage]:
         """The run-task stages the run has not begun yet that have tasks now (a stage's

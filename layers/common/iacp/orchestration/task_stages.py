@@ -56,6 +56,19 @@ RUNNING_STATUS = {
 }
 
 
+def stopped_stage(run: Run) -> TaskStage | None:
+    """The run-task stage the run is stopped at, waiting for an override, if any."""
+    return next((s for s in run.task_stages if s.status is StageStatus.AWAITING_OVERRIDE), None)
+
+
+def override_role(stage: TaskStage) -> Role:
+    """The role that may override the stage's failures: write for advisory ones, admin once a
+    mandatory task failed (design §6)."""
+    failed = [r for r in stage.results if r.status.unsuccessful]
+    mandatory = any(r.enforcement_level is Enforcement.MANDATORY for r in failed)
+    return Role.ADMIN if mandatory else Role.WRITE
+
+
 class StageRef(BaseModel):
     run_id: str
     stage: Stage
@@ -220,14 +233,10 @@ class TaskStages:
         """Override the failed results of the stage the run is stopped at and resume it:
         write access for advisory results, admin for mandatory ones (design §6)."""
         principal.require_workspace(run.workspace_id, Role.WRITE)
-        stopped = next(
-            (s for s in run.task_stages if s.status is StageStatus.AWAITING_OVERRIDE), None
-        )
+        stopped = stopped_stage(run)
         if stopped is None:
             raise Conflict(f"Run {run.id} is not stopped at a run-task stage.")
-        failed = [r for r in stopped.results if r.status.unsuccessful]
-        mandatory = any(r.enforcement_level is Enforcement.MANDATORY for r in failed)
-        if mandatory and principal.role is not Role.ADMIN:
+        if override_role(stopped) is Role.ADMIN and principal.role is not Role.ADMIN:
             raise Forbidden("Overriding a mandatory run task needs the 'admin' role.")
         token = self._runs.take_private(run.id, "override_token")
         if token is None:

@@ -18,7 +18,7 @@ from iacp.http import (
 )
 from iacp.orchestration.run_service import RunService
 from iacp.pagination import DEFAULT_LIMIT, Page
-from iacp.runs.models import LogPage, Run, RunAction, RunCreate
+from iacp.runs.models import LogPage, RunAction, RunCreate, RunView
 from iacp.runs.phase import Phase
 from iacp.runtasks.models import TaskResult
 
@@ -36,8 +36,8 @@ ActionBody = Annotated[RunAction | None, Body()]
     summary="Start a run (it waits its turn unless it is plan-only)",
     responses=responses(201, "The new run", 404),
 )
-def create_run(workspace_id: ResourceId, body: RunCreate, caller: Caller, service: Runs) -> Run:
-    return service.create(caller, workspace_id, body)
+def create_run(workspace_id: ResourceId, body: RunCreate, caller: Caller, service: Runs) -> RunView:
+    return service.view(caller, service.create(caller, workspace_id, body))
 
 
 @router.get(
@@ -52,13 +52,13 @@ def list_runs(
     service: Runs,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-) -> Page[Run]:
-    return service.page(caller, workspace_id, limit, cursor)
+) -> Page[RunView]:
+    return service.views(caller, service.page(caller, workspace_id, limit, cursor))
 
 
 @router.get(RUN, tags=TAGS, summary="Show a run", responses=responses(200, "The run", 404))
-def get_run(run_id: ResourceId, caller: Caller, service: Runs) -> Run:
-    return service.get(caller, run_id)
+def get_run(run_id: ResourceId, caller: Caller, service: Runs) -> RunView:
+    return service.view(caller, service.get(caller, run_id))
 
 
 @router.post(
@@ -68,8 +68,10 @@ def get_run(run_id: ResourceId, caller: Caller, service: Runs) -> Run:
     summary="Confirm a planned run: apply its plan",
     responses=responses(202, "Confirmed; the apply starts", 404, 409),
 )
-def apply_run(run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None) -> Run:
-    return service.apply(caller, run_id, body or RunAction())
+def apply_run(
+    run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None
+) -> RunView:
+    return service.view(caller, service.apply(caller, run_id, body or RunAction()))
 
 
 @router.post(
@@ -79,8 +81,10 @@ def apply_run(run_id: ResourceId, caller: Caller, service: Runs, body: ActionBod
     summary="Discard a planned run",
     responses=responses(202, "Discarded", 404, 409),
 )
-def discard_run(run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None) -> Run:
-    return service.discard(caller, run_id, body or RunAction())
+def discard_run(
+    run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None
+) -> RunView:
+    return service.view(caller, service.discard(caller, run_id, body or RunAction()))
 
 
 @router.post(
@@ -90,8 +94,10 @@ def discard_run(run_id: ResourceId, caller: Caller, service: Runs, body: ActionB
     summary="Cancel a run gracefully: Terraform is interrupted and what it wrote is kept",
     responses=responses(202, "Cancel under way", 404, 409),
 )
-def cancel_run(run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None) -> Run:
-    return service.cancel(caller, run_id, body or RunAction())
+def cancel_run(
+    run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None
+) -> RunView:
+    return service.view(caller, service.cancel(caller, run_id, body or RunAction()))
 
 
 @router.post(
@@ -103,8 +109,8 @@ def cancel_run(run_id: ResourceId, caller: Caller, service: Runs, body: ActionBo
 )
 def force_cancel_run(
     run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None
-) -> Run:
-    return service.force_cancel(caller, run_id, body or RunAction())
+) -> RunView:
+    return service.view(caller, service.force_cancel(caller, run_id, body or RunAction()))
 
 
 @router.get(
@@ -147,8 +153,8 @@ def get_run_plan_json(run_id: ResourceId, caller: Caller, service: Runs) -> Resp
 )
 def override_run_tasks(
     run_id: ResourceId, caller: Caller, service: Runs, body: ActionBody = None
-) -> Run:
-    return service.override_tasks(caller, run_id, body or RunAction())
+) -> RunView:
+    return service.view(caller, service.override_tasks(caller, run_id, body or RunAction()))
 
 
 @router.get(

@@ -1,4 +1,4 @@
-"""Routes: /api/v1/tokens (admin only)."""
+"""Routes: /api/v1/tokens (admin only), and /api/v1/account (the calling token itself)."""
 
 from typing import Annotated
 
@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, provided, responses
 from iacp.pagination import DEFAULT_LIMIT, Page
+from iacp.principal import Principal
 from iacp.tokens.models import ApiToken, CreatedToken, TokenCreate
 from iacp.tokens.service import TokenService
 
@@ -51,3 +52,14 @@ def list_tokens(
 def revoke_token(token_id: ResourceId, caller: Caller, service: Tokens) -> Response[None]:
     service.revoke(caller, token_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/api/v1/account",
+    tags=["account"],
+    summary="The calling token: its role and the workspaces it may use (any role)",
+    description="A client (the web UI) offers only what this role may do.",
+    responses=responses(200, "The token's id, role, workspaces (null: all) and expiry"),
+)
+def get_account(caller: Caller) -> Principal:
+    return caller

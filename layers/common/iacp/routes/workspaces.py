@@ -1,18 +1,27 @@
-"""Routes: /api/v1/workspaces and their lock actions."""
+"""Routes: /api/v1/workspaces and their lock actions. Every reply shows the workspace with
+its latest run and resource count (``WorkspaceView``)."""
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import Field
 
 from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, provided, responses
+from iacp.orchestration.workspace_overview import WorkspaceOverview, WorkspaceView
 from iacp.pagination import DEFAULT_LIMIT, Page
-from iacp.workspaces.models import LockRequest, Workspace, WorkspaceCreate, WorkspaceUpdate
+from iacp.workspaces.models import LockRequest, WorkspaceCreate, WorkspaceUpdate
 from iacp.workspaces.service import WorkspaceService
 
 router = APIGatewayRouter()
 Workspaces = Annotated[WorkspaceService, provided("workspaces")]
+Overview = Annotated[WorkspaceOverview, provided("workspace_overview")]
+NamePrefix = Annotated[
+    str,
+    Query(description="Only the workspaces whose name begins with this (case matters)"),
+    Field(pattern=r"^[A-Za-z0-9_-]{0,90}$"),
+]
 TAGS = ["workspaces"]
 
 
@@ -23,32 +32,35 @@ TAGS = ["workspaces"]
     summary="Create a workspace",
     responses=responses(201, "The new workspace", 409),
 )
-def create_workspace(body: WorkspaceCreate, caller: Caller, service: Workspaces) -> Workspace:
-    return service.create(caller, body)
+def create_workspace(
+    body: WorkspaceCreate, caller: Caller, service: Workspaces, overview: Overview
+) -> WorkspaceView:
+    return overview.view(service.create(caller, body))
 
 
 @router.get(
     "/api/v1/workspaces",
     tags=TAGS,
-    summary="List workspaces, by name",
+    summary="List workspaces, by name, each with its latest run and resource count",
     responses=responses(200, "A page of workspaces"),
 )
 def list_workspaces(
     caller: Caller,
-    service: Workspaces,
+    service: Overview,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-) -> Page[Workspace]:
-    return service.page(caller, limit, cursor)
+    name_prefix: NamePrefix = "",
+) -> Page[WorkspaceView]:
+    return service.page(caller, limit, cursor, name_prefix)
 
 
 @router.get(
     "/api/v1/workspaces/<workspace_id>",
     tags=TAGS,
-    summary="Show a workspace",
+    summary="Show a workspace, with its latest run and resource count",
     responses=responses(200, "The workspace", 404),
 )
-def get_workspace(workspace_id: ResourceId, caller: Caller, service: Workspaces) -> Workspace:
+def get_workspace(workspace_id: ResourceId, caller: Caller, service: Overview) -> WorkspaceView:
     return service.get(caller, workspace_id)
 
 
@@ -59,9 +71,13 @@ def get_workspace(workspace_id: ResourceId, caller: Caller, service: Workspaces)
     responses=responses(200, "The changed workspace", 404, 409),
 )
 def update_workspace(
-    workspace_id: ResourceId, body: WorkspaceUpdate, caller: Caller, service: Workspaces
-) -> Workspace:
-    return service.update(caller, workspace_id, body)
+    workspace_id: ResourceId,
+    body: WorkspaceUpdate,
+    caller: Caller,
+    service: Workspaces,
+    overview: Overview,
+) -> WorkspaceView:
+    return overview.view(service.update(caller, workspace_id, body))
 
 
 @router.delete(
@@ -88,9 +104,10 @@ def lock_workspace(
     workspace_id: ResourceId,
     caller: Caller,
     service: Workspaces,
+    overview: Overview,
     body: Annotated[LockRequest | None, Body()] = None,
-) -> Workspace:
-    return service.lock(caller, workspace_id, body or LockRequest())
+) -> WorkspaceView:
+    return overview.view(service.lock(caller, workspace_id, body or LockRequest()))
 
 
 @router.post(
@@ -99,8 +116,10 @@ def lock_workspace(
     summary="Unlock a workspace this token locked",
     responses=responses(200, "The unlocked workspace", 404, 409),
 )
-def unlock_workspace(workspace_id: ResourceId, caller: Caller, service: Workspaces) -> Workspace:
-    return service.unlock(caller, workspace_id)
+def unlock_workspace(
+    workspace_id: ResourceId, caller: Caller, service: Workspaces, overview: Overview
+) -> WorkspaceView:
+    return overview.view(service.unlock(caller, workspace_id))
 
 
 @router.post(
@@ -110,6 +129,6 @@ def unlock_workspace(workspace_id: ResourceId, caller: Caller, service: Workspac
     responses=responses(200, "The unlocked workspace", 404, 409),
 )
 def force_unlock_workspace(
-    workspace_id: ResourceId, caller: Caller, service: Workspaces
-) -> Workspace:
-    return service.force_unlock(caller, workspace_id)
+    workspace_id: ResourceId, caller: Caller, service: Workspaces, overview: Overview
+) -> WorkspaceView:
+    return overview.view(service.force_unlock(caller, workspace_id))

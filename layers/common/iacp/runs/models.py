@@ -123,6 +123,43 @@ class Run(PlanOptions):
         )
 
 
+class RunSummary(BaseModel):
+    """A run in one line, as a list of workspaces shows its latest."""
+
+    id: str
+    status: RunStatus
+    operation: Operation
+    created_at: UtcDatetime
+    status_at: UtcDatetime = Field(description="When the run came to its status")
+
+    @classmethod
+    def of(cls, run: Run) -> "RunSummary":
+        status_at = run.status_timestamps.get(run.status.value, run.created_at)
+        return cls(
+            **run.model_dump(include={"id", "status", "operation", "created_at"}),
+            status_at=status_at,
+        )
+
+
+class RunActions(BaseModel):
+    """What the caller may do with the run now (HCP's run actions), by its status and the
+    caller's role, so that a client offers only what the API would accept."""
+
+    is_confirmable: bool = Field(description="Apply may be pressed")
+    is_discardable: bool
+    is_cancelable: bool
+    is_force_cancelable: bool = Field(description="A cancel was asked for and has not ended it")
+    is_overridable: bool = Field(
+        description="The run is stopped at a run-task stage this caller may override"
+    )
+
+
+class RunView(Run):
+    """A run as the API shows it: with what the caller may do with it."""
+
+    actions: RunActions
+
+
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -120,9 +120,7 @@ def run_resource(
     run: Run, caller: Principal, service: RunService, stages: list[Resource[Any]]
 ) -> Resource[RunAttributes]:
     writes = caller.role.rank >= Role.WRITE.rank and caller.can_see(run.workspace_id)
-    planned = run.status is RunStatus.PLANNED
-    cancelable = not run.status.terminal and not planned
-    force_cancelable = service.force_cancelable(run)
+    actions = service.actions(caller, run)
     canceled_at = run.status_timestamps.get(RunStatus.CANCELED) or run.status_timestamps.get(
         RunStatus.FORCE_CANCELED
     )
@@ -130,12 +128,7 @@ def run_resource(
         id=run.id,
         type="runs",
         attributes=RunAttributes(
-            actions=RunActions(
-                is_cancelable=writes and cancelable,
-                is_confirmable=writes and planned,
-                is_discardable=writes and planned,
-                is_force_cancelable=writes and force_cancelable,
-            ),
+            actions=RunActions(**actions.model_dump(exclude={"is_overridable"})),
             permissions=RunPermissions(
                 can_apply=writes, can_cancel=writes, can_discard=writes, can_force_cancel=writes
             ),

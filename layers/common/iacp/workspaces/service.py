@@ -65,12 +65,15 @@ class WorkspaceService:
         logger.info("workspace created", extra={"workspace_id": workspace.id})
         return workspace
 
-    def page(self, principal: Principal, limit: int, cursor: str | None) -> Page[Workspace]:
+    def page(
+        self, principal: Principal, limit: int, cursor: str | None, name_prefix: str = ""
+    ) -> Page[Workspace]:
         principal.require(Role.READ)
         if principal.workspaces is not None:
             # A limited token sees only its own few workspaces: one page holds them all.
-            return Page[Workspace](items=self._store.get_many(sorted(principal.workspaces)))
-        items, next_cursor = self._store.page(limit, cursor)
+            own = self._store.get_many(sorted(principal.workspaces))
+            return Page[Workspace](items=[w for w in own if w.name.startswith(name_prefix)])
+        items, next_cursor = self._store.page(limit, cursor, name_prefix)
         return Page[Workspace](items=items, next_cursor=next_cursor)
 
     def get(self, principal: Principal, workspace_id: str) -> Workspace:

@@ -65,7 +65,9 @@ class WorkspaceStore(Protocol):
     def get(self, workspace_id: str) -> Workspace | None: ...
     def get_many(self, workspace_ids: list[str]) -> list[Workspace]: ...
     def get_by_name(self, name: str) -> Workspace | None: ...
-    def page(self, limit: int, cursor: str | None) -> tuple[list[Workspace], str | None]: ...
+    def page(
+        self, limit: int, cursor: str | None, name_prefix: str = ""
+    ) -> tuple[list[Workspace], str | None]: ...
     def update(
         self, current: Workspace, changes: dict[str, Any], at: "datetime"
     ) -> Workspace | None: ...
@@ -138,8 +140,12 @@ class DynamoWorkspaceStore:
         found = [_workspace(item) for item in batch_get(self._table.name, keys)]
         return sorted(found, key=lambda w: w.name)
 
-    def page(self, limit: int, cursor: str | None) -> tuple[list[Workspace], str | None]:
-        items, next_cursor = page_by_name(self._table, "workspace", WORKSPACE_SK, limit, cursor)
+    def page(
+        self, limit: int, cursor: str | None, name_prefix: str = ""
+    ) -> tuple[list[Workspace], str | None]:
+        items, next_cursor = page_by_name(
+            self._table, "workspace", WORKSPACE_SK, limit, cursor, name_prefix
+        )
         return [_workspace(i) for i in items], next_cursor
 
     def update(
