@@ -70,6 +70,8 @@ export function LogView(props: {
   }
 
   const id = `log-${props.phase}`;
+  // A log not begun is a short empty box: it grows once, when its phase starts, and never
+  // while it streams.
   const note = !props.started
     ? props.notStarted
     : state === 'waiting'
@@ -89,7 +91,7 @@ export function LogView(props: {
         </p>
       )}
       {/* tabindex: a scrollable region must be reachable by keyboard to be scrolled. */}
-      <pre ref={pre} class="log-text" tabIndex={0} aria-label={`${props.title} text`} />
+      <pre ref={pre} class={props.started ? 'log-text' : 'log-text log-idle'} tabIndex={0} aria-label={`${props.title} text`} />
     </section>
   );
 }
