@@ -92,8 +92,10 @@ export function WorkspaceList() {
                         <a href={href.run(ws.latest_run.id)} aria-label={`Latest run ${ws.latest_run.id}: ${ws.latest_run.status.replaceAll('_', ' ')}`}>
                           <StatusBadge status={ws.latest_run.status} />
                         </a>
-                      ) : (
+                      ) : ws.latest_run === null ? (
                         <span class="muted">no runs</span>
+                      ) : (
+                        <span class="muted">—</span> // a platform that does not say
                       )}
                     </td>
                     <td>
