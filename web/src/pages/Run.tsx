@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import {
   api,
   ApiError,
@@ -86,11 +86,9 @@ export function RunPage(props: { id: string }) {
   const [run, setRun] = useState<Run | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [results, setResults] = useState<TaskResult[]>([]);
-  const stagesSeen = useRef('');
   const ended = run !== null && TERMINAL.has(run.status);
 
-  // Every 2 s until the run ends: its status, actions and task stages; the task results'
-  // details only when the stages' summary changed.
+  // Every 2 s until the run ends: its status, actions and task stages.
   usePoll(
     async (signal) => {
       try {
@@ -98,13 +96,6 @@ export function RunPage(props: { id: string }) {
         if (signal.cancelled) return;
         setRun(next);
         setError(null);
-        const stages = JSON.stringify(next.task_stages ?? []);
-        if (stages !== stagesSeen.current && (next.task_stages ?? []).length > 0) {
-          const page = await api.taskResults(props.id);
-          if (signal.cancelled) return;
-          stagesSeen.current = stages;
-          setResults(page.items);
-        }
       } catch (e) {
         if (!signal.cancelled) setError(e);
       }
@@ -113,6 +104,21 @@ export function RunPage(props: { id: string }) {
     !ended,
     [props.id],
   );
+
+  // The task results' details (outcomes, links) are read again only when the stages' summary
+  // changes, not on every poll.
+  const stagesKey = JSON.stringify(run?.task_stages ?? []);
+  useEffect(() => {
+    if (stagesKey === '[]') return undefined;
+    let cancelled = false;
+    api
+      .taskResults(props.id)
+      .then((page) => !cancelled && setResults(page.items))
+      .catch(() => undefined); // the stages' summary still shows each task's status
+    return () => {
+      cancelled = true;
+    };
+  }, [props.id, stagesKey]);
 
   return (
     <main id="main">
