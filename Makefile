@@ -4,10 +4,12 @@ PYTHON ?= python3.11
 VENV := .venv
 TOOLS := .venv-tools
 PY := $(VENV)/bin/python
+WEB_UI := functions/web_ui/static/index.html
+WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -type f -print 2>/dev/null)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: test demo local lint typecheck lint-infra pytest test-inprocess test-e2e fuzz bench openapi lock clean
+.PHONY: test demo local web browser lint typecheck lint-infra pytest test-inprocess test-e2e fuzz bench openapi lock clean
 
 # Every check and test, three at a time once the environments exist: the end-to-end tests
 # mostly wait on runs, and the others use the cores meanwhile (on a fresh 2-core machine
@@ -19,12 +21,32 @@ test:
 	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target test-e2e test-inprocess lint typecheck lint-infra
 
 # The local platform, the reference run-task service, and a run through all four stages.
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed $(WEB_UI)
 	$(PY) -m local.demo
 
-# The platform on 127.0.0.1:8080 (or PORT=...) until Ctrl-C; it prints IACP_URL and IACP_TOKEN.
-local: $(VENV)/.installed
+# The platform on 127.0.0.1:8080 (or PORT=...) until Ctrl-C; it prints IACP_URL and IACP_TOKEN,
+# and serves the web UI at its root.
+local: $(VENV)/.installed $(WEB_UI)
 	$(PY) -m local.server
+
+# --- the web UI -------------------------------------------------------------------------
+# Built once, from the locked npm dependencies, into the function that serves it
+# (functions/web_ui/static, where `sam build` finds it too): docs/web-ui.md.
+web: $(WEB_UI)
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+$(WEB_UI): web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+# Debian's chromium, which the browser tests (tests/e2e/test_web_ui.py) drive with
+# Playwright: Playwright's own browser download cannot work here.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser: /usr/bin/chromium
+/usr/bin/chromium:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null
 
 # --- environments -----------------------------------------------------------------------
 # pip installs uv (requirements/bootstrap.txt), and uv the locked rest, hashes checked.
@@ -66,7 +88,7 @@ pytest: test-inprocess test-e2e
 test-inprocess: $(VENV)/.installed
 	$(VENV)/bin/pytest -n auto --durations=15
 
-test-e2e: $(VENV)/.installed
+test-e2e: $(VENV)/.installed $(WEB_UI) /usr/bin/chromium
 	IACP_E2E=1 $(VENV)/bin/pytest -n 2 --dist loadfile --durations=15 tests/e2e
 
 # The schema fuzzer alone (tests/fuzz, which `make test` runs too), with twenty times the
@@ -90,4 +112,4 @@ lock: $(VENV)/.installed
 	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes -c layers/common/requirements.txt runner/requirements.in -o runner/requirements.txt
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .mypy_cache .pytest_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .pytest_cache .ruff_cache .aws-sam web/node_modules functions/web_ui/static

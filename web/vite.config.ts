@@ -13,7 +13,9 @@ export default defineConfig({
     jsxImportSource: 'preact',
   },
   build: {
-    outDir: 'dist',
+    // Into the function that serves it (functions/web_ui), where local mode and
+    // `sam build` both find it.
+    outDir: '../functions/web_ui/static',
     emptyOutDir: true,
     // No inline module-preload polyfill: the CSP allows scripts from 'self' only.
     modulePreload: { polyfill: false },
