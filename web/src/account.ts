@@ -13,10 +13,7 @@ export function useAccount(): Account | null {
 
 const RANK: Record<Role, number> = { read: 0, write: 1, admin: 2 };
 
-/** Whether the account's role includes `role`. An unknown role (a platform without
- * /account) counts as write but not admin: the API still refuses what it must. */
+/** Whether the account's role includes `role`. */
 export function can(account: Account | null, role: Role): boolean {
-  if (!account) return false;
-  const have = account.role ?? 'write';
-  return RANK[have] >= RANK[role];
+  return account !== null && RANK[account.role] >= RANK[role];
 }

@@ -1,6 +1,4 @@
-// The public JSON API (/api/v1), typed as the UI uses it. Shapes follow docs/openapi.json;
-// fields added to the API recently (account, latest_run, resource_count, actions) are optional
-// here so that an older platform degrades to "unknown" rather than breaking a page.
+// The public JSON API (/api/v1), typed as the UI uses it. Shapes follow docs/openapi.json.
 
 import { getToken } from './session';
 
@@ -8,7 +6,7 @@ export type Role = 'read' | 'write' | 'admin';
 
 export interface Account {
   token_id: string;
-  role: Role | null; // null: the platform has no /account yet (see fetchAccount)
+  role: Role;
   workspaces: string[] | null;
   expires_at: string | null;
 }
@@ -54,8 +52,8 @@ export interface Workspace {
   current_run_id?: string | null;
   execution_mode?: 'remote' | 'local';
   tags?: Record<string, string>;
-  latest_run?: LatestRun | null;
-  resource_count?: number | null;
+  latest_run: LatestRun | null;
+  resource_count: number | null;
 }
 
 export type RunStatus =
@@ -192,7 +190,7 @@ export interface Run {
   task_stages?: TaskStage[];
   state_version_id?: string | null;
   vcs?: CommitSource | null;
-  actions?: Partial<RunActions> | null;
+  actions: RunActions;
 }
 
 export interface RunCreate {
@@ -358,18 +356,8 @@ const post = <T>(path: string, body?: unknown) => request<T>('POST', path, { bod
 
 const id = encodeURIComponent;
 
-/** Who the token is. A platform without /account yet (404) gets the token checked by a
- * workspace list instead and an unknown role, which shows what write allows and leaves the
- * API to refuse. */
-export async function fetchAccount(token: string): Promise<Account> {
-  try {
-    return await request<Account>('GET', 'account', { token });
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 404) throw error;
-    await request<Page<Workspace>>('GET', 'workspaces', { token, query: { limit: 1 } });
-    return { token_id: '', role: null, workspaces: null, expires_at: null };
-  }
-}
+/** Who the token is: its role decides what the pages offer. */
+export const fetchAccount = (token: string) => request<Account>('GET', 'account', { token });
 
 export const api = {
   workspaces: (query: { name_prefix?: string; limit?: number; cursor?: string | null }) =>

@@ -235,12 +235,11 @@ function RunBody(props: { run: Run; results: TaskResult[]; onChanged: (run: Run)
   );
 }
 
-/** The buttons the run's `actions` allow, each with its confirmation dialog. A platform that
- * does not send `actions` yet offers none. */
+/** The buttons the run's `actions` allow, each with its confirmation dialog. */
 function RunActionsBar(props: { run: Run; onChanged: (run: Run) => void }) {
   const [pending, setPending] = useState<ActionSpec | null>(null);
   const [notice, setNotice] = useState<string>('');
-  const allowed = ACTIONS.filter((spec) => props.run.actions?.[spec.allowed] === true);
+  const allowed = ACTIONS.filter((spec) => props.run.actions[spec.allowed]);
   // Keep the spec shown while the dialog closes; the dialog itself decides when it is open.
   const [shown, setShown] = useState<ActionSpec>(ACTIONS[0]);
   useEffect(() => {

@@ -121,9 +121,8 @@ function LockPanel(props: { workspace: Workspace; onChanged: (ws: Workspace) => 
     }
   };
 
-  // Only the holder may unlock: offer it when this token holds the lock (or when the platform
-  // does not say which token this is; the API then refuses anyone else's).
-  const mine = lock && (!account?.token_id || lock.holder === account.token_id);
+  // Only the holder may unlock (an admin may force-unlock anyone's).
+  const mine = lock && lock.holder === account?.token_id;
   return (
     <section aria-labelledby="lock-title" class="panel">
       <h2 id="lock-title">Lock</h2>

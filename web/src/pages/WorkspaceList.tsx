@@ -31,10 +31,7 @@ export function WorkspaceList() {
           cursor: cursors.current,
         });
         if (signal.cancelled) return;
-        // The API filters by name_prefix; the same test here too keeps the filter working on
-        // a platform from before that parameter (which ignores it), for the page shown.
-        const wanted = prefix.toLowerCase();
-        setPage({ ...next, items: next.items.filter((ws) => ws.name.toLowerCase().startsWith(wanted)) });
+        setPage(next);
         setError(null);
       } catch (e) {
         if (!signal.cancelled) setError(e);
