@@ -72,6 +72,7 @@ def secrets() -> list[str]:
 
 def test_a_github_connection_keeps_its_secrets_in_secrets_manager(aws, admin, reader, github):
     assert github["provider"] == "github"
+    assert github["api_url"] == "https://api.github.com"
     assert github["webhook_url"].endswith(f"/api/v1/webhooks/github/{github['id']}")
     assert github["webhook_url"].startswith("https://")
     assert github["webhook_secret_set"] and github["token_set"]
@@ -91,6 +92,26 @@ def test_a_github_connection_keeps_its_secrets_in_secrets_manager(aws, admin, re
     assert reader.get("/vcs-connections").json()["items"] == [github]
 
 
+def test_a_gitlab_connection_has_its_webhook_and_its_instance(admin):
+    body = {
+        "provider": "gitlab",
+        "webhook_secret": WEBHOOK_SECRET,
+        "token": "glpat-secret",
+        "api_url": "https://gitlab.example.com/",
+    }
+
+    created = admin.post("/vcs-connections", body).json()
+
+    assert created["webhook_url"].endswith(f"/api/v1/webhooks/gitlab/{created['id']}")
+    assert created["api_url"] == "https://gitlab.example.com"
+    assert created["token_set"] and created["webhook_secret_set"]
+    default = admin.post(
+        "/vcs-connections", {"provider": "gitlab", "webhook_secret": WEBHOOK_SECRET}
+    )
+    assert default.json()["api_url"] == "https://gitlab.com"
+    assert admin.get(f"/vcs-connections/{created['id']}").json() == created
+
+
 def test_a_codecommit_connection_has_no_secret_and_no_webhook(admin):
     reply = admin.post("/vcs-connections", {"provider": "codecommit"})
 
@@ -105,7 +126,13 @@ def test_a_codecommit_connection_has_no_secret_and_no_webhook(admin):
         ({"provider": "github"}, "/webhook_secret"),
         ({"provider": "github", "webhook_secret": "short"}, "/webhook_secret"),
         ({"provider": "codecommit", "token": "x"}, "/token"),
-        ({"provider": "gitlab", "webhook_secret": WEBHOOK_SECRET}, "/provider"),
+        ({"provider": "bitbucket", "webhook_secret": WEBHOOK_SECRET}, "/provider"),
+        ({"provider": "gitlab"}, "/webhook_secret"),
+        ({"provider": "codecommit", "api_url": "https://x.example"}, "/api_url"),
+        (
+            {"provider": "github", "webhook_secret": WEBHOOK_SECRET, "api_url": "ftp://x"},
+            "/api_url",
+        ),
         ({"provider": "github", "webhook_secret": WEBHOOK_SECRET, "extra": 1}, "/extra"),
     ],
 )
@@ -246,6 +273,7 @@ def test_a_push_starts_one_run_per_matching_workspace(aws, gateway, admin, githu
         "provider": "github",
         "connection_id": github["id"],
         "repository": REPO,
+        "repository_path": "octo-org/infra",
         "clone_url": REPO,
         "repository_url": "https://github.com/octo-org/infra",
         "branch": "main",

@@ -214,6 +214,7 @@ def build_services(settings: ApiSettings) -> Services:
         machinery.connections,
         ConnectionSecrets(settings.vcs_secrets_prefix),
         in_use=workspace_store.uses_connection,
+        plain_http_allowed=settings.allow_plain_http_urls,
     )
     resources = DynamoResourceStore(settings.resources_table)
     notification_configurations = DynamoNotificationStore(settings.workspaces_table)

@@ -19,6 +19,11 @@ class CommitSource(BaseModel):
     provider: VcsProvider
     connection_id: str
     repository: str = Field(description="As the workspace names it")
+    repository_path: str | None = Field(
+        None,
+        description="The repository as the host's API names it: GitHub owner/name, GitLab "
+        "the project's path with its namespace",
+    )
     clone_url: str
     repository_url: str | None = Field(None, description="The repository's web page")
     branch: str = Field(description="The commit's branch (a pull request's head branch)")

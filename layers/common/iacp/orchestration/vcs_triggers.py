@@ -100,6 +100,7 @@ class VcsTriggers:
             provider=event.provider,
             connection_id=event.connection_id,
             repository=repository,
+            repository_path=event.repository_path,
             # A URL the workspace names wins (a mirror, a file:// repository); otherwise the
             # host's own clone URL for owner/name.
             clone_url=repository if "://" in repository else event.clone_url,

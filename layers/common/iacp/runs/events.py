@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from iacp.aws import events_client
+from iacp.configurations.models import CommitSource
 from iacp.ids import derived_id
 from iacp.runs.phase import PlanOptions, RunError
 from iacp.runtasks.models import StageStatus, TaskResultSummary, TaskStage
@@ -55,6 +56,7 @@ class RunEvent(PlanOptions):
         default_factory=list, description="The keys of the run's variables, never their values"
     )
     links: RunLinks
+    vcs: CommitSource | None = Field(None, description="A VCS-driven run's commit")
 
     def described(self) -> str:
         """The run's options and its variables' keys in words ('' for a plain run)."""
@@ -82,6 +84,7 @@ class TaskStageEvent(BaseModel):
     created_by: str
     created_at: str
     links: RunLinks
+    vcs: CommitSource | None = Field(None, description="A VCS-driven run's commit")
 
     @property
     def failed(self) -> list[TaskResultSummary]:
@@ -125,6 +128,7 @@ def status_change(
         allow_empty_apply=bool(new.get("allow_empty_apply")),
         variable_keys=[str(key) for key in new.get("variable_keys", [])],
         links=_links(base_url, run_id, workspace_id),
+        vcs=new.get("vcs"),
         # A run item written before runs had options has none: the defaults.
         **{name: new[name] for name in PlanOptions.model_fields if name in new},
     )
@@ -149,6 +153,7 @@ def stage_completions(
             created_by=str(new.get("created_by", "")),
             created_at=str(new["created_at"]),
             links=_links(base_url, run_id, workspace_id),
+            vcs=new.get("vcs"),
         )
         for stage in _stages(new)
         if stage.status in _COMPLETED and before.get(stage.stage) not in _COMPLETED

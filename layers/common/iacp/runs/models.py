@@ -12,6 +12,7 @@ from iacp.runs.status import RunStatus
 from iacp.runtasks.models import TaskStage
 from iacp.timestamps import UtcDatetime
 from iacp.variables.run_scoped import RunScopedVariables
+from iacp.vcs.models import VcsFeedback
 
 
 class Operation(StrEnum):
@@ -54,6 +55,9 @@ class Run(PlanOptions):
     state_version_id: str | None = None
     execution_arn: str | None = Field(None, description="The run's workflow execution")
     vcs: CommitSource | None = Field(None, description="The commit a VCS-driven run plans")
+    vcs_feedback: VcsFeedback | None = Field(
+        None, description="A VCS-driven run's last report to its repository host"
+    )
 
     @classmethod
     def pending(

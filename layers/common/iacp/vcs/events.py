@@ -21,6 +21,9 @@ class RepositoryEvent(BaseModel):
         "event id): a repeated delivery derives the same ids and so starts nothing new."
     )
     repository_names: list[str] = Field(description="Every name a workspace may know it by")
+    repository_path: str | None = Field(
+        None, description="The repository as the host's API names it (GitHub owner/name)"
+    )
     clone_url: str
     repository_url: str | None
     branch: str = Field(description="The pushed branch; for a pull request, its base branch")

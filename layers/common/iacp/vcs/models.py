@@ -33,7 +33,27 @@ def codecommit_repository_of(clone_url: str) -> str:
 
 class VcsProvider(StrEnum):
     GITHUB = "github"
+    GITLAB = "gitlab"
     CODECOMMIT = "codecommit"
+
+
+# Where each host's API is unless a connection names another (GitHub Enterprise Server:
+# https://HOST/api/v3; a self-managed GitLab: its URL, the API being under /api/v4).
+DEFAULT_API_URLS = {
+    VcsProvider.GITHUB: "https://api.github.com",
+    VcsProvider.GITLAB: "https://gitlab.com",
+}
+
+ApiUrl = Annotated[
+    str,
+    StringConstraints(max_length=500, pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$"),
+    BeforeValidator(lambda value: value.rstrip("/") if isinstance(value, str) else value),
+    Field(
+        description="The host's API: GitHub https://api.github.com (the default; GitHub "
+        "Enterprise Server https://HOST/api/v3), GitLab https://gitlab.com (the default) or a "
+        "self-managed instance's URL. CodeCommit: none."
+    ),
+]
 
 
 class _Input(BaseModel):
@@ -48,7 +68,8 @@ class VcsConnectionCreate(_Input):
         Field(
             min_length=16,
             max_length=256,
-            description="GitHub: the webhook's secret (required). Never returned.",
+            description="GitHub: the webhook's secret; GitLab: the webhook's secret token "
+            "(X-Gitlab-Token). Required for both. Never returned.",
         ),
     ] = None
     token: Annotated[
@@ -56,10 +77,12 @@ class VcsConnectionCreate(_Input):
         Field(
             min_length=1,
             max_length=1000,
-            description="GitHub: a token that may read the repositories, for private ones. "
-            "Never returned.",
+            description="GitHub: a token that may read the repositories (for private ones) "
+            "and post commit statuses and pull-request comments; GitLab: a project or group "
+            "access token (read_repository and api scopes). Never returned.",
         ),
     ] = None
+    api_url: ApiUrl | None = None
 
 
 class VcsConnection(BaseModel):
@@ -75,6 +98,26 @@ class VcsConnection(BaseModel):
     )
     webhook_secret_set: bool
     token_set: bool
+    api_url: str | None = Field(
+        None, description="The host's API (GitHub, GitLab; null on connections made before)"
+    )
+
+
+class FeedbackStatus(StrEnum):
+    POSTED = "posted"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class VcsFeedback(BaseModel):
+    """What the platform last reported to the repository host about a VCS-driven run (its
+    commit status, its pull-request comment), on the run: a failure to post is visible here
+    and in the logs, never an error of the run."""
+
+    status: FeedbackStatus
+    reason: str = Field("", description="Why it failed or was skipped; what was posted")
+    at: UtcDatetime
+    attempts: int = Field(1, description="Attempts at the latest report")
 
 
 def _no_credentials(repository: str) -> str:

@@ -8,16 +8,18 @@ from datetime import datetime
 from iacp.errors import Conflict, InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
+from iacp.outbound import require_https
 from iacp.pagination import Page
 from iacp.principal import Principal, Role
 from iacp.timestamps import utcnow
-from iacp.vcs.models import VcsConnection, VcsConnectionCreate, VcsProvider
+from iacp.vcs.models import DEFAULT_API_URLS, VcsConnection, VcsConnectionCreate, VcsProvider
 from iacp.vcs.secrets import ConnectionSecrets
 from iacp.vcs.store import ConnectionRecord, VcsConnectionStore
 
 
-def github_webhook_path(connection_id: str) -> str:
-    return f"/api/v1/webhooks/github/{connection_id}"
+def webhook_path(provider: VcsProvider, connection_id: str) -> str:
+    """Where a GitHub or GitLab connection's webhook delivers."""
+    return f"/api/v1/webhooks/{provider.value}/{connection_id}"
 
 
 class VcsConnectionService:
@@ -26,11 +28,13 @@ class VcsConnectionService:
         store: VcsConnectionStore,
         secrets: ConnectionSecrets,
         in_use: Callable[[str], bool],
+        plain_http_allowed: bool = False,
         clock: Callable[[], datetime] = utcnow,
     ):
         self._store = store
         self._secrets = secrets
         self._in_use = in_use  # whether a workspace uses a connection: the workspaces answer
+        self._plain_http_allowed = plain_http_allowed
         self._clock = clock
 
     def create(
@@ -39,6 +43,14 @@ class VcsConnectionService:
         principal.require(Role.ADMIN)
         principal.require_unlimited("manage VCS connections")
         _check_fits_provider(request)
+        api_url = request.api_url or DEFAULT_API_URLS.get(request.provider)
+        if api_url:
+            try:
+                require_https(api_url, plain_http_allowed=self._plain_http_allowed)
+            except InvalidInput as refused:
+                raise InvalidInput(
+                    str(refused).replace("url:", "api_url:", 1), pointer="/api_url"
+                ) from None
         connection = VcsConnection(
             id=new_id("vcs"),
             created_at=self._clock(),
@@ -46,6 +58,7 @@ class VcsConnectionService:
             description=request.description,
             webhook_secret_set=request.webhook_secret is not None,
             token_set=request.token is not None,
+            api_url=api_url,
         )
         values = {
             name: secret.get_secret_value()
@@ -106,13 +119,14 @@ class VcsConnectionService:
 
 
 def _check_fits_provider(request: VcsConnectionCreate) -> None:
-    if request.provider is VcsProvider.GITHUB and request.webhook_secret is None:
+    if request.provider is not VcsProvider.CODECOMMIT and request.webhook_secret is None:
+        host = "GitHub" if request.provider is VcsProvider.GITHUB else "GitLab"
         raise InvalidInput(
-            "webhook_secret is required for GitHub: it is how webhooks are authenticated.",
+            f"webhook_secret is required for {host}: it is how webhooks are authenticated.",
             pointer="/webhook_secret",
         )
     if request.provider is VcsProvider.CODECOMMIT:
-        for name in ("webhook_secret", "token"):
+        for name in ("webhook_secret", "token", "api_url"):
             if getattr(request, name) is not None:
                 raise InvalidInput(
                     f"A CodeCommit connection takes no {name}: pushes arrive through "
@@ -122,8 +136,7 @@ def _check_fits_provider(request: VcsConnectionCreate) -> None:
 
 
 def _with_webhook_url(connection: VcsConnection, base_url: str) -> VcsConnection:
-    if connection.provider is not VcsProvider.GITHUB:
+    if connection.provider is VcsProvider.CODECOMMIT:
         return connection
-    return connection.model_copy(
-        update={"webhook_url": base_url + github_webhook_path(connection.id)}
-    )
+    path = webhook_path(connection.provider, connection.id)
+    return connection.model_copy(update={"webhook_url": base_url + path})

@@ -79,7 +79,7 @@ def _item(record: ConnectionRecord) -> dict[str, Any]:
         "webhook_secret_set": connection.webhook_secret_set,
         "token_set": connection.token_set,
         "secret_arn": record.secret_arn,
-    }
+    } | ({"api_url": connection.api_url} if connection.api_url else {})
 
 
 def _record(item: dict[str, Any]) -> ConnectionRecord:
@@ -91,6 +91,7 @@ def _record(item: dict[str, Any]) -> ConnectionRecord:
             description=str(item.get("description", "")),
             webhook_secret_set=bool(item.get("webhook_secret_set")),
             token_set=bool(item.get("token_set")),
+            api_url=item.get("api_url"),
         ),
         secret_arn=str(item["secret_arn"]),
     )
