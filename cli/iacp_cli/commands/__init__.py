@@ -16,6 +16,7 @@ from iacp_cli.commands import (
     tokens,
     upload,
     variables,
+    vcs,
     workspaces,
 )
 from iacp_cli.watch import EXIT_CODES_HELP
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         state,
         resources,
         notifications,
+        vcs,
     )
     for module in modules:
         module.register(nouns, common)
