@@ -1,7 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { useAction } from '../action';
 import { Dialog } from './Dialog';
-import { ErrorAlert } from './ErrorAlert';
+import { DialogButtons } from './DialogButtons';
 
 /** Confirms a run action with a comment (recorded with the action by the API). The confirm
  * button is named "Confirm" in every such dialog; the heading says what it confirms. An
@@ -15,29 +16,22 @@ export function ConfirmDialog(props: {
   onClose: () => void;
 }) {
   const [comment, setComment] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
 
   // Each opening starts blank.
   useEffect(() => {
     if (props.open) {
       setComment('');
-      setError(null);
+      action.clearError();
     }
   }, [props.open]);
 
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void action.perform(async () => {
       await props.onConfirm(comment);
       props.onClose();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -55,15 +49,13 @@ export function ConfirmDialog(props: {
             onInput={(e) => setComment((e.target as HTMLTextAreaElement).value)}
           />
         </div>
-        <ErrorAlert error={error} />
-        <div class="dialog-buttons">
-          <button type="submit" class={props.danger ? 'danger' : 'primary'} disabled={busy}>
-            Confirm
-          </button>
-          <button type="button" onClick={props.onClose}>
-            Close
-          </button>
-        </div>
+        <DialogButtons
+          submitLabel="Confirm"
+          danger={props.danger}
+          busy={action.busy}
+          error={action.error}
+          onClose={props.onClose}
+        />
       </form>
     </Dialog>
   );

@@ -1,4 +1,6 @@
 import type { PlanJson } from '../api';
+import { DataTable } from './DataTable';
+import { Section } from './Section';
 
 type Kind = 'create' | 'update' | 'delete' | 'replace' | 'read' | 'no-op';
 const ORDER: Kind[] = ['create', 'update', 'replace', 'delete', 'read'];
@@ -25,8 +27,7 @@ export function ResourceChanges(props: { plan: PlanJson | null; note?: string })
   const count = (kind: Kind) => changes.filter((c) => c.kind === kind).length;
   listed.sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || a.address.localeCompare(b.address));
   return (
-    <section aria-labelledby="changes-title">
-      <h2 id="changes-title">Plan</h2>
+    <Section headingId="changes-title" title="Plan">
       {props.plan === null ? (
         <p class="muted">{props.note ?? 'No plan yet.'}</p>
       ) : (
@@ -38,36 +39,25 @@ export function ResourceChanges(props: { plan: PlanJson | null; note?: string })
             <span class="change change-delete">{count('delete')} to delete</span>
             {count('no-op') > 0 && <span class="muted">{count('no-op')} unchanged</span>}
           </p>
-          <div class="table-scroll">
-            <table>
-              <caption>Resource changes</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Action</th>
-                  <th scope="col">Address</th>
-                </tr>
-              </thead>
-              <tbody>
-                {listed.length === 0 && (
-                  <tr>
-                    <td colSpan={2} class="muted">
-                      No changes.
-                    </td>
-                  </tr>
-                )}
-                {listed.map((c) => (
-                  <tr key={c.address}>
-                    <td>
-                      <span class={`change change-${c.kind}`}>{c.kind}</span>
-                    </td>
-                    <td class="mono">{c.address}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable caption="Resource changes" columns={['Action', 'Address']}>
+            {listed.length === 0 && (
+              <tr>
+                <td colSpan={2} class="muted">
+                  No changes.
+                </td>
+              </tr>
+            )}
+            {listed.map((c) => (
+              <tr key={c.address}>
+                <td>
+                  <span class={`change change-${c.kind}`}>{c.kind}</span>
+                </td>
+                <td class="mono">{c.address}</td>
+              </tr>
+            ))}
+          </DataTable>
         </>
       )}
-    </section>
+    </Section>
   );
 }

@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import { api, type Operation, type RunCreate } from '../api';
 import { href, navigate } from '../router';
+import { useAction } from '../action';
 import { Dialog } from './Dialog';
-import { ErrorAlert } from './ErrorAlert';
+import { DialogButtons } from './DialogButtons';
 
 /** Addresses typed one a line, as -target and -replace take them. */
 function lines(text: string): string[] {
@@ -25,13 +26,10 @@ export function StartRunDialog(props: { workspaceId: string; open: boolean; onCl
   const [allowEmptyApply, setAllowEmptyApply] = useState(false);
   const [savePlan, setSavePlan] = useState(false);
   const [autoApply, setAutoApply] = useState<'default' | 'yes' | 'no'>('default');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
 
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
     const body: RunCreate = {
       operation,
       message,
@@ -44,19 +42,14 @@ export function StartRunDialog(props: { workspaceId: string; open: boolean; onCl
       save_plan: savePlan,
     };
     if (autoApply !== 'default') body.auto_apply = autoApply === 'yes';
-    try {
+    void action.perform(async () => {
       const run = await api.createRun(props.workspaceId, body);
       props.onClose();
       navigate(href.run(run.id));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
-  const text = (setter: (value: string) => void) => (e: Event) =>
-    setter((e.target as HTMLInputElement | HTMLTextAreaElement).value);
+  const text = (setter: (value: string) => void) => (e: Event) => setter((e.target as HTMLInputElement).value);
   const check = (setter: (value: boolean) => void) => (e: Event) => setter((e.target as HTMLInputElement).checked);
 
   return (
@@ -111,44 +104,50 @@ export function StartRunDialog(props: { workspaceId: string; open: boolean; onCl
             <option value="no">Wait for confirmation</option>
           </select>
         </div>
-        <div class="field">
-          <label for="run-targets">Target addresses</label>
-          <textarea
-            id="run-targets"
-            rows={3}
-            spellcheck={false}
-            value={targets}
-            onInput={text(setTargets)}
-            aria-describedby="run-targets-hint"
-          />
-          <p class="hint" id="run-targets-hint">
-            One resource or module address a line (-target).
-          </p>
-        </div>
-        <div class="field">
-          <label for="run-replaces">Replace addresses</label>
-          <textarea
-            id="run-replaces"
-            rows={3}
-            spellcheck={false}
-            value={replaces}
-            onInput={text(setReplaces)}
-            aria-describedby="run-replaces-hint"
-          />
-          <p class="hint" id="run-replaces-hint">
-            One managed resource instance a line (-replace).
-          </p>
-        </div>
-        <ErrorAlert error={error} />
-        <div class="dialog-buttons">
-          <button type="submit" class="primary" disabled={busy}>
-            Queue run
-          </button>
-          <button type="button" onClick={props.onClose}>
-            Close
-          </button>
-        </div>
+        <AddressListField
+          id="run-targets"
+          label="Target addresses"
+          hint="One resource or module address a line (-target)."
+          value={targets}
+          onChange={setTargets}
+        />
+        <AddressListField
+          id="run-replaces"
+          label="Replace addresses"
+          hint="One managed resource instance a line (-replace)."
+          value={replaces}
+          onChange={setReplaces}
+        />
+        <DialogButtons submitLabel="Queue run" busy={action.busy} error={action.error} onClose={props.onClose} />
       </form>
     </Dialog>
+  );
+}
+
+/** A textarea for addresses typed one a line, with its hint (what the addresses are for)
+ * read out with it. */
+function AddressListField(props: {
+  id: string;
+  label: string;
+  hint: string;
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  const hintId = `${props.id}-hint`;
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      <textarea
+        id={props.id}
+        rows={3}
+        spellcheck={false}
+        value={props.value}
+        onInput={(e) => props.onChange((e.target as HTMLTextAreaElement).value)}
+        aria-describedby={hintId}
+      />
+      <p class="hint" id={hintId}>
+        {props.hint}
+      </p>
+    </div>
   );
 }

@@ -7,17 +7,16 @@ import {
   type Run,
   type RunAction,
   type RunActions,
-  type StateOutput,
   type TaskResult,
 } from '../api';
-import { usePoll } from '../poll';
+import { usePolled } from '../poll';
 import { href } from '../router';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { LogView } from '../components/LogView';
-import { OutputsTable } from '../components/OutputsTable';
 import { ResourceChanges } from '../components/ResourceChanges';
 import { RunTrigger } from '../components/RunTrigger';
+import { StateOutputs } from '../components/StateOutputs';
 import { StatusBadge, statusText } from '../components/StatusBadge';
 import { TaskStages } from '../components/TaskStages';
 import { Time } from '../components/Time';
@@ -83,27 +82,10 @@ const ACTIONS: ActionSpec[] = [
 ];
 
 export function RunPage(props: { id: string }) {
-  const [run, setRun] = useState<Run | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const [results, setResults] = useState<TaskResult[]>([]);
-  const ended = run !== null && TERMINAL.has(run.status);
-
   // Every 2 s until the run ends: its status, actions and task stages.
-  usePoll(
-    async (signal) => {
-      try {
-        const next = await api.run(props.id);
-        if (signal.cancelled) return;
-        setRun(next);
-        setError(null);
-      } catch (e) {
-        if (!signal.cancelled) setError(e);
-      }
-    },
-    POLL_MS,
-    !ended,
-    [props.id],
-  );
+  const polled = usePolled(() => api.run(props.id), POLL_MS, [props.id], (run) => TERMINAL.has(run.status));
+  const run = polled.data;
 
   // The task results' details (outcomes, links) are read again only when the stages' summary
   // changes, not on every poll.
@@ -134,8 +116,8 @@ export function RunPage(props: { id: string }) {
         )}
       </p>
       <h1>Run {props.id}</h1>
-      {!run && <ErrorAlert error={error} />}
-      {run && <RunBody run={run} results={results} onChanged={setRun} pollError={error} />}
+      {!run && <ErrorAlert error={polled.error} />}
+      {run && <RunBody run={run} results={results} onChanged={polled.setData} pollError={polled.error} />}
     </main>
   );
 }
@@ -230,7 +212,7 @@ function RunBody(props: { run: Run; results: TaskResult[]; onChanged: (run: Run)
         live={!ended}
         notStarted={ended ? 'This run did not apply.' : 'The apply has not started.'}
       />
-      {run.status === 'applied' && run.state_version_id && <RunOutputs stateVersionId={run.state_version_id} />}
+      {run.status === 'applied' && run.state_version_id && <StateOutputs stateVersionId={run.state_version_id} />}
     </>
   );
 }
@@ -304,22 +286,6 @@ function PlanChanges(props: { run: Run }) {
     // Asked again when the status changes while there is none (a plan still being stored).
   }, [props.run.id, planned, props.run.status]);
   return <ResourceChanges plan={plan} note={planned ? note : 'The plan has not been written yet.'} />;
-}
-
-function RunOutputs(props: { stateVersionId: string }) {
-  const [outputs, setOutputs] = useState<StateOutput[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    let cancelled = false;
-    api
-      .outputs(props.stateVersionId)
-      .then((page) => !cancelled && setOutputs(page.items))
-      .catch((e) => !cancelled && setError(e));
-    return () => {
-      cancelled = true;
-    };
-  }, [props.stateVersionId]);
-  return <OutputsTable outputs={outputs} error={error} />;
 }
 
 /** The run's plan options in words ('' for a plain run), as the platform's notifications say
