@@ -191,6 +191,7 @@ def test_vcs_settings_are_shown_and_can_be_changed(admin, github):
         "repository": REPO,
         "branch": "main",
         "trigger_prefixes": ["modules", "app"],
+        "tags": None,
     }
     changed = admin.patch(f"/workspaces/{ws}", {"vcs": shown | {"branch": "release"}})
     assert changed.json()["vcs"]["branch"] == "release"
