@@ -5,9 +5,9 @@ Each row runs against a fresh world: workspaces ``main`` (with variable ``v``) a
 ``checks`` (verified by the reference run-task service, which keeps running) attached to
 ``main``, and run task ``gate``, whose service takes the verification request and then
 answers every run's request with 500; VCS connections ``vcs`` (GitHub), ``gitlab_vcs``
-(GitLab) and ``used_vcs`` (CodeCommit, which ``taken`` uses). Each world is built once and a copy of it restored
-(moto's backends) for every row. Detailed behaviour lives in the per-domain test files;
-this table proves the coverage.
+(GitLab) and ``used_vcs`` (CodeCommit, which ``taken`` uses). Each world is built once and a
+copy of it restored (moto's backends) for every row. Detailed behaviour lives in the
+per-domain test files; this table proves the coverage.
 """
 
 import socket
