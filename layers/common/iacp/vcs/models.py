@@ -94,8 +94,9 @@ class VcsConnection(BaseModel):
     webhook_url: str | None = Field(
         None,
         description="GitHub: the Payload URL for the repository's webhook (content type "
-        "application/json, this connection's secret). CodeCommit: null, pushes arrive through "
-        "EventBridge.",
+        "application/json, this connection's secret). GitLab: the URL of the project's or "
+        "group's webhook (Secret token: this connection's secret). CodeCommit: null, pushes "
+        "arrive through EventBridge.",
     )
     webhook_secret_set: bool
     token_set: bool
