@@ -1,5 +1,6 @@
-"""GitHub webhook deliveries (/api/v1/webhooks/github/{vcs}): authenticated by their
-signature, not by the user API's authorizer."""
+"""GitHub and GitLab webhook deliveries (/api/v1/webhooks/github/{vcs},
+/api/v1/webhooks/gitlab/{vcs}): authenticated by their signature or secret token, not by the
+user API's authorizer."""
 
 from typing import Any
 
@@ -9,16 +10,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from iacp.api import VCS_WEBHOOK_ROUTERS, build_resolver
 from iacp.http import SERVICE_LIMITS, screened
 from iacp.observability import logger, tracer
-from iacp.services import build_github_webhooks
+from iacp.services import build_github_webhooks, build_gitlab_webhooks
 from iacp.settings import VcsEventsSettings
 
 app = build_resolver(VCS_WEBHOOK_ROUTERS)
-webhooks = build_github_webhooks(VcsEventsSettings.from_env())
+settings = VcsEventsSettings.from_env()
+webhooks = build_github_webhooks(settings)
+gitlab_webhooks = build_gitlab_webhooks(settings)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @screened(SERVICE_LIMITS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    app.append_context(webhooks=webhooks)
+    app.append_context(webhooks=webhooks, gitlab_webhooks=gitlab_webhooks)
     return app.resolve(event, context)

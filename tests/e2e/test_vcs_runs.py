@@ -1,6 +1,7 @@
 """VCS-driven runs end to end: real git repositories (bare, served as file:// URLs), GitHub
-webhook deliveries signed as GitHub signs them and sent over real HTTP to the local
-platform, the runner cloning the exact commit, and real Terraform planning it."""
+webhook deliveries signed as GitHub signs them and GitLab's with their secret token, sent
+over real HTTP to the local platform, the runner cloning the exact commit, and real
+Terraform planning it."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +15,15 @@ from local.ecs import TaskFault
 from local.platform import LocalPlatform
 from tests.conftest import ApiClient
 from tests.e2e.test_run_pipeline import ENDED, full_log, released, run_status
-from tests.git_support import file_url, make_repository
+from tests.git_support import file_url, git, make_repository
 from tests.vcs_support import (
     WEBHOOK_SECRET,
     delivery_headers,
     encoded,
+    gitlab_headers,
+    gitlab_merge_request_body,
+    gitlab_push_body,
+    gitlab_tag_push_body,
     pull_request_body,
     push_body,
 )
@@ -180,3 +185,95 @@ def test_a_runner_killed_while_fetching_errors_the_run_and_the_next_push_applies
     [retried] = deliver(platform, connection, "push", push_body(url, second))["runs"]
     assert run_status(admin, retried["run_id"], ENDED)["status"] == "applied"
     released(admin, app)
+
+
+# --- GitLab --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gitlab_connection(admin: ApiClient) -> str:
+    reply = admin.post("/vcs-connections", {"provider": "gitlab", "webhook_secret": WEBHOOK_SECRET})
+    assert reply.status == 201, reply.body
+    return str(reply.json()["id"])
+
+
+def deliver_gitlab(
+    platform: LocalPlatform, connection: str, event: str, payload: dict[str, Any]
+) -> Any:
+    """POST the delivery to the platform's GitLab webhook URL over HTTP, as GitLab does."""
+    reply = requests.post(
+        f"{platform.base_url}/api/v1/webhooks/gitlab/{connection}",
+        data=encoded(payload),
+        headers=gitlab_headers(event),
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_a_gitlab_push_and_then_a_tag_plan_and_apply(platform, admin, gitlab_connection, tmp_path):
+    bare, (first, second) = make_repository(
+        tmp_path,
+        [
+            {"infra/main.tf": greeting("from the first commit")},
+            {"infra/main.tf": greeting("from the release")},
+        ],
+        name="gitlab",
+    )
+    work = tmp_path / "gitlab-work"
+    git("tag", "--annotate", "-m", "Release 1.0.0", "v1.0.0", second, cwd=work)
+    git("push", "--quiet", "origin", "refs/tags/v1.0.0", cwd=work)
+    tag_object = git("rev-parse", "v1.0.0", cwd=work)
+    url = file_url(bare)
+    ws = workspace(admin, "gitlab-app", gitlab_connection, url, auto_apply=True, vcs={"tags": "v*"})
+
+    # The push of the first commit, delivered after the second was pushed.
+    push = gitlab_push_body(url, first, changed=("infra/main.tf",))
+    [pushed] = deliver_gitlab(platform, gitlab_connection, "Push Hook", push)["runs"]
+    run = run_status(admin, pushed["run_id"], {"applied", "errored"})
+    assert run["status"] == "applied", run["error"]
+    assert run["vcs"]["provider"] == "gitlab"
+    state = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert state["outputs"]["greeting"]["value"] == "from the first commit"
+
+    # The annotated tag's push: its checkout_sha is the commit, its after the tag object.
+    tag = gitlab_tag_push_body(url, second, tag="v1.0.0", tag_object=tag_object)
+    [tagged] = deliver_gitlab(platform, gitlab_connection, "Tag Push Hook", tag)["runs"]
+    run = run_status(admin, tagged["run_id"], {"applied", "errored"})
+    assert run["status"] == "applied", run["error"]
+    assert run["vcs"]["ref"] == "refs/tags/v1.0.0" and run["vcs"]["commit_sha"] == second
+    state = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert state["outputs"]["greeting"]["value"] == "from the release"
+
+
+def test_a_gitlab_merge_request_gets_a_speculative_plan(
+    platform, admin, gitlab_connection, tmp_path
+):
+    bare, _ = make_repository(tmp_path, [{"infra/main.tf": greeting("on main")}], name="gitlab-mr")
+    work = tmp_path / "gitlab-mr-work"
+    git("checkout", "--quiet", "-b", "feature", cwd=work)
+    (work / "infra" / "main.tf").write_text(greeting("from the merge request"))
+    git("commit", "--quiet", "--all", "-m", "Try a new greeting", cwd=work)
+    head = git("rev-parse", "HEAD", cwd=work)
+    # GitLab keeps every merge request's head under refs/merge-requests/<iid>/head.
+    git(
+        "push",
+        "--quiet",
+        "origin",
+        "HEAD:refs/heads/feature",
+        "HEAD:refs/merge-requests/7/head",
+        cwd=work,
+    )
+    url = file_url(bare)
+    ws = workspace(admin, "gitlab-mr", gitlab_connection, url)
+
+    body = gitlab_merge_request_body(url, head, iid=7)
+    [started] = deliver_gitlab(platform, gitlab_connection, "Merge Request Hook", body)["runs"]
+
+    run = run_status(admin, started["run_id"], {"planned_and_finished", "errored"})
+    assert run["status"] == "planned_and_finished", run["error"]
+    assert run["operation"] == "plan_only" and run["is_speculative"] is True
+    assert run["vcs"]["ref"] == "refs/merge-requests/7/head"
+    assert "from the merge request" in full_log(admin, run["id"], "plan")
+    assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
+    assert admin.get(f"/workspaces/{ws}/current-state-version").status == 404

@@ -190,8 +190,9 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(anonymous)
         "DELETE /api/v1/notification-configurations/{configuration_id}",
         "POST /api/v1/notification-configurations/{configuration_id}/actions/verify",
         "GET /api/v1/notification-configurations/{configuration_id}/deliveries",
-        # GitHub's deliveries: their signature, not an API token.
+        # GitHub's and GitLab's deliveries: their signature or secret token, not an API token.
         "POST /api/v1/webhooks/github/{connection_id}",
+        "POST /api/v1/webhooks/gitlab/{connection_id}",
         # The run-task services' endpoints: their access token (or public), not an API token.
         "GET /api/v1/run-task-results/{result_id}",
         "PATCH /api/v1/run-task-results/{result_id}/callback",
@@ -203,6 +204,7 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(anonymous)
     paths = document["paths"]
     assert paths["/api/v1/run-task-results/{result_id}"]["get"]["security"] == []
     assert paths["/api/v1/webhooks/github/{connection_id}"]["post"]["security"] == []
+    assert paths["/api/v1/webhooks/gitlab/{connection_id}"]["post"]["security"] == []
     callback = paths["/api/v1/run-task-results/{result_id}/callback"]["patch"]
     assert callback["security"] == [{"runTaskToken": []}]
     assert document["components"]["securitySchemes"]["runTaskToken"]["bearerFormat"] == "JWT"

@@ -4,10 +4,10 @@ Each row runs against a fresh world: workspaces ``main`` (with variable ``v``) a
 (named ``taken``), and admin, write, read and limited (to ``other``) tokens; run task
 ``checks`` (verified by the reference run-task service, which keeps running) attached to
 ``main``, and run task ``gate``, whose service takes the verification request and then
-answers every run's request with 500; VCS connections ``vcs`` (GitHub) and ``used_vcs``
-(CodeCommit, which ``taken`` uses). Each world is built once and a copy of it restored
-(moto's backends) for every row. Detailed behaviour lives in the per-domain test files;
-this table proves the coverage.
+answers every run's request with 500; VCS connections ``vcs`` (GitHub), ``gitlab_vcs``
+(GitLab) and ``used_vcs`` (CodeCommit, which ``taken`` uses). Each world is built once and a
+copy of it restored (moto's backends) for every row. Detailed behaviour lives in the
+per-domain test files; this table proves the coverage.
 """
 
 import socket
@@ -122,6 +122,7 @@ def build_world(aws: Provisioned, gateway: Any, services: WorldServices, needs_r
     spare_token = admin.post("/tokens", {"role": "read"}).json()["id"]
     vcs = admin.post("/vcs-connections", NEW_VCS).json()["id"]
     used_vcs = admin.post("/vcs-connections", {"provider": "codecommit"}).json()["id"]
+    gitlab_vcs = admin.post("/vcs-connections", NEW_VCS | {"provider": "gitlab"}).json()["id"]
     admin.patch(
         f"/workspaces/{other}",
         {"vcs": {"connection_id": used_vcs, "repository": "infra", "branch": "main"}},
@@ -174,6 +175,7 @@ def build_world(aws: Provisioned, gateway: Any, services: WorldServices, needs_r
         "at": spare_token,
         "vcs": vcs,
         "used_vcs": used_vcs,
+        "gitlab_vcs": gitlab_vcs,
         "nc": nc,
         "task": task,
         "gate_task": gate,
@@ -223,6 +225,7 @@ VCS = "/vcs-connections/{vcs}"
 MISSING_VCS = "/vcs-connections/{missing_vcs}"
 NEW_VCS = {"provider": "github", "webhook_secret": "sixteen-or-more-chars"}
 WEBHOOK = "/webhooks/github/{vcs}"
+GITLAB_WEBHOOK = "/webhooks/gitlab/{gitlab_vcs}"
 NCS = "/workspaces/{ws}/notification-configurations"
 NC = "/notification-configurations/{nc}"
 MISSING_NC = "/notification-configurations/{missing_nc}"
@@ -649,6 +652,12 @@ CASES |= {
     "github-webhook 401": ("nobody", "POST", WEBHOOK, {}, None, 401),
     "github-webhook 401 api token": ("admin", "POST", WEBHOOK, {}, None, 401),
     "github-webhook 404": ("nobody", "POST", "/webhooks/github/{missing_vcs}", {}, None, 404),
+    # The GitLab webhook: its secret token only (X-Gitlab-Token). Its successes: test_vcs.py.
+    "gitlab-webhook 401": ("nobody", "POST", GITLAB_WEBHOOK, {}, None, 401),
+    "gitlab-webhook 401 api token": ("admin", "POST", GITLAB_WEBHOOK, {}, None, 401),
+    "gitlab-webhook 404": ("nobody", "POST", "/webhooks/gitlab/{missing_vcs}", {}, None, 404),
+    # A GitHub connection is not a GitLab one.
+    "gitlab-webhook 404 github": ("nobody", "POST", "/webhooks/gitlab/{vcs}", {}, None, 404),
 }
 
 CASES |= {
@@ -757,6 +766,7 @@ def test_the_matrix_covers_every_route_of_the_openapi_document(world: World) -> 
         "{running}": "{run}",
         "{gated}": "{run}",
         "{used_vcs}": "{vcs}",
+        "{gitlab_vcs}": "{vcs}",
         "{other}": "{ws}",
     }
     missing = ("ws", "var", "at", "cv", "run", "task", "wstask", "result", "vcs", "nc", "sv")

@@ -19,6 +19,10 @@ from tests.vcs_support import (
     WEBHOOK_SECRET,
     delivery_headers,
     encoded,
+    gitlab_headers,
+    gitlab_merge_request_body,
+    gitlab_push_body,
+    gitlab_tag_push_body,
     pull_request_body,
     push_body,
 )
@@ -191,6 +195,7 @@ def test_vcs_settings_are_shown_and_can_be_changed(admin, github):
         "repository": REPO,
         "branch": "main",
         "trigger_prefixes": ["modules", "app"],
+        "tags": None,
     }
     changed = admin.patch(f"/workspaces/{ws}", {"vcs": shown | {"branch": "release"}})
     assert changed.json()["vcs"]["branch"] == "release"
@@ -363,17 +368,6 @@ def test_a_repeated_delivery_starts_nothing_new(gateway, admin, github):
         assert "nothing new" in reply["message"]
 
 
-def test_tag_pushes_and_branch_deletions_start_nothing(gateway, admin, github):
-    ws = workspace(admin, "app", github["id"])
-
-    tag = deliver(gateway, github["id"], "push", push_body(REPO, SHA, ref="refs/tags/v1.0.0"))
-    deletion = deliver(gateway, github["id"], "push", push_body(REPO, SHA, deleted=True))
-
-    assert tag.status == deletion.status == 200
-    assert "tag" in tag.json()["message"] and "deleted" in deletion.json()["message"]
-    assert runs_of(admin, ws) == []
-
-
 def test_a_push_to_a_repository_no_workspace_tracks_is_200_and_starts_nothing(
     gateway, admin, github
 ):
@@ -461,3 +455,392 @@ def test_codecommit_pushes_start_runs_without_a_webhook(aws, admin, handlers):
     assert run["vcs"]["commit_sha"] == SHA
     assert run["vcs"]["sender"] == "arn:aws:iam::123456789012:user/Mary_Major"
     assert tag == {"reports": []}
+
+
+# --- GitLab webhooks -----------------------------------------------------------------------
+
+GITLAB_PATH = "platform/infra/live"
+
+
+@pytest.fixture
+def gitlab(admin) -> dict[str, Any]:
+    reply = admin.post(
+        "/vcs-connections",
+        {"provider": "gitlab", "webhook_secret": WEBHOOK_SECRET, "token": "glpat-secret"},
+    )
+    assert reply.status == 201, reply.body
+    return dict(reply.json())
+
+
+def deliver_gitlab(
+    gateway, connection: str, event: str, payload: Any, **headers: Any
+) -> GatewayReply:
+    body = payload if isinstance(payload, bytes) else encoded(payload)
+    sent = gitlab_headers(event, **headers)
+    return gateway.request(
+        "POST", f"/api/v1/webhooks/gitlab/{connection}", headers=sent, body=body.decode()
+    )
+
+
+def test_a_gitlab_delivery_without_the_secret_token_is_401_and_starts_nothing(
+    gateway, admin, gitlab, github
+):
+    ws = workspace(admin, "app", gitlab["id"], repository=GITLAB_PATH)
+    body = encoded(gitlab_push_body(REPO, SHA))
+    path = f"/api/v1/webhooks/gitlab/{gitlab['id']}"
+    missing = gitlab_headers("Push Hook")
+    del missing["X-Gitlab-Token"]
+
+    for headers in (
+        missing,
+        gitlab_headers("Push Hook", token="not-the-webhook-secret"),
+        gitlab_headers("Push Hook", token=WEBHOOK_SECRET + "x"),
+        gitlab_headers("Push Hook", token=""),
+    ):
+        reply = gateway.request("POST", path, headers=headers, body=body.decode())
+        error = assert_error(reply, 401)
+        assert "X-Gitlab-Token" in error["detail"] and WEBHOOK_SECRET not in reply.body
+    assert runs_of(admin, ws) == []
+    # The right token: it runs.
+    assert deliver_gitlab(gateway, gitlab["id"], "Push Hook", body).status == 200
+    assert len(runs_of(admin, ws)) == 1
+    # Not a GitLab connection, or none: 404 (the GitHub route does not take GitLab's either).
+    for connection in (github["id"], "vcs-AAAAAAAAAAAAAAAA"):
+        assert_error(deliver_gitlab(gateway, connection, "Push Hook", body), 404)
+    assert_error(deliver(gateway, gitlab["id"], "push", push_body(REPO, SHA)), 404)
+
+
+def test_a_gitlab_push_plans_and_applies_on_every_matching_workspace(gateway, admin, gitlab):
+    by_path = workspace(admin, "by-path", gitlab["id"], repository=GITLAB_PATH, auto_apply=True)
+    by_url = workspace(
+        admin, "by-url", gitlab["id"], repository=f"https://gitlab.com/{GITLAB_PATH}.git"
+    )
+    by_clone_url = workspace(admin, "by-clone-url", gitlab["id"], trigger_prefixes=["app"])
+    elsewhere = workspace(admin, "elsewhere", gitlab["id"], repository="platform/infra/other")
+
+    payload = gitlab_push_body(REPO, SHA, changed=("app/main.tf",))
+    reply = deliver_gitlab(gateway, gitlab["id"], "Push Hook", payload)
+
+    assert reply.status == 200, reply.body
+    started = {r["workspace_id"]: r["run_id"] for r in reply.json()["runs"]}
+    assert set(started) == {by_path, by_url, by_clone_url}
+    assert runs_of(admin, elsewhere) == []
+    run = admin.get(f"/runs/{started[by_path]}").json()
+    assert run["operation"] == "plan_and_apply" and not run["is_speculative"]
+    assert run["auto_apply"] is True
+    assert run["message"] == "Change the greeting"
+    assert run["created_by"] == gitlab["id"]
+    assert run["vcs"] == {
+        "provider": "gitlab",
+        "connection_id": gitlab["id"],
+        "repository": GITLAB_PATH,
+        "repository_path": GITLAB_PATH,
+        "clone_url": REPO,  # the project's git_http_url
+        "repository_url": f"https://gitlab.com/{GITLAB_PATH}",
+        "branch": "main",
+        "ref": "refs/heads/main",
+        "commit_sha": SHA,
+        "commit_url": f"https://gitlab.com/{GITLAB_PATH}/-/commit/{SHA}",
+        "pull_request_number": None,
+        "pull_request_url": None,
+        "sender": "root",
+    }
+    # Trigger prefixes: a push of files elsewhere skips it; a push GitLab lists only part of
+    # (over 20 commits) runs it, its files not all being known.
+    elsewhere_push = gitlab_push_body(REPO, "3" * 40, changed=("docs/x.md",))
+    skipped = deliver_gitlab(gateway, gitlab["id"], "Push Hook", elsewhere_push).json()
+    assert by_clone_url in {s["workspace_id"] for s in skipped["skipped"]}
+    long_push = gitlab_push_body(REPO, "4" * 40, changed=("docs/x.md",), total_commits_count=40)
+    ran = deliver_gitlab(gateway, gitlab["id"], "Push Hook", long_push).json()
+    assert by_clone_url in {r["workspace_id"] for r in ran["runs"]}
+
+
+def test_a_gitlab_merge_request_gets_a_speculative_plan_when_it_has_new_commits(
+    gateway, admin, gitlab
+):
+    ws = workspace(admin, "app", gitlab["id"], repository=GITLAB_PATH, trigger_prefixes=["x"])
+    hook = "Merge Request Hook"
+
+    opened = deliver_gitlab(gateway, gitlab["id"], hook, gitlab_merge_request_body(REPO, SHA))
+    retitled = deliver_gitlab(
+        gateway, gitlab["id"], hook, gitlab_merge_request_body(REPO, SHA, action="update")
+    )
+    pushed = deliver_gitlab(
+        gateway,
+        gitlab["id"],
+        hook,
+        gitlab_merge_request_body(REPO, "5" * 40, action="update", oldrev=SHA),
+    )
+    others = [
+        deliver_gitlab(gateway, gitlab["id"], hook, gitlab_merge_request_body(REPO, SHA, action=a))
+        for a in ("close", "merge", "approved")
+    ]
+    elsewhere = deliver_gitlab(
+        gateway, gitlab["id"], hook, gitlab_merge_request_body(REPO, SHA, target="develop")
+    )
+
+    [started] = opened.json()["runs"]
+    run = admin.get(f"/runs/{started['run_id']}").json()
+    assert run["operation"] == "plan_only" and run["is_speculative"] is True
+    assert run["message"] == "Merge request !7: Try a new greeting"
+    assert run["vcs"]["branch"] == "feature"
+    assert run["vcs"]["ref"] == "refs/merge-requests/7/head"
+    assert run["vcs"]["pull_request_number"] == 7
+    assert run["vcs"]["pull_request_url"] == f"https://gitlab.com/{GITLAB_PATH}/-/merge_requests/7"
+    assert run["vcs"]["sender"] == "root"
+    assert retitled.status == 200 and retitled.json()["runs"] == []
+    assert "no new commits" in retitled.json()["message"]
+    [updated] = pushed.json()["runs"]
+    assert admin.get(f"/runs/{updated['run_id']}").json()["vcs"]["commit_sha"] == "5" * 40
+    for reply in others:
+        assert reply.status == 200 and reply.json()["runs"] == []
+    assert elsewhere.json()["runs"] == [] and elsewhere.json()["skipped"]
+    assert len(runs_of(admin, ws)) == 2
+    # A merge request's configuration never becomes the workspace's latest.
+    assert_error(admin.post(f"/workspaces/{ws}/runs", {}), 422, "/configuration_version_id")
+
+
+def test_a_gitlab_tag_push_plans_and_applies_where_the_tags_pattern_matches(gateway, admin, gitlab):
+    releases = workspace(admin, "releases", gitlab["id"], repository=GITLAB_PATH, tags="v*")
+    exact = workspace(
+        admin, "exact", gitlab["id"], repository=GITLAB_PATH, tags="v1.0.0", trigger_prefixes=["x"]
+    )
+    no_tags = workspace(admin, "no-tags", gitlab["id"], repository=GITLAB_PATH)
+    hook = "Tag Push Hook"
+
+    reply = deliver_gitlab(gateway, gitlab["id"], hook, gitlab_tag_push_body(REPO, SHA))
+    other = deliver_gitlab(
+        gateway, gitlab["id"], hook, gitlab_tag_push_body(REPO, SHA, tag="nightly-1")
+    )
+    deleted = deliver_gitlab(
+        gateway, gitlab["id"], hook, gitlab_tag_push_body(REPO, SHA, deleted=True)
+    )
+
+    report = reply.json()
+    # Trigger prefixes do not apply to tags.
+    assert {r["workspace_id"] for r in report["runs"]} == {releases, exact}
+    assert report["skipped"] == [
+        {"workspace_id": no_tags, "reason": "it runs on no tags (vcs.tags is null)"}
+    ]
+    run = admin.get(f"/runs/{report['runs'][0]['run_id']}").json()
+    assert run["operation"] == "plan_and_apply" and not run["is_speculative"]
+    # The commit the tag points at, not the annotated tag's object.
+    assert run["vcs"]["commit_sha"] == SHA and run["vcs"]["ref"] == "refs/tags/v1.0.0"
+    assert run["vcs"]["branch"] == "v1.0.0"
+    assert run["message"] == "Tag v1.0.0: Release 1.0.0"
+    assert "tag push" in report["message"]
+    # A tag no workspace's pattern matches starts nothing.
+    assert other.status == 200 and other.json()["runs"] == []
+    assert {s["workspace_id"] for s in other.json()["skipped"]} == {releases, exact, no_tags}
+    assert deleted.json() == {
+        "message": "Tag v1.0.0 was deleted: nothing to run.",
+        "runs": [],
+        "skipped": [],
+    }
+    assert runs_of(admin, no_tags) == []
+
+
+def test_other_gitlab_events_and_deleted_branches_start_nothing(gateway, admin, gitlab):
+    ws = workspace(admin, "app", gitlab["id"], repository=GITLAB_PATH)
+
+    issue = deliver_gitlab(gateway, gitlab["id"], "Issue Hook", {"object_kind": "issue"})
+    deleted = deliver_gitlab(
+        gateway, gitlab["id"], "Push Hook", gitlab_push_body(REPO, SHA, deleted=True)
+    )
+
+    assert issue.status == 202 and "Issue Hook" in issue.json()["message"]
+    assert deleted.status == 200 and "deleted" in deleted.json()["message"]
+    assert runs_of(admin, ws) == []
+
+
+@pytest.mark.parametrize(
+    ("event", "change", "pointer"),
+    [
+        (
+            "Push Hook",
+            lambda b: b["project"].pop("path_with_namespace"),
+            "/project/path_with_namespace",
+        ),
+        ("Push Hook", lambda b: b.pop("project"), "/project"),
+        ("Push Hook", lambda b: b.update(checkout_sha="not-a-sha"), "/checkout_sha"),
+        ("Push Hook", lambda b: b.update(commits="x"), "/commits"),
+        ("Tag Push Hook", lambda b: b.pop("after"), "/after"),
+        (
+            "Merge Request Hook",
+            lambda b: b["object_attributes"].pop("iid"),
+            "/object_attributes/iid",
+        ),
+        (
+            "Merge Request Hook",
+            lambda b: b["object_attributes"]["last_commit"].update(id="abc"),
+            "/object_attributes/last_commit/id",
+        ),
+        (
+            "Merge Request Hook",
+            lambda b: b["object_attributes"].pop("action"),
+            "/object_attributes/action",
+        ),
+    ],
+)
+def test_a_gitlab_payload_without_what_the_platform_needs_is_422_naming_it(
+    gateway, admin, gitlab, event, change, pointer
+):
+    ws = workspace(admin, "app", gitlab["id"], repository=GITLAB_PATH)
+    builders = {
+        "Push Hook": lambda: gitlab_push_body(REPO, SHA),
+        "Tag Push Hook": lambda: gitlab_tag_push_body(REPO, SHA),
+        "Merge Request Hook": lambda: gitlab_merge_request_body(REPO, SHA),
+    }
+    payload = builders[event]()
+    change(payload)
+
+    error = assert_error(deliver_gitlab(gateway, gitlab["id"], event, payload), 422, pointer)
+
+    assert "GitLab" in error["detail"]
+    assert runs_of(admin, ws) == []
+
+
+def test_unreadable_gitlab_deliveries_are_clear_4xx(gateway, gitlab):
+    path = f"/api/v1/webhooks/gitlab/{gitlab['id']}"
+
+    def send(body: bytes, headers: dict[str, str] | None = None) -> GatewayReply:
+        sent = headers or gitlab_headers("Push Hook")
+        return gateway.request("POST", path, headers=sent, body=body.decode())
+
+    assert "JSON" in assert_error(send(b"{not json"), 400)["detail"]
+    assert "object" in assert_error(send(b"[1, 2]"), 400)["detail"]
+    no_event = gitlab_headers("Push Hook")
+    del no_event["X-Gitlab-Event"]
+    assert "X-Gitlab-Event" in assert_error(send(b"{}", no_event), 400)["detail"]
+    form = gitlab_headers("Push Hook") | {"Content-Type": "text/plain"}
+    assert_error(send(b"{}", form), 415)
+    assert_error(send(b'"' + b"x" * (5 * 1024 * 1024) + b'"'), 413)
+    # The token is checked before the body is read: a stranger learns nothing of it.
+    stranger = gitlab_headers("Push Hook", token="guess-guess-guess")
+    assert_error(send(b"{not json", stranger), 401)
+    del stranger["X-Gitlab-Event"]
+    assert_error(send(b"[]", stranger), 401)
+
+
+def test_a_gitlab_redelivery_starts_nothing_new(gateway, admin, gitlab):
+    ws = workspace(admin, "app", gitlab["id"], repository=GITLAB_PATH)
+    payload = gitlab_push_body(REPO, SHA)
+    hook = "Push Hook"
+
+    first = deliver_gitlab(gateway, gitlab["id"], hook, payload, idempotency_key="k-1").json()
+    # GitLab's retry: the same Idempotency-Key, under a new event UUID.
+    again = deliver_gitlab(gateway, gitlab["id"], hook, payload, idempotency_key="k-1").json()
+
+    [run] = runs_of(admin, ws)
+    assert first["runs"][0]["status"] == "started"
+    assert again["runs"] == [{"workspace_id": ws, "run_id": run["id"], "status": "already_started"}]
+    assert "nothing new" in again["message"]
+    # Older GitLab versions send no Idempotency-Key: the event's UUID identifies it.
+    older = gitlab_headers(hook, event_uuid="e-1")
+    del older["Idempotency-Key"]
+    path = f"/api/v1/webhooks/gitlab/{gitlab['id']}"
+    body = encoded(gitlab_push_body(REPO, "6" * 40)).decode()
+    replies = [gateway.request("POST", path, headers=older, body=body).json() for _ in range(2)]
+    assert [r["runs"][0]["status"] for r in replies] == ["started", "already_started"]
+    # Another delivery (another key) of a push is another run: GitLab says it is new.
+    other = deliver_gitlab(gateway, gitlab["id"], hook, payload, idempotency_key="k-2").json()
+    assert other["runs"][0]["status"] == "started"
+    assert len(runs_of(admin, ws)) == 3
+
+
+# --- branch and tag patterns ---------------------------------------------------------------
+
+
+def test_branch_patterns_match_pushes_and_pull_requests(gateway, admin, github):
+    releases = workspace(admin, "releases", github["id"], branch="release/*")
+    hotfix = workspace(admin, "hotfix", github["id"], branch="hotfix-[0-9]")
+
+    pushes = {
+        branch: deliver(gateway, github["id"], "push", push_body(REPO, SHA, branch=branch)).json()
+        for branch in ("release/1.2", "release/eu/1.3", "hotfix-7", "main", "Release/1.4")
+    }
+    pull = deliver(
+        gateway, github["id"], "pull_request", pull_request_body(REPO, SHA, base="release/2.0")
+    ).json()
+
+    def started(report: dict[str, Any]) -> set[str]:
+        return {r["workspace_id"] for r in report["runs"]}
+
+    assert started(pushes["release/1.2"]) == {releases}
+    assert started(pushes["release/eu/1.3"]) == {releases}  # * matches / too
+    assert started(pushes["hotfix-7"]) == {hotfix}
+    assert started(pushes["main"]) == started(pushes["Release/1.4"]) == set()  # case counts
+    assert started(pull) == {releases}
+    skipped = {s["workspace_id"]: s["reason"] for s in pushes["main"]["skipped"]}
+    assert skipped[releases] == "it tracks branch release/*, not main"
+
+
+def test_a_github_tag_push_plans_and_applies_where_the_tags_pattern_matches(gateway, admin, github):
+    tagged = workspace(admin, "tagged", github["id"], tags="v[0-9]*")
+    untagged = workspace(admin, "untagged", github["id"])
+    tag = push_body(REPO, SHA, ref="refs/tags/v1.0.0")
+
+    reply = deliver(gateway, github["id"], "push", tag).json()
+    unmatched = deliver(
+        gateway, github["id"], "push", push_body(REPO, SHA, ref="refs/tags/x")
+    ).json()
+    deletion = deliver(gateway, github["id"], "push", push_body(REPO, SHA, deleted=True))
+
+    [started] = reply["runs"]
+    assert started["workspace_id"] == tagged
+    assert reply["skipped"] == [
+        {"workspace_id": untagged, "reason": "it runs on no tags (vcs.tags is null)"}
+    ]
+    run = admin.get(f"/runs/{started['run_id']}").json()
+    assert run["operation"] == "plan_and_apply"
+    assert run["vcs"]["ref"] == "refs/tags/v1.0.0" and run["vcs"]["commit_sha"] == SHA
+    assert run["message"] == "Tag v1.0.0: Change the greeting"
+    assert unmatched["runs"] == []
+    assert {s["reason"] for s in unmatched["skipped"]} == {
+        "its tags pattern v[0-9]* does not match tag x",
+        "it runs on no tags (vcs.tags is null)",
+    }
+    assert deletion.status == 200 and "deleted" in deletion.json()["message"]
+    assert runs_of(admin, untagged) == []
+
+
+@pytest.mark.parametrize(
+    ("provider", "vcs", "pointer"),
+    [
+        ("github", {"branch": "release/["}, "/vcs/branch"),
+        ("github", {"branch": "release/[]"}, "/vcs/branch"),
+        ("github", {"branch": "a..*"}, "/vcs/branch"),
+        ("github", {"branch": "*.lock"}, "/vcs/branch"),
+        ("github", {"branch": "rel!ease"}, "/vcs/branch"),
+        ("github", {"tags": "v 1"}, "/vcs/tags"),
+        ("github", {"tags": "v*/"}, "/vcs/tags"),
+        ("github", {"tags": ""}, "/vcs/tags"),
+        ("github", {"repository": "a/b/c"}, "/vcs/repository"),  # GitHub is owner/name
+        ("gitlab", {"repository": "infra"}, "/vcs/repository"),  # GitLab wants group/project
+        ("gitlab", {"repository": "group/../project"}, "/vcs/repository"),
+        ("codecommit", {"repository": "infra", "tags": "v*"}, "/vcs/tags"),
+    ],
+)
+def test_bad_patterns_and_paths_are_422_naming_the_field(admin, provider, vcs, pointer):
+    body = {"provider": provider} | (
+        {} if provider == "codecommit" else {"webhook_secret": WEBHOOK_SECRET}
+    )
+    connection = admin.post("/vcs-connections", body).json()["id"]
+    settings = {"connection_id": connection, "repository": "o/r", "branch": "main"} | vcs
+
+    assert_error(admin.post("/workspaces", {"name": "app", "vcs": settings}), 422, pointer)
+    assert admin.list_all("/workspaces") == []
+
+
+def test_gitlab_paths_and_patterns_are_taken(admin, gitlab):
+    settings = {
+        "connection_id": gitlab["id"],
+        "repository": "group/subgroup/project",
+        "branch": "release/*",
+        "tags": "v[0-9]*",
+    }
+
+    reply = admin.post("/workspaces", {"name": "app", "vcs": settings})
+
+    assert reply.status == 201, reply.body
+    assert reply.json()["vcs"] == settings | {"trigger_prefixes": []}

@@ -203,10 +203,11 @@ def test_the_functions_publish_only_to_the_topics_the_api_accepts():
 
 def test_only_the_openapi_document_run_task_endpoints_and_webhooks_skip_the_authorizer():
     """The run-task endpoints check the result's access token themselves, the GitHub webhook
-    its signature: each is a function of its own, which serves nothing else. The API function
-    serves only documents without secrets publicly: the OpenAPI document, and the TFE API's
-    discovery document and ping (which clients call before they send a token); and the logs
-    behind signed URLs, which check their signature themselves."""
+    its signature, the GitLab webhook its secret token: each is a function of its own, which
+    serves nothing else. The API function serves only documents without secrets publicly: the
+    OpenAPI document, and the TFE API's discovery document and ping (which clients call before
+    they send a token); and the logs behind signed URLs, which check their signature
+    themselves."""
     public = {
         (name, event["Properties"]["Path"])
         for name, function in functions().items()
@@ -215,7 +216,11 @@ def test_only_the_openapi_document_run_task_endpoints_and_webhooks_skip_the_auth
         and event["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
     }
     assert ("ApiFunction", "/api/v1/openapi.json") in public
-    assert ("VcsWebhookFunction", "/api/v1/webhooks/github/{connection_id}") in public
+    webhooks = {
+        ("VcsWebhookFunction", "/api/v1/webhooks/github/{connection_id}"),
+        ("VcsWebhookFunction", "/api/v1/webhooks/gitlab/{connection_id}"),
+    }
+    assert webhooks <= public
     documents = {
         ("ApiFunction", "/api/v1/openapi.json"),
         ("ApiFunction", "/.well-known/terraform.json"),
@@ -228,15 +233,7 @@ def test_only_the_openapi_document_run_task_endpoints_and_webhooks_skip_the_auth
     # token), and their function can call nothing (NO_AWS_CALLS).
     web_ui = {("WebUiFunction", "/"), ("WebUiFunction", "/{proxy+}")}
     assert web_ui <= public
-    others = (
-        public
-        - documents
-        - web_ui
-        - {
-            ("VcsWebhookFunction", "/api/v1/webhooks/github/{connection_id}"),
-            ("ApiFunction", "/api/v2/logs/{proxy+}"),
-        }
-    )
+    others = public - documents - web_ui - webhooks - {("ApiFunction", "/api/v2/logs/{proxy+}")}
     assert others
     for name, path in others:
         assert name == "RunTaskCallbackFunction"

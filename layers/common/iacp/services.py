@@ -21,6 +21,7 @@ from iacp.notifications.store import DynamoDeliveryLog, DynamoNotificationStore
 from iacp.orchestration.codecommit_pushes import CodeCommitPushes
 from iacp.orchestration.finish import RunFinisher
 from iacp.orchestration.github_webhooks import GitHubWebhooks
+from iacp.orchestration.gitlab_webhooks import GitLabWebhooks
 from iacp.orchestration.queue import RunQueue
 from iacp.orchestration.reconcile import RunReconciler
 from iacp.orchestration.run_service import RunService
@@ -352,6 +353,14 @@ def _vcs_triggers(settings: VcsEventsSettings) -> VcsTriggers:
 
 def build_github_webhooks(settings: VcsEventsSettings) -> GitHubWebhooks:
     return GitHubWebhooks(
+        DynamoVcsConnectionStore(settings.workspaces_table),
+        ConnectionSecrets(settings.vcs_secrets_prefix),
+        _vcs_triggers(settings),
+    )
+
+
+def build_gitlab_webhooks(settings: VcsEventsSettings) -> GitLabWebhooks:
+    return GitLabWebhooks(
         DynamoVcsConnectionStore(settings.workspaces_table),
         ConnectionSecrets(settings.vcs_secrets_prefix),
         _vcs_triggers(settings),

@@ -1,6 +1,8 @@
-"""What a repository event starts: for every workspace that tracks the repository and branch
-(and, for a push, whose trigger directories it touched), a configuration version from the
-commit and a run: ``plan_and_apply`` for a push, a speculative ``plan_only`` for a pull request.
+"""What a repository event starts: for every workspace that tracks the repository and whose
+branch pattern matches the branch (and, for a push, whose trigger directories it touched),
+or, for a tag, whose tags pattern matches the tag, a configuration version from the commit
+and a run: ``plan_and_apply`` for a push or a tag, a speculative ``plan_only`` for a pull
+request.
 
 Ids are derived from the event and the workspace, and every write is conditional, so a
 repeated delivery, or a retry after a partial failure, finds what the first made and starts
@@ -23,7 +25,7 @@ from iacp.runs.status import RunStatus
 from iacp.runs.store import RunStore
 from iacp.timestamps import utcnow
 from iacp.vcs.events import EventKind, RepositoryEvent
-from iacp.vcs.models import repository_key, touches
+from iacp.vcs.models import ref_matches, repository_key, touches
 from iacp.workspaces.models import Workspace
 from iacp.workspaces.store import WorkspaceStore
 
@@ -69,7 +71,7 @@ class VcsTriggers:
                 skipped.append(SkippedWorkspace(workspace_id=workspace.id, reason=reason))
             else:
                 runs.append(self._start(workspace, event))
-        what = "pull request" if event.kind is EventKind.PULL_REQUEST else "push"
+        what = _WHAT[event.kind]
         started = sum(r.status == "started" for r in runs)
         if not runs and not skipped:
             message = "No workspace tracks this repository."
@@ -143,10 +145,24 @@ class VcsTriggers:
         return TriggeredRun(workspace_id=workspace.id, run_id=run.id, status="started")
 
 
+_WHAT = {
+    EventKind.PUSH: "push",
+    EventKind.PULL_REQUEST: "pull request",
+    EventKind.TAG: "tag push",
+}
+
+
 def _why_not(workspace: Workspace, event: RepositoryEvent) -> str | None:
     vcs = workspace.vcs
-    if vcs is None or vcs.branch != event.branch:
-        return f"it tracks branch {vcs.branch if vcs else '-'}, not {event.branch}"
+    assert vcs is not None, "found through its VCS settings"
+    if event.kind is EventKind.TAG:
+        if vcs.tags is None:
+            return "it runs on no tags (vcs.tags is null)"
+        if not ref_matches(event.branch, vcs.tags):
+            return f"its tags pattern {vcs.tags} does not match tag {event.branch}"
+        return None  # trigger prefixes are for branches' pushes
+    if not ref_matches(event.branch, vcs.branch):
+        return f"it tracks branch {vcs.branch}, not {event.branch}"
     if event.kind is EventKind.PUSH and vcs.trigger_prefixes and event.changed_files is not None:
         directories = [*vcs.trigger_prefixes, workspace.working_directory]
         if not touches(event.changed_files, [d for d in directories if d]):

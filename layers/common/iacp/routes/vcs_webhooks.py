@@ -1,5 +1,6 @@
-"""Routes: /api/v1/webhooks/github/{vcs}, where GitHub delivers (a function of its own,
-outside the user API's authorizer: template.yaml VcsWebhookFunction)."""
+"""Routes: /api/v1/webhooks/github/{vcs} and /api/v1/webhooks/gitlab/{vcs}, where GitHub and
+GitLab deliver (a function of its own, outside the user API's authorizer: template.yaml
+VcsWebhookFunction)."""
 
 import base64
 from typing import Annotated
@@ -10,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from iacp.http import ResourceId, provided, responses
 from iacp.orchestration.github_webhooks import GitHubWebhooks
+from iacp.orchestration.gitlab_webhooks import GitLabWebhooks
 from iacp.orchestration.vcs_triggers import TriggerReport
 
 router = APIGatewayRouter()
@@ -17,6 +19,7 @@ TAGS = ["vcs"]
 
 
 Webhooks = Annotated[GitHubWebhooks, provided("webhooks")]
+GitLabDeliveries = Annotated[GitLabWebhooks, provided("gitlab_webhooks")]
 
 RESPONSES = responses(200, "", 400, 404, 413, 415)
 RESPONSES[200] = {
@@ -27,8 +30,13 @@ RESPONSES[202] = {
     "description": "An event that starts nothing",
     "content": {content_types.APPLICATION_JSON: {"model": TriggerReport}},
 }
-RESPONSES[401] = RESPONSES[401] | {"description": "X-Hub-Signature-256 is missing or wrong"}
 del RESPONSES[403]  # no roles here
+GITHUB_RESPONSES = RESPONSES | {
+    401: RESPONSES[401] | {"description": "X-Hub-Signature-256 is missing or wrong"}
+}
+GITLAB_RESPONSES = RESPONSES | {
+    401: RESPONSES[401] | {"description": "X-Gitlab-Token is missing or wrong"}
+}
 
 
 @router.post(
@@ -42,14 +50,40 @@ del RESPONSES[403]  # no roles here
         "delivery starts nothing new."
     ),
     security=[],
-    responses=RESPONSES,
+    responses=GITHUB_RESPONSES,
 )
 def github_webhook(
     connection_id: ResourceId, request: Request, webhooks: Webhooks
 ) -> Response[str]:
+    status, report = webhooks.receive(connection_id, *_delivery(request))
+    return Response(status.value, content_types.APPLICATION_JSON, report.model_dump_json())
+
+
+@router.post(
+    "/api/v1/webhooks/gitlab/<connection_id>",
+    tags=TAGS,
+    summary="GitLab webhook deliveries (Push Hook, Tag Push Hook, Merge Request Hook)",
+    description=(
+        "Authenticated only by X-Gitlab-Token (the webhook's secret token). A push to a "
+        "tracked branch or a tag matching a workspace's tags: a plan_and_apply run per "
+        "matching workspace; a merge request opened, reopened or updated with new commits: a "
+        "speculative plan-only run; other events: 202. A repeated delivery (the same "
+        "Idempotency-Key) starts nothing new."
+    ),
+    security=[],
+    responses=GITLAB_RESPONSES,
+)
+def gitlab_webhook(
+    connection_id: ResourceId, request: Request, webhooks: GitLabDeliveries
+) -> Response[str]:
+    status, report = webhooks.receive(connection_id, *_delivery(request))
+    return Response(status.value, content_types.APPLICATION_JSON, report.model_dump_json())
+
+
+def _delivery(request: Request) -> tuple[dict[str, str], bytes]:
+    """The headers, with lower-case names, and the raw body: the bytes the host sent."""
     event = request.resolved_event
     raw = event.body or ""
     body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
     headers = {name.lower(): value for name, value in (event.headers or {}).items()}
-    status, report = webhooks.receive(connection_id, headers, body)
-    return Response(status.value, content_types.APPLICATION_JSON, report.model_dump_json())
+    return headers, body

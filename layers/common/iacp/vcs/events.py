@@ -1,6 +1,8 @@
 """A repository event, whichever host it came from: what the triggers decide on."""
 
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -9,7 +11,8 @@ from iacp.vcs.models import VcsProvider
 
 class EventKind(StrEnum):
     PUSH = "push"  # plan and apply
-    PULL_REQUEST = "pull_request"  # a speculative plan
+    PULL_REQUEST = "pull_request"  # a speculative plan (a GitLab merge request too)
+    TAG = "tag"  # plan and apply, on the workspaces whose tags pattern matches
 
 
 class RepositoryEvent(BaseModel):
@@ -17,17 +20,24 @@ class RepositoryEvent(BaseModel):
     provider: VcsProvider
     connection_id: str
     delivery: str = Field(
-        description="What makes the event unique (GitHub: the body's digest; EventBridge: the "
-        "event id): a repeated delivery derives the same ids and so starts nothing new."
+        description="What makes the event unique (GitHub: the body's digest; GitLab: its "
+        "Idempotency-Key; EventBridge: the event id): a repeated delivery derives the same "
+        "ids and so starts nothing new."
     )
     repository_names: list[str] = Field(description="Every name a workspace may know it by")
     repository_path: str | None = Field(
-        None, description="The repository as the host's API names it (GitHub owner/name)"
+        None,
+        description="The repository as the host's API names it (GitHub owner/name, GitLab "
+        "path_with_namespace)",
     )
     clone_url: str
     repository_url: str | None
-    branch: str = Field(description="The pushed branch; for a pull request, its base branch")
-    head_branch: str = Field(description="The commit's branch; for a pull request, its head")
+    branch: str = Field(
+        description="The pushed branch; for a pull request, its base branch; for a tag, the tag"
+    )
+    head_branch: str = Field(
+        description="The commit's branch; for a pull request, its head; for a tag, the tag"
+    )
     ref: str = Field(description="A ref that holds the commit, for hosts that refuse a SHA")
     commit_sha: str
     commit_url: str | None
@@ -43,3 +53,12 @@ class RepositoryEvent(BaseModel):
 class Ignored(Exception):
     """A well-formed event that starts nothing (a tag push, a closed pull request); the
     message says why."""
+
+
+def first_line(message: str) -> str:
+    """A commit's (or a title's) first line, as a run's message."""
+    return message.strip().split("\n", 1)[0][:1000]
+
+
+# A host's event parser: (connection id, delivery, the JSON body) -> the event, or Ignored.
+Parser = Callable[[str, str, dict[str, Any]], RepositoryEvent]

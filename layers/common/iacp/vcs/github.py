@@ -4,12 +4,13 @@ ignored, and only what the triggers use is required."""
 
 import hashlib
 import hmac
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from iacp.errors import capped
-from iacp.vcs.events import EventKind, Ignored, RepositoryEvent
+from iacp.vcs.events import EventKind, Ignored, RepositoryEvent, first_line
 from iacp.vcs.models import VcsProvider
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -17,6 +18,7 @@ NO_COMMIT = "0" * 40
 # GitHub lists at most this many commits in a push; a longer push's files are not all known.
 MAX_LISTED_COMMITS = 2048
 PULL_REQUEST_ACTIONS = frozenset({"opened", "reopened", "synchronize"})
+_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
@@ -88,13 +90,16 @@ class PullRequest(_Lenient):
 
 
 def push_event(connection_id: str, delivery: str, body: dict[str, Any]) -> RepositoryEvent:
-    """The push, or ``Ignored`` for what starts nothing: tags and deleted branches."""
+    """The push of a branch or a tag, or ``Ignored`` for what starts nothing: other refs,
+    deleted branches and tags."""
     push = Push.model_validate(body)
+    if push.ref.startswith("refs/tags/"):
+        return _tag_event(connection_id, delivery, push)
     if not push.ref.startswith("refs/heads/"):
-        raise Ignored(f"{push.ref} is not a branch: tag pushes start nothing.")
+        raise Ignored(f"{capped(push.ref)} is neither a branch nor a tag: it starts nothing.")
     branch = push.ref.removeprefix("refs/heads/")
     if push.deleted or push.after == NO_COMMIT:
-        raise Ignored(f"Branch {branch} was deleted: nothing to run.")
+        raise Ignored(f"Branch {capped(branch)} was deleted: nothing to run.")
     changed: set[str] | None = {
         path for c in push.commits for path in (*c.added, *c.removed, *c.modified)
     }
@@ -102,7 +107,6 @@ def push_event(connection_id: str, delivery: str, body: dict[str, Any]) -> Repos
         changed = None
     head = push.head_commit
     repository_url = push.repository.html_url
-    sender = push.sender or push.pusher
     return RepositoryEvent(
         kind=EventKind.PUSH,
         provider=VcsProvider.GITHUB,
@@ -117,10 +121,44 @@ def push_event(connection_id: str, delivery: str, body: dict[str, Any]) -> Repos
         ref=push.ref,
         commit_sha=push.after,
         commit_url=(head.url if head and head.url else _commit_url(repository_url, push.after)),
-        message=_first_line(head.message if head else ""),
-        sender=sender.login or sender.name if sender else None,
+        message=first_line(head.message if head else ""),
+        sender=_sender(push),
         changed_files=changed,
     )
+
+
+def _tag_event(connection_id: str, delivery: str, push: Push) -> RepositoryEvent:
+    tag = push.ref.removeprefix("refs/tags/")
+    if push.deleted or push.after == NO_COMMIT:
+        raise Ignored(f"Tag {capped(tag)} was deleted: nothing to run.")
+    head = push.head_commit
+    # An annotated tag's "after" is the tag object; head_commit is the commit it tags.
+    commit = head.id if head and head.id and _SHA.match(head.id) else push.after
+    repository_url = push.repository.html_url
+    message = first_line(head.message if head else "")
+    return RepositoryEvent(
+        kind=EventKind.TAG,
+        provider=VcsProvider.GITHUB,
+        connection_id=connection_id,
+        delivery=delivery,
+        repository_names=push.repository.names(),
+        repository_path=push.repository.full_name,
+        clone_url=push.repository.clone_url,
+        repository_url=repository_url,
+        branch=tag,
+        head_branch=tag,
+        ref=push.ref,
+        commit_sha=commit,
+        commit_url=_commit_url(repository_url, commit),
+        message=first_line(f"Tag {tag}: {message}" if message else f"Tag {tag}"),
+        sender=_sender(push),
+        changed_files=None,  # a tag runs whatever it changed
+    )
+
+
+def _sender(push: Push) -> str | None:
+    sender = push.sender or push.pusher
+    return sender.login or sender.name if sender else None
 
 
 def pull_request_event(connection_id: str, delivery: str, body: dict[str, Any]) -> RepositoryEvent:
@@ -147,7 +185,7 @@ def pull_request_event(connection_id: str, delivery: str, body: dict[str, Any]) 
         commit_url=_commit_url(repository_url, pull.head.sha),
         pull_request_number=pull.number,
         pull_request_url=pull.html_url,
-        message=_first_line(f"Pull request #{pull.number}: {pull.title}"),
+        message=first_line(f"Pull request #{pull.number}: {pull.title}"),
         sender=event.sender.login if event.sender else None,
         # Not in the payload: every pull request into the branch gets its plan.
         changed_files=None,
@@ -156,7 +194,3 @@ def pull_request_event(connection_id: str, delivery: str, body: dict[str, Any]) 
 
 def _commit_url(repository_url: str | None, sha: str) -> str | None:
     return f"{repository_url}/commit/{sha}" if repository_url else None
-
-
-def _first_line(message: str) -> str:
-    return message.strip().split("\n", 1)[0][:1000]

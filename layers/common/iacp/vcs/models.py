@@ -1,6 +1,7 @@
 """VCS connections and a workspace's VCS settings (design §9; docs/vcs.md). The commit a
 VCS-driven run plans is its configuration version's (``iacp.configurations.models``)."""
 
+import fnmatch
 import re
 from enum import StrEnum
 from typing import Annotated
@@ -93,8 +94,9 @@ class VcsConnection(BaseModel):
     webhook_url: str | None = Field(
         None,
         description="GitHub: the Payload URL for the repository's webhook (content type "
-        "application/json, this connection's secret). CodeCommit: null, pushes arrive through "
-        "EventBridge.",
+        "application/json, this connection's secret). GitLab: the URL of the project's or "
+        "group's webhook (Secret token: this connection's secret). CodeCommit: null, pushes "
+        "arrive through EventBridge.",
     )
     webhook_secret_set: bool
     token_set: bool
@@ -126,34 +128,73 @@ def _no_credentials(repository: str) -> str:
     return repository
 
 
+def _no_dot_segments(repository: str) -> str:
+    if "://" not in repository and any(part in {".", ".."} for part in repository.split("/")):
+        raise ValueError("must not have . or .. segments")
+    return repository
+
+
 Repository = Annotated[
     str,
     StringConstraints(
         max_length=500,
-        pattern=r"^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?|(https?|file)://\S+)$",
+        # A name, GitHub's owner/name, GitLab's group/subgroup/.../project, or a URL.
+        pattern=r"^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*|(https?|file)://\S+)$",
     ),
     AfterValidator(_no_credentials),
+    AfterValidator(_no_dot_segments),
     Field(
-        description="GitHub: owner/name, or a clone URL (https:// or, for local use, file://). "
-        "CodeCommit: the repository's name."
+        description="GitHub: owner/name; GitLab: the project's path with its namespace "
+        "(group/subgroup/project); either, or a clone URL (https:// or, for local use, "
+        "file://). CodeCommit: the repository's name."
     ),
 ]
 
 
-def _branch_name(branch: str) -> str:
-    # git check-ref-format's rules that the pattern cannot say (no look-around there)
-    if ".." in branch or "//" in branch or branch.startswith("/") or branch.endswith(("/", ".")):
-        raise ValueError("is not a valid branch name")
-    if branch.endswith(".lock"):
-        raise ValueError("is not a valid branch name")
-    return branch
+# fnmatch's wildcards: *, ? and a bracket expression ([abc], [!abc], [0-9]). git refuses
+# these characters in ref names, so a pattern's wildcards and its literal parts never mix up.
+_BRACKETS = re.compile(r"\[!?[^\[\]/!]+\]")
 
+
+def _ref_pattern(pattern: str) -> str:
+    """A branch or tag name, or an fnmatch pattern of them: git check-ref-format's rules
+    (those the character class cannot say) hold for its literal parts."""
+    literal = _BRACKETS.sub("x", pattern).replace("*", "x").replace("?", "x")
+    if any(c in literal for c in "[]!"):
+        raise ValueError("has an unclosed [ ] or a ! outside one")
+    if ".." in literal or "//" in literal or literal.startswith("/"):
+        raise ValueError("is not a valid ref name or pattern")
+    if literal.endswith(("/", ".", ".lock")) or "/." in literal or literal.startswith("."):
+        raise ValueError("is not a valid ref name or pattern")
+    return pattern
+
+
+def ref_matches(name: str, pattern: str) -> bool:
+    """Whether a branch or tag name matches a workspace's pattern (``fnmatchcase``: case
+    counts, and ``*`` matches ``/`` too). A pattern without wildcards is the name itself."""
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+_REF_PATTERN = StringConstraints(max_length=250, pattern=r"^[A-Za-z0-9._/*?\[\]!-]+$")
 
 Branch = Annotated[
     str,
-    StringConstraints(max_length=250, pattern=r"^[A-Za-z0-9._/-]+$"),
-    AfterValidator(_branch_name),
-    Field(description="The branch whose pushes plan and apply (and pull requests into it plan)."),
+    _REF_PATTERN,
+    AfterValidator(_ref_pattern),
+    Field(
+        description="The branch whose pushes plan and apply (and pull requests into it plan), "
+        "or a pattern of branches (fnmatch: *, ?, [...]; * matches / too): release/*"
+    ),
+]
+
+TagPattern = Annotated[
+    str,
+    _REF_PATTERN,
+    AfterValidator(_ref_pattern),
+    Field(
+        description="The tags whose pushes plan and apply, a name or a pattern (fnmatch: *, "
+        "?, [...]; * matches / too): v*. Null: tag pushes start nothing. Not for CodeCommit."
+    ),
 ]
 
 
@@ -173,19 +214,29 @@ class WorkspaceVcs(_Input):
         Field(
             max_length=20,
             description="Directories a push must touch to start a run (the working directory "
-            "counts too). Empty: every push to the branch starts one.",
+            "counts too). Empty: every push to the branch starts one. Tag pushes ignore them.",
         ),
     ] = []
+    tags: TagPattern | None = None
+
+
+# A repository's URL on a host whose repositories are known by their path there: github.com
+# (owner/name) and gitlab.com (group/.../project).
+_HOSTED = re.compile(
+    r"^(?:https?|git|ssh)://(?:[^@/]+@)?(?:www\.)?"
+    r"(?:github\.com/([^/]+/[^/]+)|gitlab\.com/([^/]+(?:/[^/]+)+))$"
+)
 
 
 def repository_key(repository: str) -> str:
     """How a repository is matched: case-insensitive, without a trailing ``.git`` or ``/``,
-    and a github.com URL as its ``owner/name``."""
+    and a github.com or gitlab.com URL as its path there (``owner/name``,
+    ``group/subgroup/project``). Other hosts' URLs (GitHub Enterprise, a self-managed GitLab)
+    stay URLs: which hosts are whose is not known here, and their webhooks send the
+    repository's URLs too."""
     key = repository.strip().lower().removesuffix("/").removesuffix(".git")
-    github = re.match(
-        r"^(?:https?|git|ssh)://(?:[^@/]+@)?(?:www\.)?github\.com/([^/]+/[^/]+)$", key
-    )
-    return github.group(1) if github else key
+    hosted = _HOSTED.match(key)
+    return (hosted.group(1) or hosted.group(2)) if hosted else key
 
 
 def touches(files: set[str], prefixes: list[str]) -> bool:

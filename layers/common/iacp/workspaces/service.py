@@ -185,15 +185,28 @@ class WorkspaceService:
             raise InvalidInput(
                 f"No VCS connection {capped(vcs.connection_id)}.", pointer="/vcs/connection_id"
             )
-        named = "/" not in vcs.repository
-        if provider is VcsProvider.GITHUB and named:
+        url = "://" in vcs.repository
+        segments = 0 if url else vcs.repository.count("/") + 1
+        if provider is VcsProvider.GITHUB and not url and segments != 2:
             raise InvalidInput(
                 "A GitHub repository is owner/name or a clone URL.", pointer="/vcs/repository"
             )
-        if provider is VcsProvider.CODECOMMIT and not named:
+        if provider is VcsProvider.GITLAB and not url and segments < 2:
+            raise InvalidInput(
+                "A GitLab repository is its path with its namespace (group/project, "
+                "group/subgroup/project) or a clone URL.",
+                pointer="/vcs/repository",
+            )
+        if provider is VcsProvider.CODECOMMIT and segments != 1:
             raise InvalidInput(
                 "A CodeCommit repository is given by its name, e.g. infrastructure.",
                 pointer="/vcs/repository",
+            )
+        if provider is VcsProvider.CODECOMMIT and vcs.tags is not None:
+            # The EventBridge rule sends branches' changes only.
+            raise InvalidInput(
+                "CodeCommit workspaces run on no tags: tag pushes do not reach the platform.",
+                pointer="/vcs/tags",
             )
 
     def _existing(self, workspace_id: str) -> Workspace:
