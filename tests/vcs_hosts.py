@@ -8,7 +8,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 TOKEN = "a-host-token-of-some-length"
@@ -35,7 +35,7 @@ class FakeHost:
     _next_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __enter__(self) -> "FakeHost":
+    def __enter__(self) -> Self:
         host = self
 
         class Handler(BaseHTTPRequestHandler):

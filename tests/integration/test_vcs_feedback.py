@@ -67,7 +67,7 @@ def workspace(admin, name: str, connection_id: str) -> str:
 class Runs:
     """Runs moved along as the workflow moves them."""
 
-    def __init__(self, aws):
+    def __init__(self, aws: Any) -> None:
         self.aws = aws
         self.store = DynamoRunStore(aws.refs["RunsTable"])
 
