@@ -181,6 +181,7 @@ def test_the_comment_carries_the_marker_the_changes_and_the_tasks_escaped():
     body = comment_body(run, "prod", PAGE, changes)
 
     assert body.startswith(marker_of("ws-1") + "\n")
+    assert "❌ Stopped: run task no-destroy failed, waiting for an override" in body
     assert "Plan: 2 to add, 1 to change, 0 to destroy" in body
     assert "<details><summary>Resource changes (2)</summary>" in body
     assert "| create | <code>aws_s3_bucket.logs</code> |" in body

@@ -162,9 +162,16 @@ def comment_body(
     changes (address and action) in a collapsible block, and the run tasks' results; the
     changes are cut where the comment would pass ``limit``, with a link to the run."""
     sha = run.vcs.commit_sha[:12] if run.vcs else ""
+    stopped = stopping_tasks(run)
+    headline = (
+        f"❌ Stopped: run task {_text(', '.join(r.run_task_name for r in stopped))} failed, "
+        "waiting for an override"
+        if stopped
+        else _HEADLINES[run.status]
+    )
     head = [
         marker_of(run.workspace_id),
-        f"### iacp · {_text(workspace_name)} · {_HEADLINES[run.status]}",
+        f"### iacp · {_text(workspace_name)} · {headline}",
         "",
         f"Run [{run.id}]({page_url}) on commit `{_code(sha)}`.",
         "",
