@@ -96,6 +96,8 @@ LOCAL_PARAMETERS = {
     # Local mode's run-task services and receivers are on 127.0.0.1, over plain HTTP.
     "OutboundPrivateAddresses": "allow",
     "AllowPlainHttpUrls": "true",
+    # A report to a repository host that failed is tried again within seconds, not minutes.
+    "VcsFeedbackRetrySeconds": "2",
 }
 
 

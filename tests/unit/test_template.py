@@ -20,6 +20,7 @@ from iacp.settings import (
     RunTaskCallbackSettings,
     RunTaskSweepSettings,
     VcsEventsSettings,
+    VcsFeedbackSettings,
     WorkflowSettings,
 )
 from local.template import Template
@@ -50,6 +51,7 @@ FUNCTION_SETTINGS: dict[str, type[BaseModel]] = {
     "NotificationFunction": NotificationSettings,
     "InventorySyncFunction": InventorySettings,
     "InventorySweepFunction": InventorySettings,
+    "VcsFeedbackFunction": VcsFeedbackSettings,
 }
 
 

@@ -1,5 +1,6 @@
 """Signed JSON POSTs to services outside the platform (run-task services, notification
-receivers): one honest attempt each, no retries and no redirects, and a failure described in
+receivers), and JSON calls to repository hosts' APIs (commit statuses, pull-request
+comments): one honest attempt each, no retries and no redirects, and a failure described in
 words a platform engineer can act on. Retrying is the caller's business (the workflow for run
 tasks, SQS for notifications).
 
@@ -10,14 +11,17 @@ must reach services on its own network allows them (``OutboundPrivateAddresses``
 ``https://`` unless the stack allows plain HTTP (``AllowPlainHttpUrls``): a webhook carries
 its signature, and a run task's an access token to the run's plan.
 
-Only the receiver's status counts; of its reply body at most ``MAX_REPLY_BYTES`` is read.
+Of a POST's reply only the status counts, and at most ``MAX_REPLY_BYTES`` of its body is
+read; a JSON call (``call_json``) reads and parses up to ``MAX_JSON_REPLY_BYTES``.
 """
 
 import hashlib
 import hmac
 import ipaddress
+import json
 import socket
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
@@ -28,6 +32,8 @@ from iacp.errors import InvalidInput
 
 USER_AGENT = f"{PRODUCT}/{__version__}"
 MAX_REPLY_BYTES = 64 * 1024
+# A page of a pull request's comments: up to 100 of GitHub's 65,536-character bodies.
+MAX_JSON_REPLY_BYTES = 16 * 1024 * 1024
 _http = urllib3.PoolManager(retries=False)
 
 # Never public, whatever Python's ``is_global`` says of an address in them: ranges that
@@ -98,6 +104,77 @@ class Outbound:
                     "platform sends only to public addresses (OutboundPrivateAddresses)",
                 )
         return _post_json(url, body, headers, timeout, accept_any_2xx, receiver)
+
+
+@dataclass(frozen=True)
+class JsonReply:
+    """A JSON call's outcome: ``status_code`` None when the host did not answer; ``body`` the
+    parsed reply (None when empty or not JSON)."""
+
+    ok: bool
+    problem: str = ""
+    status_code: int | None = None
+    body: Any = None
+
+
+def call_json(
+    outbound: Outbound,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    *,
+    body: Any = None,
+    timeout: float,
+    receiver: str = "the service",
+) -> JsonReply:
+    """One ``method`` request with ``body`` as JSON (if not None), guarded as ``post_json``
+    is; ``ok`` on a 2xx. The reply's JSON is parsed whatever its status: hosts explain a
+    refusal in it."""
+    if not outbound.private_addresses:
+        host, private = _private_address(url)
+        if private:
+            return JsonReply(
+                False,
+                f"{receiver}'s host {host} has the private address {private}; this "
+                "platform sends only to public addresses (OutboundPrivateAddresses)",
+            )
+    sent = {"Accept": "application/json", "User-Agent": USER_AGENT} | headers
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        sent["Content-Type"] = "application/json"
+    try:
+        reply = _http.request(
+            method,
+            url,
+            body=data,
+            headers=sent,
+            timeout=urllib3.Timeout(total=timeout),
+            redirect=False,
+            preload_content=False,
+        )
+    except urllib3.exceptions.NewConnectionError as error:
+        return JsonReply(False, f"{receiver} could not be reached ({_reason(error)})")
+    except urllib3.exceptions.TimeoutError:
+        return JsonReply(False, f"{receiver} did not answer within {timeout:g} s")
+    except urllib3.exceptions.HTTPError as error:
+        return JsonReply(False, f"{receiver} could not be reached ({_reason(error)})")
+    try:
+        raw = reply.read(MAX_JSON_REPLY_BYTES + 1)
+    except urllib3.exceptions.HTTPError as error:
+        reply.close()
+        return JsonReply(False, f"{receiver}'s reply broke off ({_reason(error)})", reply.status)
+    finally:
+        reply.release_conn()
+    if len(raw) > MAX_JSON_REPLY_BYTES:
+        return JsonReply(False, f"{receiver}'s reply was over {MAX_JSON_REPLY_BYTES} bytes")
+    try:
+        parsed = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        parsed = None
+    ok = 200 <= reply.status < 300
+    problem = "" if ok else f"{receiver} answered HTTP {reply.status}"
+    return JsonReply(ok, problem, reply.status, parsed)
 
 
 def _private_address(url: str) -> tuple[str, str]:

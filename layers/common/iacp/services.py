@@ -28,6 +28,7 @@ from iacp.orchestration.run_service import RunService
 from iacp.orchestration.runner_tasks import EcsRunnerTasks
 from iacp.orchestration.task_callbacks import CallbackService
 from iacp.orchestration.task_stages import TaskStages
+from iacp.orchestration.vcs_feedback import VcsFeedbackReporter
 from iacp.orchestration.vcs_triggers import VcsTriggers
 from iacp.orchestration.workflow import RunWorkflow
 from iacp.orchestration.workflow_client import WorkflowClient, resume
@@ -51,6 +52,7 @@ from iacp.settings import (
     RunSettings,
     RunTaskCallbackSettings,
     VcsEventsSettings,
+    VcsFeedbackSettings,
     WorkflowSettings,
 )
 from iacp.states.service import StateService, read_state_file
@@ -307,6 +309,19 @@ def build_notification_dispatcher(settings: NotificationSettings) -> Notificatio
         sealer=partial(sealer_for, settings.platform_secret_arn, NOTIFICATION_SEALING_PURPOSE),
         organization_name=settings.organization_name,
         outbound=outbound(settings.outbound_private_addresses),
+    )
+
+
+def build_vcs_feedback(settings: VcsFeedbackSettings) -> VcsFeedbackReporter:
+    return VcsFeedbackReporter(
+        DynamoRunStore(settings.runs_table),
+        DynamoWorkspaceStore(settings.workspaces_table),
+        DynamoVcsConnectionStore(settings.workspaces_table),
+        ConnectionSecrets(settings.vcs_secrets_prefix),
+        S3ArtifactStore(settings.artifacts_bucket),
+        outbound(settings.outbound_private_addresses),
+        settings.public_base_url,
+        plain_http_allowed=settings.allow_plain_http_urls,
     )
 
 

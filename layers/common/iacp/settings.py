@@ -146,6 +146,20 @@ class NotificationSettings(_Workspaces, _NotificationDeliveries, _PlatformSecret
     notification_retry_seconds: int = Field(ge=0, le=900)
 
 
+class VcsFeedbackSettings(_Workspaces, _RunsTable, _Artifacts, _VcsSecrets, _PublicBaseUrl):
+    """Reporting VCS-driven runs to their repository host, from the VcsFeedbackQueue."""
+
+    outbound_private_addresses: Literal["deny", "allow"] = Field(
+        description="Whether a connection's api_url may lead to non-public addresses."
+    )
+    allow_plain_http_urls: bool = Field(
+        description="Whether a connection's api_url may be http://, not only https://."
+    )
+    # The queue's maxReceiveCount: the last receive logs the failure for good.
+    vcs_feedback_max_receives: int = Field(ge=1, le=100)
+    vcs_feedback_retry_seconds: int = Field(ge=0, le=900)
+
+
 class RunTaskCallbackSettings(_RunsTable, _Artifacts, _TaskResults, _PlatformSecret):
     """The run-task services' endpoints: results, the run's files, the token key."""
 
