@@ -5,6 +5,7 @@ function to a fake GitHub API on 127.0.0.1 (tests/vcs_hosts.py) that the connect
 ``api_url`` names. Local mode retries a failed report after 2 s, then 4 s, ..."""
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,15 @@ from examples.runtask_service import RunTaskService
 from local.platform import LocalPlatform
 from tests.conftest import ApiClient
 from tests.e2e.test_run_pipeline import ENDED, run_status, wait_for
-from tests.e2e.test_vcs_runs import deliver, greeting, workspace
-from tests.git_support import file_url, make_repository
-from tests.vcs_hosts import TOKEN, FakeGitHub
-from tests.vcs_support import WEBHOOK_SECRET, pull_request_body, push_body
+from tests.e2e.test_vcs_runs import deliver, deliver_gitlab, greeting, workspace
+from tests.git_support import file_url, git, make_repository
+from tests.vcs_hosts import TOKEN, FakeGitHub, FakeGitLab, FakeHost
+from tests.vcs_support import (
+    WEBHOOK_SECRET,
+    gitlab_merge_request_body,
+    pull_request_body,
+    push_body,
+)
 
 
 @pytest.fixture
@@ -55,9 +61,9 @@ def feedback(admin: ApiClient, run_id: str) -> dict[str, Any]:
     return admin.get(f"/runs/{run_id}").json().get("vcs_feedback") or {}
 
 
-def final_status(github: FakeGitHub, sha: str, state: str) -> dict[str, Any] | None:
+def final_status(host: FakeHost, sha: str, state: str) -> dict[str, Any] | None:
     """The commit's latest status, once it is ``state``."""
-    statuses = github.statuses_of(sha)
+    statuses = host.statuses_of(sha)
     return statuses[-1] if statuses and statuses[-1]["state"] == state else None
 
 
@@ -168,3 +174,58 @@ def test_a_failing_host_is_retried_and_the_run_says_so_until_it_recovers(
     )
     assert feedback(admin, started["run_id"])["attempts"] >= 2
     admin.post(f"/runs/{started['run_id']}/actions/discard", {})
+
+
+def note_names(gitlab: FakeGitLab, project: tuple[str, int], run_id: str) -> bool:
+    """Whether the merge request's (first) note is about ``run_id``."""
+    notes = gitlab.comments.get(project) or []
+    return bool(notes) and run_id in notes[0]["body"]
+
+
+def test_a_gitlab_merge_request_gets_statuses_and_one_note_each_push_edits(
+    platform: LocalPlatform, admin, tmp_path
+):
+    bare, _ = make_repository(tmp_path, [{"infra/main.tf": greeting("on main")}], name="gl-fb")
+    work = tmp_path / "gl-fb-work"
+    git("checkout", "--quiet", "-b", "feature", cwd=work)
+    heads = []
+    for text in ("from the merge request", "from its second push"):
+        (work / "infra" / "main.tf").write_text(greeting(text))
+        git("commit", "--quiet", "--all", "-m", text, cwd=work)
+        heads.append(git("rev-parse", "HEAD", cwd=work))
+        # GitLab keeps every merge request's head under refs/merge-requests/<iid>/head.
+        git("push", "--quiet", "--force", "origin", "HEAD:refs/merge-requests/7/head", cwd=work)
+    url = file_url(bare)
+    with FakeGitLab() as gitlab:
+        created = admin.post(
+            "/vcs-connections",
+            {
+                "provider": "gitlab",
+                "webhook_secret": WEBHOOK_SECRET,
+                "token": TOKEN,
+                "api_url": gitlab.url,
+            },
+        )
+        assert created.status == 201, created.body
+        connection = created.json()["id"]
+        ws = workspace(admin, "gl-feedback", connection, url)
+        project = ("platform/infra/live", 7)
+
+        for head, oldrev in ((heads[0], None), (heads[1], heads[0])):
+            action = "open" if oldrev is None else "update"
+            body = gitlab_merge_request_body(url, head, iid=7, action=action, oldrev=oldrev)
+            [started] = deliver_gitlab(platform, connection, "Merge Request Hook", body)["runs"]
+            run = run_status(admin, started["run_id"], ENDED)
+            assert run["status"] == "planned_and_finished", run["error"]
+            wait_for(partial(final_status, gitlab, head, "success"), "the success status")
+            wait_for(partial(note_names, gitlab, project, run["id"]), "the note for this run")
+
+        [note] = gitlab.comments[project]
+        assert f"<!-- iacp:workspace={ws} -->" in note["body"]
+        assert "from its second push" not in note["body"]  # values never appear
+        for head in heads:
+            states = [s["state"] for s in gitlab.statuses_of(head)]
+            assert states[0] == "running" and states[-1] == "success", states
+            assert {s["name"] for s in gitlab.statuses_of(head)} == {"iacp/gl-feedback"}
+        note_writes = [r.method for r in gitlab.writes() if "/notes" in r.path]
+        assert note_writes[0] == "POST" and set(note_writes[1:]) == {"PUT"}
