@@ -109,25 +109,7 @@ class RunService:
     def get(self, principal: Principal, run_id: str) -> Run:
         run = self._existing(run_id)
         principal.require_workspace(run.workspace_id, Role.READ)
-        return self._with_plan_counts(self._with_live_results(run))
-
-    def _with_plan_counts(self, run: Run) -> Run:
-        """While its post_plan tasks run, a run's plan is over but RecordPlan, which comes
-        after them, has not written its counts yet: they are read from the plan's result, so
-        that a client (the terraform CLI decides on ``has_changes`` there) knows them."""
-        if run.status is not RunStatus.POST_PLAN_RUNNING or run.has_changes is not None:
-            return run
-        result = self._artifacts.result(run.id, Phase.PLAN)
-        if result is None:
-            return run
-        return run.model_copy(
-            update={
-                "has_changes": result.has_changes,
-                "resource_additions": result.resource_additions,
-                "resource_changes": result.resource_changes,
-                "resource_destructions": result.resource_destructions,
-            }
-        )
+        return self._artifacts.with_plan_counts(self._with_live_results(run))
 
     def _with_live_results(self, run: Run) -> Run:
         """A stage under way lists its results as they are now; the run item's summary is

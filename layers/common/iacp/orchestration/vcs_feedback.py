@@ -33,9 +33,9 @@ from iacp.orchestration.vcs_reports import (
     wants_comment,
 )
 from iacp.outbound import Outbound
+from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.models import Run
-from iacp.runs.phase import Phase, PhaseResult, resource_changes_key, result_key
-from iacp.runs.status import RunStatus
+from iacp.runs.phase import resource_changes_key
 from iacp.runs.store import RunStore
 from iacp.timestamps import utcnow
 from iacp.vcs.hosts import HostRefused, RepositoryHost, repository_host
@@ -91,7 +91,9 @@ class VcsFeedbackReporter:
             if feedback is not None and _state(run) == seen:
                 return feedback
             seen = _state(run)
-            feedback = self._report(self._with_plan_counts(run), run.vcs, attempt, last_attempt)
+            feedback = self._report(
+                RunArtifacts(self._artifacts).with_plan_counts(run), run.vcs, attempt, last_attempt
+            )
         return feedback
 
     def _report(self, run: Run, vcs: CommitSource, attempt: int, last_attempt: bool) -> VcsFeedback:
@@ -184,28 +186,6 @@ class VcsFeedbackReporter:
             )
             said += f"; comment {comment.comment_id} {comment.action}"
         return said
-
-    def _with_plan_counts(self, run: Run) -> Run:
-        """While its post_plan tasks run, a run's plan is over but its counts are written
-        only after them (RecordPlan): they are read from the plan's result, as the API does,
-        so that a pull request sees its plan while the tasks decide."""
-        if run.status is not RunStatus.POST_PLAN_RUNNING or run.has_changes is not None:
-            return run
-        try:
-            body = self._artifacts.get(result_key(run.id, Phase.PLAN), max_bytes=1_000_000)
-            result = PhaseResult.model_validate_json(body) if body else None
-        except (ClientError, ObjectTooLarge, ValueError):
-            result = None
-        if result is None:
-            return run
-        return run.model_copy(
-            update={
-                "has_changes": result.has_changes,
-                "resource_additions": result.resource_additions,
-                "resource_changes": result.resource_changes,
-                "resource_destructions": result.resource_destructions,
-            }
-        )
 
     def _changes(self, run: Run) -> list[ResourceChange]:
         """The plan's resource changes (address and action), from the runner's redacted

@@ -3,8 +3,9 @@ back for the workflow and the API."""
 
 from iacp.artifacts import ArtifactStore, ObjectTooLarge
 from iacp.documents import StoredDocument
-from iacp.runs.models import LogPage
+from iacp.runs.models import LogPage, Run
 from iacp.runs.phase import Phase, PhaseResult, log_prefix, result_key
+from iacp.runs.status import RunStatus
 
 MAX_LOG_PAGE_BYTES = 1_000_000  # keeps a reply well inside Lambda's 6 MB limit
 MAX_INLINE_DOCUMENT_BYTES = 4_000_000  # larger ones are redirected to (Lambda replies ≤ 6 MB)
@@ -26,6 +27,25 @@ class RunArtifacts:
     def result(self, run_id: str, phase: Phase) -> PhaseResult | None:
         body = self.objects.get(result_key(run_id, phase))
         return None if body is None else PhaseResult.model_validate_json(body)
+
+    def with_plan_counts(self, run: Run) -> Run:
+        """``run`` with its plan's counts. While its post_plan tasks run, a run's plan is over
+        but RecordPlan, which comes after them, has not written its counts yet: they are read
+        from the plan's result, so that clients (the terraform CLI decides on
+        ``has_changes``; a pull request's comment shows the plan) know them."""
+        if run.status is not RunStatus.POST_PLAN_RUNNING or run.has_changes is not None:
+            return run
+        result = self.result(run.id, Phase.PLAN)
+        if result is None:
+            return run
+        return run.model_copy(
+            update={
+                "has_changes": result.has_changes,
+                "resource_additions": result.resource_additions,
+                "resource_changes": result.resource_changes,
+                "resource_destructions": result.resource_destructions,
+            }
+        )
 
     def document(self, key: str) -> StoredDocument | None:
         """The JSON document at ``key`` as a reply; ``None`` when there is none (yet)."""
