@@ -95,15 +95,22 @@ class Outbound:
         receiver: str = "the service",
     ) -> PostOutcome:
         """POST ``body`` (JSON bytes); accepted on a 2xx (or only a 200)."""
-        if not self.private_addresses:
-            host, private = _private_address(url)
-            if private:
-                return PostOutcome(
-                    False,
-                    f"{receiver}'s host {host} has the private address {private}; this "
-                    "platform sends only to public addresses (OutboundPrivateAddresses)",
-                )
+        refused = self.refusal(url, receiver)
+        if refused:
+            return PostOutcome(False, refused)
         return _post_json(url, body, headers, timeout, accept_any_2xx, receiver)
+
+    def refusal(self, url: str, receiver: str) -> str:
+        """Why the platform may not send to ``url`` ('' when it may)."""
+        if self.private_addresses:
+            return ""
+        host, private = _private_address(url)
+        if not private:
+            return ""
+        return (
+            f"{receiver}'s host {host} has the private address {private}; this "
+            "platform sends only to public addresses (OutboundPrivateAddresses)"
+        )
 
 
 @dataclass(frozen=True)
@@ -130,35 +137,17 @@ def call_json(
     """One ``method`` request with ``body`` as JSON (if not None), guarded as ``post_json``
     is; ``ok`` on a 2xx. The reply's JSON is parsed whatever its status: hosts explain a
     refusal in it."""
-    if not outbound.private_addresses:
-        host, private = _private_address(url)
-        if private:
-            return JsonReply(
-                False,
-                f"{receiver}'s host {host} has the private address {private}; this "
-                "platform sends only to public addresses (OutboundPrivateAddresses)",
-            )
+    refused = outbound.refusal(url, receiver)
+    if refused:
+        return JsonReply(False, refused)
     sent = {"Accept": "application/json", "User-Agent": USER_AGENT} | headers
     data = None
     if body is not None:
         data = json.dumps(body).encode()
         sent["Content-Type"] = "application/json"
-    try:
-        reply = _http.request(
-            method,
-            url,
-            body=data,
-            headers=sent,
-            timeout=urllib3.Timeout(total=timeout),
-            redirect=False,
-            preload_content=False,
-        )
-    except urllib3.exceptions.NewConnectionError as error:
-        return JsonReply(False, f"{receiver} could not be reached ({_reason(error)})")
-    except urllib3.exceptions.TimeoutError:
-        return JsonReply(False, f"{receiver} did not answer within {timeout:g} s")
-    except urllib3.exceptions.HTTPError as error:
-        return JsonReply(False, f"{receiver} could not be reached ({_reason(error)})")
+    reply = _send(method, url, data, sent, timeout, receiver)
+    if isinstance(reply, str):
+        return JsonReply(False, reply)
     try:
         raw = reply.read(MAX_JSON_REPLY_BYTES + 1)
     except urllib3.exceptions.HTTPError as error:
@@ -175,6 +164,34 @@ def call_json(
     ok = 200 <= reply.status < 300
     problem = "" if ok else f"{receiver} answered HTTP {reply.status}"
     return JsonReply(ok, problem, reply.status, parsed)
+
+
+def _send(
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    timeout: float,
+    receiver: str,
+) -> urllib3.BaseHTTPResponse | str:
+    """One request, never redirected, its reply unread; or why it got no reply."""
+    try:
+        return _http.request(
+            method,
+            url,
+            body=body,
+            headers=headers,
+            timeout=urllib3.Timeout(total=timeout),
+            redirect=False,
+            preload_content=False,
+        )
+    except urllib3.exceptions.NewConnectionError as error:
+        # Before TimeoutError: urllib3 makes a refused connection a ConnectTimeoutError.
+        return f"{receiver} could not be reached ({_reason(error)})"
+    except urllib3.exceptions.TimeoutError:
+        return f"{receiver} did not answer within {timeout:g} s"
+    except urllib3.exceptions.HTTPError as error:
+        return f"{receiver} could not be reached ({_reason(error)})"
 
 
 def _private_address(url: str) -> tuple[str, str]:
@@ -211,23 +228,9 @@ def _post_json(
     receiver: str,
 ) -> PostOutcome:
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT} | headers
-    try:
-        reply = _http.request(
-            "POST",
-            url,
-            body=body,
-            headers=headers,
-            timeout=urllib3.Timeout(total=timeout),
-            redirect=False,
-            preload_content=False,
-        )
-    except urllib3.exceptions.NewConnectionError as error:
-        # Before TimeoutError: urllib3 makes a refused connection a ConnectTimeoutError.
-        return PostOutcome(False, f"{receiver} could not be reached ({_reason(error)})")
-    except urllib3.exceptions.TimeoutError:
-        return PostOutcome(False, f"{receiver} did not answer within {timeout:g} s")
-    except urllib3.exceptions.HTTPError as error:
-        return PostOutcome(False, f"{receiver} could not be reached ({_reason(error)})")
+    reply = _send("POST", url, body, headers, timeout, receiver)
+    if isinstance(reply, str):
+        return PostOutcome(False, reply)
     _read_up_to_limit(reply)
     ok = 200 <= reply.status < 300 if accept_any_2xx else reply.status == 200
     if ok:

@@ -106,23 +106,15 @@ def push_event(connection_id: str, delivery: str, body: dict[str, Any]) -> Repos
     if len(push.commits) >= MAX_LISTED_COMMITS:
         changed = None
     head = push.head_commit
-    repository_url = push.repository.html_url
-    return RepositoryEvent(
+    return _pushed(
+        connection_id,
+        delivery,
+        push,
         kind=EventKind.PUSH,
-        provider=VcsProvider.GITHUB,
-        connection_id=connection_id,
-        delivery=delivery,
-        repository_names=push.repository.names(),
-        repository_path=push.repository.full_name,
-        clone_url=push.repository.clone_url,
-        repository_url=repository_url,
-        branch=branch,
-        head_branch=branch,
-        ref=push.ref,
-        commit_sha=push.after,
-        commit_url=(head.url if head and head.url else _commit_url(repository_url, push.after)),
+        name=branch,
+        commit=push.after,
+        commit_url=head.url if head and head.url else None,
         message=first_line(head.message if head else ""),
-        sender=_sender(push),
         changed_files=changed,
     )
 
@@ -134,10 +126,36 @@ def _tag_event(connection_id: str, delivery: str, push: Push) -> RepositoryEvent
     head = push.head_commit
     # An annotated tag's "after" is the tag object; head_commit is the commit it tags.
     commit = head.id if head and head.id and _SHA.match(head.id) else push.after
-    repository_url = push.repository.html_url
     message = first_line(head.message if head else "")
-    return RepositoryEvent(
+    return _pushed(
+        connection_id,
+        delivery,
+        push,
         kind=EventKind.TAG,
+        name=tag,
+        commit=commit,
+        commit_url=None,
+        message=first_line(f"Tag {tag}: {message}" if message else f"Tag {tag}"),
+        changed_files=None,  # a tag runs whatever it changed
+    )
+
+
+def _pushed(
+    connection_id: str,
+    delivery: str,
+    push: Push,
+    *,
+    kind: EventKind,
+    name: str,
+    commit: str,
+    commit_url: str | None,
+    message: str,
+    changed_files: set[str] | None,
+) -> RepositoryEvent:
+    """A push of branch or tag ``name``, to ``commit``."""
+    repository_url = push.repository.html_url
+    return RepositoryEvent(
+        kind=kind,
         provider=VcsProvider.GITHUB,
         connection_id=connection_id,
         delivery=delivery,
@@ -145,14 +163,14 @@ def _tag_event(connection_id: str, delivery: str, push: Push) -> RepositoryEvent
         repository_path=push.repository.full_name,
         clone_url=push.repository.clone_url,
         repository_url=repository_url,
-        branch=tag,
-        head_branch=tag,
+        branch=name,
+        head_branch=name,
         ref=push.ref,
         commit_sha=commit,
-        commit_url=_commit_url(repository_url, commit),
-        message=first_line(f"Tag {tag}: {message}" if message else f"Tag {tag}"),
+        commit_url=commit_url or _commit_url(repository_url, commit),
+        message=message,
         sender=_sender(push),
-        changed_files=None,  # a tag runs whatever it changed
+        changed_files=changed_files,
     )
 
 
