@@ -19,7 +19,7 @@ from iacp.orchestration.vcs_reports import (
 from iacp.runs.models import Operation, Run
 from iacp.runs.phase import RunError
 from iacp.runs.status import RunStatus
-from iacp.runtasks.models import TaskStage
+from iacp.runtasks.models import Outcome, OutcomeTag, TaskStage
 from iacp.vcs.hosts import MAX_COMMENT_CHARS, CommitState
 from iacp.vcs.models import VcsProvider
 
@@ -189,6 +189,29 @@ def test_the_comment_carries_the_marker_the_changes_and_the_tasks_escaped():
     assert "| no-destroy | post_plan | mandatory | failed | The plan destroys aws_db.main " in body
     assert "<script>" not in body and "&lt;script&gt;" in body
     assert f"[run-1]({PAGE})" in body
+
+
+def test_the_comment_lists_the_tasks_outcomes_with_their_tags_and_safe_links_only():
+    run = a_run(7, status=RunStatus.POST_PLAN_RUNNING, task_stages=[stopped_by("no-destroy")])
+    outcomes = {
+        "taskrs-1": [
+            Outcome(
+                description="Destroys aws_db.main <b>",
+                url="https://policy.example/runs/1",
+                tags={"Action": [OutcomeTag(label="delete", level="error")]},
+            ),
+            Outcome(description="Sneaky", url="javascript:alert(1)"),
+        ]
+    }
+
+    body = comment_body(run, "prod", PAGE, [], outcomes)
+
+    assert (
+        "- no-destroy: Destroys aws_db.main &lt;b&gt; — delete (error) "
+        "([details](https://policy.example/runs/1))" in body
+    )
+    assert "- no-destroy: Sneaky" in body and "javascript:" not in body
+    assert "cost:" not in body  # a result without outcomes lists none
 
 
 def test_a_comment_too_long_for_github_lists_what_fits_and_links_to_the_run():

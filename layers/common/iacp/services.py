@@ -319,6 +319,7 @@ def build_vcs_feedback(settings: VcsFeedbackSettings) -> VcsFeedbackReporter:
         DynamoVcsConnectionStore(settings.workspaces_table),
         ConnectionSecrets(settings.vcs_secrets_prefix),
         S3ArtifactStore(settings.artifacts_bucket),
+        DynamoTaskResultStore(settings.task_results_table),
         outbound(settings.outbound_private_addresses),
         settings.public_base_url,
         plain_http_allowed=settings.allow_plain_http_urls,

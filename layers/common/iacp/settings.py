@@ -146,7 +146,9 @@ class NotificationSettings(_Workspaces, _NotificationDeliveries, _PlatformSecret
     notification_retry_seconds: int = Field(ge=0, le=900)
 
 
-class VcsFeedbackSettings(_Workspaces, _RunsTable, _Artifacts, _VcsSecrets, _PublicBaseUrl):
+class VcsFeedbackSettings(
+    _Workspaces, _RunsTable, _TaskResults, _Artifacts, _VcsSecrets, _PublicBaseUrl
+):
     """Reporting VCS-driven runs to their repository host, from the VcsFeedbackQueue."""
 
     outbound_private_addresses: Literal["deny", "allow"] = Field(

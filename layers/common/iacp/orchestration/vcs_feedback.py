@@ -37,6 +37,7 @@ from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.models import Run
 from iacp.runs.phase import resource_changes_key
 from iacp.runs.store import RunStore
+from iacp.runtasks.results import TaskResultStore
 from iacp.timestamps import utcnow
 from iacp.vcs.hosts import HostRefused, RepositoryHost, repository_host
 from iacp.vcs.models import DEFAULT_API_URLS, FeedbackStatus, VcsFeedback
@@ -64,6 +65,7 @@ class VcsFeedbackReporter:
         connections: VcsConnectionStore,
         secrets: ConnectionSecrets,
         artifacts: ArtifactStore,
+        task_results: TaskResultStore,
         outbound: Outbound,
         public_base_url: str,
         *,
@@ -75,6 +77,7 @@ class VcsFeedbackReporter:
         self._connections = connections
         self._secrets = secrets
         self._artifacts = artifacts
+        self._task_results = task_results
         self._outbound = outbound
         self._public_base_url = public_base_url
         self._plain_http_allowed = plain_http_allowed
@@ -180,7 +183,12 @@ class VcsFeedbackReporter:
         state = host.set_status(repository, vcs.commit_sha, status)
         said = f'commit status {state} "{status.description}" ({status.context})'
         if wants_comment(run) and vcs.pull_request_number is not None:
-            body = comment_body(run, workspace_name, page, self._changes(run))
+            outcomes = {
+                record.result.id: record.result.outcomes
+                for record in self._task_results.for_run(run.id)
+                if record.result.outcomes
+            }
+            body = comment_body(run, workspace_name, page, self._changes(run), outcomes)
             comment = host.upsert_comment(
                 repository, vcs.pull_request_number, marker_of(run.workspace_id), body
             )

@@ -8,13 +8,14 @@ and actions (from the redacted ``resource-changes.json``), never their ``before`
 """
 
 import html
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from iacp.runs.models import Run
 from iacp.runs.status import RunStatus
-from iacp.runtasks.models import Enforcement, StageStatus, TaskResultSummary
+from iacp.runtasks.models import Enforcement, Outcome, StageStatus, TaskResultSummary
 from iacp.vcs.hosts import MAX_COMMENT_CHARS, CommitState, CommitStatus, shortened
 
 S = RunStatus
@@ -51,6 +52,9 @@ _HEADLINES = {
 del S
 # Each table row is at most this long; the rows stop where the comment would pass the limit.
 _MAX_MESSAGE_CHARS = 300
+_MAX_OUTCOMES = 5  # of each result: the rest are on the run's page
+# A run-task service's link, kept only when it cannot break out of the Markdown link.
+_SAFE_LINK = re.compile(r"^https?://[^\s()<>\[\]`]+$")
 _MAX_SHOWN_ADDRESS = 500
 
 
@@ -156,6 +160,7 @@ def comment_body(
     workspace_name: str,
     page_url: str,
     changes: Sequence[ResourceChange],
+    outcomes: Mapping[str, Sequence[Outcome]] | None = None,
     limit: int = MAX_COMMENT_CHARS,
 ) -> str:
     """The pull request's comment for the workspace: the run's state and plan, the resource
@@ -184,7 +189,7 @@ def comment_body(
             f"> Errored at {_text(run.error.stage)}: {_text(_first_line(run.error.message))}",
             "",
         ]
-    tail = _task_lines(run)
+    tail = _task_lines(run, outcomes or {})
     tail += ["", f"<sub>Updated by iacp for run {run.id}; see [the run]({page_url}).</sub>"]
     body_fixed = "\n".join(head + tail)
     if not changes:
@@ -216,7 +221,7 @@ def comment_body(
     return "\n".join(head + opening + shown + closing + tail)
 
 
-def _task_lines(run: Run) -> list[str]:
+def _task_lines(run: Run, outcomes: Mapping[str, Sequence[Outcome]]) -> list[str]:
     results = [(stage.stage.value, r) for stage in run.task_stages for r in stage.results]
     if not results:
         return []
@@ -231,6 +236,21 @@ def _task_lines(run: Run) -> list[str]:
         lines.append(
             f"| {_text(result.run_task_name)} | {stage} | {result.enforcement_level.value} "
             f"| {result.status.value} | {message} |"
+        )
+    found = [(r, o) for _, r in results for o in outcomes.get(r.id, [])[:_MAX_OUTCOMES]]
+    if found:
+        lines += ["", "Outcomes:", ""]
+    for result, outcome in found:
+        tags = [
+            f"{_text(tag.label)} ({tag.level})" for group in outcome.tags.values() for tag in group
+        ]
+        described = _text(shortened(outcome.description, _MAX_MESSAGE_CHARS))
+        safe = outcome.url and _SAFE_LINK.match(outcome.url)
+        link = f" ([details]({outcome.url}))" if safe else ""
+        lines.append(
+            f"- {_text(result.run_task_name)}: {described}"
+            + (f" — {', '.join(tags)}" if tags else "")
+            + link
         )
     return lines
 
