@@ -99,6 +99,7 @@ fuzz: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/run_overhead.py
 	$(PY) bench/runtask_stage.py
+	$(PY) bench/cold_starts.py
 
 # --- maintenance ------------------------------------------------------------------------
 openapi: $(VENV)/.installed

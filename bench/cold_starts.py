@@ -1,0 +1,97 @@
+"""How long each function's handler module takes to import: the part of a Lambda cold start
+that is the platform's own (the runtime's start and the layer's download are AWS's).
+
+Each function's ``app.py`` is imported in a fresh Python process with the environment the
+template gives it (local names for its tables and buckets; no AWS call is made at import),
+``ROUNDS`` times; the median is printed, with the three modules that cost most by
+``python -X importtime``. The goal (issue 21): each under 300 ms on a developer machine.
+Run: ``make bench`` (or ``python bench/cold_starts.py``).
+"""
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+
+from local.template import TEMPLATE_PATH, Provisioned, Template  # noqa: E402
+
+ROUNDS = 5
+GOAL_MS = 300
+# The handler's import, timed inside the child: the interpreter's own start is not ours.
+PROBE = """
+import importlib.util, sys, time
+started = time.perf_counter()
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(f"IMPORT_MS={(time.perf_counter() - started) * 1000:.1f}")
+"""
+_IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|\s+(.+)$")
+
+
+def function_environment(provisioned: Provisioned, function_id: str) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
+        **provisioned.environment(function_id),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "common"), str(ROOT)]),
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+
+
+def import_ms(app: Path, env: dict[str, str]) -> float:
+    ran = subprocess.run(  # noqa: S603 -- this interpreter, this repository's module
+        [sys.executable, "-c", PROBE, str(app)], env=env, capture_output=True, text=True
+    )
+    if ran.returncode != 0:
+        raise SystemExit(f"{app}: import failed:\n{ran.stderr[-2000:]}")
+    return float(ran.stdout.rsplit("IMPORT_MS=", 1)[1])
+
+
+def costliest(app: Path, env: dict[str, str]) -> list[str]:
+    """The packages whose own modules took longest to import (self time, summed by
+    top-level package), by -X importtime."""
+    ran = subprocess.run(  # noqa: S603 -- as above
+        [sys.executable, "-X", "importtime", "-c", PROBE, str(app)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    by_package: dict[str, int] = {}
+    for line in ran.stderr.splitlines():
+        found = _IMPORTTIME.match(line)
+        if found:
+            package = found.group(3).strip().split(".")[0]
+            by_package[package] = by_package.get(package, 0) + int(found.group(1))
+    top = sorted(by_package.items(), key=lambda item: -item[1])[:3]
+    return [f"{name} {micros / 1000:.0f} ms" for name, micros in top]
+
+
+def main() -> None:
+    template = Template.load(TEMPLATE_PATH)
+    provisioned = Provisioned(template, prefix="bench")
+    rows = []
+    for function_id, function in sorted(template.resources("AWS::Serverless::Function").items()):
+        props = function["Properties"]
+        app = ROOT / str(props["CodeUri"]) / "app.py"
+        env = function_environment(provisioned, function_id)
+        import_ms(app, env)  # compiles the bytecode once: Lambda ships it compiled
+        median = statistics.median(import_ms(app, env) for _ in range(ROUNDS))
+        rows.append((function_id, median, costliest(app, env)))
+    print(f"{'function':28} {'import ms':>9}  over {GOAL_MS} ms?  costliest imports")
+    for function_id, median, top in rows:
+        over = "OVER" if median > GOAL_MS else "ok"
+        print(f"{function_id:28} {median:9.0f}  {over:12}  {', '.join(top)}")
+    print(f"functions={len(rows)} over_goal={sum(m > GOAL_MS for _, m, _ in rows)}")
+
+
+if __name__ == "__main__":
+    main()
