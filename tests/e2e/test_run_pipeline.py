@@ -1,12 +1,15 @@
 """The run pipeline end to end (issue: plan, confirm, apply, discard, cancel): the real
 workflow, the real runner, real Terraform on ``terraform_data`` configurations."""
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import pytest
 
+from iacp.orchestration.workflow_client import WorkflowClient
 from local.platform import LocalPlatform
 from tests.conftest import ApiClient, assert_error
 from tests.processes import processes_mentioning
@@ -110,7 +113,27 @@ def full_log(client: ApiClient, run_id: str, phase: str) -> str:
     return str(page["data"])
 
 
-def test_plan_confirm_apply_saves_a_state_with_its_outputs(admin):
+def task_starts(platform: LocalPlatform, run_id: str) -> list[str]:
+    """The phases of the runner tasks the run's execution started, in order, as its history
+    says (each ``ecs:runTask.sync`` scheduled, with its phase in the container's overrides),
+    once the execution has ended. On AWS each is a Fargate task start: docs/performance.md
+    counts them per kind of run."""
+    sfn = boto3.client("stepfunctions")
+    machine = platform.provisioned.refs["RunStateMachine"]
+    arn = WorkflowClient(machine, confirmation_timeout_seconds=60).execution_arn(run_id)
+    wait_for(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", "its end")
+    phases = []
+    for event in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]:
+        details: dict[str, Any] = dict(event.get("taskScheduledEventDetails") or {})
+        if details.get("resourceType") != "ecs":
+            continue
+        [container] = json.loads(details["parameters"])["Overrides"]["ContainerOverrides"]
+        environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+        phases.append(environment["IACP_PHASE"])
+    return phases
+
+
+def test_plan_confirm_apply_saves_a_state_with_its_outputs(platform, admin):
     ws = new_workspace(admin, "apply-me", COUNTED)
     run_id = start_run(admin, ws, message="first apply")
 
@@ -127,6 +150,7 @@ def test_plan_confirm_apply_saves_a_state_with_its_outputs(admin):
 
     assert admin.post(f"/runs/{run_id}/actions/apply", {"comment": "go"}).status == 202
     applied = run_status(admin, run_id, ENDED)
+    assert task_starts(platform, run_id) == ["plan", "apply"]
 
     assert applied["status"] == "applied", applied["error"]
     assert {"planned", "confirmed", "applying", "applied"} <= set(applied["status_timestamps"])
@@ -197,7 +221,7 @@ def synced_inventory(client: ApiClient, workspace_id: str, serial: int) -> dict[
     return wait_for(synced, f"the inventory of state serial {serial}")
 
 
-def test_plan_only_run_finishes_without_locking_or_queueing(admin):
+def test_plan_only_run_finishes_without_locking_or_queueing(platform, admin):
     ws = new_workspace(admin, "speculative", SIMPLE_CONFIGURATION)
     admin.post(f"/workspaces/{ws}/actions/lock", {"reason": "a user holds it"})
 
@@ -208,6 +232,7 @@ def test_plan_only_run_finishes_without_locking_or_queueing(admin):
     assert run["has_changes"] is True
     assert admin.get(f"/workspaces/{ws}").json()["lock"]["reason"] == "a user holds it"
     assert_error(admin.get(f"/workspaces/{ws}/current-state-version"), 404)
+    assert task_starts(platform, run_id) == ["plan"]
 
 
 def test_a_syntax_error_errors_the_run_at_plan_with_terraforms_message(admin):

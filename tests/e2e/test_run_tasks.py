@@ -22,6 +22,7 @@ from tests.e2e.test_run_pipeline import (
     released,
     run_status,
     start_run,
+    task_starts,
     wait_for,
 )
 from tests.runs_support import upload_configuration
@@ -88,7 +89,7 @@ def stage(run: dict[str, Any], name: str) -> dict[str, Any]:
     return found[0]
 
 
-def test_a_run_passes_through_all_four_stages(admin, service: RunTaskService):
+def test_a_run_passes_through_all_four_stages(platform, admin, service: RunTaskService):
     ws = new_workspace(admin, "four-stages", ONE_THING)
     attach(admin, ws, service.url, ALL_STAGES, "mandatory", hmac_key=HMAC_KEY)
     seen = len(service.requests)
@@ -114,6 +115,7 @@ def test_a_run_passes_through_all_four_stages(admin, service: RunTaskService):
     assert sorted(r["stage"] for r in received) == sorted(ALL_STAGES)
     assert all(r["run_id"] == run_id for r in received)
     released(admin, ws)
+    assert task_starts(platform, run_id) == ["plan", "apply"]  # run tasks start no runner
 
 
 def test_a_mandatory_post_plan_failure_stops_the_run_before_planned(

@@ -14,7 +14,7 @@ from examples.runtask_service import RunTaskService
 from local.ecs import TaskFault
 from local.platform import LocalPlatform
 from tests.conftest import ApiClient
-from tests.e2e.test_run_pipeline import ENDED, full_log, released, run_status
+from tests.e2e.test_run_pipeline import ENDED, full_log, released, run_status, task_starts
 from tests.git_support import file_url, git, make_repository
 from tests.vcs_support import (
     WEBHOOK_SECRET,
@@ -125,6 +125,7 @@ def test_a_push_plans_and_applies_the_pushed_commit(platform, admin, connection,
     state = admin.get(f"/workspaces/{app}/current-state-version").json()
     assert state["outputs"]["greeting"]["value"] == "from the first commit"
     assert admin.list_all(f"/workspaces/{docs_only}/runs") == []
+    assert task_starts(platform, run["id"]) == ["fetch", "plan", "apply"]  # auto-apply
 
 
 def test_a_pull_request_gets_a_speculative_plan_its_run_tasks_know_of(
@@ -155,6 +156,7 @@ def test_a_pull_request_gets_a_speculative_plan_its_run_tasks_know_of(
     # Speculative: the workspace was never locked and has no state from it.
     assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
     assert admin.get(f"/workspaces/{ws}/current-state-version").status == 404
+    assert task_starts(platform, run["id"]) == ["fetch", "plan"]  # its run task starts none
 
 
 def test_a_runner_killed_while_fetching_errors_the_run_and_the_next_push_applies(
