@@ -100,6 +100,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/run_overhead.py
 	$(PY) bench/runtask_stage.py
 	$(PY) bench/cold_starts.py
+	$(PY) bench/cost.py
 
 # --- maintenance ------------------------------------------------------------------------
 openapi: $(VENV)/.installed
