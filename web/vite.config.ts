@@ -6,7 +6,7 @@ const apiTarget = 'http://127.0.0.1:8190';
 
 export default defineConfig({
   // Relative asset URLs: the platform may serve the app under an API Gateway stage prefix
-  // (/Prod/), which the build cannot know.
+  // (/live/), which the build cannot know.
   base: './',
   esbuild: {
     jsx: 'automatic',

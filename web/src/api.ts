@@ -292,7 +292,7 @@ export class ApiError extends Error {
 }
 
 /** The API's URL for `path`, relative to the document: the app may live under a stage
- * prefix (/Prod/), and the API beside it, so never an absolute /api/v1. */
+ * prefix (/live/), and the API beside it, so never an absolute /api/v1. */
 function apiUrl(path: string, query?: Record<string, string | number | null | undefined>): URL {
   const url = new URL('api/v1/' + path.replace(/^\//, ''), document.baseURI);
   for (const [key, value] of Object.entries(query ?? {})) {
