@@ -31,7 +31,7 @@ def test_unknown_route_is_404_in_the_error_shape(admin):
     assert "/api/v1/no-such-thing" in error["detail"]
 
 
-def test_path_outside_the_api_is_the_gateways_404(admin):
+def test_a_path_outside_the_api_and_the_web_ui_is_a_json_404(admin):
     reply = admin.gateway.request("GET", "/elsewhere")
 
     assert_error(reply, 404)
