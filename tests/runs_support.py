@@ -9,7 +9,7 @@ import requests
 
 from iacp.aws import s3_client
 from iacp.orchestration.workflow import ConfirmationInput, RunRef, StartInput
-from iacp.services import RunMachinery
+from iacp.services.machinery import RunMachinery
 from iacp.settings import WorkflowSettings
 from local.template import Provisioned
 from tests.conftest import ApiClient

@@ -23,7 +23,7 @@ from iacp.orchestration.workflow import RunRef, StartInput
 from iacp.runtasks.access_tokens import SIGNING_PURPOSE
 from iacp.runtasks.models import Stage
 from iacp.secrets import platform_secret
-from iacp.services import RunMachinery
+from iacp.services.machinery import RunMachinery
 from local.gateway import ApiGateway, GatewayReply
 from local.template import Provisioned
 from tests.conftest import ApiClient

@@ -6,14 +6,14 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from iacp.api import build_resolver
+from iacp.api import build_user_api
 from iacp.http import screened
 from iacp.observability import logger, tracer
-from iacp.services import build_services
+from iacp.services.api import build_services
 from iacp.settings import ApiSettings
 from iacp.tfe.protocol import tfe_compatible
 
-app = build_resolver()
+app = build_user_api()
 # Each route finds its service in the request's context by name (iacp.http.provided).
 services_by_name = build_services(ApiSettings.from_env()).by_name()
 

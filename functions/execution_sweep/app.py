@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.observability import logger, tracer
-from iacp.services import RunMachinery
+from iacp.services.machinery import RunMachinery
 from iacp.settings import WorkflowSettings
 from iacp.timestamps import utcnow
 

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from iacp.batches import partial_batch_handler
 from iacp.orchestration.follow_ups import FollowUps
-from iacp.services import run_queue
+from iacp.services.queue import run_queue
 from iacp.settings import RunQueueSettings
 
 follow_ups = FollowUps(run_queue(RunQueueSettings.from_env()))

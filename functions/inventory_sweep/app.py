@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.observability import logger, metrics
-from iacp.services import build_inventory_syncer
+from iacp.services.inventory import build_inventory_syncer
 from iacp.settings import InventorySettings
 
 syncer = build_inventory_syncer(InventorySettings.from_env())

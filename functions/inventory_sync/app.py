@@ -6,7 +6,7 @@ after its visibility timeout, then dead-letters it."""
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from iacp.batches import partial_batch_handler
-from iacp.services import build_inventory_syncer
+from iacp.services.inventory import build_inventory_syncer
 from iacp.settings import InventorySettings
 
 syncer = build_inventory_syncer(InventorySettings.from_env())

@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.observability import logger, metrics
-from iacp.services import run_queue
+from iacp.services.queue import run_queue
 from iacp.settings import RunQueueSettings
 
 queue = run_queue(RunQueueSettings.from_env())

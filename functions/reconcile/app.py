@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from iacp.observability import logger, tracer
-from iacp.services import RunMachinery
+from iacp.services.machinery import RunMachinery
 from iacp.settings import WorkflowSettings
 
 reconciler = RunMachinery.build(WorkflowSettings.from_env()).reconciler()

@@ -7,13 +7,14 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from iacp.api import RUN_TASK_SERVICE_ROUTERS, build_resolver
 from iacp.http import SERVICE_LIMITS, screened
 from iacp.observability import logger, tracer
-from iacp.services import build_callback_service
+from iacp.resolver import build_resolver
+from iacp.routes.run_task_services import router
+from iacp.services.callbacks import build_callback_service
 from iacp.settings import RunTaskCallbackSettings
 
-app = build_resolver(RUN_TASK_SERVICE_ROUTERS)
+app = build_resolver([router])
 callbacks = build_callback_service(RunTaskCallbackSettings.from_env())
 
 

@@ -7,13 +7,14 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from iacp.api import VCS_WEBHOOK_ROUTERS, build_resolver
 from iacp.http import SERVICE_LIMITS, screened
 from iacp.observability import logger, tracer
-from iacp.services import build_github_webhooks, build_gitlab_webhooks
+from iacp.resolver import build_resolver
+from iacp.routes.vcs_webhooks import router
+from iacp.services.vcs import build_github_webhooks, build_gitlab_webhooks
 from iacp.settings import VcsEventsSettings
 
-app = build_resolver(VCS_WEBHOOK_ROUTERS)
+app = build_resolver([router])
 settings = VcsEventsSettings.from_env()
 webhooks = build_github_webhooks(settings)
 gitlab_webhooks = build_gitlab_webhooks(settings)

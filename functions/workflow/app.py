@@ -11,7 +11,7 @@ from iacp.orchestration.steps import RunNotRunnable, StepFailed, StepInterrupted
 from iacp.orchestration.task_stages import ConcludeInput, DispatchInput, StageRef
 from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
 from iacp.runs.status import InvalidTransition
-from iacp.services import RunMachinery
+from iacp.services.machinery import RunMachinery
 from iacp.settings import WorkflowSettings
 
 machinery = RunMachinery.build(WorkflowSettings.from_env())

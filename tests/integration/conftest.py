@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from iacp.services import RunMachinery
+from iacp.services.machinery import RunMachinery
 from local.queues import QueuePoller, read_queue_sources
 from local.streams import StreamPoller, read_stream_sources
 from tests.runs_support import machinery_for

@@ -18,7 +18,7 @@ from iacp.outbound import MAX_REPLY_BYTES, Outbound, _private_address
 from iacp.principal import Principal, Role
 from iacp.runtasks.models import RunTaskCreate
 from iacp.runtasks.protocol import Links
-from iacp.services import build_services
+from iacp.services.api import build_services
 from iacp.settings import ApiSettings
 from local.functions import Handler
 from local.template import LOCAL_PARAMETERS, Provisioned, Template

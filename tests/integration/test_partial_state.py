@@ -17,7 +17,7 @@ from iacp.orchestration.reconcile import RUNNER_POLL_SECONDS, RunReconciler
 from iacp.orchestration.workflow import FailureInput, RunRef
 from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.phase import Phase, result_key, run_state_key
-from iacp.services import RunMachinery
+from iacp.services.machinery import RunMachinery
 from iacp.states.service import StateService
 from iacp.states.store import WorkspaceMovedOn
 from iacp.workspaces.store import DynamoWorkspaceStore

@@ -24,7 +24,7 @@ from iacp.principal import Principal, Role
 from iacp.runtasks.models import RunTaskUpdate
 from iacp.runtasks.protocol import Links
 from iacp.runtasks.store import DynamoRunTaskStore
-from iacp.services import build_services
+from iacp.services.api import build_services
 from iacp.settings import ApiSettings
 from local.template import Provisioned
 from tests.conftest import ApiClient, assert_error, mint

@@ -17,7 +17,7 @@ from iacp.orchestration.steps import LockFailed, StateNotSaved
 from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
 from iacp.orchestration.workflow_client import LONGEST_EXECUTION, WorkflowClient
 from iacp.runs.phase import PlanOptions
-from iacp.services import RunMachinery
+from iacp.services.machinery import RunMachinery
 from iacp.settings import WorkflowSettings
 from iacp.variables.handoff import open_variables, variables_key
 from tests.runs_support import apply_result, plan_result, started, upload_configuration

@@ -16,7 +16,7 @@ from iacp.orchestration import workflow as workflow_module
 from iacp.orchestration.steps import RunNotRunnable, StepInterrupted
 from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
 from iacp.runs.status import RunStatus
-from iacp.services import RunMachinery
+from iacp.services.machinery import RunMachinery
 from local.functions import LambdaContext
 from tests.integration.test_partial_state import applying, holder, new_run
 from tests.runs_support import (

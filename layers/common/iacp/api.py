@@ -8,15 +8,13 @@ the OpenAPI document of all three (``make openapi`` writes it to
 """
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from iacp import PRODUCT, __version__
-from iacp.http import register_error_handlers
+from iacp.resolver import build_resolver
 from iacp.routes.configurations import router as configurations_router
 from iacp.routes.inventory import router as inventory_router
 from iacp.routes.notifications import router as notifications_router
@@ -66,16 +64,13 @@ OPENAPI_PATH = "/api/v1/openapi.json"
 POWERTOOLS_SCHEMAS = ("HTTPValidationError", "ResponseValidationError", "ValidationError")
 
 
-def build_resolver(routers: Sequence[APIGatewayRouter] = USER_ROUTERS) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
-    register_error_handlers(app)
-    for router in routers:
-        app.include_router(router)
-    if routers is USER_ROUTERS:
+def build_user_api() -> APIGatewayRestResolver:
+    """The user API's resolver (functions/api), which also serves the OpenAPI document."""
+    app = build_resolver(USER_ROUTERS)
 
-        @app.get(OPENAPI_PATH, include_in_schema=False)
-        def openapi_document() -> Response[str]:
-            return Response(200, content_types.APPLICATION_JSON, openapi_json(app))
+    @app.get(OPENAPI_PATH, include_in_schema=False)
+    def openapi_document() -> Response[str]:
+        return Response(200, content_types.APPLICATION_JSON, openapi_json(app))
 
     return app
 
@@ -143,4 +138,4 @@ def _schema(app: APIGatewayRestResolver) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(openapi_json(build_resolver()), end="")
+    print(openapi_json(build_user_api()), end="")
