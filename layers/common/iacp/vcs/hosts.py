@@ -13,6 +13,7 @@ Every call goes through ``iacp.outbound`` (the private-address guard, no redirec
 attempt); a refusal raises ``HostRefused`` saying what the host answered, never the token.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal, Protocol
@@ -123,6 +124,30 @@ class _Host:
         detail = f": {str(said)[:200]}" if said else ""
         return HostRefused(f"{what}: {reply.problem}{detail}")
 
+    def _upsert(
+        self,
+        comments: str,
+        edit: Callable[[str], tuple[str, str]],
+        marker: str,
+        body: str,
+        what: str,
+    ) -> CommentPosted:
+        """The comment under ``comments`` holding ``marker`` given ``body`` (``edit``: the
+        method and path that change a comment, by its id), or a new one posted there."""
+        found = self._find(comments, marker)
+        if found is not None and found.get("body") == body:
+            return CommentPosted(str(found["id"]), "unchanged")
+        if found is not None:
+            method, path = edit(str(found["id"]))
+            reply = self._call(method, path, {"body": body})
+            action: Literal["created", "updated"] = "updated"
+        else:
+            reply = self._call("POST", comments, {"body": body})
+            action = "created"
+        if not reply.ok or not isinstance(reply.body, dict):
+            raise self._refused(f"posting {what}", reply)
+        return CommentPosted(str(reply.body.get("id")), action)
+
     def _find(self, path: str, marker: str) -> dict[str, Any] | None:
         """The first comment under ``path`` whose body holds ``marker``, page by page."""
         for page in range(1, MAX_PAGES + 1):
@@ -165,18 +190,13 @@ class GitHub(_Host):
 
     def upsert_comment(self, repository: str, number: int, marker: str, body: str) -> CommentPosted:
         repo = f"/repos/{quote(repository, safe='/')}"
-        found = self._find(f"{repo}/issues/{number}/comments", marker)
-        if found is not None and found.get("body") == body:
-            return CommentPosted(str(found["id"]), "unchanged")
-        if found is not None:
-            reply = self._call("PATCH", f"{repo}/issues/comments/{found['id']}", {"body": body})
-            action: Literal["created", "updated"] = "updated"
-        else:
-            reply = self._call("POST", f"{repo}/issues/{number}/comments", {"body": body})
-            action = "created"
-        if not reply.ok or not isinstance(reply.body, dict):
-            raise self._refused("posting the pull request comment", reply)
-        return CommentPosted(str(reply.body.get("id")), action)
+        return self._upsert(
+            f"{repo}/issues/{number}/comments",
+            lambda comment_id: ("PATCH", f"{repo}/issues/comments/{comment_id}"),
+            marker,
+            body,
+            "the pull request comment",
+        )
 
 
 class GitLab(_Host):
@@ -203,18 +223,13 @@ class GitLab(_Host):
 
     def upsert_comment(self, repository: str, number: int, marker: str, body: str) -> CommentPosted:
         notes = f"/api/v4/projects/{quote(repository, safe='')}/merge_requests/{number}/notes"
-        found = self._find(notes, marker)
-        if found is not None and found.get("body") == body:
-            return CommentPosted(str(found["id"]), "unchanged")
-        if found is not None:
-            reply = self._call("PUT", f"{notes}/{found['id']}", {"body": body})
-            action: Literal["created", "updated"] = "updated"
-        else:
-            reply = self._call("POST", notes, {"body": body})
-            action = "created"
-        if not reply.ok or not isinstance(reply.body, dict):
-            raise self._refused("posting the merge request note", reply)
-        return CommentPosted(str(reply.body.get("id")), action)
+        return self._upsert(
+            notes,
+            lambda note_id: ("PUT", f"{notes}/{note_id}"),
+            marker,
+            body,
+            "the merge request note",
+        )
 
 
 def _already(reply: JsonReply) -> bool:
