@@ -4,7 +4,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from iacp.vcs.models import VcsProvider
 
@@ -62,3 +62,26 @@ def first_line(message: str) -> str:
 
 # A host's event parser: (connection id, delivery, the JSON body) -> the event, or Ignored.
 Parser = Callable[[str, str, dict[str, Any]], RepositoryEvent]
+
+
+class Lenient(BaseModel):
+    """A host's payload, read as its documentation has it: unknown fields are ignored, and
+    only what the triggers use is required."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class PushedCommit(Lenient):
+    """A commit of a push as GitHub and GitLab both list it, with the paths it touched."""
+
+    id: str | None = None
+    message: str = ""
+    url: str | None = None
+    added: list[str] = Field(default_factory=list)
+    modified: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+
+
+def changed_paths(commits: list[PushedCommit]) -> set[str]:
+    """Every path the commits added, changed or removed."""
+    return {path for c in commits for path in (*c.added, *c.modified, *c.removed)}

@@ -7,10 +7,18 @@ import hmac
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from iacp.errors import capped
-from iacp.vcs.events import EventKind, Ignored, RepositoryEvent, first_line
+from iacp.vcs.events import (
+    EventKind,
+    Ignored,
+    Lenient,
+    PushedCommit,
+    RepositoryEvent,
+    changed_paths,
+    first_line,
+)
 from iacp.vcs.models import VcsProvider
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -29,11 +37,7 @@ def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _Repository(_Lenient):
+class _Repository(Lenient):
     full_name: str
     clone_url: str
     html_url: str | None = None
@@ -43,37 +47,28 @@ class _Repository(_Lenient):
         return [n for n in (self.full_name, self.clone_url, self.html_url, self.ssh_url) if n]
 
 
-class _User(_Lenient):
+class _User(Lenient):
     login: str | None = None
     name: str | None = None
 
 
-class _Commit(_Lenient):
-    id: str | None = None
-    message: str = ""
-    url: str | None = None
-    added: list[str] = Field(default_factory=list)
-    removed: list[str] = Field(default_factory=list)
-    modified: list[str] = Field(default_factory=list)
-
-
-class Push(_Lenient):
+class Push(Lenient):
     ref: str
     after: str = Field(pattern=r"^[0-9a-f]{40}$")
     deleted: bool = False
     repository: _Repository
-    commits: list[_Commit] = Field(default_factory=list)
-    head_commit: _Commit | None = None
+    commits: list[PushedCommit] = Field(default_factory=list)
+    head_commit: PushedCommit | None = None
     sender: _User | None = None
     pusher: _User | None = None
 
 
-class _Branch(_Lenient):
+class _Branch(Lenient):
     ref: str
     sha: str = Field(pattern=r"^[0-9a-f]{40}$")
 
 
-class _PullRequest(_Lenient):
+class _PullRequest(Lenient):
     number: int
     html_url: str | None = None
     title: str = ""
@@ -81,7 +76,7 @@ class _PullRequest(_Lenient):
     base: _Branch
 
 
-class PullRequest(_Lenient):
+class PullRequest(Lenient):
     action: str
     number: int
     pull_request: _PullRequest
@@ -100,9 +95,7 @@ def push_event(connection_id: str, delivery: str, body: dict[str, Any]) -> Repos
     branch = push.ref.removeprefix("refs/heads/")
     if push.deleted or push.after == NO_COMMIT:
         raise Ignored(f"Branch {capped(branch)} was deleted: nothing to run.")
-    changed: set[str] | None = {
-        path for c in push.commits for path in (*c.added, *c.removed, *c.modified)
-    }
+    changed: set[str] | None = changed_paths(push.commits)
     if len(push.commits) >= MAX_LISTED_COMMITS:
         changed = None
     head = push.head_commit

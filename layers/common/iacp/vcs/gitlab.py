@@ -8,10 +8,19 @@ GitLab signs nothing: it sends the webhook's secret token as it is, in ``X-Gitla
 import hmac
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from iacp.errors import capped
-from iacp.vcs.events import EventKind, Ignored, Parser, RepositoryEvent, first_line
+from iacp.vcs.events import (
+    EventKind,
+    Ignored,
+    Lenient,
+    Parser,
+    PushedCommit,
+    RepositoryEvent,
+    changed_paths,
+    first_line,
+)
 from iacp.vcs.models import VcsProvider
 
 TOKEN_HEADER = "X-Gitlab-Token"  # noqa: S105 -- a header's name
@@ -31,11 +40,7 @@ def token_matches(secret: str, header: str | None) -> bool:
     return hmac.compare_digest(secret.encode(), header.encode())
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _Project(_Lenient):
+class _Project(Lenient):
     path_with_namespace: str = Field(min_length=1)
     git_http_url: str = Field(min_length=1)
     web_url: str = Field(min_length=1)
@@ -48,16 +53,7 @@ class _Project(_Lenient):
         return f"{self.web_url.rstrip('/')}/-/commit/{sha}"
 
 
-class _Commit(_Lenient):
-    id: str | None = None
-    message: str = ""
-    url: str | None = None
-    added: list[str] = Field(default_factory=list)
-    modified: list[str] = Field(default_factory=list)
-    removed: list[str] = Field(default_factory=list)
-
-
-class Push(_Lenient):
+class Push(Lenient):
     """A Push Hook's or a Tag Push Hook's body (object_kind push, tag_push)."""
 
     ref: str
@@ -69,7 +65,7 @@ class Push(_Lenient):
     user_username: str | None = None
     message: str | None = None  # an annotated tag's message
     project: _Project
-    commits: list[_Commit] = Field(default_factory=list)
+    commits: list[PushedCommit] = Field(default_factory=list)
     total_commits_count: int = Field(0, ge=0)
 
     @property
@@ -77,15 +73,15 @@ class Push(_Lenient):
         return self.checkout_sha is None or set(self.after) == {"0"}
 
 
-class _User(_Lenient):
+class _User(Lenient):
     username: str | None = None
 
 
-class _LastCommit(_Lenient):
+class _LastCommit(Lenient):
     id: str = Field(pattern=_SHA)
 
 
-class _MergeRequest(_Lenient):
+class _MergeRequest(Lenient):
     iid: int = Field(ge=1)
     url: str | None = None
     title: str = ""
@@ -97,7 +93,7 @@ class _MergeRequest(_Lenient):
     last_commit: _LastCommit
 
 
-class MergeRequest(_Lenient):
+class MergeRequest(Lenient):
     """A Merge Request Hook's body (object_kind merge_request)."""
 
     object_attributes: _MergeRequest
@@ -115,9 +111,7 @@ def push_event(connection_id: str, delivery: str, body: dict[str, Any]) -> Repos
         raise Ignored(f"Branch {capped(branch)} was deleted: nothing to run.")
     assert push.checkout_sha is not None, "not deleted"
     sha = push.checkout_sha
-    changed: set[str] | None = {
-        path for c in push.commits for path in (*c.added, *c.modified, *c.removed)
-    }
+    changed: set[str] | None = changed_paths(push.commits)
     # GitLab lists only the last 20 commits of a push, and a new branch's commits since
     # where? Either way its files are not all known: every tracking workspace runs.
     if push.total_commits_count > len(push.commits) or not (push.before or "").strip("0"):
