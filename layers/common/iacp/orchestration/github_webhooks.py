@@ -28,6 +28,7 @@ HANDLED_EVENTS: dict[str, Parser] = {
 class GitHubWebhooks(WebhookDeliveries):
     provider = VcsProvider.GITHUB
     host = "GitHub"
+    handled = HANDLED_EVENTS
 
     def receive(
         self, connection_id: str, headers: dict[str, str], body: bytes
@@ -50,9 +51,4 @@ class GitHubWebhooks(WebhookDeliveries):
         payload = self._payload(headers, body, EVENT_HEADER)
         if event == "ping":
             return HTTPStatus.OK, TriggerReport(message="pong: the webhook reaches the platform.")
-        parse = HANDLED_EVENTS.get(event)
-        if parse is None:
-            return HTTPStatus.ACCEPTED, TriggerReport(
-                message=f"Event '{capped(event)}' is not one that starts runs (push, pull_request)."
-            )
-        return self._trigger(parse, event, connection_id, hashlib.sha256(body).hexdigest(), payload)
+        return self._trigger(event, connection_id, hashlib.sha256(body).hexdigest(), payload)

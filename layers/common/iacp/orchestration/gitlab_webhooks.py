@@ -33,6 +33,7 @@ def delivery_of(headers: dict[str, str], body: bytes) -> str:
 class GitLabWebhooks(WebhookDeliveries):
     provider = VcsProvider.GITLAB
     host = "GitLab"
+    handled = gitlab.HANDLED_EVENTS
 
     def receive(
         self, connection_id: str, headers: dict[str, str], body: bytes
@@ -52,10 +53,4 @@ class GitLabWebhooks(WebhookDeliveries):
             extra={"gitlab_delivery": capped(delivery), "gitlab_event": capped(event)},
         )
         payload = self._payload(headers, body, gitlab.EVENT_HEADER)
-        parse = gitlab.HANDLED_EVENTS.get(event)
-        if parse is None:
-            return HTTPStatus.ACCEPTED, TriggerReport(
-                message=f"Event '{capped(event)}' is not one that starts runs "
-                f"({', '.join(gitlab.HANDLED_EVENTS)})."
-            )
-        return self._trigger(parse, event, connection_id, delivery, payload)
+        return self._trigger(event, connection_id, delivery, payload)

@@ -33,6 +33,7 @@ class WebhookDeliveries:
 
     provider: VcsProvider
     host: str
+    handled: dict[str, Parser]  # the events that start runs, by the host's name for them
 
     def __init__(
         self, connections: VcsConnectionStore, secrets: ConnectionSecrets, triggers: VcsTriggers
@@ -73,11 +74,17 @@ class WebhookDeliveries:
         return payload
 
     def _trigger(
-        self, parse: Parser, event: str, connection_id: str, delivery: str, payload: dict[str, Any]
+        self, event: str, connection_id: str, delivery: str, payload: dict[str, Any]
     ) -> tuple[HTTPStatus, TriggerReport]:
-        """The host's event as a ``RepositoryEvent``, handed to the triggers: 200 with why
-        nothing started for an event that starts nothing, 422 naming the first field the
-        platform needs and the payload lacks."""
+        """The host's event as a ``RepositoryEvent``, handed to the triggers: 202 for an event
+        not in ``handled``, 200 with why nothing started for one that starts nothing, 422
+        naming the first field the platform needs and the payload lacks."""
+        parse = self.handled.get(event)
+        if parse is None:
+            return HTTPStatus.ACCEPTED, TriggerReport(
+                message=f"Event '{capped(event)}' is not one that starts runs "
+                f"({', '.join(self.handled)})."
+            )
         try:
             repository_event = parse(connection_id, delivery, payload)
         except Ignored as ignored:
