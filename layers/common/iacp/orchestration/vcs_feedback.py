@@ -77,6 +77,7 @@ class VcsFeedbackReporter:
         self._connections = connections
         self._secrets = secrets
         self._artifacts = artifacts
+        self._run_artifacts = RunArtifacts(artifacts)
         self._task_results = task_results
         self._outbound = outbound
         self._public_base_url = public_base_url
@@ -95,7 +96,7 @@ class VcsFeedbackReporter:
                 return feedback
             seen = _state(run)
             feedback = self._report(
-                RunArtifacts(self._artifacts).with_plan_counts(run), run.vcs, attempt, last_attempt
+                self._run_artifacts.with_plan_counts(run), run.vcs, attempt, last_attempt
             )
         return feedback
 
