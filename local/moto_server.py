@@ -18,6 +18,7 @@ What is set, and why (moto 5.2.5, see docs/local-mode.md):
 - no line per request on stderr (werkzeug's access log): a run makes hundreds of requests,
   and writing them cost a twentieth of the server's time. Errors are still logged.
 - ``local.moto_speed``: what moto repeats per request or execution, done once.
+- ``local.moto_direct``: this process's own requests go to the server's app without a socket.
 
 Everything set here is process-wide; ``stop()`` puts back what it changed.
 """
@@ -40,6 +41,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local import moto_speed
+from local.moto_direct import DirectRequests
 from local.pollers import MESSAGES, TABLE_WRITES, Arrivals
 
 REGION = "us-east-1"
@@ -62,7 +64,7 @@ class _QuietRequestHandler(MotoRequestHandler):
 class MotoServer:
     """A running moto server; ``stop()`` (or leaving the ``with`` block) shuts it down."""
 
-    def __init__(self, server: BaseWSGIServer):
+    def __init__(self, server: BaseWSGIServer, app: Any):
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, name="local-moto-server", daemon=True
@@ -70,6 +72,9 @@ class MotoServer:
         self._thread.start()
         self.host, self.port = str(server.server_address[0]), int(server.server_address[1])
         self.endpoint_url = f"http://{self.host}:{self.port}"
+        # This process's own requests skip the socket (local.moto_direct).
+        self._direct = DirectRequests(app, self.host, self.port)
+        self._direct.install()
         self._previous_port = os.environ.get("MOTO_PORT")
         self._previous_config = {
             "lambda": dict(default_user_config.get("lambda", {})),
@@ -118,6 +123,7 @@ class MotoServer:
         if self._stopped:
             return
         self._stopped = True
+        self._direct.uninstall()
         try:
             self.post("/moto-api/config", self._previous_config)
             self.post(
@@ -180,7 +186,7 @@ def start(host: str = "127.0.0.1", port: int = 0) -> MotoServer:
     # What moto's ThreadedMotoServer does, with the quiet handler: a thread per request.
     app = counting_arrivals(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
-    running = MotoServer(server)
+    running = MotoServer(server, app)
     try:
         running.configure()
     except BaseException:

@@ -1,8 +1,8 @@
 """What moto does again for every request or execution that AWS does once, done once here.
 
 Local mode and the end-to-end tests spend most of their CPU time inside moto's server (see
-docs/local-mode.md, "What `local/moto_speed.py` does once that moto repeats"). Two things
-moto repeats are kept instead; neither changes what any request answers:
+docs/local-mode.md, "What `local/moto_speed.py` does once that moto repeats"). Three things
+moto repeats are kept instead; none changes what any request answers:
 
 - every execution parses its state machine's definition again (ANTLR), about a seventh of
   the local platform's CPU time per run; AWS checks a definition once, when it is created.
@@ -10,20 +10,32 @@ moto repeats are kept instead; neither changes what any request answers:
   components from it (``Preprocessor``), so no execution shares state with another.
 - every request to the server lists moto's package directory to learn whether the host names
   a service (``list_of_moto_modules``); the directory does not change while moto runs.
+- every Task state of an execution makes a new boto3 client for its service
+  (``boto_client_for``), loading the service's model again; a client is kept per service,
+  region and endpoint instead (boto3 clients are safe to share between threads).
 
 ``PATCHES`` has the same form as ``local.moto_fidelity.PATCHES``, and its originals are kept
 by ``local.moto_fidelity.original``, so the same guard tests cover both.
 """
 
 import functools
+import os
+import threading
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
+from botocore.client import BaseClient
 from moto import backends
+from moto.core.models import botocore_stubber
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_ecs,
+)
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.utils import boto_client
 
 from local.moto_fidelity import original
 
@@ -51,10 +63,31 @@ def _list_of_moto_modules() -> Iterable[str]:
     return tuple(original(backends, "list_of_moto_modules")())
 
 
+_clients: dict[tuple[object, ...], BaseClient] = {}
+_clients_lock = threading.Lock()
+
+
+def _kept_client_for(region: str, service: str, state_credentials: Any = None) -> BaseClient:
+    """``boto_client_for``: moto's client for a Task state's service, made once per region,
+    service and endpoint (the server's port, or moto's in-process stub). A state with
+    credentials of its own still gets a new one."""
+    make: Callable[..., BaseClient] = original(boto_client, "boto_client_for")
+    if state_credentials is not None:
+        return make(region, service, state_credentials)
+    key = (region, service, os.environ.get("MOTO_PORT"), botocore_stubber.enabled)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = make(region, service)
+        return _clients[key]
+
+
 # (owner, name, replacement), as ``local.moto_fidelity.PATCHES``.
 PATCHES: tuple[tuple[type | ModuleType, str, Callable[..., Any]], ...] = (
     (AmazonStateLanguageParser, "parse", staticmethod(_parse)),
     (backends, "list_of_moto_modules", _list_of_moto_modules),
+    # The Task states the run workflow uses: Lambda invoke, ECS RunTask (.sync).
+    (lambda_eval_utils, "boto_client_for", _kept_client_for),
+    (state_task_service_ecs, "boto_client_for", _kept_client_for),
 )
 
 

@@ -5,8 +5,15 @@ import subprocess
 import sys
 import threading
 
+import boto3
+import pytest
+import urllib3
+from botocore.awsrequest import AWSPreparedRequest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from moto.core.config import default_user_config
 from moto.moto_api import state_manager
+from moto.s3.responses import S3Response
 
 from local import moto_server
 from local.pollers import Arrivals, Poller
@@ -103,3 +110,61 @@ def test_a_poller_polls_soon_after_an_arrival_not_only_every_period() -> None:
         assert polled.wait(10), "no poll within 10 s of an arrival (the period is 60 s)"
     finally:
         poller.stop()
+
+
+def test_this_processs_requests_reach_moto_without_a_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A client of this process is answered by the server's app directly (local.moto_direct):
+    with botocore unable to connect anywhere, an S3 object with an awkward key still
+    round-trips, and moto's errors are still its replies."""
+
+    def no_connection(*args: object, **kwargs: object) -> None:
+        raise AssertionError("botocore opened a connection")
+
+    with moto_server.start() as server:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            config=Config(retries={"max_attempts": 1}),
+        )
+        monkeypatch.setattr(urllib3.util.connection, "create_connection", no_connection)
+        s3.create_bucket(Bucket="direct")
+        key = "a dir/with space+plus%percent/é"
+
+        s3.put_object(Bucket="direct", Key=key, Body=b"payload")
+
+        assert s3.get_object(Bucket="direct", Key=key)["Body"].read() == b"payload"
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket="direct")["Contents"]] == [key]
+        with pytest.raises(ClientError) as missing:
+            s3.get_object(Bucket="direct", Key="absent")
+        assert missing.value.response["Error"]["Code"] == "NoSuchKey"
+
+
+def test_an_error_moto_does_not_answer_is_a_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: object) -> None:
+        raise RuntimeError("a bug in moto")
+
+    with moto_server.start() as server:
+        monkeypatch.setattr(S3Response, "list_objects", broken, raising=False)
+        monkeypatch.setattr(S3Response, "_bucket_response_get", broken)
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            config=Config(retries={"max_attempts": 1}),
+        )
+        with pytest.raises(ClientError) as failed:
+            s3.list_objects_v2(Bucket="any")
+
+        assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+
+
+def test_other_endpoints_and_a_stopped_server_are_left_to_http() -> None:
+    with moto_server.start() as server:
+        direct = server._direct
+        elsewhere = AWSPreparedRequest("GET", "http://127.0.0.1:1/", {}, None, False)
+        assert direct(elsewhere) is None
+    ours = AWSPreparedRequest("GET", f"{server.endpoint_url}/", {}, None, False)
+    assert direct(ours) is None
