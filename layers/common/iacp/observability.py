@@ -22,13 +22,19 @@ if TYPE_CHECKING:
     tracer: Tracer
 
 
+# What the functions call out with: AWS (botocore) and the outbound webhooks (urllib3, over
+# http.client). Named, not the default of every library the X-Ray SDK knows: that imports each
+# one installed (httpx and its CLI's rich, in a development environment) to patch it.
+TRACED_MODULES = ("botocore", "httplib")
+
+
 @cache
 def _tracer() -> "Tracer":
     # Imported on first use: the X-Ray SDK costs ~0.1 s to import, and the runner (which
     # imports this module for the logger) never traces.
     from aws_lambda_powertools import Tracer
 
-    return Tracer(service=SERVICE)
+    return Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 
 
 def __getattr__(name: str) -> Any:
