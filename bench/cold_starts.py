@@ -34,9 +34,7 @@ print(f"IMPORT_MS={(time.perf_counter() - started) * 1000:.1f}")
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|\s+(.+)$")
 
 
-def function_environment(
-    provisioned: Provisioned, function_id: str, code: Path
-) -> dict[str, str]:
+def function_environment(provisioned: Provisioned, function_id: str, code: Path) -> dict[str, str]:
     """The template's variables and those the Lambda runtime sets itself: libraries take
     their Lambda paths (the X-Ray SDK, for one, then skips the sampling client it makes
     elsewhere, about 180 ms), and tracing stays on as in AWS."""

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 from aws_xray_sdk.core.patcher import SUPPORTED_MODULES
 
@@ -12,7 +13,9 @@ def test_the_traced_modules_are_ones_the_xray_sdk_can_patch() -> None:
     assert set(TRACED_MODULES) <= set(SUPPORTED_MODULES)
 
 
-def test_a_tracing_function_patches_aws_and_http_calls_and_imports_nothing_else() -> None:
+def test_a_tracing_function_patches_aws_and_http_calls_and_imports_nothing_else(
+    tmp_path: Path,
+) -> None:
     """As in Lambda with active tracing: botocore and http.client are traced, and no other
     library the X-Ray SDK knows (httpx, requests, sqlite3) is imported to be patched."""
     probe = (
@@ -23,7 +26,7 @@ def test_a_tracing_function_patches_aws_and_http_calls_and_imports_nothing_else(
     ran = subprocess.run(  # noqa: S603 -- this interpreter
         [sys.executable, "-c", probe],
         env={
-            "LAMBDA_TASK_ROOT": "/tmp",
+            "LAMBDA_TASK_ROOT": str(tmp_path),
             "AWS_LAMBDA_FUNCTION_NAME": "probe",
             "AWS_REGION": "us-east-1",
             "PATH": "/usr/bin:/bin",
