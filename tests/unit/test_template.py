@@ -24,6 +24,7 @@ from iacp.settings import (
     WorkflowSettings,
 )
 from local.template import Template
+from runner import lambda_handler
 from runner.settings import RunnerSettings
 
 TEMPLATE = Template.load()
@@ -275,6 +276,56 @@ def test_the_workflow_hands_the_runner_every_setting_the_workflow_function_gives
     runner_names = {name: field.alias for name, field in RunnerSettings.model_fields.items()}
     given.remove("timeout_seconds")
     assert passed == {runner_names[name]: f"$.runner.{name}" for name in given}
+
+
+def test_the_runner_function_is_the_runner_image_with_the_lambda_runtime_client():
+    function = TEMPLATE.properties("RunnerFunction")
+    limit = TEMPLATE.body["Parameters"]["LambdaRunnerTimeoutSeconds"]
+
+    assert function["PackageType"] == "Image"
+    assert function["Code"]["ImageUri"] == {"Ref": "RunnerImage"}
+    assert function["ImageConfig"]["EntryPoint"] == ["python", "-m", "awslambdaric"]
+    handler = function["ImageConfig"]["Command"][0]
+    assert handler == "runner.lambda_handler.handler"
+    assert callable(lambda_handler.handler)
+    assert function["Architectures"] == ["arm64"]
+    assert 2048 <= function["MemorySize"] <= 3008
+    assert function["EphemeralStorage"]["Size"] >= 1024
+    # The phase's limit, and the time the runner keeps to stop Terraform, fit in Lambda's.
+    assert function["Timeout"] == 900
+    assert limit["MaxValue"] + lambda_handler.STOP_GRACE_SECONDS <= function["Timeout"]
+    assert (
+        WorkflowSettings.model_fields["lambda_runner_timeout_seconds"].metadata[1].le
+        == (limit["MaxValue"])
+    )
+    assert "awslambdaric==" in Path("runner/requirements.in").read_text()
+    dockerfile = Path("runner/Dockerfile").read_text()
+    assert "IACP_PROVIDER_CACHE=" in dockerfile and "TF_PLUGIN_CACHE_DIR=" in dockerfile
+
+
+def test_the_runner_functions_role_only_logs_and_reads_the_run_workflows_executions():
+    role = TEMPLATE.body["Resources"]["RunnerFunctionRole"]["Properties"]
+    (policy,) = role["Policies"]
+    statements = policy["PolicyDocument"]["Statement"]
+
+    assert "ManagedPolicyArns" not in role
+    assert {
+        tuple(sorted(s["Action"])) if isinstance(s["Action"], list) else (s["Action"],)
+        for s in statements
+    } == {
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        ("states:DescribeExecution",),
+    }
+    described = next(s for s in statements if s["Action"] == "states:DescribeExecution")
+    assert described["Resource"]["Fn::Sub"].endswith(":execution:${AWS::StackName}-run:*")
+    # The state machine may invoke it, and only it besides the workflow function.
+    machine = TEMPLATE.properties("RunStateMachine")
+    invoked = [
+        p["LambdaInvokePolicy"]["FunctionName"]
+        for p in machine["Policies"]
+        if "LambdaInvokePolicy" in p
+    ]
+    assert invoked == [{"Ref": "WorkflowFunction"}, {"Ref": "RunnerFunction"}]
 
 
 def test_every_runner_phase_has_the_time_limit_its_start_gives():
