@@ -275,7 +275,45 @@ def test_the_workflow_hands_the_runner_every_setting_the_workflow_function_gives
     assert states[task]["TimeoutSecondsPath"] == "$.runner.timeout_seconds"
     runner_names = {name: field.alias for name, field in RunnerSettings.model_fields.items()}
     given.remove("timeout_seconds")
+    given.remove("execution")  # the workflow's choice of executor, not a runner setting
     assert passed == {runner_names[name]: f"$.runner.{name}" for name in given}
+    # In Lambda, the runner gets the whole input: its handler names it as the task does.
+    assert states[f"{task}InLambda"]["Parameters"]["Payload"]["runner.$"] == "$.runner"
+    assert set(RunnerInput.model_fields) - {"timeout_seconds", "execution"} <= set(
+        lambda_handler._VARIABLES
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "choice", "task", "after"),
+    [
+        ("StartPlan", "PlanWhere?", "PlanRun", "PreparePostPlanTasks"),
+        ("StartApply", "ApplyWhere?", "ApplyRun", "RecordApply"),
+    ],
+)
+def test_a_phase_runs_in_lambda_only_for_execution_lambda_and_fails_as_an_ecs_phase(
+    start, choice, task, after
+):
+    states = json.loads(Path("statemachine/run.asl.json").read_text())["States"]
+    in_lambda = states[f"{task}InLambda"]
+
+    assert states[start]["Next"] == choice
+    assert states[choice]["Default"] == task
+    assert states[choice]["Choices"] == [
+        {"Variable": "$.runner.execution", "StringEquals": "lambda", "Next": f"{task}InLambda"}
+    ]
+    assert in_lambda["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert in_lambda["Parameters"]["FunctionName"] == "${RunnerFunctionArn}"
+    assert in_lambda["Next"] == states[task]["Next"] == after
+    # Retried only when Lambda ran nothing (throttled), as ECS's only when it started nothing.
+    assert [r["ErrorEquals"] for r in in_lambda["Retry"]] == [["Lambda.TooManyRequestsException"]]
+    (catch,) = in_lambda["Catch"]
+    assert (catch["ErrorEquals"], catch["Next"]) == (["States.ALL"], "RunnerFunctionFailed")
+    marked = states["RunnerFunctionFailed"]
+    assert marked["Next"] == "HandleFailure" and marked["Parameters"]["executor"] == "lambda"
+    # The step outlasts the function (900 s), so the function's own end always comes first.
+    function = TEMPLATE.properties("RunnerFunction")
+    assert in_lambda["TimeoutSeconds"] > function["Timeout"]
 
 
 def test_the_runner_function_is_the_runner_image_with_the_lambda_runtime_client():
