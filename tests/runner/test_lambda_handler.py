@@ -159,3 +159,22 @@ def test_an_event_that_is_not_a_runner_input_starts_nothing():
 
     with pytest.raises(lambda_handler.BadRunnerInput):
         lambda_handler.handler({"phase": "plan"}, Context())
+
+
+def test_the_images_provider_cache_is_linked_into_a_writable_cache(tmp_path):
+    image = tmp_path / "image-cache"
+    version = image / "registry.terraform.io/hashicorp/null/3.2.4"
+    (version / "linux_arm64").mkdir(parents=True)
+    own = {"IACP_PROVIDER_CACHE": str(image), "TMPDIR": str(tmp_path / "tmp")}
+
+    environment = lambda_handler.runner_environment({"phase": "plan"}, own)
+
+    cache = tmp_path / "tmp" / "iacp-plugin-cache"
+    assert environment["TF_PLUGIN_CACHE_DIR"] == str(cache)
+    linked = cache / "registry.terraform.io/hashicorp/null/3.2.4"
+    assert linked.is_symlink() and linked.resolve() == version
+    # Writable beside the image's: Terraform adds what it downloads; the next call keeps it.
+    (cache / "registry.terraform.io/hashicorp/random/3.7.2").mkdir(parents=True)
+    again = lambda_handler.runner_environment({"phase": "apply"}, own)
+    assert again["TF_PLUGIN_CACHE_DIR"] == str(cache)
+    assert (cache / "registry.terraform.io/hashicorp/random/3.7.2").is_dir()
