@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.process import clean_environment, forbid_inspection
+from runner.settings import RunnerSettings
 
 # Lambda ends an invocation at its timeout (900 s at most): the runner keeps this much of it
 # to interrupt Terraform, upload what it wrote and report (Fargate's stop timeout is 120 s;
@@ -46,24 +47,17 @@ _WAIT_SECONDS = 0.5
 # Of the function's environment, what the runner gets besides runner.process's KEPT and
 # TF_*/POWERTOOLS_* (its region, and in local mode moto's endpoint).
 _PASSED = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "TMPDIR")
-# The runner input's fields, as the runner's environment names them (runner/settings.py).
+# The runner input's fields, as the runner's environment names them: RunnerSettings' own
+# names (runner/settings.py), and the names the workflow gives a fetch's VCS settings.
 _VARIABLES = {
-    "run_id": "IACP_RUN_ID",
-    "workspace_id": "IACP_WORKSPACE_ID",
-    "phase": "IACP_PHASE",
-    "bucket": "IACP_BUCKET",
-    "configuration_key": "IACP_CONFIGURATION_KEY",
-    "state_key": "IACP_STATE_KEY",
-    "working_directory": "IACP_WORKING_DIRECTORY",
-    "terraform_version": "IACP_TERRAFORM_VERSION",
-    "plan_options": "IACP_PLAN_OPTIONS",
-    "variables_key": "IACP_VARIABLES_KEY",
-    "workspace_role_arn": "IACP_WORKSPACE_ROLE_ARN",
-    "workspace_role_external_id": "IACP_WORKSPACE_ROLE_EXTERNAL_ID",
-    "workspace_role_session_seconds": "IACP_WORKSPACE_ROLE_SESSION_SECONDS",
-    "aws_access_key_id": "AWS_ACCESS_KEY_ID",
-    "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
-    "aws_session_token": "AWS_SESSION_TOKEN",
+    name: field.alias
+    for name, field in RunnerSettings.model_fields.items()
+    if isinstance(field.alias, str)
+} | {
+    "clone_url": "IACP_VCS_CLONE_URL",
+    "commit_sha": "IACP_VCS_COMMIT",
+    "ref": "IACP_VCS_REF",
+    "credentials_secret": "IACP_VCS_CREDENTIALS_SECRET",
 }
 _RUNNER_ROOT = Path(__file__).resolve().parents[1]  # where ``python -m runner.main`` is found
 
