@@ -88,6 +88,27 @@ def test_an_apply_whose_execution_ended_is_canceled_and_keeps_its_partial_state(
     assert platform.log_complete(plan.run_id, "apply")
 
 
+def test_a_cancel_as_the_runner_starts_still_ends_the_phase_canceled_with_its_result(
+    workspace: Workspace, platform: Platform
+):
+    """SIGTERM before the runner has loaded the phase (here at once: the handler's first look
+    finds the execution ended) is remembered, so the workflow still gets a result."""
+    key = workspace.upload_configuration({"main.tf": 'output "x" { value = 1 }'})
+    run_id = new_run_id()
+
+    outcome = run_phase(
+        workspace.runner_env(run_id, "plan", key),
+        seconds=120,
+        limit=120,
+        still_wanted=lambda: False,
+        poll_seconds=0.0,
+    )
+
+    assert outcome == {"phase": "plan", "status": "canceled", "exit_code": 130}
+    assert platform.get_json(f"runs/{run_id}/plan/result.json")["status"] == "canceled"
+    assert platform.log_complete(run_id, "plan")
+
+
 def test_an_apply_that_runs_out_of_time_is_stopped_and_keeps_its_partial_state(
     workspace: Workspace, platform: Platform
 ):
