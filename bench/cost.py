@@ -6,14 +6,17 @@ invocations and their durations (each call of a local function, at the template'
 size), API Gateway requests, DynamoDB, S3, SQS, EventBridge and Secrets Manager requests
 (each request to the moto server, by the service its signature names), and the runner's task
 seconds (each ``ecs:runTask.sync`` in the history, from scheduled to done). It prices them
-with ``bench/prices.json`` (dated list prices, us-east-1) for the Fargate executor, the only
-one there is yet. Scheduled sweeps are left out here (they cost the same whatever the runs);
-so is what is billed by the month (secrets, logs' storage).
+with ``bench/prices.json`` (dated list prices, us-east-1) for both executors: each kind of run
+once in a workspace with ``execution: fargate`` and once with ``execution: lambda``, whose
+phases are invocations of the runner's function (its memory, arm64 GB-s and ephemeral storage
+above 512 MB, from template.yaml). Scheduled sweeps are left out here (they cost the same
+whatever the runs); so is what is billed by the month (secrets, logs' storage).
 
 Approximations, said in the output too: a DynamoDB request counts one request unit (items
 here are under 1 KB to write and 4 KB to read, transactions count per item); a local Lambda
-call's duration stands for its billed duration; a runner task is billed its local duration
-plus ``IMAGE_PULL_SECONDS``, at least Fargate's one minute.
+call's duration stands for its billed duration (the runner's function too: a cold start's
+init, billed since 2025, is left out); a runner task is billed its local duration plus
+``IMAGE_PULL_SECONDS``, at least Fargate's one minute.
 
 Run: ``make bench`` (or ``python bench/cost.py``).
 """
@@ -163,10 +166,18 @@ def wait(status_of: Callable[[str], str], run_id: str, statuses: set[str]) -> st
     raise TimeoutError(f"run {run_id} did not reach {statuses}")
 
 
+EXECUTORS = ("fargate", "lambda")  # the workspace's execution setting
+
+
 def a_run(
-    client: ApiClient, status_of: Callable[[str], str], name: str, *, plan_only: bool = False
+    client: ApiClient,
+    status_of: Callable[[str], str],
+    name: str,
+    execution: str,
+    *,
+    plan_only: bool = False,
 ) -> str:
-    workspace = client.post("/workspaces", {"name": name}).json()["id"]
+    workspace = client.post("/workspaces", {"name": name, "execution": execution}).json()["id"]
     upload_configuration(client, None, workspace, EXAMPLE)  # type: ignore[arg-type]
     body = {"operation": "plan_only"} if plan_only else {}
     run_id = str(client.post(f"/workspaces/{workspace}/runs", body).json()["id"])
@@ -180,11 +191,11 @@ def a_run(
 
 def with_a_task(
     client: ApiClient, status_of: Callable[[str], str], service_url: str
-) -> Callable[[str], str]:
+) -> Callable[[str, str], str]:
     task = client.post("/run-tasks", {"name": "bench-check", "url": service_url}).json()["id"]
 
-    def run(name: str) -> str:
-        workspace = client.post("/workspaces", {"name": name}).json()["id"]
+    def run(name: str, execution: str) -> str:
+        workspace = client.post("/workspaces", {"name": name, "execution": execution}).json()["id"]
         client.post(
             f"/workspaces/{workspace}/run-tasks",
             {"run_task_id": task, "stages": ["post_plan"], "enforcement_level": "mandatory"},
@@ -209,13 +220,18 @@ class Bill:
         return sum(self.dollars.values())
 
 
+RUNNER_FUNCTION = "RunnerFunction"
+
+
 def bill(platform: LocalPlatform, meter: Meter, events: list[dict[str, Any]]) -> Bill:
     template = platform.template
     memory_mb = {
         name: int(props.get("MemorySize", template.body["Globals"]["Function"]["MemorySize"]))
-        for name, function in template.resources("AWS::Serverless::Function").items()
+        for name, function in template.functions().items()
         if (props := function["Properties"])
     }
+    runner_function = template.properties(RUNNER_FUNCTION)
+    extra_storage_gb = (runner_function["EphemeralStorage"]["Size"] - 512) / 1024
     task = template.properties("RunnerTaskDefinition")
     vcpu, memory_gb = int(task["Cpu"]) / 1024, int(task["Memory"]) / 1024
     requests = meter.requests
@@ -227,8 +243,12 @@ def bill(platform: LocalPlatform, meter: Meter, events: list[dict[str, Any]]) ->
     s3_puts = sum(n for (s, op), n in requests.items() if s == "s3" and op not in ("GET", "HEAD"))
     invocations = sum(len(calls) for calls in meter.lambda_seconds.values())
     gb_seconds = sum(
-        sum(calls) * memory_mb[name] / 1024 for name, calls in meter.lambda_seconds.items()
+        sum(calls) * memory_mb[name] / 1024
+        for name, calls in meter.lambda_seconds.items()
+        if name != RUNNER_FUNCTION
     )
+    runner_calls = meter.lambda_seconds.get(RUNNER_FUNCTION, [])
+    runner_gb_seconds = sum(runner_calls) * memory_mb[RUNNER_FUNCTION] / 1024
     tasks = task_seconds(events)
     billed_task_seconds = [
         max(PRICES["fargate_minimum_billed_seconds"], s + IMAGE_PULL_SECONDS) for s in tasks
@@ -247,6 +267,8 @@ def bill(platform: LocalPlatform, meter: Meter, events: list[dict[str, Any]]) ->
         "Secrets Manager calls": sum(n for (s, _), n in requests.items() if s == "secretsmanager"),
         "runner tasks": len(tasks),
         "runner task s (local)": sum(tasks),
+        "runner invocations": len(runner_calls),
+        "runner function GB-s": runner_gb_seconds,
     }
     fargate_hours = sum(billed_task_seconds) / 3600
     dollars = {
@@ -267,6 +289,9 @@ def bill(platform: LocalPlatform, meter: Meter, events: list[dict[str, Any]]) ->
             vcpu * PRICES["fargate_arm64_per_vcpu_hour"]
             + memory_gb * PRICES["fargate_arm64_per_gb_hour"]
         ),
+        "runner's function": runner_gb_seconds * PRICES["lambda_arm64_per_gb_second"]
+        + sum(runner_calls) * extra_storage_gb * PRICES["lambda_ephemeral_storage_per_gb_second"]
+        + len(runner_calls) * PRICES["lambda_per_request"],
     }
     return Bill(counts, dollars)
 
@@ -283,34 +308,52 @@ def main() -> None:
         client = ApiClient(platform.gateway, token)
         metered(platform, meter)
         status_of = status_reader(platform)
-        a_run(client, status_of, "warm-up")  # the cold starts, the first terraform init
-        kinds: dict[str, Callable[[str], str]] = {
-            "plan, confirm, apply": lambda name: a_run(client, status_of, name),
-            "plan only": lambda name: a_run(client, status_of, name, plan_only=True),
+        for execution in EXECUTORS:  # the cold starts, the first terraform init
+            a_run(client, status_of, f"warm-up-{execution}", execution)
+        kinds: dict[str, Callable[[str, str], str]] = {
+            "plan, confirm, apply": lambda name, ex: a_run(client, status_of, name, ex),
+            "plan only": lambda name, ex: a_run(client, status_of, name, ex, plan_only=True),
             "plan, a post_plan run task, apply": with_a_task(client, status_of, service.url),
         }
-        bills = {}
+        bills: dict[str, dict[str, Bill]] = {execution: {} for execution in EXECUTORS}
         for number, (kind, run) in enumerate(kinds.items()):
-            time.sleep(SETTLE_SECONDS)
-            meter.reset()
-            run_id = run(f"cost-{number}")
-            time.sleep(SETTLE_SECONDS)
-            bills[kind] = bill(platform, meter, history(platform, run_id))
+            for execution in EXECUTORS:
+                time.sleep(SETTLE_SECONDS)
+                meter.reset()
+                run_id = run(f"cost-{number}-{execution}", execution)
+                time.sleep(SETTLE_SECONDS)
+                bills[execution][kind] = bill(platform, meter, history(platform, run_id))
     print(f"prices: bench/prices.json ({PRICES['region']}, {PRICES['as_of']} list prices)")
-    names = list(next(iter(bills.values())).counts)
-    print(f"{'':28}" + "".join(f"{kind[:24]:>26}" for kind in bills))
-    for name in names:
-        print(f"{name:28}" + "".join(f"{b.counts[name]:26.1f}" for b in bills.values()))
-    for part in next(iter(bills.values())).dollars:
-        print(f"{'$ ' + part:28}" + "".join(f"{b.dollars[part]:26.6f}" for b in bills.values()))
-    print(f"{'$ per run (fargate)':28}" + "".join(f"{b.total:26.6f}" for b in bills.values()))
-    for kind, b in bills.items():
-        month = b.total * 1000 * 30
-        print(f"cost_per_run_usd={b.total:.6f} usd_a_month_at_1000_a_day={month:.2f} kind={kind!r}")
+    for execution, by_kind in bills.items():
+        print(f"\nexecution: {execution}")
+        names = list(next(iter(by_kind.values())).counts)
+        print(f"{'':28}" + "".join(f"{kind[:24]:>26}" for kind in by_kind))
+        for name in names:
+            print(f"{name:28}" + "".join(f"{b.counts[name]:26.1f}" for b in by_kind.values()))
+        for part in next(iter(by_kind.values())).dollars:
+            print(
+                f"{'$ ' + part:28}" + "".join(f"{b.dollars[part]:26.6f}" for b in by_kind.values())
+            )
+        print(
+            f"{'$ per run (' + execution + ')':28}"
+            + "".join(f"{b.total:26.6f}" for b in by_kind.values())
+        )
+    print()
+    for execution, by_kind in bills.items():
+        for kind, b in by_kind.items():
+            month = b.total * 1000 * 30
+            print(
+                f"cost_per_run_usd={b.total:.6f} usd_a_month_at_1000_a_day={month:.2f} "
+                f"execution={execution} kind={kind!r}"
+            )
+    for kind in bills["fargate"]:
+        ratio = bills["lambda"][kind].total / bills["fargate"][kind].total
+        print(f"lambda_to_fargate_cost_ratio={ratio:.2f} kind={kind!r}")
     print(
         f"assumed: a DynamoDB request is one request unit; local Lambda durations are billed "
-        f"durations; a runner task is billed its local time + {IMAGE_PULL_SECONDS} s, at least "
-        f"{PRICES['fargate_minimum_billed_seconds']} s; the lambda executor does not exist yet"
+        f"durations (the runner's function's too, without a cold start's init); a runner task "
+        f"is billed its local time + {IMAGE_PULL_SECONDS} s, at least "
+        f"{PRICES['fargate_minimum_billed_seconds']} s"
     )
 
 

@@ -24,6 +24,7 @@ import importlib.util
 import itertools
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,13 +53,19 @@ class LambdaContext:
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = ""
     log_stream_name: str = ""
+    timeout_seconds: float = 29.0  # the function's Timeout
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 29_000
+        """What is left of the function's timeout since the invocation began (local mode
+        does not end an invocation at its timeout: the handlers that read this are the
+        ones that must end before it)."""
+        left = self.started + self.timeout_seconds - time.monotonic()
+        return max(0, int(left * 1000))
 
 
 class Throttled(Exception):
@@ -94,10 +101,15 @@ class Function:
     init error does in Lambda); the next call tries again."""
 
     def __init__(
-        self, name: str, load: Callable[[str], Handler], concurrency: int = DEFAULT_CONCURRENCY
+        self,
+        name: str,
+        load: Callable[[str], Handler],
+        concurrency: int = DEFAULT_CONCURRENCY,
+        timeout_seconds: float = 29.0,
     ):
         self.name = name
         self.concurrency = concurrency
+        self.timeout_seconds = timeout_seconds  # what its invocations' context says
         self._load = load
         self._numbers = itertools.count(1)
         self._idle: list[ExecutionEnvironment] = []  # the one used last at the end
@@ -181,7 +193,7 @@ def load_functions(provisioned: Provisioned) -> dict[str, Function]:
     """
     lambda_fidelity.apply()
     template = provisioned.template
-    functions = template.resources("AWS::Serverless::Function")
+    functions = template.functions()
     environments = {logical_id: provisioned.environment(logical_id) for logical_id in functions}
     for environment in environments.values():
         os.environ.update(environment)
@@ -190,6 +202,7 @@ def load_functions(provisioned: Provisioned) -> dict[str, Function]:
             logical_id,
             _loader(logical_id, template, environments[logical_id]),
             concurrency=_concurrency(logical_id, provisioned),
+            timeout_seconds=_timeout(logical_id, provisioned),
         )
         for logical_id in functions
     }
@@ -212,12 +225,28 @@ def _concurrency(logical_id: str, provisioned: Provisioned) -> int:
     return int(value)
 
 
+def _timeout(logical_id: str, provisioned: Provisioned) -> float:
+    template = provisioned.template
+    globals_ = template.body.get("Globals", {}).get("Function", {})
+    image = "PackageType" in template.properties(logical_id)  # no SAM Globals for it
+    timeout = template.properties(logical_id).get(
+        "Timeout", None if image else globals_.get("Timeout")
+    )
+    return float(provisioned.resolve(timeout) or 3)  # Lambda's default: 3 s
+
+
 def _loader(
     logical_id: str, template: Template, environment: Mapping[str, str]
 ) -> Callable[[str], Handler]:
     props = template.properties(logical_id)
-    module_name, _, attribute = str(props["Handler"]).rpartition(".")
-    path = ROOT / str(props["CodeUri"]) / f"{module_name}.py"
+    if props.get("PackageType") == "Image":
+        # A container image's handler, as its runtime client is told (``module.attribute``
+        # of the image's Python path, which is the repository's root here).
+        module_path, _, attribute = str(props["ImageConfig"]["Command"][0]).rpartition(".")
+        path = ROOT / f"{module_path.replace('.', '/')}.py"
+    else:
+        module_name, _, attribute = str(props["Handler"]).rpartition(".")
+        path = ROOT / str(props["CodeUri"]) / f"{module_name}.py"
 
     def load(name: str) -> Handler:
         with _COLD_START:

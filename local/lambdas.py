@@ -102,7 +102,8 @@ def _handler_not_found(event: Any, context: LambdaContext) -> Any:
 
 def _call(handler: Handler, name: str, event: Any, response_headers: dict[str, str]) -> bytes:
     try:
-        result = handler(event, LambdaContext(name))
+        timeout = float(getattr(handler, "timeout_seconds", 29.0))  # a local Function's
+        result = handler(event, LambdaContext(name, timeout_seconds=timeout))
     except Exception as error:
         LOG.info("Lambda function %s raised %s", name, type(error).__name__, exc_info=True)
         error_type = type(error).__name__

@@ -64,6 +64,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (  # noqa: E501
     StateTaskServiceEcs,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (  # noqa: E501
+    StateTaskServiceLambda,
+)
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, HeartbeatEndpoint
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
@@ -420,6 +423,51 @@ def _evaluate_with_timeout(self: ExecutionState, env: Environment) -> None:
             raise
 
 
+_original_lambda_eval_service_task = original(StateTaskServiceLambda, "_eval_service_task")
+# How often a Lambda step whose invocation has not returned looks at its execution's status.
+_LAMBDA_WATCH_SECONDS = 0.05
+
+
+class _ExecutionEnded(Exception):
+    """The execution ended while its Lambda step's invocation ran on (not a step error:
+    ``_evaluate_with_timeout`` drops it)."""
+
+
+def _lambda_eval_service_task(
+    self: StateTaskServiceLambda,
+    env: Environment,
+    resource_runtime_part: Any,
+    normalised_parameters: dict[str, Any],
+    state_credentials: Any,
+) -> None:
+    """A ``lambda:invoke`` step leaves its invocation running when its execution ends.
+
+    moto's ``StateTaskServiceLambda._eval_service_task`` waits for the invocation to return,
+    whatever happens to the execution: a StopExecution meanwhile leaves the execution RUNNING
+    until the function returns. AWS marks it ABORTED at once, and the invocation runs on
+    by itself (the runner's function finds out with DescribeExecution: runner/lambda_handler.py).
+    """
+    done = threading.Event()
+    raised: list[BaseException] = []
+
+    def invoke() -> None:
+        try:
+            _original_lambda_eval_service_task(
+                self, env, resource_runtime_part, normalised_parameters, state_credentials
+            )
+        except BaseException as error:  # handed to the step below, as moto raises it
+            raised.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=invoke, name="lambda-invoke", daemon=True).start()
+    while not done.wait(_LAMBDA_WATCH_SECONDS):
+        if _execution_over(env):
+            raise _ExecutionEnded("the execution ended while its Lambda function ran")
+    if raised:
+        raise raised[0]
+
+
 def _send_task_failure(self: StepFunctionResponse) -> EmptyResult:
     """``StepFunctionResponse.send_task_failure`` never reads ``cause``; AWS keeps it."""
     backend = self.stepfunction_backend
@@ -475,6 +523,7 @@ PATCHES: tuple[tuple[type, str, Callable[..., Any]], ...] = (
     (StateTaskServiceEcs, "_eval_service_task", _ecs_eval_service_task),
     (StateTaskServiceEcs, "_build_sync_resolver", _ecs_build_sync_resolver),
     (StateTaskServiceEcs, "_eval_sync", _ecs_eval_sync),
+    (StateTaskServiceLambda, "_eval_service_task", _lambda_eval_service_task),
     (Environment, "set_stop", _set_stop),
     (Environment, "set_timed_out", _set_timed_out),
     (ExecutionState, "_evaluate_with_timeout", _evaluate_with_timeout),

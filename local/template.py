@@ -79,8 +79,19 @@ class Template:
     def properties(self, logical_id: str) -> dict[str, Any]:
         return dict(self.body["Resources"][logical_id].get("Properties", {}))
 
+    def functions(self) -> dict[str, dict[str, Any]]:
+        """SAM's functions and the container-image functions (``AWS::Lambda::Function``,
+        ``PackageType: Image``), by logical id."""
+        images = {
+            name: resource
+            for name, resource in self.resources("AWS::Lambda::Function").items()
+            if resource.get("Properties", {}).get("PackageType") == "Image"
+        }
+        return self.resources("AWS::Serverless::Function") | images
+
     def function_environment(self, logical_id: str) -> dict[str, Any]:
-        globals_ = self.body.get("Globals", {}).get("Function", {})
+        sam = self.body["Resources"][logical_id]["Type"] == "AWS::Serverless::Function"
+        globals_ = self.body.get("Globals", {}).get("Function", {}) if sam else {}
         merged = dict(globals_.get("Environment", {}).get("Variables", {}))
         own = self.properties(logical_id).get("Environment", {}).get("Variables", {})
         merged.update(own)
@@ -154,6 +165,7 @@ class Provisioned:
         name = self.refs[logical_id]
         arns = {
             "AWS::Serverless::Function": lambda: self._arn("lambda", f"function:{name}"),
+            "AWS::Lambda::Function": lambda: self._arn("lambda", f"function:{name}"),
             "AWS::ECS::Cluster": lambda: self._arn("ecs", f"cluster/{name}"),
             "AWS::S3::Bucket": lambda: f"arn:aws:s3:::{name}",
             "AWS::DynamoDB::Table": lambda: self._arn("dynamodb", f"table/{name}"),

@@ -9,7 +9,9 @@ package take most of a second of CPU to import, and the first image lives only u
 """
 
 import os
+import signal
 import sys
+import threading
 
 from runner.process import (
     forbid_inspection,
@@ -17,15 +19,26 @@ from runner.process import (
     restart_with_clean_environment,
 )
 
+# A cancel that comes while the runner restarts or loads the phase's modules (a second or
+# more) is remembered, not fatal: SIGTERM's default would end the runner with no result.json
+# for the workflow to read. The signals are blocked across the restart (a signal mask
+# survives execve) until the restarted image has its handler.
+_CANCEL_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
 
 def main() -> int:
     environment = handed_over_environment(sys.argv)
     if environment is None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _CANCEL_SIGNALS)
         restart_with_clean_environment(os.environ)
+    canceled = threading.Event()
+    for signum in _CANCEL_SIGNALS:
+        signal.signal(signum, lambda signum, frame: canceled.set())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _CANCEL_SIGNALS)  # one sent meanwhile: now
     forbid_inspection()
     from runner import phase  # after the restart: see the docstring
 
-    return phase.run(environment)
+    return phase.run(environment, canceled)
 
 
 if __name__ == "__main__":

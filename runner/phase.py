@@ -41,8 +41,9 @@ _MAX_MESSAGE = 2000
 _TERRAFORM_KEPT = ("PATH", "LANG", "LC_ALL")
 
 
-def run(environment: dict[str, str]) -> int:
-    """Run the phase the runner's handed-over ``environment`` describes; its exit code."""
+def run(environment: dict[str, str], canceled_before: threading.Event | None = None) -> int:
+    """Run the phase the runner's handed-over ``environment`` describes; its exit code.
+    ``canceled_before``: set if a cancel (SIGTERM) came before the phase began."""
     try:
         settings = RunnerSettings.from_env(environment)
     except ValidationError as error:
@@ -56,7 +57,7 @@ def run(environment: dict[str, str]) -> int:
     log = LogStreamer(artifacts.put, log_prefix(settings.run_id, settings.phase), Masker())
     terraform = Terraform(find_terraform(settings.terraform_binary), log)
     git = Terraform(vcs.GIT_COMMAND, log, vcs.git_chdir)  # run and interrupted as Terraform is
-    canceled = threading.Event()
+    canceled = canceled_before if canceled_before is not None else threading.Event()
 
     def on_cancel(signum: int, frame: FrameType | None) -> None:
         canceled.set()

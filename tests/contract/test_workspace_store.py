@@ -54,6 +54,20 @@ def test_an_update_changes_and_removes_fields(stores: Stores):
     assert stores.workspaces.update(workspace("ws-9"), {"description": "x"}, later) is None
 
 
+def test_the_executor_and_phase_timeout_are_kept_and_return_to_their_defaults(stores: Stores):
+    current = workspace("ws-1", "alpha", execution="lambda", phase_timeout_seconds=300)
+    stores.workspaces.create(current)
+    assert stores.workspaces.get("ws-1") == current
+    later = NOW + timedelta(seconds=3)
+
+    back = stores.workspaces.update(
+        current, {"execution": "fargate", "phase_timeout_seconds": None}, later
+    )
+
+    assert back is not None and (back.execution, back.phase_timeout_seconds) == ("fargate", None)
+    assert stores.workspaces.get("ws-1") == back
+
+
 def test_an_external_id_is_refused_on_a_workspace_without_a_role(stores: Stores):
     current = workspace()
     stores.workspaces.create(current)

@@ -96,8 +96,10 @@ def released(client: ApiClient, workspace_id: str) -> dict[str, Any]:
     return wait_for(free, f"workspace {workspace_id} to be released")
 
 
-def new_workspace(client: ApiClient, name: str, files: dict[str, str]) -> str:
-    workspace_id = str(client.post("/workspaces", {"name": name}).json()["id"])
+def new_workspace(client: ApiClient, name: str, files: dict[str, str], **settings: Any) -> str:
+    reply = client.post("/workspaces", {"name": name, **settings})
+    assert reply.status == 201, reply.body
+    workspace_id = str(reply.json()["id"])
     upload_configuration(client, None, workspace_id, files)  # type: ignore[arg-type]
     return workspace_id
 
@@ -221,6 +223,48 @@ def synced_inventory(client: ApiClient, workspace_id: str, serial: int) -> dict[
     return wait_for(synced, f"the inventory of state serial {serial}")
 
 
+def lambda_phases(platform: LocalPlatform, run_id: str) -> list[str]:
+    """The phases the run's execution ran in the runner's Lambda function, in order."""
+    sfn = boto3.client("stepfunctions")
+    machine = platform.provisioned.refs["RunStateMachine"]
+    arn = WorkflowClient(machine, confirmation_timeout_seconds=60).execution_arn(run_id)
+    wait_for(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", "its end")
+    function = platform.provisioned.refs["RunnerFunction"]
+    phases = []
+    for event in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]:
+        details: dict[str, Any] = dict(event.get("taskScheduledEventDetails") or {})
+        parameters = json.loads(details.get("parameters") or "{}")
+        if details.get("resourceType") == "lambda" and function in parameters["FunctionName"]:
+            phases.append(parameters["Payload"]["runner"]["phase"])
+    return phases
+
+
+def test_a_lambda_workspace_applies_and_destroys_in_the_runners_function(platform, admin):
+    ws = new_workspace(admin, "quick", COUNTED, execution="lambda", phase_timeout_seconds=300)
+
+    run_id = start_run(admin, ws, auto_apply=True)
+    applied = run_status(admin, run_id, ENDED)
+
+    assert applied["status"] == "applied", applied["error"]
+    assert (task_starts(platform, run_id), lambda_phases(platform, run_id)) == (
+        [],
+        ["plan", "apply"],
+    )
+    state = admin.get(f"/workspaces/{ws}/current-state-version").json()
+    assert state["outputs"]["names"]["value"] == ["a", "b"]
+    assert "Apply complete! Resources: 2 added" in full_log(admin, run_id, "apply")
+    released(admin, ws)
+
+    destroy = start_run(admin, ws, auto_apply=True, is_destroy=True)
+    destroyed = run_status(admin, destroy, ENDED)
+
+    assert destroyed["status"] == "applied", destroyed["error"]
+    assert destroyed["resource_destructions"] == 2
+    assert lambda_phases(platform, destroy) == ["plan", "apply"]
+    assert admin.get(f"/workspaces/{ws}/current-state-version").json()["outputs"] == {}
+    released(admin, ws)
+
+
 def test_plan_only_run_finishes_without_locking_or_queueing(platform, admin):
     ws = new_workspace(admin, "speculative", SIMPLE_CONFIGURATION)
     admin.post(f"/workspaces/{ws}/actions/lock", {"reason": "a user holds it"})
@@ -307,8 +351,9 @@ def test_a_lock_taken_by_a_user_during_the_plan_errors_the_run(admin):
     assert_error(admin.get(f"/workspaces/{ws}/current-state-version"), 404)
 
 
-def test_cancel_during_apply_keeps_the_partial_state_and_leaves_nothing_running(admin):
-    ws = new_workspace(admin, "cancel-me", SLOW_APPLY)
+@pytest.mark.parametrize("execution", ["fargate", "lambda"])
+def test_cancel_during_apply_keeps_the_partial_state_and_leaves_nothing_running(admin, execution):
+    ws = new_workspace(admin, f"cancel-me-{execution}", SLOW_APPLY, execution=execution)
     run_id = start_run(admin, ws, auto_apply=True)
     run_status(admin, run_id, {"applying"})
     wait_for(

@@ -19,6 +19,7 @@ _ABSENT: dict[str, Any] = {
     "aws_session_duration": DEFAULT_SESSION_DURATION,
     "execution_mode": "remote",
     "tags": {},
+    "execution": "fargate",
 }
 _UPDATABLE = (
     "name",
@@ -32,6 +33,8 @@ _UPDATABLE = (
     "aws_session_duration",
     "execution_mode",
     "tags",
+    "execution",
+    "phase_timeout_seconds",
 )
 
 

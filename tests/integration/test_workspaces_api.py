@@ -487,3 +487,60 @@ def test_an_external_id_is_not_written_onto_a_role_removed_meanwhile(aws, writer
 
     current = writer.get(f"/workspaces/{workspace['id']}").json()
     assert current["aws_role_arn"] is None and current["aws_external_id"] is None
+
+
+def test_execution_is_fargate_unless_lambda_is_chosen_and_reads_back(aws, writer):
+    plain = create(writer, "on-fargate")
+    quick = create(writer, "on-lambda", execution="lambda", phase_timeout_seconds=300)
+
+    assert (plain["execution"], plain["phase_timeout_seconds"]) == ("fargate", None)
+    assert (quick["execution"], quick["phase_timeout_seconds"]) == ("lambda", 300)
+    store = DynamoWorkspaceStore(aws.refs["WorkspacesTable"])
+    stored = store.get(quick["id"])
+    assert stored is not None and stored.execution == "lambda"
+    assert writer.get(f"/workspaces/{quick['id']}").json() == quick
+    back = writer.patch(f"/workspaces/{quick['id']}", {"execution": "fargate"}).json()
+    assert back["execution"] == "fargate" and back["phase_timeout_seconds"] == 300
+    longer = writer.patch(f"/workspaces/{quick['id']}", {"phase_timeout_seconds": 3600}).json()
+    assert longer["phase_timeout_seconds"] == 3600
+    assert (
+        writer.patch(f"/workspaces/{quick['id']}", {"phase_timeout_seconds": None}).json()[
+            "phase_timeout_seconds"
+        ]
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"execution": "ecs"}, "/execution"),
+        ({"execution": "Lambda"}, "/execution"),
+        ({"execution": None}, "/execution"),
+        ({"phase_timeout_seconds": 59}, "/phase_timeout_seconds"),
+        ({"phase_timeout_seconds": 3601}, "/phase_timeout_seconds"),
+        ({"phase_timeout_seconds": "600"}, "/phase_timeout_seconds"),
+        # Phases longer than the Lambda executor allows (LambdaRunnerTimeoutSeconds, 600).
+        ({"execution": "lambda", "phase_timeout_seconds": 601}, "/phase_timeout_seconds"),
+    ],
+)
+def test_bad_execution_settings_are_422_naming_the_field(writer, body, pointer):
+    assert_error(writer.post("/workspaces", {"name": "quick", **body}), 422, pointer)
+    assert all_workspaces(writer) == []
+
+    workspace = create(writer, "steady")
+    assert_error(writer.patch(f"/workspaces/{workspace['id']}", body), 422, pointer)
+    assert writer.get(f"/workspaces/{workspace['id']}").json() == workspace
+
+
+def test_a_workspace_with_long_phases_cannot_move_to_lambda_until_they_fit(writer):
+    workspace = create(writer, "long-applies", phase_timeout_seconds=1800)
+    path = f"/workspaces/{workspace['id']}"
+
+    error = assert_error(writer.patch(path, {"execution": "lambda"}), 422, "/execution")
+
+    assert "1800 s" in error["detail"] and "600 s" in error["detail"]
+    assert writer.get(path).json() == workspace
+    fits = writer.patch(path, {"execution": "lambda", "phase_timeout_seconds": 600})
+    assert fits.status == 200 and fits.json()["execution"] == "lambda"
+    assert_error(writer.patch(path, {"phase_timeout_seconds": 900}), 422, "/phase_timeout_seconds")

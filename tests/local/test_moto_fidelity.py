@@ -46,6 +46,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (  # noqa: E501
     StateTaskServiceEcs,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (  # noqa: E501
+    StateTaskServiceLambda,
+)
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
@@ -59,6 +62,7 @@ from tests.local.test_workflows import (
     TERMINATES_ON_SIGTERM,
     ecs_workflow,
     event_types,
+    lambda_phase_workflow,
     token_workflow,
 )
 
@@ -393,6 +397,31 @@ def test_moto_still_leaves_the_ecs_task_of_a_stopped_execution_running(
         local_aws.ecs.stop_task(cluster=cluster, task=task)
     assert len(running) == 1 and not signalled, still_needed(
         "StateTaskServiceEcs._eval_sync", "leaves a stopped execution's ECS task running"
+    )
+
+
+def test_moto_still_keeps_a_stopped_execution_running_while_its_lambda_invocation_runs(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, StateTaskServiceLambda, "_eval_service_task")
+    released = threading.Event()
+
+    def phase(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        released.wait(DEADLINE)
+        return {}
+
+    execution = local_aws.start(lambda_phase_workflow(local_aws, phase))
+    try:
+        wait_until(lambda: "TaskStarted" in event_types(local_aws, execution))
+        local_aws.sfn.stop_execution(executionArn=execution)
+        time.sleep(0.5)  # ten looks of the patch's at the execution's status
+        status = local_aws.sfn.describe_execution(executionArn=execution)["status"]
+    finally:
+        released.set()
+    assert local_aws.wait_for_end(execution)["status"] == "ABORTED"
+    assert status == "RUNNING", still_needed(
+        "StateTaskServiceLambda._eval_service_task",
+        "keeps a stopped execution RUNNING until its Lambda invocation returns",
     )
 
 

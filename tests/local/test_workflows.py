@@ -272,6 +272,81 @@ def test_the_runner_an_execution_may_have_left_is_its_last_task_until_that_has_s
     assert marker.read_text() == "term"  # it stopped because its container did
 
 
+def lambda_phase_workflow(local: Local, handler: Any) -> Any:
+    """A phase in the runner's Lambda function as the run workflow names it (a state of
+    ``runner_tasks.LAMBDA_RUNNER_STATES``), then a state after it."""
+    name = local.function(handler)
+    return {
+        "StartAt": "PlanRunInLambda",
+        "States": {
+            "PlanRunInLambda": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {
+                    "FunctionName": name,
+                    "Payload": {"runner.$": "$", "execution_arn.$": "$$.Execution.Id"},
+                },
+                "ResultPath": None,
+                "Next": "After",
+            },
+            "After": {"Type": "Pass", "End": True},
+        },
+    }
+
+
+def test_a_phase_in_lambda_is_a_runner_left_until_the_execution_moves_on(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner_tasks, "stepfunctions_client", lambda: local_aws.sfn)
+    called: queue.Queue[dict[str, Any]] = queue.Queue()
+    released = threading.Event()
+
+    def phase(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        called.put(event)
+        released.wait(10)
+        return {"status": "succeeded"}
+
+    execution = local_aws.start(lambda_phase_workflow(local_aws, phase), {"run_id": "run-1"})
+    event = called.get(timeout=10)
+    tasks = runner_tasks.EcsRunnerTasks()
+
+    assert event == {"runner": {"run_id": "run-1"}, "execution_arn": execution}
+    assert tasks.any_running(execution) is True
+    released.set()
+    assert local_aws.wait_for_end(execution)["status"] == "SUCCEEDED"
+    assert tasks.any_running(execution) is False
+
+
+def test_a_phase_in_lambda_sees_its_execution_stopped_and_is_awaited_after_it(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancel stops the execution while its Lambda invocation runs on: the runner's
+    function learns it from DescribeExecution (runner.lambda_handler), and the reconcile
+    still counts its runner as running."""
+    from runner import lambda_handler
+
+    monkeypatch.setattr(runner_tasks, "stepfunctions_client", lambda: local_aws.sfn)
+    for name, value in local_aws.moto.environment().items():
+        monkeypatch.setenv(name, value)
+    saw: queue.Queue[str] = queue.Queue()
+
+    def phase(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        still_running = lambda_handler._execution_running(event["execution_arn"])
+        deadline = time.monotonic() + 10
+        while still_running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        saw.put("running" if still_running() else "ended")
+        return {"status": "canceled"}
+
+    execution = local_aws.start(lambda_phase_workflow(local_aws, phase))
+    wait_until(lambda: "TaskStarted" in event_types(local_aws, execution))
+    local_aws.sfn.stop_execution(executionArn=execution)
+
+    assert saw.get(timeout=15) == "ended"
+    assert local_aws.wait_for_end(execution)["status"] == "ABORTED"
+    assert runner_tasks.EcsRunnerTasks().any_running(execution) is True
+
+
 def test_a_token_task_resumed_from_another_thread(local_aws: Local) -> None:
     tokens: queue.Queue[dict[str, Any]] = queue.Queue()
     execution = local_aws.start(token_workflow(local_aws, tokens), {"run": "run-1"})

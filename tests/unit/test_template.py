@@ -24,6 +24,7 @@ from iacp.settings import (
     WorkflowSettings,
 )
 from local.template import Template
+from runner import lambda_handler
 from runner.settings import RunnerSettings
 
 TEMPLATE = Template.load()
@@ -274,7 +275,95 @@ def test_the_workflow_hands_the_runner_every_setting_the_workflow_function_gives
     assert states[task]["TimeoutSecondsPath"] == "$.runner.timeout_seconds"
     runner_names = {name: field.alias for name, field in RunnerSettings.model_fields.items()}
     given.remove("timeout_seconds")
+    given.remove("execution")  # the workflow's choice of executor, not a runner setting
     assert passed == {runner_names[name]: f"$.runner.{name}" for name in given}
+    # In Lambda, the runner gets the whole input: its handler names it as the task does.
+    assert states[f"{task}InLambda"]["Parameters"]["Payload"]["runner.$"] == "$.runner"
+    assert set(RunnerInput.model_fields) - {"timeout_seconds", "execution"} <= set(
+        lambda_handler._VARIABLES
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "choice", "task", "after"),
+    [
+        ("StartPlan", "PlanWhere?", "PlanRun", "PreparePostPlanTasks"),
+        ("StartApply", "ApplyWhere?", "ApplyRun", "RecordApply"),
+    ],
+)
+def test_a_phase_runs_in_lambda_only_for_execution_lambda_and_fails_as_an_ecs_phase(
+    start, choice, task, after
+):
+    states = json.loads(Path("statemachine/run.asl.json").read_text())["States"]
+    in_lambda = states[f"{task}InLambda"]
+
+    assert states[start]["Next"] == choice
+    assert states[choice]["Default"] == task
+    assert states[choice]["Choices"] == [
+        {"Variable": "$.runner.execution", "StringEquals": "lambda", "Next": f"{task}InLambda"}
+    ]
+    assert in_lambda["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert in_lambda["Parameters"]["FunctionName"] == "${RunnerFunctionArn}"
+    assert in_lambda["Next"] == states[task]["Next"] == after
+    # Retried only when Lambda ran nothing (throttled), as ECS's only when it started nothing.
+    assert [r["ErrorEquals"] for r in in_lambda["Retry"]] == [["Lambda.TooManyRequestsException"]]
+    (catch,) = in_lambda["Catch"]
+    assert (catch["ErrorEquals"], catch["Next"]) == (["States.ALL"], "RunnerFunctionFailed")
+    marked = states["RunnerFunctionFailed"]
+    assert marked["Next"] == "HandleFailure" and marked["Parameters"]["executor"] == "lambda"
+    # The step outlasts the function (900 s), so the function's own end always comes first.
+    function = TEMPLATE.properties("RunnerFunction")
+    assert in_lambda["TimeoutSeconds"] > function["Timeout"]
+
+
+def test_the_runner_function_is_the_runner_image_with_the_lambda_runtime_client():
+    function = TEMPLATE.properties("RunnerFunction")
+    limit = TEMPLATE.body["Parameters"]["LambdaRunnerTimeoutSeconds"]
+
+    assert function["PackageType"] == "Image"
+    assert function["Code"]["ImageUri"] == {"Ref": "RunnerImage"}
+    assert function["ImageConfig"]["EntryPoint"] == ["python", "-m", "awslambdaric"]
+    handler = function["ImageConfig"]["Command"][0]
+    assert handler == "runner.lambda_handler.handler"
+    assert callable(lambda_handler.handler)
+    assert function["Architectures"] == ["arm64"]
+    assert 2048 <= function["MemorySize"] <= 3008
+    assert function["EphemeralStorage"]["Size"] >= 1024
+    # The phase's limit, and the time the runner keeps to stop Terraform, fit in Lambda's.
+    assert function["Timeout"] == 900
+    assert limit["MaxValue"] + lambda_handler.STOP_GRACE_SECONDS <= function["Timeout"]
+    assert (
+        WorkflowSettings.model_fields["lambda_runner_timeout_seconds"].metadata[1].le
+        == (limit["MaxValue"])
+    )
+    assert "awslambdaric==" in Path("runner/requirements.in").read_text()
+    dockerfile = Path("runner/Dockerfile").read_text()
+    assert "IACP_PROVIDER_CACHE=" in dockerfile and "TF_PLUGIN_CACHE_DIR=" in dockerfile
+
+
+def test_the_runner_functions_role_only_logs_and_reads_the_run_workflows_executions():
+    role = TEMPLATE.body["Resources"]["RunnerFunctionRole"]["Properties"]
+    (policy,) = role["Policies"]
+    statements = policy["PolicyDocument"]["Statement"]
+
+    assert "ManagedPolicyArns" not in role
+    assert {
+        tuple(sorted(s["Action"])) if isinstance(s["Action"], list) else (s["Action"],)
+        for s in statements
+    } == {
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        ("states:DescribeExecution",),
+    }
+    described = next(s for s in statements if s["Action"] == "states:DescribeExecution")
+    assert described["Resource"]["Fn::Sub"].endswith(":execution:${AWS::StackName}-run:*")
+    # The state machine may invoke it, and only it besides the workflow function.
+    machine = TEMPLATE.properties("RunStateMachine")
+    invoked = [
+        p["LambdaInvokePolicy"]["FunctionName"]
+        for p in machine["Policies"]
+        if "LambdaInvokePolicy" in p
+    ]
+    assert invoked == [{"Ref": "WorkflowFunction"}, {"Ref": "RunnerFunction"}]
 
 
 def test_every_runner_phase_has_the_time_limit_its_start_gives():

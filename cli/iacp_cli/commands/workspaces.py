@@ -33,6 +33,16 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
         type=int,
         help="the role session's length, 900-3600 (default 3600)",
     )
+    create.add_argument(
+        "--execution",
+        choices=("fargate", "lambda"),
+        help="where plan and apply run: fargate (default), or lambda for short phases",
+    )
+    create.add_argument(
+        "--phase-timeout",
+        metavar="SECONDS",
+        help="how long each plan or apply may run, 60-3600 (default: the executor's limit)",
+    )
 
     verb(verbs, "list", "list the workspaces", common, list_workspaces, json_option=True)
 
@@ -63,6 +73,16 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
     update.add_argument("--description", metavar="TEXT")
     update.add_argument(
         "--working-directory", metavar="DIR", help="the configuration's directory to run in"
+    )
+    update.add_argument(
+        "--execution",
+        choices=("fargate", "lambda"),
+        help="where plan and apply run: fargate (default), or lambda for short phases",
+    )
+    update.add_argument(
+        "--phase-timeout",
+        metavar="SECONDS",
+        help="how long each plan or apply may run, 60-3600; 'default' for the executor's limit",
     )
 
     delete = verb(verbs, "delete", "delete a workspace and its variables", common, delete_workspace)
@@ -109,6 +129,7 @@ def create_workspace(args: argparse.Namespace, client: Client) -> int:
         body["aws_external_id"] = args.aws_external_id
     if args.aws_session_duration is not None:
         body["aws_session_duration"] = args.aws_session_duration
+    _execution_settings(args, body)
     workspace = client.post("/workspaces", body)
     if args.json:
         print_json(workspace)
@@ -170,6 +191,13 @@ def show_workspace(args: argparse.Namespace, client: Client) -> int:
             ("terraform version", workspace.get("terraform_version") or "the platform's default"),
             ("working directory", workspace.get("working_directory") or "."),
             ("auto-apply", workspace.get("auto_apply")),
+            ("execution", workspace.get("execution")),
+            (
+                "phase timeout",
+                f"{workspace['phase_timeout_seconds']} seconds"
+                if workspace.get("phase_timeout_seconds")
+                else "the executor's limit",
+            ),
             *role_fields,
             ("locked", locked),
             ("current run", workspace.get("current_run_id")),
@@ -202,10 +230,11 @@ def update_workspace(args: argparse.Namespace, client: Client) -> int:
         body["description"] = args.description
     if args.working_directory is not None:
         body["working_directory"] = args.working_directory
+    _execution_settings(args, body)
     if not body:  # argparse's usage error: its message, exit code 2
         args.usage_error(
             "nothing to change: give --terraform-version, --auto-apply or --no-auto-apply, "
-            "--description or --working-directory"
+            "--description, --working-directory, --execution or --phase-timeout"
         )
     ws = workspace_id(client, args.workspace)
     workspace = client.patch(f"/workspaces/{segment(ws)}", body)
@@ -237,3 +266,15 @@ def unlock_workspace(args: argparse.Namespace, client: Client) -> int:
         forced = " (forced)" if args.force else ""
         say(f"unlocked workspace {workspace['name']} ({workspace['id']}){forced}")
     return 0
+
+
+def _execution_settings(args: argparse.Namespace, body: JsonObject) -> None:
+    """--execution and --phase-timeout as the API takes them; a timeout that is not a
+    number goes as given, for the API to refuse by name."""
+    if args.execution is not None:
+        body["execution"] = args.execution
+    if args.phase_timeout is not None:
+        timeout = args.phase_timeout
+        body["phase_timeout_seconds"] = (
+            None if timeout == DEFAULT_VERSION else int(timeout) if timeout.isdigit() else timeout
+        )

@@ -91,6 +91,12 @@ class _Outbound(_EnvironmentSettings):
     )
 
 
+class _LambdaRunner(_EnvironmentSettings):
+    # The longest phase a workspace with execution lambda runs (LambdaRunnerTimeoutSeconds):
+    # under Lambda's 900 s, less the 60 s the runner keeps to stop Terraform gracefully.
+    lambda_runner_timeout_seconds: int = Field(600, ge=60, le=840)
+
+
 class AuthorizerSettings(_Tokens):
     pass
 
@@ -105,7 +111,7 @@ class RunSettings(
     """What every function that moves runs along needs (the API's run actions included)."""
 
 
-class WorkflowSettings(RunSettings):
+class WorkflowSettings(RunSettings, _LambdaRunner):
     """What the run workflow's own functions (steps, reconcile, execution sweep) need."""
 
     # The role whose narrowed sessions the runner gets (iacp.isolation).
@@ -114,7 +120,9 @@ class WorkflowSettings(RunSettings):
     runner_phase_timeout_seconds: int = Field(3600, ge=60, le=3600)
 
 
-class ApiSettings(RunSettings, _Tokens, _Resources, _NotificationDeliveries, _VcsSecrets):
+class ApiSettings(
+    RunSettings, _Tokens, _Resources, _NotificationDeliveries, _VcsSecrets, _LambdaRunner
+):
     inventory_queue_url: _Name
     # Empty: the URL each request came to (the API function cannot name its own API in
     # template.yaml without a dependency cycle).

@@ -47,11 +47,17 @@ from iacp.timestamps import utcnow
 from iacp.variables.handoff import seal_variables, variables_key
 from iacp.variables.service import RunVariable
 from iacp.vcs.models import codecommit_repository_of
+from iacp.workspaces.models import LAMBDA_MAX_PHASE_SECONDS, Execution, Workspace
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import WorkspaceStore
 
 # The error of a step that ran past its TimeoutSeconds (a runner phase past its limit).
 PHASE_TIMED_OUT = "States.Timeout"
+# What the workflow's RunnerFunctionFailed adds to the error of a phase that ran in the
+# runner's Lambda function, and the errors that function raises (runner/lambda_handler.py).
+LAMBDA_EXECUTOR = "lambda"
+LAMBDA_PHASE_FAILED = "RunnerPhaseFailed"
+LAMBDA_PHASE_TIMED_OUT = "RunnerPhaseTimedOut"
 
 
 class RunRef(BaseModel):
@@ -97,6 +103,9 @@ class RunnerInput(_RunnerPhase):
     workspace_role_external_id: str
     workspace_role_session_seconds: str  # a container's environment holds only strings
     plan_options: str = Field(description="The run's PlanOptions as JSON (the apply ignores them)")
+    execution: Execution = Field(
+        Execution.FARGATE, description="Where the phase runs (the workflow's choice)"
+    )
 
 
 class FetchInput(_RunnerPhase):
@@ -144,13 +153,16 @@ class RunWorkflow:
         runner_credentials: RunnerCredentialIssuer,
         variables_for: Callable[[Run, str | None], list[RunVariable]],
         phase_timeout_seconds: int = 3600,
+        lambda_phase_timeout_seconds: int = LAMBDA_MAX_PHASE_SECONDS,
         clock: Callable[[], datetime] = utcnow,
     ):
         """``vcs_credentials``: the secret holding a VCS connection's clone token, or '';
         ``variables_for``: a run's variables, unsealed: its workspace's, and its own (given
         sealed, as the run keeps them) overriding them;
-        ``phase_timeout_seconds``: how long a runner phase may run before it is stopped."""
+        ``phase_timeout_seconds``: how long a runner phase may run before it is stopped;
+        ``lambda_phase_timeout_seconds``: the same in the runner's Lambda function."""
         self._phase_timeout_seconds = phase_timeout_seconds
+        self._lambda_phase_timeout_seconds = lambda_phase_timeout_seconds
         self._runs = runs
         self._configurations = configurations
         self._vcs_credentials = vcs_credentials
@@ -309,16 +321,18 @@ class RunWorkflow:
             # Its commit never arrived: the version will not become usable by waiting.
             self._settle_unfetched(run)
         phase = run.runner_phase
-        if phase is not None and step.error.get("Error") == PHASE_TIMED_OUT:
+        in_lambda = step.error.get("executor") == LAMBDA_EXECUTOR
+        if phase is not None and step.error.get("Error") == PHASE_TIMED_OUT and not in_lambda:
             # Its task is being stopped, and the runner may still be saving what Terraform
             # wrote: the run ends now, but keeps its workspace until the reconcile of this
             # execution has seen the runner end and recorded its state (as a force-cancel).
+            # (A Lambda phase's step outlasts its function, whose runner has ended by then.)
+            limit, named = self._phase_limit_named(self._workspaces.get(run.workspace_id))
             error = RunError(
                 stage=phase.value,
                 message=(
-                    f"The {phase} phase ran longer than its limit of "
-                    f"{self._phase_timeout_seconds} s (RunnerPhaseTimeoutSeconds) and was "
-                    "stopped."
+                    f"The {phase} phase ran longer than its limit of {limit} s ({named}) and "
+                    "was stopped."
                 ),
             )
             self._finisher.end_before_runner(run, RunStatus.ERRORED, phase, "timed out", error)
@@ -342,6 +356,8 @@ class RunWorkflow:
         runner's report of its phase, else what ECS says about the container."""
         name = str(caught.get("Error", ""))
         cause = _json(caught.get("Cause"))
+        if caught.get("executor") == LAMBDA_EXECUTOR:
+            return self._explain_lambda(run, name, cause)
         if name in STEP_ERRORS:
             return RunError(
                 stage=STEP_ERRORS[name].stage, message=str(cause.get("errorMessage", name))
@@ -379,6 +395,40 @@ class RunWorkflow:
                 f"{reason}). The {phase} log has what it printed."
             ),
         )
+
+    def _explain_lambda(self, run: Run, name: str, cause: dict[str, Any]) -> RunError:
+        """A phase in the runner's Lambda function failed: the function has ended, and with
+        it the runner (runner/lambda_handler.py), so what the runner reported is final."""
+        phase = Phase.APPLY if run.status is RunStatus.APPLYING else Phase.PLAN
+        said = str(cause.get("errorMessage") or name or "unknown")
+        if name == LAMBDA_PHASE_TIMED_OUT:  # the runner was stopped as a cancel stops it
+            return RunError(stage=phase.value, message=said)
+        result = self._artifacts.result(run.id, phase)
+        if result is not None and result.error is not None:
+            return result.error
+        if name == LAMBDA_PHASE_FAILED:
+            return RunError(
+                stage=phase.value, message=f"{said} It left no result; the {phase} log has more."
+            )
+        return RunError(
+            stage=phase.value,
+            message=f"The runner's Lambda function failed in the {phase} phase ({name}): {said}",
+        )
+
+    def _phase_limit(self, workspace: Workspace | None) -> int:
+        return self._phase_limit_named(workspace)[0]
+
+    def _phase_limit_named(self, workspace: Workspace | None) -> tuple[int, str]:
+        """How long a phase of the workspace may run, and the setting that says so: its own
+        limit, if it has one, within its executor's."""
+        if workspace is not None and workspace.execution is Execution.LAMBDA:
+            limit, named = self._lambda_phase_timeout_seconds, "LambdaRunnerTimeoutSeconds"
+        else:
+            limit, named = self._phase_timeout_seconds, "RunnerPhaseTimeoutSeconds"
+        own = workspace.phase_timeout_seconds if workspace is not None else None
+        if own is not None and own < limit:
+            return own, "the workspace's phase_timeout_seconds"
+        return limit, named
 
     def _succeeded(self, run: Run, phase: Phase) -> PhaseResult:
         result = self._artifacts.result(run.id, phase)
@@ -427,7 +477,8 @@ class RunWorkflow:
             workspace_role_external_id=workspace.aws_external_id or "",
             workspace_role_session_seconds=str(workspace.aws_session_duration),
             plan_options=run.plan_options().model_dump_json(),
-            timeout_seconds=self._phase_timeout_seconds,
+            timeout_seconds=self._phase_limit(workspace),
+            execution=workspace.execution,
             **RunnerInput.of(self._runner_credentials.issue(scope)),
         )
 

@@ -75,6 +75,7 @@ def build_services(settings: ApiSettings) -> Services:
         workspace_store,
         connection_provider=vcs_connections.provider,
         on_deleted=forget_workspace,
+        lambda_phase_limit_seconds=settings.lambda_runner_timeout_seconds,
     )
     configurations = ConfigurationService(machinery.configurations, machinery.artifacts.objects)
     inventory = InventoryService(

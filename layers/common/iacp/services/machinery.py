@@ -120,6 +120,7 @@ class RunMachinery:
             RunnerCredentialIssuer(settings.runner_session_role_arn, settings.artifacts_bucket),
             self.variables_for,
             phase_timeout_seconds=settings.runner_phase_timeout_seconds,
+            lambda_phase_timeout_seconds=settings.lambda_runner_timeout_seconds,
         )
 
     def variables_for(self, run: Run, sealed_run_variables: str | None) -> list[RunVariable]:

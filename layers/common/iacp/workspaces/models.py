@@ -45,6 +45,34 @@ class ExecutionMode(StrEnum):
     LOCAL = "local"
 
 
+class Execution(StrEnum):
+    """Where a remote workspace's plan and apply phases run (docs/run-pipeline.md,
+    "Executors"): ``fargate``, an ECS Fargate task (the default, for phases of any length up
+    to RunnerPhaseTimeoutSeconds); ``lambda``, the runner's container-image Lambda function,
+    which starts faster but ends every phase at LambdaRunnerTimeoutSeconds."""
+
+    FARGATE = "fargate"
+    LAMBDA = "lambda"
+
+
+EXECUTION_DESCRIPTION = (
+    "Where plan and apply run: fargate (default; an ECS Fargate task) or lambda (the runner's "
+    "Lambda function: faster to start, each phase limited to the platform's "
+    "LambdaRunnerTimeoutSeconds, at most 840 s). Not the TFE API's execution-mode."
+)
+# Lambda ends an invocation at 900 s; the runner keeps 60 s of it to stop Terraform
+# gracefully and upload what it wrote, so no phase in Lambda may be given more than 840 s.
+LAMBDA_MAX_PHASE_SECONDS = 840
+PHASE_TIMEOUT_DESCRIPTION = (
+    "How long each of the workspace's plan and apply phases may run, in seconds (60-3600); "
+    "null: as long as its executor allows (fargate: RunnerPhaseTimeoutSeconds; lambda: "
+    "LambdaRunnerTimeoutSeconds). A phase past it is stopped gracefully (partial state kept). "
+    "With execution lambda it must fit the Lambda limit, or the request is refused (422)."
+)
+PhaseTimeoutSeconds = Annotated[
+    StrictInt, Field(ge=60, le=3600, description=PHASE_TIMEOUT_DESCRIPTION)
+]
+
 MAX_TAGS = 50
 TagKey = Annotated[
     str,
@@ -155,6 +183,8 @@ class Workspace(BaseModel):
     tags: dict[str, str] = Field(
         default_factory=dict, description="Key-value tags; a name-only tag has the value ''."
     )
+    execution: Execution = Field(Execution.FARGATE, description=EXECUTION_DESCRIPTION)
+    phase_timeout_seconds: int | None = Field(None, description=PHASE_TIMEOUT_DESCRIPTION)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -180,12 +210,15 @@ class WorkspaceCreate(_Input):
         ExecutionMode.REMOTE, description=EXECUTION_MODE_DESCRIPTION
     )
     tags: Tags = {}
+    execution: Execution = Field(Execution.FARGATE, description=EXECUTION_DESCRIPTION)
+    phase_timeout_seconds: PhaseTimeoutSeconds | None = None
 
 
 class WorkspaceUpdate(_Input):
     """Only the fields present change; ``terraform_version: null`` returns to the default,
     ``vcs: null`` disconnects the repository, ``aws_role_arn: null`` removes the role and
-    its external id, ``aws_session_duration: null`` returns to 3600."""
+    its external id, ``aws_session_duration: null`` returns to 3600,
+    ``phase_timeout_seconds: null`` to the executor's limit."""
 
     name: WorkspaceName | None = None
     description: Description | None = None
@@ -198,9 +231,17 @@ class WorkspaceUpdate(_Input):
     aws_session_duration: AwsSessionDuration | None = None
     execution_mode: ExecutionMode | None = Field(None, description=EXECUTION_MODE_DESCRIPTION)
     tags: Tags | None = Field(None, description="Replaces every tag; {} removes them all.")
+    execution: Execution | None = Field(None, description=EXECUTION_DESCRIPTION)
+    phase_timeout_seconds: PhaseTimeoutSeconds | None = None
 
     _not_null = not_nullable(
-        "name", "description", "working_directory", "auto_apply", "execution_mode", "tags"
+        "name",
+        "description",
+        "working_directory",
+        "auto_apply",
+        "execution_mode",
+        "tags",
+        "execution",
     )
 
 

@@ -16,6 +16,8 @@ from iacp.principal import Principal, Role
 from iacp.timestamps import utcnow
 from iacp.vcs.models import VcsProvider, WorkspaceVcs
 from iacp.workspaces.models import (
+    LAMBDA_MAX_PHASE_SECONDS,
+    Execution,
     LockRequest,
     Workspace,
     WorkspaceCreate,
@@ -46,8 +48,12 @@ class WorkspaceService:
         clock: Callable[[], datetime] = utcnow,
         connection_provider: ConnectionProvider = lambda connection_id: None,
         on_deleted: WorkspaceDeleted = lambda workspace_id: None,
+        lambda_phase_limit_seconds: int = LAMBDA_MAX_PHASE_SECONDS,
     ):
+        """``lambda_phase_limit_seconds``: the longest phase the Lambda executor runs (the
+        platform's LambdaRunnerTimeoutSeconds)."""
         self._store = store
+        self._lambda_phase_limit = lambda_phase_limit_seconds
         self._clock = clock
         self._connection_provider = connection_provider
         self._on_deleted = on_deleted
@@ -57,6 +63,9 @@ class WorkspaceService:
         principal.require_unlimited("create workspaces")
         self._check_vcs(request.vcs)
         _check_external_id(request.aws_role_arn, request.aws_external_id)
+        self._check_phase_limit(
+            request.execution, request.phase_timeout_seconds, "phase_timeout_seconds"
+        )
         now = self._clock()
         workspace = Workspace(
             id=new_id("ws"), created_at=now, updated_at=now, **request.model_dump()
@@ -107,6 +116,12 @@ class WorkspaceService:
         current = self._existing(workspace_id)
         self._check_vcs(request.vcs)
         changes = _with_role_rules(current, request.model_dump(include=request.model_fields_set))
+        self._check_phase_limit(
+            changes.get("execution", current.execution),
+            changes.get("phase_timeout_seconds", current.phase_timeout_seconds),
+            # The field the request changed is the one refused.
+            "phase_timeout_seconds" if "phase_timeout_seconds" in changes else "execution",
+        )
         updated = self._store.update(current, changes, self._clock())
         if updated is None:
             self._existing(workspace_id)
@@ -207,6 +222,22 @@ class WorkspaceService:
             raise InvalidInput(
                 "CodeCommit workspaces run on no tags: tag pushes do not reach the platform.",
                 pointer="/vcs/tags",
+            )
+
+    def _check_phase_limit(
+        self, execution: Execution, phase_timeout_seconds: int | None, field: str
+    ) -> None:
+        """A workspace whose phases may run longer than Lambda allows cannot run them in
+        Lambda: refused when it is set, not when a phase runs out (docs/run-pipeline.md)."""
+        if execution is not Execution.LAMBDA or phase_timeout_seconds is None:
+            return
+        if phase_timeout_seconds > self._lambda_phase_limit:
+            raise InvalidInput(
+                f"{field}: the workspace's phases may run {phase_timeout_seconds} s "
+                "(phase_timeout_seconds), longer than execution lambda allows "
+                f"({self._lambda_phase_limit} s, the platform's LambdaRunnerTimeoutSeconds); "
+                "lower phase_timeout_seconds or keep execution fargate.",
+                pointer=f"/{field}",
             )
 
     def _existing(self, workspace_id: str) -> Workspace:

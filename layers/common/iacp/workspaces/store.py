@@ -8,7 +8,8 @@ A workspace connected to a repository also carries ``vcs_connection_id`` and
 workspaces a push concerns. A workspace with an IAM role carries ``aws_role_arn`` and perhaps
 ``aws_external_id``, and ``aws_session_duration`` when it was set (absent: the default).
 ``execution_mode`` is stored when it is ``local`` (absent: ``remote``), ``tags`` (a map of
-strings) when there are any.
+strings) when there are any, ``execution`` when it is ``lambda`` (absent: ``fargate``),
+``phase_timeout_seconds`` when it is set.
 """
 
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,6 +28,7 @@ from iacp.timestamps import from_iso, to_iso
 from iacp.vcs.models import WorkspaceVcs, repository_key
 from iacp.workspaces.models import (
     DEFAULT_SESSION_DURATION,
+    Execution,
     ExecutionMode,
     Workspace,
     WorkspaceLock,
@@ -52,6 +54,8 @@ _UPDATABLE = (
     "aws_session_duration",
     "execution_mode",
     "tags",
+    "execution",
+    "phase_timeout_seconds",
 )
 
 
@@ -159,6 +163,9 @@ class DynamoWorkspaceStore:
             changes = {**changes, **_vcs_attributes(changes["vcs"])}
         if "execution_mode" in changes:
             changes = {**changes, "execution_mode": _stored_mode(changes["execution_mode"])}
+        if "execution" in changes:
+            lambda_ = changes["execution"] == Execution.LAMBDA
+            changes = {**changes, "execution": Execution.LAMBDA.value if lambda_ else None}
         if changes.get("tags") == {}:
             changes = {**changes, "tags": None}  # no tags: no attribute
         for field in (*_UPDATABLE, "name"):
@@ -372,6 +379,10 @@ def _item(workspace: Workspace) -> dict[str, Any]:
         item["execution_mode"] = workspace.execution_mode.value
     if workspace.tags:
         item["tags"] = dict(workspace.tags)
+    if workspace.execution is not Execution.FARGATE:
+        item["execution"] = workspace.execution.value
+    if workspace.phase_timeout_seconds is not None:
+        item["phase_timeout_seconds"] = workspace.phase_timeout_seconds
     return item
 
 
@@ -414,4 +425,8 @@ def _workspace(item: dict[str, Any]) -> Workspace:
         aws_session_duration=int(item.get("aws_session_duration", DEFAULT_SESSION_DURATION)),
         execution_mode=ExecutionMode(item.get("execution_mode", ExecutionMode.REMOTE)),
         tags={str(k): str(v) for k, v in (item.get("tags") or {}).items()},
+        execution=Execution(item.get("execution", Execution.FARGATE)),
+        phase_timeout_seconds=None
+        if item.get("phase_timeout_seconds") is None
+        else int(item["phase_timeout_seconds"]),
     )
