@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aws_xray_sdk.core.patcher import SUPPORTED_MODULES
+from aws_xray_sdk.core.patcher import SUPPORTED_MODULES  # type: ignore[import-untyped]
 
 from iacp.observability import TRACED_MODULES
 
