@@ -202,7 +202,9 @@ def serve(control: socket.socket) -> None:
     """Import the runner once, then fork a child per request until the backend hangs up."""
     forbid_inspection()  # the requests it reads hold the tasks' credentials
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from runner import phase  # what every child inherits, imported once
+    from runner import aws, phase  # what every child inherits, imported once
+
+    aws.load_service_models()
 
     selector = selectors.DefaultSelector()
     selector.register(control, selectors.EVENT_READ)
