@@ -273,9 +273,11 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
         if command == self.warm_command:
             try:
                 return self._warm_runner().start(environment, self.cwd, log)
-            except WarmRunnerGone as error:  # a fresh process instead; a new one next time
-                LOG.warning("warm runner unavailable, starting a fresh runner: %s", error)
+            except WarmRunnerGone as error:  # a fresh process; a new warm runner next time
+                LOG.warning("the warm runner is gone, starting a fresh runner: %s", error)
                 self._warm = None
+            except OSError as error:  # it could not be started, or could not fork
+                LOG.warning("no warm runner for this task, starting a fresh one: %s", error)
         return subprocess.Popen(  # noqa: S603 -- the platform's own command
             command,
             env=environment,
