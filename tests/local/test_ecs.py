@@ -352,9 +352,19 @@ def test_a_runner_task_is_a_fork_of_the_warm_runner_with_nothing_to_inspect(
     assert stopped["containers"][0]["exitCode"] == 137
     assert stopped["stopCode"] == "UserInitiated"
 
-    # A warm runner that dies is replaced for the next task.
-    os.kill(warm, signal.SIGKILL)
-    wait_until(lambda: not alive(warm))
+    # A warm runner that dies takes its running tasks with it, and is replaced for the next.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        environment = PLAN_ENVIRONMENT | {"AWS_ENDPOINT_URL": endpoint}
+        cluster, task = run_task(local_aws, family, environment)
+        assert select.select([silent], [], [], DEADLINE)[0], "the phase never called S3"
+        orphan = backend.process(task)
+        assert isinstance(orphan, WarmProcess)
+        os.kill(warm, signal.SIGKILL)
+        stopped = wait_stopped(local_aws, cluster, task)
+    assert stopped["containers"][0]["exitCode"] == 137
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    wait_until(lambda: not alive(orphan.pid) and not alive(warm))
     cluster, task = run_task(local_aws, family, {"IACP_PHASE": "plan"})
     stopped = wait_stopped(local_aws, cluster, task)
     assert stopped["containers"][0]["exitCode"] == 1
