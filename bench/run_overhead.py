@@ -9,7 +9,11 @@ round, alternating:
   runner as a real process): upload, plan, confirm, apply, until the run is ``applied``.
 
 For each size it prints the median of both, the overhead (their difference, in seconds) and
-the ratio, on lines ``overhead_s=... ratio=... size=...``. Run: ``make bench``.
+the ratio, on lines ``overhead_s=... ratio=... size=...``; then where a platform run's time
+goes, on lines ``transitions size=...``: the median seconds between the statuses the run is
+seen in (polled every ``--poll`` seconds), and of the runner's two ECS tasks themselves
+(``plan_task``, ``apply_task``: from the task's start to its stop, as local ECS records
+them). Run: ``make bench``.
 """
 
 import argparse
@@ -19,7 +23,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
+
+import boto3
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
@@ -66,33 +74,100 @@ def raw_terraform(size: int, rc_file: Path) -> float:
         return time.perf_counter() - started
 
 
-def platform_run(client: ApiClient, size: int, round_number: int) -> float:
+# What a plan, confirm and apply run goes through, and the spans printed (from, to).
+SPANS = (
+    ("post", "planning"),
+    ("planning", "planned"),
+    ("apply", "applying"),
+    ("applying", "applied"),
+)
+
+
+def platform_run(
+    client: ApiClient, size: int, round_number: int, poll: float
+) -> tuple[float, str, dict[str, float]]:
+    """The run's seconds, its id, and when (seconds from its start) each status was first
+    seen, with ``post`` and ``apply`` for the two requests."""
     started = time.perf_counter()
     workspace = client.post("/workspaces", {"name": f"bench-{size}-{round_number}"}).json()["id"]
     upload_configuration(client, None, workspace, configuration(size))  # type: ignore[arg-type]
+    seen = {"post": time.perf_counter() - started}
     run_id = client.post(f"/workspaces/{workspace}/runs", {}).json()["id"]
-    wait(client, run_id, "planned")
+    wait(client, run_id, "planned", started, seen, poll)
+    seen["apply"] = time.perf_counter() - started
     client.post(f"/runs/{run_id}/actions/apply")
-    wait(client, run_id, "applied")
-    return time.perf_counter() - started
+    wait(client, run_id, "applied", started, seen, poll)
+    return time.perf_counter() - started, run_id, seen
 
 
-def wait(client: ApiClient, run_id: str, status: str, timeout: float = 300) -> None:
+def wait(
+    client: ApiClient,
+    run_id: str,
+    status: str,
+    started: float,
+    seen: dict[str, float],
+    poll: float,
+    timeout: float = 300,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = client.get(f"/runs/{run_id}").json()
+        seen.setdefault(run["status"], time.perf_counter() - started)
         if run["status"] == status:
             return
         if run["status"] in ("errored", "canceled", "discarded", "planned_and_finished"):
             raise RuntimeError(f"run {run_id} ended {run['status']}: {run['error']}")
-        time.sleep(0.05)
+        time.sleep(poll)
     raise TimeoutError(f"run {run_id} did not reach {status}")
+
+
+def task_seconds(platform: LocalPlatform) -> dict[tuple[str, str], float]:
+    """(run id, phase) → seconds from the runner task's start to its stop."""
+    ecs = boto3.client("ecs")
+    cluster = platform.provisioned.refs["RunnerCluster"]
+    arns = [
+        arn
+        for page in ecs.get_paginator("list_tasks").paginate(
+            cluster=cluster, desiredStatus="STOPPED"
+        )
+        for arn in page["taskArns"]
+    ]
+    seconds: dict[tuple[str, str], float] = {}
+    for first in range(0, len(arns), 100):
+        for task in ecs.describe_tasks(cluster=cluster, tasks=arns[first : first + 100])["tasks"]:
+            environment = {
+                variable["name"]: variable["value"]
+                for override in task["overrides"]["containerOverrides"]
+                for variable in override.get("environment", [])
+            }
+            began: datetime | None = task.get("startedAt")
+            ended: datetime | None = task.get("stoppedAt")
+            if began and ended and "IACP_RUN_ID" in environment:
+                key = (environment["IACP_RUN_ID"], environment["IACP_PHASE"])
+                seconds[key] = (ended - began).total_seconds()
+    return seconds
+
+
+def where_it_goes(
+    platform: LocalPlatform, runs: list[tuple[str, dict[str, float]]]
+) -> dict[str, float]:
+    spans: dict[str, list[float]] = defaultdict(list)
+    tasks = task_seconds(platform)
+    for run_id, seen in runs:
+        for begin, end in SPANS:
+            if begin in seen and end in seen:
+                spans[f"{begin}->{end}"].append(seen[end] - seen[begin])
+        for phase in ("plan", "apply"):
+            if (run_id, phase) in tasks:
+                spans[f"{phase}_task"].append(tasks[run_id, phase])
+    return {name: statistics.median(values) for name, values in spans.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 500])
+    parser.add_argument("--poll", type=float, default=0.05, help="seconds between status reads")
     args = parser.parse_args()
     with LocalPlatform(prefix="iacp-bench") as platform:
         store = DynamoTokenStore(platform.provisioned.refs["TokensTable"])
@@ -101,15 +176,24 @@ def main() -> None:
         rc_file = platform.work_dir / "terraform.rc"
         for size in args.sizes:
             raw, full = [], []
-            platform_run(client, size, -1)  # warm-up: first imports, first init
+            runs: list[tuple[str, dict[str, float]]] = []
+            platform_run(client, size, -1, args.poll)  # warm-up: first imports, first init
             for round_number in range(args.rounds):
                 raw.append(raw_terraform(size, rc_file))
-                full.append(platform_run(client, size, round_number))
+                seconds, run_id, seen = platform_run(client, size, round_number, args.poll)
+                full.append(seconds)
+                runs.append((run_id, seen))
             raw_median, full_median = statistics.median(raw), statistics.median(full)
             print(
                 f"overhead_s={full_median - raw_median:.2f} ratio={full_median / raw_median:.2f} "
                 f"size={size} raw_median_s={raw_median:.2f} platform_median_s={full_median:.2f} "
                 f"rounds={args.rounds}",
+                flush=True,
+            )
+            spans = where_it_goes(platform, runs)
+            print(
+                f"transitions size={size} "
+                + " ".join(f"{name}={value:.2f}" for name, value in spans.items()),
                 flush=True,
             )
 

@@ -28,6 +28,7 @@ from local.queues import QueuePoller, read_queue_sources
 from local.schedules import Scheduler, read_schedules
 from local.streams import StreamPoller, read_stream_sources
 from local.template import ACCOUNT, REGION, Provisioned, Template
+from local.warm_runner import WarmProcess
 from runner.terraform import find_terraform
 
 RUNNER_COMMAND = [sys.executable, "-m", "runner.main"]
@@ -110,6 +111,7 @@ class LocalPlatform:
             self._runner_environment(),
             cwd=ROOT,
             log_dir=self.work_dir / "tasks",
+            warm_command=RUNNER_COMMAND,  # forks of one warm runner: local.warm_runner
         )
         # Stopping the platform ends the runner processes still running (SIGKILL to their
         # sessions), as tasks do not outlive a cluster; a graceful end is a cancel first.
@@ -140,7 +142,7 @@ class LocalPlatform:
         """The platform's public base URL: the API is under ``{base_url}/api/v1``."""
         return self.front.base_url
 
-    def running_runners(self) -> list["subprocess.Popen[bytes]"]:
+    def running_runners(self) -> list["subprocess.Popen[bytes] | WarmProcess"]:
         """The runner processes of this platform's tasks that are still running."""
         cluster = self.provisioned.refs["RunnerCluster"]
         tasks = boto3.client("ecs").list_tasks(cluster=cluster, desiredStatus="RUNNING")

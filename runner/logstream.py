@@ -95,7 +95,12 @@ def _pattern_for(form: str, whole_word: bool) -> str:
 
 class LogStreamer:
     """Buffers lines and flushes them as a chunk every ``flush_seconds`` (from a background
-    thread, so output that stops mid-run, e.g. during a long ``local-exec``, still shows)."""
+    thread, so output that stops mid-run, e.g. during a long ``local-exec``, still shows).
+
+    The clock starts at the first line: a phase whose output takes less than
+    ``flush_seconds`` (most small plans and applies, in local mode) uploads its log once, as
+    one chunk when it completes, and the background thread starts only once there is output;
+    a longer one streams a chunk a ``flush_seconds``."""
 
     def __init__(
         self,
@@ -113,8 +118,7 @@ class LogStreamer:
         self._pending_lock = threading.Lock()
         self._flush_lock = threading.Lock()  # one upload at a time keeps chunks in order
         self._stopped = threading.Event()
-        self._ticker = threading.Thread(target=self._tick, name="log-flusher", daemon=True)
-        self._ticker.start()
+        self._ticker: threading.Thread | None = None  # from the first line on
 
     def write(self, line: bytes | str) -> str:
         """Append one line of output and return it as logged: decoded, masked, no newline."""
@@ -123,6 +127,9 @@ class LogStreamer:
         with self._pending_lock:
             self._pending += (text + "\n").encode()
             full = len(self._pending) >= MAX_CHUNK_BYTES
+            if self._ticker is None and not self._stopped.is_set():
+                self._ticker = threading.Thread(target=self._tick, name="log-flusher", daemon=True)
+                self._ticker.start()
         if full:
             self.flush()
         return text
@@ -145,8 +152,11 @@ class LogStreamer:
 
     def complete(self) -> None:
         """Flush what is left and write the ``complete`` marker; the log is then final."""
-        self._stopped.set()
-        self._ticker.join()
+        with self._pending_lock:
+            self._stopped.set()
+            ticker = self._ticker
+        if ticker is not None:
+            ticker.join()
         self.flush()
         self._put(f"{self._prefix}complete", b"")
 

@@ -1,7 +1,11 @@
 """The steps of a run phase (docs/run-pipeline.md), each a small function over the run's
 context. ``runner.phase`` runs them in order and checks for cancellation between them."""
 
+import io
 import json
+import os
+import shutil
+import stat
 import tarfile
 import threading
 import zlib
@@ -24,6 +28,7 @@ from iacp.runs.phase import (
     resource_changes_key,
     result_key,
     run_state_key,
+    terraform_dir_key,
 )
 from iacp.variables.handoff import open_variables, variables_key
 from runner.artifacts import Artifacts
@@ -40,6 +45,9 @@ from runner.terraform import Outcome, Terraform
 from runner.variables import environment_of, write_terraform_variables
 
 LOCK_FILE = ".terraform.lock.hcl"  # Terraform's name; stored as the contract's LOCK_FILE
+TERRAFORM_DIR = ".terraform"  # what terraform init installs, carried to the apply if it can be
+# A carried .terraform is small: module sources and their manifest, never provider packages.
+CARRIED_TERRAFORM_DIR_MAX_BYTES = 1 << 20
 
 
 @dataclass
@@ -59,6 +67,7 @@ class RunContext:
     apply_started: bool = False
     keep_root: bool = False  # a state that could not be uploaded is left here
     git: Terraform | None = None  # the fetch phase's git (runner.vcs), run as Terraform is
+    terraform_dir_carried: bool = False  # apply: the plan's .terraform is in place, no init
 
     def run_terraform(
         self, stage: Stage, *args: str, success: tuple[int, ...] = (0,), capture: bool = False
@@ -236,7 +245,69 @@ def download_state(ctx: RunContext) -> None:
 
 
 def terraform_init(ctx: RunContext) -> None:
+    if ctx.terraform_dir_carried:
+        ctx.log.write("iacp: the plan's .terraform is carried over; no second terraform init.")
+        return
     ctx.run_terraform(Stage.INIT, "init", "-input=false", "-no-color")
+
+
+def carriable_terraform_dir(workdir: Path) -> bool:
+    """Whether the plan's ``.terraform`` can stand in for the apply's ``terraform init``: none
+    at all (init installed nothing: built-in providers only), or one of directories and
+    regular files only, no symlink, at most CARRIED_TERRAFORM_DIR_MAX_BYTES in all, and no
+    provider packages (``providers/``: tens of MB, which init installs and checks against the
+    lock file's hashes)."""
+    root = workdir / TERRAFORM_DIR
+    if not os.path.lexists(root):
+        return True
+    if not root.is_dir() or root.is_symlink() or os.path.lexists(root / "providers"):
+        return False
+    total = 0
+    for directory, subdirectories, files in os.walk(root):  # symlinks are not followed
+        for name in subdirectories:
+            if not stat.S_ISDIR(os.lstat(Path(directory, name)).st_mode):
+                return False
+        for name in files:
+            status = os.lstat(Path(directory, name))
+            if not stat.S_ISREG(status.st_mode):
+                return False
+            total += status.st_size
+            if total > CARRIED_TERRAFORM_DIR_MAX_BYTES:
+                return False
+    return True
+
+
+def _terraform_dir_archive(workdir: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        if (workdir / TERRAFORM_DIR).is_dir():
+            tar.add(workdir / TERRAFORM_DIR, arcname=TERRAFORM_DIR)
+    return buffer.getvalue()
+
+
+def _only_terraform_dir(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+    """The "data" filter, and nothing outside ``.terraform``: the archive replaces no
+    configuration file."""
+    name = member.name.removeprefix("./")
+    if name != TERRAFORM_DIR and not name.startswith(f"{TERRAFORM_DIR}/"):
+        return None
+    return tarfile.data_filter(member, path)
+
+
+def _unpack_terraform_dir(ctx: RunContext, archive: bytes) -> None:
+    target = ctx.workdir / TERRAFORM_DIR
+    if target.is_dir() and not target.is_symlink():  # one shipped in the configuration
+        shutil.rmtree(target)
+    else:
+        target.unlink(missing_ok=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+            tar.extractall(ctx.workdir, filter=_only_terraform_dir)  # noqa: S202 -- "data"+
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+        shutil.rmtree(target, ignore_errors=True)
+        ctx.log.write(f"iacp: the plan's .terraform cannot be unpacked ({error}); running init.")
+        return
+    ctx.terraform_dir_carried = True
 
 
 def terraform_plan(ctx: RunContext) -> None:
@@ -272,6 +343,8 @@ def upload_plan(ctx: RunContext) -> None:
     lock_file = ctx.workdir / LOCK_FILE
     if lock_file.exists():  # none when the configuration uses only built-in providers
         ctx.artifacts.upload(lock_file, lock_file_key(run_id))
+    if carriable_terraform_dir(ctx.workdir):
+        ctx.artifacts.put(terraform_dir_key(run_id), _terraform_dir_archive(ctx.workdir))
 
 
 def download_plan(ctx: RunContext) -> None:
@@ -282,6 +355,9 @@ def download_plan(ctx: RunContext) -> None:
         raise StepFailed(Stage.RUNNER, "This run has no saved plan to apply.")
     ctx.planned = PhaseResult.model_validate(planned)
     ctx.artifacts.download(lock_file_key(run_id), ctx.workdir / LOCK_FILE)
+    carried = ctx.artifacts.get(terraform_dir_key(run_id))
+    if carried is not None:  # else init as the plan did
+        _unpack_terraform_dir(ctx, carried)
     ctx.result.has_changes = ctx.planned.has_changes
 
 

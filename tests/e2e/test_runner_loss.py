@@ -12,6 +12,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from local.platform import LocalPlatform
+from local.warm_runner import WarmProcess
 from tests.conftest import ApiClient
 from tests.e2e.test_run_pipeline import (
     ENDED,
@@ -80,6 +81,7 @@ def test_a_runner_killed_mid_apply_leaves_a_partial_state_the_next_run_plans_aga
     )
 
     (runner,) = platform.running_runners()
+    assert isinstance(runner, WarmProcess)  # local mode's runner: a fork of the warm one
     runner.kill()  # SIGKILL, as the OOM killer would: no chance to save or report
     run = run_status(admin, run_id, ENDED)
 

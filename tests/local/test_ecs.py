@@ -1,7 +1,12 @@
 """ECS RunTask/StopTask on local processes (``local.ecs``), called directly."""
 
+import functools
 import json
 import os
+import select
+import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -13,6 +18,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from local.functions import ROOT
+from local.platform import RUNNER_COMMAND
+from local.warm_runner import WarmProcess
 from tests.local.conftest import DEADLINE, Local, wait_until
 
 
@@ -294,3 +302,84 @@ def test_describe_and_list_tasks_never_fail_while_tasks_start_and_stop(local_aws
         )
 
     wait_until(all_stopped, DEADLINE * 3)
+
+
+NOBODY = 65534
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="reads another user's process's environ")
+def test_a_runner_task_is_a_fork_of_the_warm_runner_with_nothing_to_inspect(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = local_aws.ecs_backend
+    monkeypatch.setattr(backend, "warm_command", RUNNER_COMMAND)
+    monkeypatch.setattr(backend, "cwd", ROOT)
+    family = local_aws.task_definition(command=RUNNER_COMMAND, stop_timeout=1)
+    # An S3 endpoint that takes the connection and never answers: the phase waits there.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with monkeypatch.context() as patch:
+            # The warm runner in group nobody: /proc/<pid>/ of a process of it belongs to that
+            # group, unless the process is non-dumpable (then to root's).
+            popen = subprocess.Popen
+            patch.setattr(subprocess, "Popen", functools.partial(popen, group=NOBODY))
+            cluster, task = run_task(
+                local_aws, family, PLAN_ENVIRONMENT | {"AWS_ENDPOINT_URL": endpoint}
+            )
+        assert select.select([silent], [], [], DEADLINE)[0], "the phase never called S3"
+
+        runner = backend.process(task)
+        assert isinstance(runner, WarmProcess)
+        assert backend._warm is not None
+        warm = backend._warm.process.pid
+        assert parent_of(runner.pid) == warm  # a fork, not a fresh process
+        environ = Path(f"/proc/{runner.pid}/environ").read_bytes().decode()
+        assert "AWS_" not in environ and "IACP_" not in environ
+        assert "PATH=" in environ
+        for process in (runner.pid, warm):
+            assert f"Gid:\t{NOBODY}\t" in Path(f"/proc/{process}/status").read_text()
+            assert os.stat(f"/proc/{process}/environ").st_gid == 0  # non-dumpable
+        with subprocess.Popen(["/bin/sleep", "30"], group=NOBODY) as dumpable:  # as it would be
+            assert os.stat(f"/proc/{dumpable.pid}/environ").st_gid == NOBODY
+            dumpable.kill()
+
+        local_aws.ecs.stop_task(cluster=cluster, task=task, reason="canceled")  # SIGTERM
+        stopped = wait_stopped(local_aws, cluster, task)  # SIGKILL after 1 s: stuck in S3
+    assert stopped["containers"][0]["exitCode"] == 137
+    assert stopped["stopCode"] == "UserInitiated"
+
+    # A warm runner that dies takes its running tasks with it, and is replaced for the next.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        environment = PLAN_ENVIRONMENT | {"AWS_ENDPOINT_URL": endpoint}
+        cluster, task = run_task(local_aws, family, environment)
+        assert select.select([silent], [], [], DEADLINE)[0], "the phase never called S3"
+        orphan = backend.process(task)
+        assert isinstance(orphan, WarmProcess)
+        os.kill(warm, signal.SIGKILL)
+        stopped = wait_stopped(local_aws, cluster, task)
+    assert stopped["containers"][0]["exitCode"] == 137
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    wait_until(lambda: not alive(orphan.pid) and not alive(warm))
+    cluster, task = run_task(local_aws, family, {"IACP_PHASE": "plan"})
+    stopped = wait_stopped(local_aws, cluster, task)
+    assert stopped["containers"][0]["exitCode"] == 1
+    assert "environment is incomplete" in backend.log_path(task).read_text()
+    runner = backend.process(task)
+    assert isinstance(runner, WarmProcess)
+    assert backend._warm.process.pid not in (warm, None)
+    assert runner.returncode == 1
+
+
+PLAN_ENVIRONMENT = {
+    "IACP_RUN_ID": "run-warm",
+    "IACP_WORKSPACE_ID": "ws-warm",
+    "IACP_PHASE": "plan",
+    "IACP_BUCKET": "artifacts",
+    "IACP_CONFIGURATION_KEY": "configurations/warm.tar.gz",
+    "IACP_VARIABLES_KEY": "a-key",
+}

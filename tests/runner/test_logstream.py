@@ -13,6 +13,7 @@ class Bucket:
 
     def __init__(self, failures: int = 0) -> None:
         self.objects: dict[str, bytes] = {}
+        self.puts: list[str] = []
         self.failures = failures
         self.put_once = threading.Event()
 
@@ -21,6 +22,7 @@ class Bucket:
             self.failures -= 1
             raise ConnectionError("S3 is away")
         self.objects[key] = body
+        self.puts.append(key)
         self.put_once.set()
 
     def log(self) -> bytes:
@@ -164,6 +166,19 @@ def test_chunks_follow_each_other_and_the_log_is_marked_complete() -> None:
         "runs/r/logs/plan/complete",
     ]
     assert bucket.log() == b"line 0\nline 1\nline 2\n"
+
+
+def test_a_phase_shorter_than_the_flush_interval_uploads_its_log_once_at_the_end() -> None:
+    bucket = Bucket()
+    log = streamer(bucket, flush_seconds=60)
+
+    for number in range(1000):
+        log.write(f"line {number}")
+    assert bucket.puts == []
+    log.complete()
+
+    assert bucket.puts == ["runs/r/logs/plan/000000000000", "runs/r/logs/plan/complete"]
+    assert bucket.log().count(b"\n") == 1000
 
 
 def test_output_is_flushed_while_the_command_is_quiet() -> None:

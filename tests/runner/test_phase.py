@@ -2,11 +2,13 @@
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
 from iacp.runs.phase import Phase, PhaseResult, PhaseStatus
+from runner import aws
 from runner.artifacts import Artifacts
 from runner.aws import PlatformClients
 from runner.logstream import LogStreamer, Masker
@@ -104,3 +106,41 @@ def test_no_step_starts_after_a_cancel(ctx: RunContext) -> None:
 
     assert ran == []
     assert ctx.result.status is PhaseStatus.CANCELED
+
+
+def settings_with(key_id: str, endpoint: str) -> RunnerSettings:
+    return RunnerSettings.model_validate(
+        {
+            "IACP_RUN_ID": "run-1",
+            "IACP_WORKSPACE_ID": "ws-1",
+            "IACP_PHASE": "plan",
+            "IACP_BUCKET": "bucket",
+            "IACP_CONFIGURATION_KEY": "configurations/ws-1/cv-1.tar.gz",
+            "IACP_VARIABLES_KEY": "a key",
+            "AWS_ACCESS_KEY_ID": key_id,
+            "AWS_SECRET_ACCESS_KEY": f"secret of {key_id}",
+            "AWS_SESSION_TOKEN": f"token of {key_id}",
+            "AWS_REGION": "eu-west-1",
+            "AWS_ENDPOINT_URL": endpoint,
+        }
+    )
+
+
+def test_phases_share_the_loaded_models_but_each_client_has_its_phases_credentials() -> None:
+    aws.load_service_models()  # what the warm runner does before it forks
+    first = PlatformClients(settings_with("AKIAFIRST", "http://127.0.0.1:4001"))
+    second = PlatformClients(settings_with("AKIASECOND", "http://127.0.0.1:4002"))
+
+    for clients, key_id, port in ((first, "AKIAFIRST", 4001), (second, "AKIASECOND", 4002)):
+        made: list[Any] = [clients.s3, clients.secretsmanager, clients.sts]
+        for client in made:
+            credentials = client._request_signer._credentials.get_frozen_credentials()
+            assert credentials.access_key == key_id
+            assert credentials.secret_key == f"secret of {key_id}"
+            assert credentials.token == f"token of {key_id}"
+            assert client.meta.region_name == "eu-west-1"
+            assert client.meta.endpoint_url == f"http://127.0.0.1:{port}"
+    assert first.s3 is first.s3  # made once, on first use
+    # The model's JSON was loaded once, by load_service_models: one session, one loader.
+    models = [c.s3.meta.service_model._service_description for c in (first, second)]  # type: ignore[attr-defined]
+    assert models[0] is models[1]

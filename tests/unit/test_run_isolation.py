@@ -103,9 +103,15 @@ def runner_actions(ws: dict[str, str], phase: Phase) -> list[tuple[str, str]]:
         *result,
     ]
     if phase is Phase.PLAN:
-        written = ("tfplan", "plan.json", "resource-changes.json", "terraform.lock.hcl")
+        written = (
+            "tfplan",
+            "plan.json",
+            "resource-changes.json",
+            "terraform.lock.hcl",
+            "terraform-dir.tar.gz",
+        )
         return [*common, *(("s3:PutObject", f"{run}/plan/{name}") for name in written)]
-    read = ("result.json", "tfplan", "terraform.lock.hcl")
+    read = ("result.json", "tfplan", "terraform.lock.hcl", "terraform-dir.tar.gz")
     return [
         *common,
         *(("s3:GetObject", f"{run}/plan/{name}") for name in read),

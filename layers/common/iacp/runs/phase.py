@@ -138,6 +138,7 @@ PLAN_FILE = "tfplan"
 PLAN_JSON = "plan.json"
 RESOURCE_CHANGES = "resource-changes.json"  # served to run tasks apart from the plan
 LOCK_FILE = "terraform.lock.hcl"
+TERRAFORM_DIR_ARCHIVE = "terraform-dir.tar.gz"
 STATE_FILE = "terraform.tfstate"
 RESULT_FILE = "result.json"
 
@@ -163,6 +164,12 @@ def plan_file_key(run_id: str) -> str:
 def lock_file_key(run_id: str) -> str:
     """The plan's provider lock file: the apply uses the providers the plan used."""
     return run_key(run_id, Phase.PLAN, LOCK_FILE)
+
+
+def terraform_dir_key(run_id: str) -> str:
+    """The plan's ``.terraform`` directory as its ``terraform init`` left it (a tar.gz), when
+    it can be carried over: the apply then runs no second init (runner.steps)."""
+    return run_key(run_id, Phase.PLAN, TERRAFORM_DIR_ARCHIVE)
 
 
 def plan_json_key(run_id: str) -> str:
