@@ -21,6 +21,8 @@ class _EnvironmentSettings(BaseSettings):
         frozen=True,
         alias_generator=AliasGenerator(validation_alias=str.upper),
         extra="ignore",  # the environment holds more than a function's settings
+        # A function reads one of these classes: only that one is built (iacp.model).
+        defer_build=True,
     )
 
     @classmethod

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StrictBool,
@@ -16,6 +15,7 @@ from pydantic import (
 )
 
 from iacp.changes import not_nullable
+from iacp.model import Model
 from iacp.paths import RelativePath
 from iacp.timestamps import UtcDatetime
 from iacp.vcs.models import WorkspaceVcs
@@ -152,13 +152,13 @@ AwsSessionDuration = Annotated[
 ]
 
 
-class WorkspaceLock(BaseModel):
+class WorkspaceLock(Model):
     holder: str = Field(description="The run (run-...) or API token (at-...) holding the lock.")
     reason: str
     locked_at: UtcDatetime
 
 
-class Workspace(BaseModel):
+class Workspace(Model):
     id: str
     created_at: UtcDatetime
     updated_at: UtcDatetime
@@ -192,7 +192,7 @@ class Workspace(BaseModel):
         return self.lock is not None
 
 
-class _Input(BaseModel):
+class _Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -209,7 +209,7 @@ class WorkspaceCreate(_Input):
     execution_mode: ExecutionMode = Field(
         ExecutionMode.REMOTE, description=EXECUTION_MODE_DESCRIPTION
     )
-    tags: Tags = {}
+    tags: Tags = {}  # noqa: RUF012 -- a model: pydantic copies defaults
     execution: Execution = Field(Execution.FARGATE, description=EXECUTION_DESCRIPTION)
     phase_timeout_seconds: PhaseTimeoutSeconds | None = None
 
