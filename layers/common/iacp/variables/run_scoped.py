@@ -8,16 +8,14 @@ of the same key. They are sensitive: their values are never returned, and the ru
 them in logs and the redacted plan like a sensitive workspace variable.
 """
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, TypeAdapter
 
+from iacp.crypto import Sealer
 from iacp.model import Model
 from iacp.variables.models import KEY_PATTERNS, Value, VariableCategory
 from iacp.variables.service import RunVariable
-
-if TYPE_CHECKING:  # as in iacp.variables.service
-    from iacp.crypto import Sealer
 
 MAX_RUN_VARIABLES = 100
 # The run item keeps them sealed (a third larger in base64): well inside DynamoDB's 400 KB.
@@ -47,14 +45,14 @@ RunScopedVariables = Annotated[
     Field(max_length=MAX_RUN_VARIABLES),
     AfterValidator(_fits),
 ]
-_SEALED = TypeAdapter(list[RunScopedVariable])
+_SEALED = TypeAdapter(list[RunScopedVariable], config=ConfigDict(defer_build=True))  # iacp.model
 
 
-def seal_run_variables(variables: list[RunScopedVariable], sealer: "Sealer", run_id: str) -> str:
+def seal_run_variables(variables: list[RunScopedVariable], sealer: Sealer, run_id: str) -> str:
     return sealer.seal(_SEALED.dump_json(variables).decode(), bound_to=_binding(run_id))
 
 
-def open_run_variables(sealed: str, sealer: "Sealer", run_id: str) -> list[RunVariable]:
+def open_run_variables(sealed: str, sealer: Sealer, run_id: str) -> list[RunVariable]:
     """The run's variables as its runner takes them: Terraform variables, sensitive."""
     opened = _SEALED.validate_json(sealer.open(sealed, bound_to=_binding(run_id)))
     return [

@@ -3,10 +3,10 @@ sensitive values sealed before they are stored and never returned or logged."""
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from pydantic import Field
 
+from iacp.crypto import Sealer
 from iacp.errors import InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.model import Model
@@ -25,9 +25,6 @@ from iacp.variables.store import VariableRecord, VariableStore
 from iacp.workspaces.service import existing_workspace
 from iacp.workspaces.store import WorkspaceStore
 
-if TYPE_CHECKING:  # cryptography is imported by the modules that make a Sealer, not here
-    from iacp.crypto import Sealer
-
 SEALING_PURPOSE = "variables"
 
 
@@ -36,7 +33,7 @@ class VariableService:
         self,
         store: VariableStore,
         workspaces: WorkspaceStore,
-        sealer: Callable[[], "Sealer"],
+        sealer: Callable[[], Sealer],
         clock: Callable[[], datetime] = utcnow,
     ):
         self._store = store
@@ -169,9 +166,7 @@ class RunVariable(Model):
     sensitive: bool
 
 
-def variables_for_run(
-    store: VariableStore, workspace_id: str, sealer: "Sealer"
-) -> list[RunVariable]:
+def variables_for_run(store: VariableStore, workspace_id: str, sealer: Sealer) -> list[RunVariable]:
     """Every variable of the workspace, sensitive values unsealed. Only the workflow calls
     this, to hand them to the runner sealed (iacp.variables.handoff); nothing it returns may
     be logged or stored in the clear."""
