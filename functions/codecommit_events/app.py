@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.observability import logger, tracer
 from iacp.orchestration.codecommit_pushes import RepositoryStateChange
-from iacp.services.vcs import build_codecommit_pushes
+from iacp.services.codecommit import build_codecommit_pushes
 from iacp.settings import VcsEventsSettings
 
 pushes = build_codecommit_pushes(VcsEventsSettings.from_env())

@@ -70,7 +70,7 @@ HTTP_FUNCTIONS = {"ApiFunction", "RunTaskCallbackFunction", "VcsWebhookFunction"
 IACP_MODULES_AT_MOST = {
     "ApiFunction": 125,
     "AuthorizerFunction": 16,
-    "CodeCommitEventsFunction": 58,
+    "CodeCommitEventsFunction": 52,
     "ExecutionSweepFunction": 72,
     "FollowUpFunction": 46,
     "InventorySweepFunction": 44,
