@@ -40,8 +40,9 @@ print(f"IMPORT_MS={wall_ms:.1f} {cpu_ms:.1f} {len(new)} {iacp}")
 # What every function but the web UI's imports and builds before any code of its own: the
 # floor under its cold import (a traced function adds the X-Ray SDK's patching to it).
 FLOOR = """
-import boto3, pydantic
+import boto3
 from aws_lambda_powertools import Logger, Metrics
+from pydantic import BaseModel, Field, TypeAdapter
 Logger(service="floor")
 boto3.resource("dynamodb")
 """
