@@ -26,7 +26,7 @@ def dynamodb_resource() -> "DynamoDBServiceResource":
 
 @cache
 def dynamodb_table(name: str) -> "Table":
-    # Every table from one resource: each resource makes its own client (~20 ms of a cold
+    # Every table from one resource: each resource makes its own client (~6 ms of a cold
     # start apiece; the API function reads six tables).
     return dynamodb_resource().Table(name)
 
