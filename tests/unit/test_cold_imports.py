@@ -144,8 +144,14 @@ def test_a_function_imports_its_own_domains_only(name):
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_a_function_builds_at_import_only_the_models_it_uses_there(name):
     """iacp's models are built at their first use (iacp.model): importing a function builds
-    its settings and what its wiring makes at import, not the models of its domains."""
-    built = cold_imports()[name]["built"]
+    its settings and what its wiring makes at import, not the models of its domains. The
+    workflow's step models are built with their module (iacp.orchestration.workflow): only
+    the workflow function imports it, and it uses them at every invocation."""
+    built = [
+        model
+        for model in cold_imports()[name]["built"]
+        if not model.startswith("iacp.orchestration.workflow.")
+    ]
 
     assert len(built) <= 6
     assert not any(".models." in model for model in built)

@@ -17,14 +17,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from iacp.configurations.models import ConfigurationStatus, archive_key
 from iacp.configurations.store import ConfigurationStore
 from iacp.errors import Conflict
 from iacp.isolation.credentials import RunnerCredentialIssuer, RunnerCredentials
 from iacp.isolation.scope import RunScope
-from iacp.model import Model
 from iacp.observability import logger
 from iacp.orchestration.finish import RunFinisher
 from iacp.orchestration.steps import (
@@ -61,7 +60,7 @@ LAMBDA_PHASE_FAILED = "RunnerPhaseFailed"
 LAMBDA_PHASE_TIMED_OUT = "RunnerPhaseTimedOut"
 
 
-class RunRef(Model):
+class RunRef(BaseModel):
     run_id: str
 
 
@@ -69,7 +68,7 @@ class StartInput(RunRef):
     execution_arn: str
 
 
-class _RunnerPhase(Model):
+class _RunnerPhase(BaseModel):
     """What every runner phase is handed: how long it may run (the step's
     ``TimeoutSecondsPath``), and the runner's own credentials for the phase, its session
     role narrowed to this run (iacp.isolation), which the runner never hands to Terraform."""
@@ -122,14 +121,14 @@ class FetchInput(_RunnerPhase):
     credentials_secret: str = Field(description="The connection's secret, or '' for none")
 
 
-class StartOutput(Model):
+class StartOutput(BaseModel):
     """Whether the run's configuration must be fetched first (from VCS), and how."""
 
     needs_fetch: bool
     fetch: FetchInput | None
 
 
-class PlanDecision(Model):
+class PlanDecision(BaseModel):
     next: Literal["finish", "apply", "confirm"]
 
 
