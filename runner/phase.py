@@ -29,11 +29,6 @@ from runner.settings import RunnerSettings
 from runner.steps import RunContext, Step
 from runner.terraform import Terraform, find_terraform
 
-_STEPS = {
-    Phase.FETCH: vcs.fetch_steps,
-    Phase.PLAN: steps.plan_steps,
-    Phase.APPLY: steps.apply_steps,
-}
 # Said to the user in the log; Terraform's own failures are in the log already.
 _STAGES_TO_LOG = frozenset({Stage.CONFIGURATION, Stage.STATE, Stage.RUNNER})
 _MAX_MESSAGE = 2000
@@ -80,11 +75,21 @@ def run(environment: dict[str, str]) -> int:
         git=git,
     )
     try:
-        run_phase(ctx, _STEPS[settings.phase]())
+        run_phase(ctx, phase_steps(settings))
         return finish(ctx)
     finally:
         if not ctx.keep_root:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def phase_steps(settings: RunnerSettings) -> list[Step]:
+    """The phase's steps. A plan handed a commit fetches it first, as the fetch phase does
+    (clone, archive, upload), and then plans what it fetched: one task instead of two."""
+    if settings.phase is Phase.FETCH:
+        return vcs.fetch_steps()
+    if settings.phase is Phase.APPLY:
+        return steps.apply_steps()
+    return [*(vcs.fetch_steps() if settings.fetches_commit else []), *steps.plan_steps()]
 
 
 def terraform_environment(root: Path) -> dict[str, str]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from iacp.orchestration.workflow import FetchInput, RunnerInput
+from iacp.orchestration.workflow import FetchInput, PlanInput, RunnerInput
 from iacp.settings import (
     ApiSettings,
     AuthorizerSettings,
@@ -256,13 +256,18 @@ def test_layer_dependencies_are_pinned_with_hashes():
     assert requirements.count("--hash=sha256:") >= len(pins)
 
 
-@pytest.mark.parametrize(("start", "task"), [("StartPlan", "PlanRun"), ("StartApply", "ApplyRun")])
-def test_the_workflow_hands_the_runner_every_setting_the_workflow_function_gives(start, task):
+@pytest.mark.parametrize(
+    ("start", "task", "model"),
+    [("StartPlan", "PlanRun", PlanInput), ("StartApply", "ApplyRun", RunnerInput)],
+)
+def test_the_workflow_hands_the_runner_every_setting_the_workflow_function_gives(
+    start, task, model
+):
     """What ``start_plan``/``start_apply`` return reaches the runner's environment only if the
     state machine's ResultSelector keeps it and its ECS task passes it on, by the name that
     ``RunnerSettings`` reads."""
     states = json.loads(Path("statemachine/run.asl.json").read_text())["States"]
-    given = set(RunnerInput.model_fields)
+    given = set(model.model_fields)
 
     kept = {key.removesuffix(".$") for key in states[start]["ResultSelector"]}
     container = states[task]["Parameters"]["Overrides"]["ContainerOverrides"][0]

@@ -193,6 +193,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
         vcs_credentials=lambda connection_id: "",
         runner_credentials=credentials,
         variables_for=lambda run, sealed: [],
+        stages_with_tasks=stages.stages_with_tasks,
         phase_timeout_seconds=600,
         clock=clock,
     )

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from iacp.configurations.models import ConfigurationStatus, archive_key
+from iacp.configurations.models import CommitSource, ConfigurationStatus, archive_key
 from iacp.configurations.store import ConfigurationStore
 from iacp.errors import Conflict
 from iacp.isolation.credentials import RunnerCredentialIssuer, RunnerCredentials
@@ -40,7 +40,8 @@ from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.models import Run
 from iacp.runs.phase import Phase, PhaseResult, PhaseStatus, RunError, run_state_key
 from iacp.runs.status import InvalidTransition, RunStatus
-from iacp.runs.store import SEALED_VARIABLES, RunStore
+from iacp.runs.store import FETCH_IN_PLAN, SEALED_VARIABLES, RunStore
+from iacp.runtasks.models import Stage
 from iacp.states.service import StateService
 from iacp.states.store import StateRefused
 from iacp.timestamps import utcnow
@@ -99,6 +100,17 @@ class RunnerInput(_RunnerPhase):
     plan_options: str = Field(description="The run's PlanOptions as JSON (the apply ignores them)")
 
 
+class PlanInput(RunnerInput):
+    """The plan phase's environment: a plan may fetch its commit first (docs/run-pipeline.md,
+    "The fetch inside the plan"), with FetchInput's settings, each '' for a configuration
+    already in place."""
+
+    vcs_clone_url: str = ""
+    vcs_commit: str = ""
+    vcs_ref: str = ""
+    vcs_credentials_secret: str = Field("", description="The connection's secret, or ''")
+
+
 class FetchInput(_RunnerPhase):
     """The runner's environment for fetching a VCS commit into the configuration archive."""
 
@@ -143,12 +155,15 @@ class RunWorkflow:
         vcs_credentials: Callable[[str], str],
         runner_credentials: RunnerCredentialIssuer,
         variables_for: Callable[[Run, str | None], list[RunVariable]],
+        stages_with_tasks: Callable[[Run, list[Stage]], list[Stage]],
         phase_timeout_seconds: int = 3600,
         clock: Callable[[], datetime] = utcnow,
     ):
         """``vcs_credentials``: the secret holding a VCS connection's clone token, or '';
         ``variables_for``: a run's variables, unsealed: its workspace's, and its own (given
         sealed, as the run keeps them) overriding them;
+        ``stages_with_tasks``: of the stages given, those with run tasks now
+        (``TaskStages.stages_with_tasks``);
         ``phase_timeout_seconds``: how long a runner phase may run before it is stopped."""
         self._phase_timeout_seconds = phase_timeout_seconds
         self._runs = runs
@@ -156,6 +171,7 @@ class RunWorkflow:
         self._vcs_credentials = vcs_credentials
         self._runner_credentials = runner_credentials
         self._variables_for = variables_for
+        self._stages_with_tasks = stages_with_tasks
         self._workspaces = workspaces
         self._locks = WorkspaceService(workspaces, clock)
         self._states = states
@@ -165,51 +181,69 @@ class RunWorkflow:
 
     def start(self, step: StartInput) -> StartOutput:
         """The run takes its workspace's queue (unless plan-only or a saved plan):
-        ``fetching``. A VCS-driven run's commit is fetched next; then the pre_plan run tasks."""
+        ``fetching``. A VCS-driven run with pre_plan tasks fetches its commit next, in a task
+        of its own: the tasks' services read the configuration. Without any, its plan task
+        fetches the commit (one task start fewer); then the pre_plan run tasks."""
         run = self._run(step.run_id)
         if run.queues and not self._workspaces.claim_queue(run.workspace_id, run.id):
             raise RunNotRunnable(f"Workspace {run.workspace_id} is busy with another run.")
         started = self._advance(run.id, RunStatus.FETCHING, {"execution_arn": step.execution_arn})
         if started.execution_arn != step.execution_arn:
             raise RunNotRunnable(f"Run {run.id} was started by another execution.")
-        fetch = self._fetch_input(started)
-        return StartOutput(needs_fetch=fetch is not None, fetch=fetch)
+        source = self._commit_to_fetch(started)
+        if source is None:
+            return StartOutput(needs_fetch=False, fetch=None)
+        # Written each time (a retry decides again): the run's pre_plan tasks are those
+        # attached now (TaskStages.prepare keeps to this for a run that fetches in its plan).
+        in_plan = not self._stages_with_tasks(started, [Stage.PRE_PLAN])
+        self._runs.update(run.id, {FETCH_IN_PLAN: in_plan})
+        if in_plan:
+            return StartOutput(needs_fetch=False, fetch=None)
+        return StartOutput(needs_fetch=True, fetch=self._fetch_input(started, source))
 
-    def _fetch_input(self, run: Run) -> FetchInput | None:
-        """What the runner needs to fetch the run's commit, if its configuration version is
-        a VCS one not fetched yet (a run started by hand may reuse a fetched one)."""
+    def _commit_to_fetch(self, run: Run) -> CommitSource | None:
+        """The commit to fetch, if the run's configuration version is a VCS one not fetched
+        yet (a run started by hand may reuse a fetched one)."""
         version = self._configurations.get(run.workspace_id, run.configuration_version_id)
         if version is None or version.vcs is None:
             return None
         if version.status is not ConfigurationStatus.PENDING:
             return None
-        key = archive_key(run.workspace_id, version.id)
-        source = version.vcs
-        secret = self._vcs_credentials(source.connection_id)
-        scope = RunScope(
+        return version.vcs
+
+    def _fetch_scope(self, run: Run, phase: Phase, source: CommitSource, **scope: str) -> RunScope:
+        return RunScope(
             run_id=run.id,
             workspace_id=run.workspace_id,
-            phase=Phase.FETCH,
-            configuration_key=key,
+            phase=phase,
+            configuration_key=archive_key(run.workspace_id, run.configuration_version_id),
+            fetches_commit=True,
             vcs_connection_id=source.connection_id,
-            vcs_secret_arn=secret,
+            vcs_secret_arn=self._vcs_credentials(source.connection_id),
             codecommit_repository=codecommit_repository_of(source.clone_url),
+            **scope,
         )
+
+    def _fetch_input(self, run: Run, source: CommitSource) -> FetchInput:
+        """What the runner needs to fetch the run's commit in a task of its own."""
+        scope = self._fetch_scope(run, Phase.FETCH, source)
         return FetchInput(
             run_id=run.id,
             workspace_id=run.workspace_id,
-            configuration_key=key,
+            configuration_key=scope.configuration_key,
             clone_url=source.clone_url,
             commit_sha=source.commit_sha,
             ref=source.ref or "",
-            credentials_secret=secret,
+            credentials_secret=scope.vcs_secret_arn,
             timeout_seconds=self._phase_timeout_seconds,
             **FetchInput.of(self._runner_credentials.issue(scope)),
         )
 
-    def start_plan(self, step: RunRef) -> RunnerInput:
+    def start_plan(self, step: RunRef) -> PlanInput:
         planning = self._advance(step.run_id, RunStatus.PLANNING)
-        return self._runner_input(planning, Phase.PLAN)
+        runner = self._runner_input(planning, Phase.PLAN)
+        assert isinstance(runner, PlanInput)
+        return runner
 
     def record_plan(self, step: RunRef) -> PlanDecision:
         run = self._run(step.run_id)
@@ -305,7 +339,9 @@ class RunWorkflow:
             # The new state is saved: nothing after it (post_apply) can undo the apply.
             self._finisher.end(run, RunStatus.APPLIED, None, reason="failure after the apply")
             return
-        if run.status is RunStatus.FETCHING:
+        if run.status is RunStatus.FETCHING or (
+            run.status is RunStatus.PLANNING and self._fetches_in_plan(run)
+        ):
             # Its commit never arrived: the version will not become usable by waiting.
             self._settle_unfetched(run)
         phase = run.runner_phase
@@ -334,8 +370,16 @@ class RunWorkflow:
 
     def _settle_unfetched(self, run: Run) -> None:
         version = self._configurations.get(run.workspace_id, run.configuration_version_id)
-        if version is not None and version.status is ConfigurationStatus.PENDING:
-            self._configurations.mark(version, ConfigurationStatus.ERRORED)
+        if version is None or version.status is not ConfigurationStatus.PENDING:
+            return
+        if version.vcs is not None and self._artifacts.objects.exists(
+            archive_key(run.workspace_id, version.id)
+        ):
+            return  # fetched, and the run failed later (a plan that fetched, then failed)
+        self._configurations.mark(version, ConfigurationStatus.ERRORED)
+
+    def _fetches_in_plan(self, run: Run) -> bool:
+        return bool(self._runs.private(run.id).get(FETCH_IN_PLAN))
 
     def _explain(self, run: Run, caught: dict[str, Any]) -> RunError:
         """The run's error from what the workflow caught: a step's own error, else the
@@ -401,20 +445,38 @@ class RunWorkflow:
         if workspace is None:
             raise RunNotRunnable(f"Workspace {run.workspace_id} no longer exists.")
         current = self._states.current_key(run.workspace_id)
-        scope = RunScope(
-            run_id=run.id,
-            workspace_id=run.workspace_id,
-            phase=phase,
-            configuration_key=archive_key(run.workspace_id, run.configuration_version_id),
-            state_key=current[0] if current else "",
-            workspace_role_arn=workspace.aws_role_arn or "",
-        )
+        state_key = current[0] if current else ""
+        role = workspace.aws_role_arn or ""
+        source = None
+        if phase is Phase.PLAN and self._fetches_in_plan(run):
+            source = self._commit_to_fetch(run)
+        if source is not None:
+            scope = self._fetch_scope(
+                run, phase, source, state_key=state_key, workspace_role_arn=role
+            )
+        else:
+            scope = RunScope(
+                run_id=run.id,
+                workspace_id=run.workspace_id,
+                phase=phase,
+                configuration_key=archive_key(run.workspace_id, run.configuration_version_id),
+                state_key=state_key,
+                workspace_role_arn=role,
+            )
         sealed_at = variables_key(run.id, phase)
         run_scoped = self._runs.private(run.id).get(SEALED_VARIABLES) if run.variable_keys else None
         variables = self._variables_for(run, run_scoped)
         key, sealed = seal_variables(variables, bound_to=sealed_at)
         self._artifacts.put(sealed_at, sealed)
-        return RunnerInput(
+        fields = {}
+        if phase is Phase.PLAN:
+            fields = {
+                "vcs_clone_url": source.clone_url if source else "",
+                "vcs_commit": source.commit_sha if source else "",
+                "vcs_ref": (source.ref or "") if source else "",
+                "vcs_credentials_secret": scope.vcs_secret_arn,
+            }
+        return (PlanInput if phase is Phase.PLAN else RunnerInput)(
             run_id=run.id,
             workspace_id=run.workspace_id,
             phase=phase,
@@ -428,6 +490,7 @@ class RunWorkflow:
             workspace_role_session_seconds=str(workspace.aws_session_duration),
             plan_options=run.plan_options().model_dump_json(),
             timeout_seconds=self._phase_timeout_seconds,
+            **fields,
             **RunnerInput.of(self._runner_credentials.issue(scope)),
         )
 

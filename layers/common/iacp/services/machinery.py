@@ -119,6 +119,7 @@ class RunMachinery:
             self.vcs_credentials,
             RunnerCredentialIssuer(settings.runner_session_role_arn, settings.artifacts_bucket),
             self.variables_for,
+            stages_with_tasks=self.task_stages.stages_with_tasks,
             phase_timeout_seconds=settings.runner_phase_timeout_seconds,
         )
 

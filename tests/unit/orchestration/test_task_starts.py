@@ -1,0 +1,160 @@
+"""Fewer runner task starts (docs/performance.md): which runs fetch their commit in their plan
+task, and what a run that does so still guarantees (its run tasks, its configuration
+version's settling, its errors), on the fakes."""
+
+import json
+
+from iacp.configurations.models import CommitSource, ConfigurationStatus, ConfigurationVersion
+from iacp.orchestration.task_stages import StageRef
+from iacp.orchestration.workflow import FailureInput, RunRef, StartInput, StartOutput
+from iacp.runs.models import Operation, Run
+from iacp.runs.phase import Phase, result_key
+from iacp.runs.status import RunStatus
+from iacp.runtasks.models import Stage
+from iacp.vcs.models import VcsProvider
+from tests.unit.orchestration.conftest import World
+from tests.unit.orchestration.test_task_stages import add_task
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+SOURCE = CommitSource(
+    provider=VcsProvider.GITHUB,
+    connection_id="vcs-1",
+    repository="octo/infra",
+    clone_url="https://github.com/octo/infra.git",
+    branch="main",
+    ref="refs/heads/main",
+    commit_sha=SHA,
+)
+
+
+def vcs_run(world: World, ws: str, n: int = 1) -> str:
+    """A run of a pushed commit, not fetched yet, as a push's delivery creates it."""
+    version = ConfigurationVersion(
+        id=f"cv-vcs{n}",
+        created_at=world.clock(),
+        workspace_id=ws,
+        status=ConfigurationStatus.PENDING,
+        vcs=SOURCE,
+    )
+    world.configuration_store.add(version)
+    run = Run.pending(
+        run_id=f"run-vcs{n}",
+        workspace_id=ws,
+        configuration_version_id=version.id,
+        operation=Operation.PLAN_AND_APPLY,
+        auto_apply=False,
+        message="pushed",
+        created_by="vcs",
+        at=world.clock(),
+        vcs=SOURCE,
+    )
+    assert world.runs.add(run)
+    return run.id
+
+
+def start(world: World, run_id: str) -> StartOutput:
+    arn = world.workflow.execution_arn(run_id)
+    return world.steps.start(StartInput(run_id=run_id, execution_arn=arn))
+
+
+def test_a_vcs_run_without_pre_plan_tasks_fetches_its_commit_in_its_plan_task(world: World):
+    ws = world.workspace()
+    add_task(world, "after", workspace_id=ws, stages=(Stage.POST_PLAN,))
+    run_id = vcs_run(world, ws)
+
+    started = start(world, run_id)
+    assert not started.needs_fetch and started.fetch is None  # no fetch task
+    assert world.stages.prepare(StageRef(run_id=run_id, stage=Stage.PRE_PLAN)).tasks == []
+    plan = world.steps.start_plan(RunRef(run_id=run_id))
+
+    assert plan.phase is Phase.PLAN
+    assert (plan.vcs_clone_url, plan.vcs_commit, plan.vcs_ref) == (
+        SOURCE.clone_url,
+        SHA,
+        "refs/heads/main",
+    )
+    assert plan.configuration_key == f"configurations/{ws}/cv-vcs1.tar.gz"
+    # Its credentials may write the configuration and read the clone token, as a fetch's.
+    [scope] = world.credentials.scopes
+    assert scope.phase is Phase.PLAN and scope.fetches_commit
+    assert scope.vcs_connection_id == "vcs-1"
+
+
+def test_a_vcs_run_with_pre_plan_tasks_fetches_first_for_their_services(world: World):
+    ws = world.workspace()
+    add_task(world, "before", workspace_id=ws, stages=(Stage.PRE_PLAN,))
+    run_id = vcs_run(world, ws)
+
+    started = start(world, run_id)
+
+    assert started.needs_fetch and started.fetch is not None
+    assert started.fetch.commit_sha == SHA
+    world.objects.put(started.fetch.configuration_key, b"\x1f\x8b fetched")
+    [item] = world.stages.prepare(StageRef(run_id=run_id, stage=Stage.PRE_PLAN)).tasks
+    assert item.run_task_id == "task-before"
+    plan = world.steps.start_plan(RunRef(run_id=run_id))
+    assert plan.vcs_clone_url == "" and plan.vcs_commit == ""  # fetched already
+    assert not world.credentials.scopes[-1].fetches_commit
+
+
+def test_a_pre_plan_task_attached_after_the_run_started_applies_to_later_runs(world: World):
+    ws = world.workspace()
+    first = vcs_run(world, ws, 1)
+    assert not start(world, first).needs_fetch
+    add_task(world, "late", workspace_id=ws, stages=(Stage.PRE_PLAN,))
+
+    assert world.stages.prepare(StageRef(run_id=first, stage=Stage.PRE_PLAN)).tasks == []
+    world.steps.start_plan(RunRef(run_id=first))
+    assert world.run(first).status is RunStatus.PLANNING
+
+    second = vcs_run(world, world.workspace("beta"), 2)
+    world.run_tasks.attach(
+        world.run_tasks.attachments(ws)[0].model_copy(
+            update={"id": "wstask-late-beta", "workspace_id": world.run(second).workspace_id}
+        )
+    )
+    assert start(world, second).needs_fetch  # it has the task: it fetches first
+
+
+def test_a_plan_whose_fetch_failed_errors_the_run_and_settles_its_version(world: World):
+    ws = world.workspace()
+    run_id = vcs_run(world, ws)
+    start(world, run_id)
+    world.steps.start_plan(RunRef(run_id=run_id))
+    message = f"The commit {SHA} could not be fetched from {SOURCE.clone_url}:\nfatal: gone"
+    failed = {
+        "phase": "plan",
+        "status": "failed",
+        "error": {"stage": "configuration", "message": message},
+    }
+    world.objects.put(result_key(run_id, Phase.PLAN), json.dumps(failed).encode())
+
+    world.steps.handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "States.TaskFailed", "Cause": "{}"})
+    )
+
+    run = world.run(run_id)
+    assert run.status is RunStatus.ERRORED
+    assert run.error is not None and (run.error.stage, run.error.message) == (
+        "configuration",
+        message,
+    )
+    version = world.configuration_store.get(ws, "cv-vcs1")
+    assert version is not None and version.status is ConfigurationStatus.ERRORED
+
+
+def test_a_plan_that_fetched_then_failed_leaves_its_version_usable(world: World):
+    ws = world.workspace()
+    run_id = vcs_run(world, ws)
+    start(world, run_id)
+    plan = world.steps.start_plan(RunRef(run_id=run_id))
+    world.objects.put(plan.configuration_key, b"\x1f\x8b fetched")
+    world.plan_result(run_id, status="failed", error={"stage": "plan", "message": "bad"})
+
+    world.steps.handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "States.TaskFailed", "Cause": "{}"})
+    )
+
+    assert world.run(run_id).status is RunStatus.ERRORED
+    version = world.configuration_store.get(ws, "cv-vcs1")
+    assert version is not None and version.status is ConfigurationStatus.PENDING  # settles uploaded
