@@ -113,21 +113,28 @@ def full_log(client: ApiClient, run_id: str, phase: str) -> str:
     return str(page["data"])
 
 
-def task_starts(platform: LocalPlatform, run_id: str) -> list[str]:
-    """The phases of the runner tasks the run's execution started, in order, as its history
-    says (each ``ecs:runTask.sync`` scheduled, with its phase in the container's overrides),
-    once the execution has ended. On AWS each is a Fargate task start: docs/performance.md
-    counts them per kind of run."""
+def runner_tasks(platform: LocalPlatform, run_id: str) -> list[dict[str, Any]]:
+    """The RunTask overrides of the runner tasks the run's execution started, in order, as
+    its history says (each ``ecs:runTask.sync`` scheduled), once the execution has ended."""
     sfn = boto3.client("stepfunctions")
     machine = platform.provisioned.refs["RunStateMachine"]
     arn = WorkflowClient(machine, confirmation_timeout_seconds=60).execution_arn(run_id)
     wait_for(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", "its end")
-    phases = []
+    tasks = []
     for event in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]:
         details: dict[str, Any] = dict(event.get("taskScheduledEventDetails") or {})
-        if details.get("resourceType") != "ecs":
-            continue
-        [container] = json.loads(details["parameters"])["Overrides"]["ContainerOverrides"]
+        if details.get("resourceType") == "ecs":
+            tasks.append(json.loads(details["parameters"])["Overrides"])
+    return tasks
+
+
+def task_starts(platform: LocalPlatform, run_id: str) -> list[str]:
+    """The phases of the runner tasks the run's execution started, in order (with its phase
+    in the container's overrides). On AWS each is a Fargate task start: docs/performance.md
+    counts them per kind of run."""
+    phases = []
+    for overrides in runner_tasks(platform, run_id):
+        [container] = overrides["ContainerOverrides"]
         environment = {e["Name"]: e["Value"] for e in container["Environment"]}
         phases.append(environment["IACP_PHASE"])
     return phases
@@ -224,6 +231,7 @@ def synced_inventory(client: ApiClient, workspace_id: str, serial: int) -> dict[
 def test_plan_only_run_finishes_without_locking_or_queueing(platform, admin):
     ws = new_workspace(admin, "speculative", SIMPLE_CONFIGURATION)
     admin.post(f"/workspaces/{ws}/actions/lock", {"reason": "a user holds it"})
+    admin.patch(f"/workspaces/{ws}", {"runner_size": {"cpu": 512, "memory": 1024}})
 
     run_id = start_run(admin, ws, operation="plan_only")
     run = run_status(admin, run_id, ENDED)
@@ -233,6 +241,8 @@ def test_plan_only_run_finishes_without_locking_or_queueing(platform, admin):
     assert admin.get(f"/workspaces/{ws}").json()["lock"]["reason"] == "a user holds it"
     assert_error(admin.get(f"/workspaces/{ws}/current-state-version"), 404)
     assert task_starts(platform, run_id) == ["plan"]
+    [plan] = runner_tasks(platform, run_id)
+    assert (plan["Cpu"], plan["Memory"]) == ("512", "1024")  # the workspace's runner_size
 
 
 def test_a_syntax_error_errors_the_run_at_plan_with_terraforms_message(admin):

@@ -278,8 +278,11 @@ def test_the_workflow_hands_the_runner_every_setting_the_workflow_function_gives
     # the run then); every other setting is the runner's.
     assert states[task]["TimeoutSecondsPath"] == "$.runner.timeout_seconds"
     runner_names = {name: field.alias for name, field in RunnerSettings.model_fields.items()}
-    given.remove("timeout_seconds")
+    given -= {"timeout_seconds", "cpu", "memory"}
     assert passed == {runner_names[name]: f"$.runner.{name}" for name in given}
+    # The task's size: the workspace's runner_size, or the platform's (RunTask's overrides).
+    overrides = states[task]["Parameters"]["Overrides"]
+    assert (overrides["Cpu.$"], overrides["Memory.$"]) == ("$.runner.cpu", "$.runner.memory")
 
 
 def test_every_runner_phase_has_the_time_limit_its_start_gives():

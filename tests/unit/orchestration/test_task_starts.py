@@ -158,3 +158,17 @@ def test_a_plan_that_fetched_then_failed_leaves_its_version_usable(world: World)
     assert world.run(run_id).status is RunStatus.ERRORED
     version = world.configuration_store.get(ws, "cv-vcs1")
     assert version is not None and version.status is ConfigurationStatus.PENDING  # settles uploaded
+
+
+def test_the_runner_task_has_the_workspaces_size_or_the_platforms(world: World):
+    sized = world.workspace("sized", runner_size={"cpu": 512, "memory": 1024})
+    plain = world.workspace("plain")
+    for ws, expected in ((sized, ("512", "1024")), (plain, ("1024", "2048"))):
+        run_id = world.new_run(ws, auto_apply=True)
+        world.planning(run_id)
+        plan = world.steps.start_plan(RunRef(run_id=run_id))
+        world.plan_result(run_id, has_changes=True)
+        world.steps.record_plan(RunRef(run_id=run_id))
+        apply = world.steps.start_apply(RunRef(run_id=run_id))
+        assert (plan.cpu, plan.memory) == expected
+        assert (apply.cpu, apply.memory) == expected

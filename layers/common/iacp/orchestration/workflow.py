@@ -48,6 +48,7 @@ from iacp.timestamps import utcnow
 from iacp.variables.handoff import seal_variables, variables_key
 from iacp.variables.service import RunVariable
 from iacp.vcs.models import codecommit_repository_of
+from iacp.workspaces.models import RunnerSize
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import WorkspaceStore
 
@@ -98,6 +99,10 @@ class RunnerInput(_RunnerPhase):
     workspace_role_external_id: str
     workspace_role_session_seconds: str  # a container's environment holds only strings
     plan_options: str = Field(description="The run's PlanOptions as JSON (the apply ignores them)")
+    # RunTask's task-level overrides (strings, as ECS takes them): the workspace's
+    # runner_size, or the platform's.
+    cpu: str = Field(description="The task's CPU units")
+    memory: str = Field(description="The task's memory in MiB")
 
 
 class PlanInput(RunnerInput):
@@ -156,6 +161,7 @@ class RunWorkflow:
         runner_credentials: RunnerCredentialIssuer,
         variables_for: Callable[[Run, str | None], list[RunVariable]],
         stages_with_tasks: Callable[[Run, list[Stage]], list[Stage]],
+        runner_size: RunnerSize,
         phase_timeout_seconds: int = 3600,
         clock: Callable[[], datetime] = utcnow,
     ):
@@ -164,6 +170,7 @@ class RunWorkflow:
         sealed, as the run keeps them) overriding them;
         ``stages_with_tasks``: of the stages given, those with run tasks now
         (``TaskStages.stages_with_tasks``);
+        ``runner_size``: the runner's task size for a workspace that names none;
         ``phase_timeout_seconds``: how long a runner phase may run before it is stopped."""
         self._phase_timeout_seconds = phase_timeout_seconds
         self._runs = runs
@@ -172,6 +179,7 @@ class RunWorkflow:
         self._runner_credentials = runner_credentials
         self._variables_for = variables_for
         self._stages_with_tasks = stages_with_tasks
+        self._runner_size = runner_size
         self._workspaces = workspaces
         self._locks = WorkspaceService(workspaces, clock)
         self._states = states
@@ -468,9 +476,10 @@ class RunWorkflow:
         variables = self._variables_for(run, run_scoped)
         key, sealed = seal_variables(variables, bound_to=sealed_at)
         self._artifacts.put(sealed_at, sealed)
-        fields = {}
+        size = workspace.runner_size or self._runner_size
+        fields = {"cpu": str(size.cpu), "memory": str(size.memory)}
         if phase is Phase.PLAN:
-            fields = {
+            fields |= {
                 "vcs_clone_url": source.clone_url if source else "",
                 "vcs_commit": source.commit_sha if source else "",
                 "vcs_ref": (source.ref or "") if source else "",
