@@ -49,6 +49,9 @@ class RunnerSettings(BaseModel):
     terraform_version: str = Field("", alias="IACP_TERRAFORM_VERSION")
     # The run's plan options as JSON (the plan phase's; a saved plan carries them to the apply).
     plan_options: Json[PlanOptions] = Field(default_factory=PlanOptions, alias="IACP_PLAN_OPTIONS")
+    # Plan only: apply the plan in this same process if it ended within this many seconds of
+    # the runner's start (0: never; docs/run-pipeline.md, "The apply in the plan task").
+    apply_within_seconds: int = Field(0, alias="IACP_APPLY_WITHIN_SECONDS", ge=0)
     # The commit to fetch: the fetch phase's (required there), or a plan's that fetches it
     # first (docs/run-pipeline.md, "The fetch inside the plan"); the apply ignores them.
     vcs_clone_url: str = Field("", alias="IACP_VCS_CLONE_URL")

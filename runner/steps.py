@@ -117,6 +117,12 @@ def apply_steps() -> list[Step]:
     ]
 
 
+def apply_in_plan_task_steps() -> list[Step]:
+    """The apply, in the task that planned (``runner.phase.apply_context``): everything but
+    Terraform's credentials and the apply itself is in place already."""
+    return [check_state_unchanged, assume_workspace_role, terraform_apply, upload_state]
+
+
 def fetch_configuration(ctx: RunContext) -> None:
     key = ctx.settings.configuration_key
     archive = ctx.root / ARCHIVE

@@ -202,6 +202,16 @@ def test_plan_confirm_apply_saves_a_state_with_its_outputs(platform, admin):
     changed = start_run(admin, ws, auto_apply=True)
     run = run_status(admin, changed, ENDED)
     assert run["status"] == "applied", run["error"]
+    # Auto-apply without run tasks: one task plans and applies, each phase with its own log;
+    # the workspace was locked before it planned, and the statuses follow one another.
+    assert task_starts(platform, changed) == ["plan"]
+    assert run["applies_in_plan_task"] is True
+    apply_log = full_log(admin, changed, "apply")
+    assert "iacp: applying the saved plan in the task that made it." in apply_log
+    assert "Apply complete! Resources: 1 added, 0 changed, 1 destroyed." in apply_log
+    assert "Apply complete" not in full_log(admin, changed, "plan")
+    times = run["status_timestamps"]
+    assert times["planning"] <= times["applying"] <= times["applied"]
     assert (run["resource_additions"], run["resource_destructions"]) == (1, 1)
     newer = admin.get(f"/workspaces/{ws}/current-state-version").json()
     assert newer["serial"] > state["serial"]
@@ -320,7 +330,7 @@ def test_a_lock_taken_by_a_user_during_the_plan_errors_the_run(admin):
 def test_cancel_during_apply_keeps_the_partial_state_and_leaves_nothing_running(admin):
     ws = new_workspace(admin, "cancel-me", SLOW_APPLY)
     run_id = start_run(admin, ws, auto_apply=True)
-    run_status(admin, run_id, {"applying"})
+    # It applies in its plan task: the run shows planning until that task ends.
     wait_for(
         lambda: (
             "terraform_data.second: Provisioning with 'local-exec'"
@@ -350,8 +360,8 @@ def test_cancel_during_apply_keeps_the_partial_state_and_leaves_nothing_running(
 def test_a_runner_killed_outright_errors_the_run(platform: LocalPlatform, admin):
     ws = new_workspace(admin, "killed", SLOW_APPLY)
     run_id = start_run(admin, ws, auto_apply=True)
-    run_status(admin, run_id, {"applying"})
     wait_for(lambda: "Provisioning with 'local-exec'" in full_log(admin, run_id, "apply"), "apply")
+    assert admin.get(f"/runs/{run_id}").json()["status"] == "planning"  # its plan task applies
 
     runners = platform.running_runners()
     assert len(runners) == 1

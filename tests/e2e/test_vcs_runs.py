@@ -125,7 +125,7 @@ def test_a_push_plans_and_applies_the_pushed_commit(platform, admin, connection,
     state = admin.get(f"/workspaces/{app}/current-state-version").json()
     assert state["outputs"]["greeting"]["value"] == "from the first commit"
     assert admin.list_all(f"/workspaces/{docs_only}/runs") == []
-    assert task_starts(platform, run["id"]) == ["plan", "apply"]  # auto-apply; fetched in the plan
+    assert task_starts(platform, run["id"]) == ["plan"]  # fetched, planned and applied in one
 
 
 def test_a_pull_request_gets_a_speculative_plan_its_run_tasks_know_of(

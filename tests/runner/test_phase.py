@@ -1,5 +1,6 @@
 """How a phase ends when its steps fail: runner.phase.run_phase with stand-in steps."""
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from iacp.runs.phase import Phase, PhaseResult, PhaseStatus
 from runner.artifacts import Artifacts
 from runner.aws import PlatformClients
 from runner.logstream import LogStreamer, Masker
-from runner.phase import run_phase
+from runner.phase import applies_here, run_phase
 from runner.result import Stage, StepFailed
 from runner.settings import RunnerSettings
 from runner.statefile import STATE_FILE
@@ -104,3 +105,34 @@ def test_no_step_starts_after_a_cancel(ctx: RunContext) -> None:
 
     assert ran == []
     assert ctx.result.status is PhaseStatus.CANCELED
+
+
+def test_a_plan_applies_in_its_task_only_with_changes_and_time_left(ctx: RunContext) -> None:
+    plan = dataclasses.replace(
+        ctx,
+        settings=ctx.settings.model_copy(
+            update={"phase": Phase.PLAN, "apply_within_seconds": 1800}
+        ),
+        result=PhaseResult(phase=Phase.PLAN, has_changes=True),
+    )
+    plan.workdir = ctx.workdir
+
+    assert applies_here(plan, elapsed_seconds=1799)
+    assert not applies_here(plan, elapsed_seconds=1801)
+    plan.log.complete()
+    assert isinstance(plan.artifacts, Unreachable)
+    said = b"".join(plan.artifacts.log).decode()
+    assert "the plan took 1801 s, more than half the phase's time limit" in said
+    plan.result.has_changes = False
+    assert not applies_here(plan, elapsed_seconds=1)
+    plan.result.has_changes = True
+    plan.result.status = PhaseStatus.FAILED
+    assert not applies_here(plan, elapsed_seconds=1)
+    plan.result.status = PhaseStatus.SUCCEEDED
+    plan.canceled.set()
+    assert not applies_here(plan, elapsed_seconds=1)
+    never = dataclasses.replace(
+        plan, settings=plan.settings.model_copy(update={"apply_within_seconds": 0})
+    )
+    never.canceled.clear()
+    assert not applies_here(never, elapsed_seconds=1)

@@ -4,6 +4,8 @@ version's settling, its errors), on the fakes."""
 
 import json
 
+import pytest
+
 from iacp.configurations.models import CommitSource, ConfigurationStatus, ConfigurationVersion
 from iacp.orchestration.task_stages import StageRef
 from iacp.orchestration.workflow import FailureInput, RunRef, StartInput, StartOutput
@@ -12,7 +14,9 @@ from iacp.runs.phase import Phase, result_key
 from iacp.runs.status import RunStatus
 from iacp.runtasks.models import Stage
 from iacp.vcs.models import VcsProvider
-from tests.unit.orchestration.conftest import World
+from iacp.workspaces.models import LockRequest
+from tests.unit.orchestration.conftest import ADMIN, World
+from tests.unit.orchestration.test_run_workflow import holder
 from tests.unit.orchestration.test_task_stages import add_task
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -172,3 +176,146 @@ def test_the_runner_task_has_the_workspaces_size_or_the_platforms(world: World):
         apply = world.steps.start_apply(RunRef(run_id=run_id))
         assert (plan.cpu, plan.memory) == expected
         assert (apply.cpu, apply.memory) == expected
+
+
+# --- the apply in the plan task --------------------------------------------------------------
+
+
+def test_an_auto_apply_run_without_tasks_locks_then_plans_and_applies_in_one_task(world: World):
+    ws = world.workspace(auto_apply=True)
+    run_id = world.new_run(ws)
+    world.start(run_id)
+
+    plan = world.steps.start_plan(RunRef(run_id=run_id))
+
+    # Locked before anything can be applied; the runner may apply within half the limit.
+    assert holder(world, ws) == (run_id, run_id)
+    assert world.run(run_id).applies_in_plan_task
+    assert plan.apply_within_seconds == "300"
+    assert world.credentials.scopes[-1].applies
+    assert world.stages.prepare(StageRef(run_id=run_id, stage=Stage.POST_PLAN)).tasks == []
+    world.plan_result(run_id, has_changes=True, resource_additions=2)
+    world.apply_result(run_id, serial=1, resource_additions=2)
+    assert world.run(run_id).status is RunStatus.PLANNING  # until the task has ended
+
+    assert world.steps.record_plan(RunRef(run_id=run_id)).next == "applied"
+    world.steps.record_apply(RunRef(run_id=run_id))
+    assert world.run(run_id).status is RunStatus.APPLYING
+    world.steps.finish(RunRef(run_id=run_id))
+
+    run = world.run(run_id)
+    assert run.status is RunStatus.APPLIED and run.resource_additions == 2
+    assert list(run.status_timestamps)[-3:] == ["planning", "applying", "applied"]
+    assert run.state_version_id is not None
+    assert holder(world, ws) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "why_not", ["confirmation", "post_plan task", "pre_apply task", "locked by a user"]
+)
+def test_other_runs_plan_and_apply_in_two_tasks(world: World, why_not: str):
+    ws = world.workspace(auto_apply=why_not != "confirmation")
+    if why_not.endswith("task"):
+        add_task(world, "check", workspace_id=ws, stages=(Stage(why_not.split()[0]),))
+    if why_not == "locked by a user":
+        world.workspaces.lock(ADMIN, ws, LockRequest(reason="mine"))
+    run_id = world.new_run(ws)
+    world.start(run_id)
+
+    plan = world.steps.start_plan(RunRef(run_id=run_id))
+
+    assert plan.apply_within_seconds == "0"
+    assert not world.run(run_id).applies_in_plan_task
+    assert not world.credentials.scopes[-1].applies
+    if why_not != "locked by a user":
+        assert holder(world, ws) == (run_id, None)  # locked after the plan, as before
+
+
+def test_a_task_attached_while_such_a_run_plans_waits_for_the_next_run(world: World):
+    ws = world.workspace(auto_apply=True)
+    run_id = world.new_run(ws)
+    world.start(run_id)
+    world.steps.start_plan(RunRef(run_id=run_id))
+    add_task(world, "late", workspace_id=ws, stages=(Stage.POST_PLAN, Stage.PRE_APPLY))
+
+    for stage in (Stage.POST_PLAN, Stage.PRE_APPLY):
+        assert world.stages.prepare(StageRef(run_id=run_id, stage=stage)).tasks == []
+    assert world.run_service.stages_ahead(world.run(run_id)) == []
+    world.plan_result(run_id, has_changes=True)
+    world.apply_result(run_id, serial=1)
+    world.steps.record_plan(RunRef(run_id=run_id))
+    world.steps.record_apply(RunRef(run_id=run_id))
+    world.steps.finish(RunRef(run_id=run_id))
+
+    later = world.new_run(ws)
+    world.start(later)
+    world.steps.start_plan(RunRef(run_id=later))
+    assert not world.run(later).applies_in_plan_task
+    assert [
+        i.run_task_id
+        for i in world.stages.prepare(StageRef(run_id=later, stage=Stage.POST_PLAN)).tasks
+    ] == ["task-late"]
+
+
+def test_a_plan_task_that_did_not_apply_leaves_the_apply_to_a_task_of_its_own(world: World):
+    ws = world.workspace(auto_apply=True)
+    run_id = world.new_run(ws)
+    world.start(run_id)
+    world.steps.start_plan(RunRef(run_id=run_id))
+    world.plan_result(run_id, has_changes=True)  # the plan took too long to apply as well
+
+    assert world.steps.record_plan(RunRef(run_id=run_id)).next == "apply"
+    apply = world.steps.start_apply(RunRef(run_id=run_id))
+    assert apply.phase is Phase.APPLY and world.run(run_id).status is RunStatus.APPLYING
+
+
+def test_a_failed_apply_in_the_plan_task_keeps_its_partial_state_and_passes_applying(
+    world: World,
+):
+    ws = world.workspace(auto_apply=True)
+    run_id = world.new_run(ws)
+    world.start(run_id)
+    world.steps.start_plan(RunRef(run_id=run_id))
+    world.plan_result(run_id, has_changes=True, resource_additions=2)
+    failed = {"stage": "apply", "message": "terraform apply failed (exit code 1):\nboom"}
+    world.apply_result(run_id, serial=3, status="failed", error=failed)
+
+    world.steps.handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "States.TaskFailed", "Cause": "{}"})
+    )
+
+    run = world.run(run_id)
+    assert run.status is RunStatus.ERRORED
+    assert run.error is not None and run.error.model_dump() == failed
+    assert "applying" in run.status_timestamps and run.resource_additions == 2
+    current = world.states.current_version(ws)
+    assert current is not None and current.serial == 3 and current.partial
+    assert holder(world, ws) == (None, None)
+
+
+def test_a_failed_plan_in_such_a_task_errors_as_a_plan_and_records_no_state(world: World):
+    ws = world.workspace(auto_apply=True)
+    run_id = world.new_run(ws)
+    world.start(run_id)
+    world.steps.start_plan(RunRef(run_id=run_id))
+    world.plan_result(run_id, status="failed", error={"stage": "plan", "message": "bad"})
+
+    world.steps.handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "States.TaskFailed", "Cause": "{}"})
+    )
+
+    run = world.run(run_id)
+    assert run.status is RunStatus.ERRORED and run.error is not None
+    assert (run.error.stage, "applying" in run.status_timestamps) == ("plan", False)
+    assert world.states.current_version(ws) is None
+    assert holder(world, ws) == (None, None)
+
+
+def test_a_canceled_plan_task_that_applies_is_awaited_as_an_apply(world: World):
+    ws = world.workspace(auto_apply=True)
+    run_id = world.new_run(ws)
+    world.start(run_id)
+    world.steps.start_plan(RunRef(run_id=run_id))
+
+    # The reconcile and a force-cancel wait for this phase's runner and keep its state.
+    assert world.run(run_id).runner_phase is Phase.APPLY

@@ -37,6 +37,8 @@ def session_policy(account: PlatformAccount, scope: RunScope) -> dict[str, Any]:
     if scope.state_key:
         reads.append(f"{bucket}/{scope.state_key}")
     writes = [f"{run}/{scope.phase}/*", f"{run}/logs/{scope.phase}/*"]
+    if scope.applies:
+        writes += [f"{run}/{Phase.APPLY}/*", f"{run}/logs/{Phase.APPLY}/*"]
     if scope.phase is Phase.FETCH or scope.fetches_commit:
         writes.append(f"{bucket}/{scope.configuration_key}")
     statements = [_allow(["s3:GetObject"], reads), _allow(["s3:PutObject"], writes)]

@@ -31,6 +31,8 @@ class RunScope(BaseModel):
     # A plan that fetches its commit first writes the configuration as a fetch does, and
     # needs the fetch's permissions below (the fetch phase always does).
     fetches_commit: bool = False
+    # A plan that also applies (in the same task) writes the apply's artifacts and log too.
+    applies: bool = False
     vcs_connection_id: str = ""  # fetching: the connection the commit comes from
     vcs_secret_arn: str = ""  # fetching: that connection's clone token ('': none)
     codecommit_repository: str = ""  # fetching: the CodeCommit repository cloned ('': not one)

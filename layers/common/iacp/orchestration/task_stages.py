@@ -296,10 +296,13 @@ class TaskStages:
         """Whether the run settled earlier that ``stage`` has no tasks: a VCS-driven run that
         found no pre_plan tasks when it started fetches its commit in its plan task, so a
         pre_plan task attached since (its service would read a configuration not fetched
-        yet) applies to later runs (docs/run-tasks.md)."""
+        yet) applies to later runs; likewise post_plan and pre_apply tasks for a run whose
+        plan task applies too (docs/run-tasks.md)."""
         if stage is Stage.PRE_PLAN:
             return bool(self._runs.private(run.id).get(FETCH_IN_PLAN))
-        return False
+        # A plan task that applies too started with none at these two stages: its apply
+        # does not wait for tasks attached since (docs/run-tasks.md).
+        return run.applies_in_plan_task and stage in (Stage.POST_PLAN, Stage.PRE_APPLY)
 
     def stages_with_tasks(self, run: Run, stages: list[Stage]) -> list[Stage]:
         """Of ``stages``, those that would have tasks if the run came to them now (TFE shows

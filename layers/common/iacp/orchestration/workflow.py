@@ -114,6 +114,9 @@ class PlanInput(RunnerInput):
     vcs_commit: str = ""
     vcs_ref: str = ""
     vcs_credentials_secret: str = Field("", description="The connection's secret, or ''")
+    # Seconds (as a string): the plan applies in its own task if it ended within them of the
+    # runner's start ("0": it never does; docs/run-pipeline.md, "The apply in the plan task").
+    apply_within_seconds: str = "0"
 
 
 class FetchInput(_RunnerPhase):
@@ -137,7 +140,8 @@ class StartOutput(BaseModel):
 
 
 class PlanDecision(BaseModel):
-    next: Literal["finish", "apply", "confirm"]
+    # "applied": the plan task applied too; the apply is only to be recorded.
+    next: Literal["finish", "apply", "confirm", "applied"]
 
 
 class ConfirmationInput(RunRef):
@@ -219,7 +223,9 @@ class RunWorkflow:
             return None
         return version.vcs
 
-    def _fetch_scope(self, run: Run, phase: Phase, source: CommitSource, **scope: str) -> RunScope:
+    def _fetch_scope(
+        self, run: Run, phase: Phase, source: CommitSource, **scope: str | bool
+    ) -> RunScope:
         return RunScope(
             run_id=run.id,
             workspace_id=run.workspace_id,
@@ -249,9 +255,31 @@ class RunWorkflow:
 
     def start_plan(self, step: RunRef) -> PlanInput:
         planning = self._advance(step.run_id, RunStatus.PLANNING)
+        applies = self._applies_in_plan_task(planning)
+        if applies != planning.applies_in_plan_task:
+            planning = self._runs.update(planning.id, {"applies_in_plan_task": applies}) or planning
         runner = self._runner_input(planning, Phase.PLAN)
         assert isinstance(runner, PlanInput)
         return runner
+
+    def _applies_in_plan_task(self, run: Run) -> bool:
+        """Whether the run's plan task applies too (one task start, not two): a run that
+        needs no confirmation (auto-apply, queued, not a saved plan, not an empty apply), with
+        no post_plan or pre_apply tasks now (the run keeps to that: TaskStages.prepare), and
+        its workspace locked now, before anything can be applied (design §4). Otherwise the
+        two-task path, as before (a lock that cannot be taken errors the run after its plan,
+        in record_plan)."""
+        if not (run.auto_apply and run.queues) or run.allow_empty_apply:
+            return False
+        if self._stages_with_tasks(run, [Stage.POST_PLAN, Stage.PRE_APPLY]):
+            return False
+        try:
+            self._locks.lock_workspace(run.workspace_id, holder=run.id, reason=f"run {run.id}")
+        except Conflict:
+            if not self._holds_lock(run):  # a retry finds the lock its own
+                return False
+        self._runs.update(run.id, {"lock_held": True})
+        return True
 
     def record_plan(self, step: RunRef) -> PlanDecision:
         run = self._run(step.run_id)
@@ -276,6 +304,8 @@ class RunWorkflow:
                 # Design §4: a run never waits for confirmation or applies unlocked.
                 raise LockFailed(f"The workspace could not be locked: {conflict.detail}") from None
         self._runs.update(run.id, {"lock_held": True})
+        if run.applies_in_plan_task and self._artifacts.result(run.id, Phase.APPLY) is not None:
+            return PlanDecision(next="applied")  # record_apply reads how it went
         return PlanDecision(next="apply" if run.auto_apply else "confirm")
 
     def await_confirmation(self, step: ConfirmationInput) -> None:
@@ -305,6 +335,9 @@ class RunWorkflow:
 
     def record_apply(self, step: RunRef) -> None:
         run = self._run(step.run_id)
+        if run.applies_in_plan_task and run.status is not RunStatus.APPLYING:
+            # Its plan task applied: the run shows applying now, as the task has ended.
+            run = self._advance(run.id, RunStatus.APPLYING)
         result = self._succeeded(run, Phase.APPLY)
         if run.apply_recorded:
             return  # a retry: the state version is recorded and the run knows it
@@ -369,12 +402,43 @@ class RunWorkflow:
             return
         # A run stopped at a task stage already says why (the mandatory task that failed).
         error = run.error or self._explain(run, step.error)
+        run = self._applying_if_it_applied(run)
         if run.status is RunStatus.APPLYING and step.error.get("Error") != StateNotSaved.__name__:
             # A failed apply, or a runner that died in it, may have changed real resources:
             # keep what Terraform recorded (the runner's upload, or its last checkpoint), and
             # only then give the workspace back.
             self._states.record_if_written(run.workspace_id, run.id)
         self._finisher.end(run, RunStatus.ERRORED, error, reason="workflow step failed")
+
+    def _went_on_to_apply(self, run: Run, planned: PhaseResult | None) -> bool:
+        """Whether a run's plan task that applies too had gone on to the apply: its plan
+        succeeded with changes (the runner applies next, in the same process)."""
+        return (
+            run.applies_in_plan_task
+            and run.status is RunStatus.PLANNING
+            and planned is not None
+            and planned.status is PhaseStatus.SUCCEEDED
+            and planned.has_changes
+        )
+
+    def _applying_if_it_applied(self, run: Run) -> Run:
+        """A plan task that had gone on to apply failed (or died): the run passes through
+        ``applying``, with its plan's counts, as a two-task run would have, and what the
+        apply wrote is kept as a partial state below."""
+        planned = self._artifacts.result(run.id, Phase.PLAN)
+        if not self._went_on_to_apply(run, planned):
+            return run
+        assert planned is not None
+        counts = {
+            "has_changes": planned.has_changes,
+            "resource_additions": planned.resource_additions,
+            "resource_changes": planned.resource_changes,
+            "resource_destructions": planned.resource_destructions,
+        }
+        try:
+            return self._runs.transition(run.id, RunStatus.APPLYING, self._clock(), counts)
+        except InvalidTransition:
+            return self._run(run.id)
 
     def _settle_unfetched(self, run: Run) -> None:
         version = self._configurations.get(run.workspace_id, run.configuration_version_id)
@@ -407,6 +471,9 @@ class RunWorkflow:
             run.status, Phase.PLAN
         )
         result = self._artifacts.result(run.id, phase)
+        if phase is Phase.PLAN and self._went_on_to_apply(run, result):
+            # Its plan succeeded: what failed (or died) is the apply in the same task.
+            phase, result = Phase.APPLY, self._artifacts.result(run.id, Phase.APPLY)
         if result is not None and result.error is not None:
             return result.error
         failures = cause.get("Failures") or cause.get("failures")
@@ -458,9 +525,10 @@ class RunWorkflow:
         source = None
         if phase is Phase.PLAN and self._fetches_in_plan(run):
             source = self._commit_to_fetch(run)
+        applies = phase is Phase.PLAN and run.applies_in_plan_task
         if source is not None:
             scope = self._fetch_scope(
-                run, phase, source, state_key=state_key, workspace_role_arn=role
+                run, phase, source, state_key=state_key, workspace_role_arn=role, applies=applies
             )
         else:
             scope = RunScope(
@@ -470,6 +538,7 @@ class RunWorkflow:
                 configuration_key=archive_key(run.workspace_id, run.configuration_version_id),
                 state_key=state_key,
                 workspace_role_arn=role,
+                applies=applies,
             )
         sealed_at = variables_key(run.id, phase)
         run_scoped = self._runs.private(run.id).get(SEALED_VARIABLES) if run.variable_keys else None
@@ -479,7 +548,10 @@ class RunWorkflow:
         size = workspace.runner_size or self._runner_size
         fields = {"cpu": str(size.cpu), "memory": str(size.memory)}
         if phase is Phase.PLAN:
+            # Half the limit: a plan that took longer leaves the apply a task of its own.
+            within = self._phase_timeout_seconds // 2 if run.applies_in_plan_task else 0
             fields |= {
+                "apply_within_seconds": str(within),
                 "vcs_clone_url": source.clone_url if source else "",
                 "vcs_commit": source.commit_sha if source else "",
                 "vcs_ref": (source.ref or "") if source else "",
