@@ -170,6 +170,8 @@ export interface Run {
   is_speculative: boolean;
   auto_apply: boolean;
   allow_empty_apply?: boolean;
+  /** Its plan task applies too: while it shows planning, its apply log may be growing. */
+  applies_in_plan_task?: boolean;
   save_plan?: boolean;
   is_destroy?: boolean;
   refresh_only?: boolean;
