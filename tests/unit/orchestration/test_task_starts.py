@@ -319,3 +319,21 @@ def test_a_canceled_plan_task_that_applies_is_awaited_as_an_apply(world: World):
 
     # The reconcile and a force-cancel wait for this phase's runner and keep its state.
     assert world.run(run_id).runner_phase is Phase.APPLY
+
+
+def test_such_a_task_past_its_limit_keeps_the_workspace_for_the_apply_it_may_be_doing(
+    world: World,
+):
+    ws = world.workspace(auto_apply=True)
+    run_id = world.new_run(ws)
+    world.start(run_id)
+    world.steps.start_plan(RunRef(run_id=run_id))
+    world.plan_result(run_id, has_changes=True)
+
+    world.steps.handle_failure(FailureInput(run_id=run_id, error={"Error": "States.Timeout"}))
+
+    run = world.run(run_id)
+    assert run.status is RunStatus.ERRORED and run.error is not None
+    assert run.error.stage == "apply"
+    assert world.runs.private(run_id)["awaiting_runner"] == "apply"  # the reconcile releases
+    assert holder(world, ws) == (run_id, run_id)

@@ -114,7 +114,7 @@ class PlanInput(RunnerInput):
     vcs_commit: str = ""
     vcs_ref: str = ""
     vcs_credentials_secret: str = Field("", description="The connection's secret, or ''")
-    # Seconds (as a string): the plan applies in its own task if it ended within them of the
+    # Seconds (as a string): the plan's task applies too if the plan ended within them of the
     # runner's start ("0": it never does; docs/run-pipeline.md, "The apply in the plan task").
     apply_within_seconds: str = "0"
 
@@ -390,10 +390,17 @@ class RunWorkflow:
             # Its task is being stopped, and the runner may still be saving what Terraform
             # wrote: the run ends now, but keeps its workspace until the reconcile of this
             # execution has seen the runner end and recorded its state (as a force-cancel).
+            # (A plan task that applies too is awaited as an apply; it was still planning if
+            # its plan has no result yet.)
+            stopped = phase
+            if run.status is RunStatus.PLANNING and not self._went_on_to_apply(
+                run, self._artifacts.result(run.id, Phase.PLAN)
+            ):
+                stopped = Phase.PLAN
             error = RunError(
-                stage=phase.value,
+                stage=stopped.value,
                 message=(
-                    f"The {phase} phase ran longer than its limit of "
+                    f"The {stopped} phase ran longer than its limit of "
                     f"{self._phase_timeout_seconds} s (RunnerPhaseTimeoutSeconds) and was "
                     "stopped."
                 ),
