@@ -102,9 +102,13 @@ def applies_here(ctx: RunContext, elapsed_seconds: float) -> bool:
     with changes, was not canceled, and left the apply at least half the phase's time limit.
     Otherwise the plan's log says why not, and the workflow applies in a task of its own."""
     settings, result = ctx.settings, ctx.result
-    if settings.phase is not Phase.PLAN or not settings.apply_within_seconds:
+    if settings.phase is not Phase.PLAN:
         return False
     if result.status is not PhaseStatus.SUCCEEDED or not result.has_changes:
+        return False
+    if settings.apply_elsewhere:
+        ctx.log.write(f"iacp: the apply runs in a task of its own: {settings.apply_elsewhere}.")
+    if not settings.apply_within_seconds:
         return False
     if ctx.canceled.is_set():
         return False

@@ -52,6 +52,8 @@ class RunnerSettings(BaseModel):
     # Plan only: apply the plan in this same process if it ended within this many seconds of
     # the runner's start (0: never; docs/run-pipeline.md, "The apply in the plan task").
     apply_within_seconds: int = Field(0, alias="IACP_APPLY_WITHIN_SECONDS", ge=0)
+    # Plan only: why an auto-apply run's apply has a task of its own ('': none to say).
+    apply_elsewhere: str = Field("", alias="IACP_APPLY_ELSEWHERE", max_length=500)
     # The commit to fetch: the fetch phase's (required there), or a plan's that fetches it
     # first (docs/run-pipeline.md, "The fetch inside the plan"); the apply ignores them.
     vcs_clone_url: str = Field("", alias="IACP_VCS_CLONE_URL")

@@ -131,8 +131,15 @@ def test_a_plan_applies_in_its_task_only_with_changes_and_time_left(ctx: RunCont
     plan.result.status = PhaseStatus.SUCCEEDED
     plan.canceled.set()
     assert not applies_here(plan, elapsed_seconds=1)
-    never = dataclasses.replace(
-        plan, settings=plan.settings.model_copy(update={"apply_within_seconds": 0})
+    plan.canceled.clear()
+    # The workflow decided on two tasks: a plan with changes says why in its log.
+    told = dataclasses.replace(
+        plan,
+        settings=plan.settings.model_copy(
+            update={"apply_within_seconds": 0, "apply_elsewhere": "it has tasks"}
+        ),
     )
-    never.canceled.clear()
-    assert not applies_here(never, elapsed_seconds=1)
+    assert not applies_here(told, elapsed_seconds=1)
+    told.log.complete()
+    said = b"".join(plan.artifacts.log).decode()
+    assert "iacp: the apply runs in a task of its own: it has tasks." in said

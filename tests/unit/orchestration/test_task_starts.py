@@ -191,7 +191,7 @@ def test_an_auto_apply_run_without_tasks_locks_then_plans_and_applies_in_one_tas
     # Locked before anything can be applied; the runner may apply within half the limit.
     assert holder(world, ws) == (run_id, run_id)
     assert world.run(run_id).applies_in_plan_task
-    assert plan.apply_within_seconds == "300"
+    assert (plan.apply_within_seconds, plan.apply_elsewhere) == ("300", "")
     assert world.credentials.scopes[-1].applies
     assert world.stages.prepare(StageRef(run_id=run_id, stage=Stage.POST_PLAN)).tasks == []
     world.plan_result(run_id, has_changes=True, resource_additions=2)
@@ -225,6 +225,16 @@ def test_other_runs_plan_and_apply_in_two_tasks(world: World, why_not: str):
     plan = world.steps.start_plan(RunRef(run_id=run_id))
 
     assert plan.apply_within_seconds == "0"
+    tasks = "its post_plan or pre_apply run tasks must see the plan, or pass, first"
+    assert (
+        plan.apply_elsewhere
+        == {
+            "confirmation": "",  # a person confirms: nothing to explain
+            "post_plan task": tasks,
+            "pre_apply task": tasks,
+            "locked by a user": "its workspace could not be locked before the plan",
+        }[why_not]
+    )
     assert not world.run(run_id).applies_in_plan_task
     assert not world.credentials.scopes[-1].applies
     if why_not != "locked by a user":

@@ -117,6 +117,8 @@ class PlanInput(RunnerInput):
     # Seconds (as a string): the plan's task applies too if the plan ended within them of the
     # runner's start ("0": it never does; docs/run-pipeline.md, "The apply in the plan task").
     apply_within_seconds: str = "0"
+    # Why an auto-apply run's apply has a task of its own, for the plan's log ('': it has not).
+    apply_elsewhere: str = ""
 
 
 class FetchInput(_RunnerPhase):
@@ -255,31 +257,36 @@ class RunWorkflow:
 
     def start_plan(self, step: RunRef) -> PlanInput:
         planning = self._advance(step.run_id, RunStatus.PLANNING)
-        applies = self._applies_in_plan_task(planning)
+        elsewhere = self._why_apply_elsewhere(planning)
+        applies = elsewhere == ""
         if applies != planning.applies_in_plan_task:
             planning = self._runs.update(planning.id, {"applies_in_plan_task": applies}) or planning
-        runner = self._runner_input(planning, Phase.PLAN)
+        # The plan's log says why an apply that needs no person still takes a second task.
+        said = elsewhere if run_applies(planning) else ""
+        runner = self._runner_input(planning, Phase.PLAN, apply_elsewhere=said)
         assert isinstance(runner, PlanInput)
         return runner
 
-    def _applies_in_plan_task(self, run: Run) -> bool:
-        """Whether the run's plan task applies too (one task start, not two): a run that
-        needs no confirmation (auto-apply, queued, not a saved plan, not an empty apply), with
-        no post_plan or pre_apply tasks now (the run keeps to that: TaskStages.prepare), and
-        its workspace locked now, before anything can be applied (design §4). Otherwise the
-        two-task path, as before (a lock that cannot be taken errors the run after its plan,
-        in record_plan)."""
-        if not (run.auto_apply and run.queues) or run.allow_empty_apply:
-            return False
+    def _why_apply_elsewhere(self, run: Run) -> str:
+        """Why the run's plan task does not apply too, or '' when it does (one task start,
+        not two): a run that needs no confirmation (auto-apply, queued, not a saved plan, not
+        an empty apply), with no post_plan or pre_apply tasks now (the run keeps to that:
+        TaskStages.prepare), and its workspace locked now, before anything can be applied
+        (design §4). Otherwise the two-task path, as before (a lock that cannot be taken
+        errors the run after its plan, in record_plan)."""
+        if not run_applies(run):
+            return "it waits for confirmation"
+        if run.allow_empty_apply:
+            return "it applies even an empty plan (allow_empty_apply)"
         if self._stages_with_tasks(run, [Stage.POST_PLAN, Stage.PRE_APPLY]):
-            return False
+            return "its post_plan or pre_apply run tasks must see the plan, or pass, first"
         try:
             self._locks.lock_workspace(run.workspace_id, holder=run.id, reason=f"run {run.id}")
         except Conflict:
             if not self._holds_lock(run):  # a retry finds the lock its own
-                return False
+                return "its workspace could not be locked before the plan"
         self._runs.update(run.id, {"lock_held": True})
-        return True
+        return ""
 
     def record_plan(self, step: RunRef) -> PlanDecision:
         run = self._run(step.run_id)
@@ -520,7 +527,7 @@ class RunWorkflow:
             f"s3://{self._artifacts.bucket}/{run_state_key(run.id)}."
         )
 
-    def _runner_input(self, run: Run, phase: Phase) -> RunnerInput:
+    def _runner_input(self, run: Run, phase: Phase, apply_elsewhere: str = "") -> RunnerInput:
         """The phase's settings, its variables sealed among the run's artifacts, and
         credentials that reach only what the phase needs (iacp.isolation)."""
         workspace = self._workspaces.get(run.workspace_id)
@@ -559,6 +566,7 @@ class RunWorkflow:
             within = self._phase_timeout_seconds // 2 if run.applies_in_plan_task else 0
             fields |= {
                 "apply_within_seconds": str(within),
+                "apply_elsewhere": apply_elsewhere,
                 "vcs_clone_url": source.clone_url if source else "",
                 "vcs_commit": source.commit_sha if source else "",
                 "vcs_ref": (source.ref or "") if source else "",
@@ -601,6 +609,12 @@ class RunWorkflow:
         if run is None:
             raise RunNotRunnable(f"No run {run_id}.")
         return run
+
+
+def run_applies(run: Run) -> bool:
+    """Whether the run applies without a person's confirmation: auto-apply and queued (not
+    plan-only, not a saved plan)."""
+    return run.auto_apply and run.queues
 
 
 def _json(value: Any) -> dict[str, Any]:
