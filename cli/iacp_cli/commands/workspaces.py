@@ -7,6 +7,24 @@ from iacp_cli.commands.common import Subparsers, noun, verb
 from iacp_cli.output import fields, print_json, say, table
 from iacp_cli.resolve import workspace_id
 
+# Given as --runner-size on update, returns the workspace to the platform's task size.
+DEFAULT_SIZE = "default"
+RUNNER_SIZE_HELP = (
+    "the runner's Fargate task size as CPU/MEMORY, CPU units (1024 = 1 vCPU) and MiB, e.g. "
+    "512/1024; one of Fargate's pairs (the API says which)"
+)
+
+
+def runner_size(text: str) -> JsonObject | None:
+    """``CPU/MEMORY`` as the API's runner_size; ``default`` (None): the platform's. Whether
+    the pair is one Fargate offers is the API's to say (a 422 naming the sizes)."""
+    if text == DEFAULT_SIZE:
+        return None
+    cpu, slash, memory = text.partition("/")
+    if not (slash and cpu.isdigit() and memory.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected CPU/MEMORY such as 512/1024, not {text!r}")
+    return {"cpu": int(cpu), "memory": int(memory)}
+
 
 def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
     verbs = noun(nouns, "workspace", "workspaces: create, list, show, update, delete, lock, unlock")
@@ -32,6 +50,9 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         type=int,
         help="the role session's length, 900-3600 (default 3600)",
+    )
+    create.add_argument(
+        "--runner-size", metavar="CPU/MEMORY", type=runner_size, help=RUNNER_SIZE_HELP
     )
 
     verb(verbs, "list", "list the workspaces", common, list_workspaces, json_option=True)
@@ -63,6 +84,13 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
     update.add_argument("--description", metavar="TEXT")
     update.add_argument(
         "--working-directory", metavar="DIR", help="the configuration's directory to run in"
+    )
+    update.add_argument(
+        "--runner-size",
+        metavar="CPU/MEMORY",
+        type=runner_size,
+        default=False,  # not given (None is 'default': the platform's size)
+        help=RUNNER_SIZE_HELP + "; 'default' returns to the platform's",
     )
 
     delete = verb(verbs, "delete", "delete a workspace and its variables", common, delete_workspace)
@@ -109,6 +137,8 @@ def create_workspace(args: argparse.Namespace, client: Client) -> int:
         body["aws_external_id"] = args.aws_external_id
     if args.aws_session_duration is not None:
         body["aws_session_duration"] = args.aws_session_duration
+    if args.runner_size is not None:
+        body["runner_size"] = args.runner_size
     workspace = client.post("/workspaces", body)
     if args.json:
         print_json(workspace)
@@ -170,6 +200,7 @@ def show_workspace(args: argparse.Namespace, client: Client) -> int:
             ("terraform version", workspace.get("terraform_version") or "the platform's default"),
             ("working directory", workspace.get("working_directory") or "."),
             ("auto-apply", workspace.get("auto_apply")),
+            ("runner size", _size(workspace.get("runner_size"))),
             *role_fields,
             ("locked", locked),
             ("current run", workspace.get("current_run_id")),
@@ -187,6 +218,12 @@ def delete_workspace(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
+def _size(size: JsonObject | None) -> str:
+    if not size:
+        return "the platform's"
+    return f"{int(size['cpu']) / 1024:g} vCPU, {int(size['memory'])} MiB"
+
+
 # Given as --terraform-version, returns the workspace to the platform's default version.
 DEFAULT_VERSION = "default"
 
@@ -202,10 +239,12 @@ def update_workspace(args: argparse.Namespace, client: Client) -> int:
         body["description"] = args.description
     if args.working_directory is not None:
         body["working_directory"] = args.working_directory
+    if args.runner_size is not False:
+        body["runner_size"] = args.runner_size
     if not body:  # argparse's usage error: its message, exit code 2
         args.usage_error(
             "nothing to change: give --terraform-version, --auto-apply or --no-auto-apply, "
-            "--description or --working-directory"
+            "--description, --working-directory or --runner-size"
         )
     ws = workspace_id(client, args.workspace)
     workspace = client.patch(f"/workspaces/{segment(ws)}", body)
