@@ -52,6 +52,8 @@ export interface Workspace {
   current_run_id?: string | null;
   execution_mode?: 'remote' | 'local';
   tags?: Record<string, string>;
+  /** The runner's Fargate task size (CPU units, MiB); null: the platform's. */
+  runner_size?: { cpu: number; memory: number } | null;
   latest_run: LatestRun | null;
   resource_count: number | null;
 }
