@@ -292,7 +292,8 @@ def test_ctrl_c_cancels_the_running_run_and_stops_cleanly(server: Server):
 
     assert returncode == 0, server.output()
     wait_for(lambda: server.lines and server.lines[-1] == "stopped", "stdout to end", 5)
-    assert f"canceling run {run_id} (applying) …" in server.lines
+    # An auto-apply run without tasks applies in its plan task: it shows planning meanwhile.
+    assert f"canceling run {run_id} (planning) …" in server.lines
     assert f"run {run_id}: canceled" in server.lines  # a graceful cancel, not a kill
     assert not (server.directory / ".iacp" / "local.json").exists()
     assert not (server.directory / ".iacp" / "terraform.rc").exists()

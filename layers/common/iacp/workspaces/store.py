@@ -6,7 +6,8 @@ makes names unique: it is written in the same transaction as the workspace, cond
 A workspace connected to a repository also carries ``vcs_connection_id`` and
 ``vcs_repository`` (``repository_key``): the sparse ``by-repository`` index finds the
 workspaces a push concerns. A workspace with an IAM role carries ``aws_role_arn`` and perhaps
-``aws_external_id``, and ``aws_session_duration`` when it was set (absent: the default).
+``aws_external_id``, and ``aws_session_duration`` when it was set (absent: the default);
+``runner_size`` (``{"cpu", "memory"}``) when it was set (absent: the platform's).
 ``execution_mode`` is stored when it is ``local`` (absent: ``remote``), ``tags`` (a map of
 strings) when there are any, ``execution`` when it is ``lambda`` (absent: ``fargate``),
 ``phase_timeout_seconds`` when it is set.
@@ -30,6 +31,7 @@ from iacp.workspaces.models import (
     DEFAULT_SESSION_DURATION,
     Execution,
     ExecutionMode,
+    RunnerSize,
     Workspace,
     WorkspaceLock,
 )
@@ -52,6 +54,7 @@ _UPDATABLE = (
     "aws_role_arn",
     "aws_external_id",
     "aws_session_duration",
+    "runner_size",
     "execution_mode",
     "tags",
     "execution",
@@ -375,6 +378,8 @@ def _item(workspace: Workspace) -> dict[str, Any]:
         item["aws_external_id"] = workspace.aws_external_id
     if workspace.aws_session_duration != DEFAULT_SESSION_DURATION:
         item["aws_session_duration"] = workspace.aws_session_duration
+    if workspace.runner_size is not None:
+        item["runner_size"] = workspace.runner_size.model_dump()
     if workspace.execution_mode is not ExecutionMode.REMOTE:
         item["execution_mode"] = workspace.execution_mode.value
     if workspace.tags:
@@ -423,6 +428,11 @@ def _workspace(item: dict[str, Any]) -> Workspace:
         aws_role_arn=item.get("aws_role_arn"),
         aws_external_id=item.get("aws_external_id"),
         aws_session_duration=int(item.get("aws_session_duration", DEFAULT_SESSION_DURATION)),
+        runner_size=None
+        if "runner_size" not in item
+        else RunnerSize(
+            cpu=int(item["runner_size"]["cpu"]), memory=int(item["runner_size"]["memory"])
+        ),
         execution_mode=ExecutionMode(item.get("execution_mode", ExecutionMode.REMOTE)),
         tags={str(k): str(v) for k, v in (item.get("tags") or {}).items()},
         execution=Execution(item.get("execution", Execution.FARGATE)),
