@@ -47,17 +47,12 @@ _WAIT_SECONDS = 0.5
 # Of the function's environment, what the runner gets besides runner.process's KEPT and
 # TF_*/POWERTOOLS_* (its region, and in local mode moto's endpoint).
 _PASSED = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "TMPDIR")
-# The runner input's fields, as the runner's environment names them: RunnerSettings' own
-# names (runner/settings.py), and the names the workflow gives a fetch's VCS settings.
+# The runner input's fields, as the runner's environment names them (runner/settings.py): a
+# plan's VCS settings too (a plan may fetch its commit first; fetch tasks run on Fargate).
 _VARIABLES = {
     name: field.alias
     for name, field in RunnerSettings.model_fields.items()
     if isinstance(field.alias, str)
-} | {
-    "clone_url": "IACP_VCS_CLONE_URL",
-    "commit_sha": "IACP_VCS_COMMIT",
-    "ref": "IACP_VCS_REF",
-    "credentials_secret": "IACP_VCS_CREDENTIALS_SECRET",
 }
 _RUNNER_ROOT = Path(__file__).resolve().parents[1]  # where ``python -m runner.main`` is found
 

@@ -7,11 +7,13 @@ terminal): the running Terraform (or, fetching, git) gets one SIGINT and is wait
 further step starts, and an apply's state is uploaded whatever happened.
 """
 
+import dataclasses
 import os
 import shutil
 import signal
 import tempfile
 import threading
+import time
 import traceback
 from pathlib import Path
 from types import FrameType
@@ -29,11 +31,6 @@ from runner.settings import RunnerSettings
 from runner.steps import RunContext, Step
 from runner.terraform import Terraform, find_terraform
 
-_STEPS = {
-    Phase.FETCH: vcs.fetch_steps,
-    Phase.PLAN: steps.plan_steps,
-    Phase.APPLY: steps.apply_steps,
-}
 # Said to the user in the log; Terraform's own failures are in the log already.
 _STAGES_TO_LOG = frozenset({Stage.CONFIGURATION, Stage.STATE, Stage.RUNNER})
 _MAX_MESSAGE = 2000
@@ -52,17 +49,20 @@ def run(environment: dict[str, str], canceled_before: threading.Event | None = N
             extra={"errors": error.errors(include_input=False, include_url=False)},
         )
         return EXIT_CODES[PhaseStatus.FAILED]
+    started = time.monotonic()
     aws = PlatformClients(settings)
     artifacts = Artifacts(aws.s3, settings.bucket)
     log = LogStreamer(artifacts.put, log_prefix(settings.run_id, settings.phase), Masker())
-    terraform = Terraform(find_terraform(settings.terraform_binary), log)
+    binary = find_terraform(settings.terraform_binary)
+    terraform = Terraform(binary, log)
     git = Terraform(vcs.GIT_COMMAND, log, vcs.git_chdir)  # run and interrupted as Terraform is
     canceled = canceled_before if canceled_before is not None else threading.Event()
+    interruptible = [terraform, git]  # and an apply's Terraform, in a plan's task that applies
 
     def on_cancel(signum: int, frame: FrameType | None) -> None:
         canceled.set()
-        terraform.interrupt()
-        git.interrupt()
+        for command in list(interruptible):
+            command.interrupt()
 
     signal.signal(signal.SIGTERM, on_cancel)
     signal.signal(signal.SIGINT, on_cancel)
@@ -80,12 +80,74 @@ def run(environment: dict[str, str], canceled_before: threading.Event | None = N
         aws=aws,
         git=git,
     )
+    contexts = [ctx]
     try:
-        run_phase(ctx, _STEPS[settings.phase]())
-        return finish(ctx)
+        run_phase(ctx, phase_steps(settings))
+        applies = applies_here(ctx, time.monotonic() - started)
+        exit_code = finish(ctx)
+        if not applies:
+            return exit_code
+        apply = apply_context(ctx, binary)
+        contexts.append(apply)
+        interruptible.append(apply.terraform)
+        run_phase(apply, steps.apply_in_plan_task_steps())
+        return finish(apply)
     finally:
-        if not ctx.keep_root:
+        if not any(c.keep_root for c in contexts):
             shutil.rmtree(root, ignore_errors=True)
+
+
+def applies_here(ctx: RunContext, elapsed_seconds: float) -> bool:
+    """Whether a plan goes on to apply in this task (the workflow asked it to, for a run that
+    needs no confirmation and whose workspace it locked first): only a plan that succeeded
+    with changes, was not canceled, and left the apply at least half the phase's time limit.
+    Otherwise the plan's log says why not, and the workflow applies in a task of its own."""
+    settings, result = ctx.settings, ctx.result
+    if settings.phase is not Phase.PLAN:
+        return False
+    if result.status is not PhaseStatus.SUCCEEDED or not result.has_changes:
+        return False
+    if settings.apply_elsewhere:
+        ctx.log.write(f"iacp: the apply runs in a task of its own: {settings.apply_elsewhere}.")
+    if not settings.apply_within_seconds:
+        return False
+    if ctx.canceled.is_set():
+        return False
+    if elapsed_seconds > settings.apply_within_seconds:
+        ctx.log.write(
+            f"iacp: the plan took {elapsed_seconds:.0f} s, more than half the phase's time "
+            "limit: the apply runs in a task of its own."
+        )
+        return False
+    return True
+
+
+def apply_context(plan: RunContext, terraform_binary: tuple[str, ...]) -> RunContext:
+    """The apply phase in the plan's task: the plan's working directory (configuration,
+    variables, state, ``.terraform`` and ``tfplan`` in place), its own log and result."""
+    run_id = plan.settings.run_id
+    log = LogStreamer(plan.artifacts.put, log_prefix(run_id, Phase.APPLY), plan.log.masker)
+    apply = dataclasses.replace(
+        plan,
+        settings=plan.settings.model_copy(update={"phase": Phase.APPLY}),
+        log=log,
+        terraform=Terraform(terraform_binary, log),
+        result=PhaseResult(phase=Phase.APPLY, has_changes=plan.result.has_changes),
+        planned=plan.result,
+    )
+    apply.workdir = plan.workdir
+    log.write("iacp: applying the saved plan in the task that made it.")
+    return apply
+
+
+def phase_steps(settings: RunnerSettings) -> list[Step]:
+    """The phase's steps. A plan handed a commit fetches it first, as the fetch phase does
+    (clone, archive, upload), and then plans what it fetched: one task instead of two."""
+    if settings.phase is Phase.FETCH:
+        return vcs.fetch_steps()
+    if settings.phase is Phase.APPLY:
+        return steps.apply_steps()
+    return [*(vcs.fetch_steps() if settings.fetches_commit else []), *steps.plan_steps()]
 
 
 def terraform_environment(root: Path) -> dict[str, str]:

@@ -49,17 +49,29 @@ class RunnerSettings(BaseModel):
     terraform_version: str = Field("", alias="IACP_TERRAFORM_VERSION")
     # The run's plan options as JSON (the plan phase's; a saved plan carries them to the apply).
     plan_options: Json[PlanOptions] = Field(default_factory=PlanOptions, alias="IACP_PLAN_OPTIONS")
-    # The fetch phase's (required there, ignored by plan and apply).
+    # Plan only: apply the plan in this same process if it ended within this many seconds of
+    # the runner's start (0: never; docs/run-pipeline.md, "The apply in the plan task").
+    apply_within_seconds: int = Field(0, alias="IACP_APPLY_WITHIN_SECONDS", ge=0)
+    # Plan only: why an auto-apply run's apply has a task of its own ('': none to say).
+    apply_elsewhere: str = Field("", alias="IACP_APPLY_ELSEWHERE", max_length=500)
+    # The commit to fetch: the fetch phase's (required there), or a plan's that fetches it
+    # first (docs/run-pipeline.md, "The fetch inside the plan"); the apply ignores them.
     vcs_clone_url: str = Field("", alias="IACP_VCS_CLONE_URL")
     vcs_commit: str = Field("", alias="IACP_VCS_COMMIT")
     vcs_ref: str = Field("", alias="IACP_VCS_REF")  # fetched when the SHA cannot be
     vcs_credentials_secret: str = Field("", alias="IACP_VCS_CREDENTIALS_SECRET")  # '': none
 
+    @property
+    def fetches_commit(self) -> bool:
+        """Whether the phase clones a commit into the configuration archive: the fetch
+        phase, or a plan handed a commit (it then plans what it fetched)."""
+        return self.phase is Phase.FETCH or (self.phase is Phase.PLAN and bool(self.vcs_clone_url))
+
     @model_validator(mode="after")
     def _check_phase(self) -> Self:
-        if self.phase is not Phase.FETCH:
-            if not self.variables_key:
-                raise ValueError("IACP_VARIABLES_KEY is required for the plan and apply phases")
+        if self.phase is not Phase.FETCH and not self.variables_key:
+            raise ValueError("IACP_VARIABLES_KEY is required for the plan and apply phases")
+        if not self.fetches_commit:
             return self
         # The messages never quote a value: a URL may hold a password.
         url = self.vcs_clone_url

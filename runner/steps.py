@@ -48,6 +48,8 @@ LOCK_FILE = ".terraform.lock.hcl"  # Terraform's name; stored as the contract's 
 TERRAFORM_DIR = ".terraform"  # what terraform init installs, carried to the apply if it can be
 # A carried .terraform is small: module sources and their manifest, never provider packages.
 CARRIED_TERRAFORM_DIR_MAX_BYTES = 1 << 20
+# Below the run's root: the configuration archive, downloaded, or built by this phase's fetch.
+ARCHIVE = "configuration.tar.gz"
 
 
 @dataclass
@@ -58,7 +60,7 @@ class RunContext:
     terraform: Terraform
     canceled: threading.Event
     root: Path  # the run's private directory; the configuration is unpacked below it
-    env: dict[str, str]  # of the Terraform processes (of git, in the fetch phase)
+    env: dict[str, str]  # of the Terraform processes
     result: PhaseResult
     aws: PlatformClients  # the runner's own clients, on its per-run credentials
     workdir: Path = field(init=False)  # where Terraform runs: set by fetch_configuration
@@ -66,7 +68,11 @@ class RunContext:
     planned: PhaseResult | None = None  # apply: the plan phase's result
     apply_started: bool = False
     keep_root: bool = False  # a state that could not be uploaded is left here
-    git: Terraform | None = None  # the fetch phase's git (runner.vcs), run as Terraform is
+    git: Terraform | None = None  # the fetch's git (runner.vcs), run as Terraform is
+    # git's environment (runner.vcs.prepare_git): never Terraform's, which must not get the
+    # clone token or, for CodeCommit, the runner's own credentials.
+    git_env: dict[str, str] = field(default_factory=dict)
+    fetched: bool = False  # this phase built the archive itself (a plan that fetched)
     terraform_dir_carried: bool = False  # apply: the plan's .terraform is in place, no init
 
     def run_terraform(
@@ -120,10 +126,17 @@ def apply_steps() -> list[Step]:
     ]
 
 
+def apply_in_plan_task_steps() -> list[Step]:
+    """The apply, in the task that planned (``runner.phase.apply_context``): everything but
+    Terraform's credentials and the apply itself is in place already."""
+    return [check_state_unchanged, assume_workspace_role, terraform_apply, upload_state]
+
+
 def fetch_configuration(ctx: RunContext) -> None:
     key = ctx.settings.configuration_key
-    archive = ctx.root / "configuration.tar.gz"
-    if not ctx.artifacts.download(key, archive):
+    archive = ctx.root / ARCHIVE
+    # A plan that fetched its commit unpacks the archive it has just uploaded.
+    if not ctx.fetched and not ctx.artifacts.download(key, archive):
         raise StepFailed(Stage.CONFIGURATION, f"The configuration version {key} does not exist.")
     tree = ctx.root / "configuration"
     try:

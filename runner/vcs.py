@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 from botocore.exceptions import ClientError
 
 from runner.result import Canceled, Stage, StepFailed
-from runner.steps import RunContext, Step
+from runner.steps import ARCHIVE, RunContext, Step
 from runner.terraform import Outcome
 
 GIT_COMMAND = ("git",)
@@ -33,7 +33,6 @@ def git_chdir(workdir: Path) -> list[str]:
 
 
 REPOSITORY = "repository"  # below the run's root: the clone
-ARCHIVE = "configuration.tar.gz"
 _TAIL_LINES = 5  # of git's output, in an error message
 # git's transports the runner may use (also for redirects); codecommit is a remote helper.
 _ALLOWED_PROTOCOLS = "https:http:file:codecommit"
@@ -64,11 +63,12 @@ def prepare_git(ctx: RunContext) -> None:
     if token and url.startswith(("https://", "http://")):
         header = authorization_header(token)
         ctx.log.masker.add([header, header.removeprefix("Authorization: Basic ")])
-    ctx.env = git_environment(ctx.env, header)
+    ctx.git_env = git_environment(ctx.env, header)
     if url.startswith("codecommit::"):
         # git-remote-codecommit signs with the runner's credentials for this fetch, which
-        # reach this one repository (no configuration code runs in the fetch phase).
-        ctx.env.update(
+        # reach this one repository; git alone gets them, never Terraform (a plan that
+        # fetches runs the configuration's code next).
+        ctx.git_env.update(
             AWS_ACCESS_KEY_ID=settings.aws_access_key_id,
             AWS_SECRET_ACCESS_KEY=settings.aws_secret_access_key,
             AWS_SESSION_TOKEN=settings.aws_session_token,
@@ -126,6 +126,7 @@ def upload_configuration(ctx: RunContext) -> None:
     archive = ctx.root / ARCHIVE
     files = archive_tree(ctx.workdir, archive)
     ctx.artifacts.upload(archive, ctx.settings.configuration_key)
+    ctx.fetched = True
     ctx.log.write(
         f"iacp: uploaded the configuration of {_commit(ctx)} "
         f"({files} file{'' if files == 1 else 's'}, {archive.stat().st_size} bytes)."
@@ -209,7 +210,7 @@ def archive_tree(tree: Path, archive: Path) -> int:
 
 def _git(ctx: RunContext, *args: str, capture: bool = False) -> Outcome:
     assert ctx.git is not None, "runner.phase gives the fetch phase its git"
-    outcome = ctx.git.run(args, ctx.workdir, ctx.env, capture_stdout=capture)
+    outcome = ctx.git.run(args, ctx.workdir, ctx.git_env, capture_stdout=capture)
     if ctx.canceled.is_set():  # git was interrupted: its exit code says nothing more
         raise Canceled
     return outcome

@@ -291,6 +291,28 @@ def test_workspace_update_every_field(cli, api: FakeApi):
     assert json.loads(result.out)["working_directory"] == "infra"
 
 
+def test_workspace_runner_size_is_sent_as_the_apis_and_default_returns_to_the_platforms(
+    cli, api: FakeApi
+):
+    api.route("PATCH", f"/api/v1/workspaces/{WS}", patched)
+
+    sized = cli("workspace", "update", WS, "--runner-size", "512/1024")
+    back = cli("workspace", "update", WS, "--runner-size", "default")
+
+    assert (sized.code, back.code) == (0, 0), (sized.err, back.err)
+    bodies = [r.json() for r in api.requests if r.method == "PATCH"]
+    assert bodies == [{"runner_size": {"cpu": 512, "memory": 1024}}, {"runner_size": None}]
+
+
+def test_a_runner_size_that_is_not_cpu_slash_memory_is_a_usage_error(cli, api: FakeApi, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli("workspace", "update", WS, "--runner-size", "1vcpu")
+
+    assert exited.value.code == 2
+    assert "expected CPU/MEMORY such as 512/1024, not '1vcpu'" in capsys.readouterr().err
+    assert api.requests == []
+
+
 def test_workspace_update_without_a_change_is_a_usage_error(cli, api: FakeApi, capsys):
     with pytest.raises(SystemExit) as exited:
         cli("workspace", "update", "demo")

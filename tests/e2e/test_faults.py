@@ -148,7 +148,14 @@ class Case:
 
 CASES = [
     Case("start", "errored", ("workflow", "Sandbox.Timedout): Task timed out (injected")),
-    Case("record_plan", "errored", ("workflow", "Sandbox.Timedout")),
+    # Its plan task applied too (auto-apply, no tasks): that state is kept, marked partial.
+    Case(
+        "record_plan",
+        "errored",
+        ("workflow", "Sandbox.Timedout"),
+        next_status="planned_and_finished",
+        partial_state=True,
+    ),
     Case("start_apply", "errored", ("workflow", "Sandbox.Timedout")),
     # The apply happened: its state is kept, and the next run has nothing to do.
     Case(
@@ -212,16 +219,21 @@ def test_faults_that_do_not_pass_end_the_run_release_the_workspace_and_start_the
         ecs_faults = [
             TaskFault("not_started", in_case("not_started", "plan"), "CannotPullContainerError"),
             TaskFault("killed", in_case("killed", "plan"), "OutOfMemoryError", after=0.3),
-            TaskFault("refused", in_case("refused_once", "apply"), "RESOURCE:FARGATE"),
+            TaskFault("refused", in_case("refused_once", "plan"), "RESOURCE:FARGATE"),
         ]
         for fault in ecs_faults:
             faults.enter_context(task_fault(platform, fault))
+        # The throttled run waits for its confirmation, so that its id is known before the
+        # transition it meets; so does start_apply's, which an auto-apply run without tasks
+        # never reaches (its plan task applies: docs/run-pipeline.md).
+        confirmed = ("throttled", "start_apply")
         for case in CASES:
-            # The throttled run waits for its confirmation, so that its id is known before
-            # the transition it meets.
-            case.first = start_run(admin, case.workspace, auto_apply=case.name != "throttled")
+            case.first = start_run(admin, case.workspace, auto_apply=case.name not in confirmed)
             case.then = start_run(admin, case.workspace, auto_apply=True)
             spared.add(case.then)
+        confirm = cases["start_apply"].first
+        run_status(admin, confirm, {"planned"}, timeout=180)
+        assert admin.post(f"/runs/{confirm}/actions/apply").status == 202
         throttled = cases["throttled"]
         run_status(admin, throttled.first, {"planned"}, timeout=180)
         runs_table = platform.provisioned.refs["RunsTable"]

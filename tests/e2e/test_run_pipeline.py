@@ -115,21 +115,28 @@ def full_log(client: ApiClient, run_id: str, phase: str) -> str:
     return str(page["data"])
 
 
-def task_starts(platform: LocalPlatform, run_id: str) -> list[str]:
-    """The phases of the runner tasks the run's execution started, in order, as its history
-    says (each ``ecs:runTask.sync`` scheduled, with its phase in the container's overrides),
-    once the execution has ended. On AWS each is a Fargate task start: docs/performance.md
-    counts them per kind of run."""
+def runner_tasks(platform: LocalPlatform, run_id: str) -> list[dict[str, Any]]:
+    """The RunTask overrides of the runner tasks the run's execution started, in order, as
+    its history says (each ``ecs:runTask.sync`` scheduled), once the execution has ended."""
     sfn = boto3.client("stepfunctions")
     machine = platform.provisioned.refs["RunStateMachine"]
     arn = WorkflowClient(machine, confirmation_timeout_seconds=60).execution_arn(run_id)
     wait_for(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", "its end")
-    phases = []
+    tasks = []
     for event in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]:
         details: dict[str, Any] = dict(event.get("taskScheduledEventDetails") or {})
-        if details.get("resourceType") != "ecs":
-            continue
-        [container] = json.loads(details["parameters"])["Overrides"]["ContainerOverrides"]
+        if details.get("resourceType") == "ecs":
+            tasks.append(json.loads(details["parameters"])["Overrides"])
+    return tasks
+
+
+def task_starts(platform: LocalPlatform, run_id: str) -> list[str]:
+    """The phases of the runner tasks the run's execution started, in order (with its phase
+    in the container's overrides). On AWS each is a Fargate task start: docs/performance.md
+    counts them per kind of run."""
+    phases = []
+    for overrides in runner_tasks(platform, run_id):
+        [container] = overrides["ContainerOverrides"]
         environment = {e["Name"]: e["Value"] for e in container["Environment"]}
         phases.append(environment["IACP_PHASE"])
     return phases
@@ -197,6 +204,16 @@ def test_plan_confirm_apply_saves_a_state_with_its_outputs(platform, admin):
     changed = start_run(admin, ws, auto_apply=True)
     run = run_status(admin, changed, ENDED)
     assert run["status"] == "applied", run["error"]
+    # Auto-apply without run tasks: one task plans and applies, each phase with its own log;
+    # the workspace was locked before it planned, and the statuses follow one another.
+    assert task_starts(platform, changed) == ["plan"]
+    assert run["applies_in_plan_task"] is True
+    apply_log = full_log(admin, changed, "apply")
+    assert "iacp: applying the saved plan in the task that made it." in apply_log
+    assert "Apply complete! Resources: 1 added, 0 changed, 1 destroyed." in apply_log
+    assert "Apply complete" not in full_log(admin, changed, "plan")
+    times = run["status_timestamps"]
+    assert times["planning"] <= times["applying"] <= times["applied"]
     assert (run["resource_additions"], run["resource_destructions"]) == (1, 1)
     newer = admin.get(f"/workspaces/{ws}/current-state-version").json()
     assert newer["serial"] > state["serial"]
@@ -246,16 +263,18 @@ def test_a_lambda_workspace_applies_and_destroys_in_the_runners_function(platfor
     applied = run_status(admin, run_id, ENDED)
 
     assert applied["status"] == "applied", applied["error"]
-    assert (task_starts(platform, run_id), lambda_phases(platform, run_id)) == (
-        [],
-        ["plan", "apply"],
-    )
+    # Auto-apply without run tasks: one invocation plans and applies, as one Fargate task does.
+    assert (task_starts(platform, run_id), lambda_phases(platform, run_id)) == ([], ["plan"])
+    assert applied["applies_in_plan_task"] is True
     state = admin.get(f"/workspaces/{ws}/current-state-version").json()
     assert state["outputs"]["names"]["value"] == ["a", "b"]
     assert "Apply complete! Resources: 2 added" in full_log(admin, run_id, "apply")
     released(admin, ws)
 
-    destroy = start_run(admin, ws, auto_apply=True, is_destroy=True)
+    # Confirmed: the apply is an invocation of its own.
+    destroy = start_run(admin, ws, is_destroy=True)
+    assert run_status(admin, destroy, {"planned"} | ENDED)["status"] == "planned"
+    assert admin.post(f"/runs/{destroy}/actions/apply", {}).status == 202
     destroyed = run_status(admin, destroy, ENDED)
 
     assert destroyed["status"] == "applied", destroyed["error"]
@@ -268,6 +287,7 @@ def test_a_lambda_workspace_applies_and_destroys_in_the_runners_function(platfor
 def test_plan_only_run_finishes_without_locking_or_queueing(platform, admin):
     ws = new_workspace(admin, "speculative", SIMPLE_CONFIGURATION)
     admin.post(f"/workspaces/{ws}/actions/lock", {"reason": "a user holds it"})
+    admin.patch(f"/workspaces/{ws}", {"runner_size": {"cpu": 512, "memory": 1024}})
 
     run_id = start_run(admin, ws, operation="plan_only")
     run = run_status(admin, run_id, ENDED)
@@ -277,6 +297,8 @@ def test_plan_only_run_finishes_without_locking_or_queueing(platform, admin):
     assert admin.get(f"/workspaces/{ws}").json()["lock"]["reason"] == "a user holds it"
     assert_error(admin.get(f"/workspaces/{ws}/current-state-version"), 404)
     assert task_starts(platform, run_id) == ["plan"]
+    [plan] = runner_tasks(platform, run_id)
+    assert (plan["Cpu"], plan["Memory"]) == ("512", "1024")  # the workspace's runner_size
 
 
 def test_a_syntax_error_errors_the_run_at_plan_with_terraforms_message(admin):
@@ -355,7 +377,7 @@ def test_a_lock_taken_by_a_user_during_the_plan_errors_the_run(admin):
 def test_cancel_during_apply_keeps_the_partial_state_and_leaves_nothing_running(admin, execution):
     ws = new_workspace(admin, f"cancel-me-{execution}", SLOW_APPLY, execution=execution)
     run_id = start_run(admin, ws, auto_apply=True)
-    run_status(admin, run_id, {"applying"})
+    # It applies in its plan task: the run shows planning until that task ends.
     wait_for(
         lambda: (
             "terraform_data.second: Provisioning with 'local-exec'"
@@ -385,8 +407,8 @@ def test_cancel_during_apply_keeps_the_partial_state_and_leaves_nothing_running(
 def test_a_runner_killed_outright_errors_the_run(platform: LocalPlatform, admin):
     ws = new_workspace(admin, "killed", SLOW_APPLY)
     run_id = start_run(admin, ws, auto_apply=True)
-    run_status(admin, run_id, {"applying"})
     wait_for(lambda: "Provisioning with 'local-exec'" in full_log(admin, run_id, "apply"), "apply")
+    assert admin.get(f"/runs/{run_id}").json()["status"] == "planning"  # its plan task applies
 
     runners = platform.running_runners()
     assert len(runners) == 1

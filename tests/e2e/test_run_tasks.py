@@ -175,11 +175,15 @@ def test_an_advisory_failure_lets_the_run_continue_with_a_warning(admin, service
     admin.post(f"/runs/{run['id']}/actions/discard")
 
 
-def test_a_mandatory_post_apply_failure_leaves_the_run_applied_with_a_warning(admin, service):
+def test_a_mandatory_post_apply_failure_leaves_the_run_applied_with_a_warning(
+    platform: LocalPlatform, admin, service
+):
     ws = applied_then_shrunk(admin, "post-apply-mandatory")
     attach(admin, ws, service.url, ["post_apply"], "mandatory", hmac_key=HMAC_KEY)
 
     run = run_status(admin, start_run(admin, ws, auto_apply=True), ENDED)
+    # A post_apply task runs after the apply: the plan task applied too.
+    assert task_starts(platform, run["id"]) == ["plan"]
 
     assert run["status"] == "applied", run["error"]
     assert run["error"] is None

@@ -14,7 +14,7 @@ import pytest
 from examples.runtask_service import RunTaskService
 from local.platform import LocalPlatform
 from tests.conftest import ApiClient
-from tests.e2e.test_run_pipeline import ENDED, run_status, wait_for
+from tests.e2e.test_run_pipeline import ENDED, full_log, run_status, task_starts, wait_for
 from tests.e2e.test_vcs_runs import deliver, deliver_gitlab, greeting, workspace
 from tests.git_support import file_url, git, make_repository
 from tests.vcs_hosts import TOKEN, FakeGitHub, FakeGitLab, FakeHost
@@ -109,6 +109,13 @@ def test_a_pull_request_gets_one_comment_that_each_push_updates(
         # The first commit applied: the pull request's plans compare against its state.
         [applied] = deliver(platform, connection, "push", push_body(url, first))["runs"]
         assert run_status(admin, applied["run_id"], ENDED)["status"] == "applied"
+        # Auto-apply with a post_plan task: it must see the plan before anything is applied,
+        # so the apply has a task of its own (the commit is fetched in the plan's).
+        assert task_starts(platform, applied["run_id"]) == ["plan", "apply"]
+        assert (
+            "iacp: the apply runs in a task of its own: its post_plan or pre_apply run tasks "
+            "must see the plan, or pass, first." in full_log(admin, applied["run_id"], "plan")
+        )
 
         # The pull request opened on the first commit: nothing to change.
         opened = pull_request_body(url, first, action="opened")

@@ -121,11 +121,11 @@ def test_a_push_plans_and_applies_the_pushed_commit(platform, admin, connection,
     ]
     run = run_status(admin, started["run_id"], {"applied", "errored"})
     assert run["status"] == "applied", run["error"]
-    assert f"fetching {url} at {first}" in full_log(admin, run["id"], "fetch")
+    assert f"fetching {url} at {first}" in full_log(admin, run["id"], "plan")
     state = admin.get(f"/workspaces/{app}/current-state-version").json()
     assert state["outputs"]["greeting"]["value"] == "from the first commit"
     assert admin.list_all(f"/workspaces/{docs_only}/runs") == []
-    assert task_starts(platform, run["id"]) == ["fetch", "plan", "apply"]  # auto-apply
+    assert task_starts(platform, run["id"]) == ["plan"]  # fetched, planned and applied in one
 
 
 def test_a_pull_request_gets_a_speculative_plan_its_run_tasks_know_of(
@@ -156,20 +156,23 @@ def test_a_pull_request_gets_a_speculative_plan_its_run_tasks_know_of(
     # Speculative: the workspace was never locked and has no state from it.
     assert admin.get(f"/workspaces/{ws}").json()["locked"] is False
     assert admin.get(f"/workspaces/{ws}/current-state-version").status == 404
-    assert task_starts(platform, run["id"]) == ["fetch", "plan"]  # its run task starts none
+    assert task_starts(platform, run["id"]) == ["plan"]  # fetched in the plan; its task starts none
 
 
 def test_a_runner_killed_while_fetching_errors_the_run_and_the_next_push_applies(
     platform, admin, connection, repository
 ):
-    """The fetch's container is killed (as the OOM killer kills it): the run errors with what
-    ECS says, its configuration version does not stay pending, the workspace is released and
-    the next push's run applies."""
+    """The container of the plan that fetches the commit is killed (as the OOM killer kills
+    it): the run errors with what ECS says, its configuration version does not stay pending,
+    the workspace is released and the next push's run applies."""
     url, (first, second) = repository
     app = workspace(admin, "vcs-killed", connection, url, auto_apply=True)
     killed_fetch = TaskFault(
         "killed",
-        lambda env: (env.get("IACP_WORKSPACE_ID"), env.get("IACP_PHASE")) == (app, "fetch"),
+        lambda env: (
+            (env.get("IACP_WORKSPACE_ID"), env.get("IACP_PHASE"), env.get("IACP_VCS_COMMIT"))
+            == (app, "plan", first)
+        ),
         "OutOfMemoryError: Container killed due to memory usage",
     )
     remove = platform.ecs.inject(killed_fetch)
@@ -180,7 +183,7 @@ def test_a_runner_killed_while_fetching_errors_the_run_and_the_next_push_applies
         remove()
 
     assert run["status"] == "errored"
-    assert run["error"]["stage"] == "fetch"
+    assert run["error"]["stage"] == "plan"
     assert "exit code 137, OutOfMemoryError" in run["error"]["message"]
     version = f"/workspaces/{app}/configuration-versions/{run['configuration_version_id']}"
     assert admin.get(version).json()["status"] == "errored"

@@ -105,7 +105,11 @@ def test_a_lambda_apply_that_ran_out_of_time_errors_and_keeps_its_partial_state(
 
     run = admin.get(f"/runs/{run_id}").json()
     assert run["status"] == "errored"
-    assert run["error"] == {"stage": "apply", "message": said}
+    assert run["error"] == {
+        "stage": "apply",
+        "message": "The apply phase ran longer than its limit of 300 s (the workspace's "
+        "phase_timeout_seconds) in Lambda and was stopped; what Terraform wrote was kept.",
+    }
     state = admin.get(f"/workspaces/{ws}/current-state-version").json()
     assert state["partial"] is True and state["run_id"] == run_id
     after = admin.get(f"/workspaces/{ws}").json()

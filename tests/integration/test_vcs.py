@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from iacp.orchestration.workflow import FailureInput, StartInput
+from iacp.orchestration.workflow import FailureInput, RunRef, StartInput
 from iacp.principal import Role
 from local.functions import LambdaContext
 from local.gateway import GatewayReply
@@ -301,14 +301,17 @@ def test_the_run_fetches_its_commit_with_the_connections_token(aws, gateway, adm
     [started] = deliver(gateway, github["id"], "push", push_body(REPO, SHA)).json()["runs"]
     machinery = machinery_for(aws)
     arn = machinery.workflow.execution_arn(started["run_id"])
+    workflow = machinery.run_workflow()
 
-    output = machinery.run_workflow().start(StartInput(run_id=started["run_id"], execution_arn=arn))
+    output = workflow.start(StartInput(run_id=started["run_id"], execution_arn=arn))
+    # No pre_plan tasks: no fetch task, the plan task fetches the commit.
+    assert not output.needs_fetch and output.fetch is None
+    plan = workflow.start_plan(RunRef(run_id=started["run_id"]))
 
-    assert output.needs_fetch and output.fetch is not None
-    assert output.fetch.clone_url == REPO and output.fetch.commit_sha == SHA
-    assert output.fetch.ref == "refs/heads/main"
-    assert output.fetch.configuration_key.startswith(f"configurations/{ws}/cv-")
-    assert output.fetch.credentials_secret.split(":")[-1].startswith(f"{aws.prefix}/vcs/")
+    assert plan.vcs_clone_url == REPO and plan.vcs_commit == SHA
+    assert plan.vcs_ref == "refs/heads/main"
+    assert plan.configuration_key.startswith(f"configurations/{ws}/cv-")
+    assert plan.vcs_credentials_secret.split(":")[-1].startswith(f"{aws.prefix}/vcs/")
 
 
 def test_a_fetch_that_fails_errors_the_run_with_gits_message(aws, gateway, admin, github):

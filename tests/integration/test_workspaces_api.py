@@ -133,6 +133,8 @@ def test_rename_changing_only_case_keeps_the_claim(writer):
         ({"terraform_version": "latest"}, "/terraform_version"),
         ({"working_directory": "../etc"}, "/working_directory"),
         ({"colour": "blue"}, "/colour"),
+        ({"runner_size": {"cpu": 1024, "memory": 1024}}, "/runner_size"),
+        ({"runner_size": {"cpu": 1024}}, "/runner_size/memory"),
     ],
 )
 def test_bad_update_is_422_and_changes_nothing(writer, body, pointer):
@@ -157,6 +159,10 @@ def test_bad_update_is_422_and_changes_nothing(writer, body, pointer):
         ({"name": "ok", "description": "d" * 1001}, "/description"),
         ({"name": "ok", "vcs": {}}, "/vcs/connection_id"),
         ({"name": "ok", "unknown": 1}, "/unknown"),
+        ({"name": "ok", "runner_size": {"cpu": 1000, "memory": 2048}}, "/runner_size"),
+        ({"name": "ok", "runner_size": {"cpu": "1024", "memory": 2048}}, "/runner_size/cpu"),
+        ({"name": "ok", "runner_size": {"cpu": 256, "memory": 1536}}, "/runner_size"),
+        ({"name": "ok", "runner_size": {"cpu": 1024, "memory": 2048, "x": 1}}, "/runner_size/x"),
     ],
 )
 def test_bad_create_is_422_naming_the_field_and_writes_nothing(writer, body, pointer):
@@ -276,6 +282,27 @@ def test_delete_of_a_workspace_renamed_meanwhile_changes_nothing(aws, writer):
 
     assert writer.get(f"/workspaces/{workspace['id']}").json()["name"] == "after"
     assert_error(writer.post("/workspaces", {"name": "after"}), 409)  # its claim is intact
+
+
+def test_a_workspace_sets_its_runner_size_and_returns_to_the_platforms(aws, writer):
+    workspace = create(writer, "sized", runner_size={"cpu": 512, "memory": 1024})
+    path = f"/workspaces/{workspace['id']}"
+    assert workspace["runner_size"] == {"cpu": 512, "memory": 1024}
+    assert writer.get(path).json() == workspace
+
+    larger = writer.patch(path, {"runner_size": {"cpu": 4096, "memory": 30720}}).json()
+    assert larger["runner_size"] == {"cpu": 4096, "memory": 30720}
+    stored = DynamoWorkspaceStore(aws.refs["WorkspacesTable"]).get(workspace["id"])
+    assert stored is not None and stored.runner_size is not None
+    assert (stored.runner_size.cpu, stored.runner_size.memory) == (4096, 30720)
+
+    reply = writer.patch(path, {"runner_size": {"cpu": 512, "memory": 8192}})
+    assert_error(reply, 422, "/runner_size")
+    assert "Fargate pairs cpu 512 with memory 1024 to 4096" in reply.json()["errors"][0]["detail"]
+    assert writer.get(path).json()["runner_size"] == {"cpu": 4096, "memory": 30720}
+
+    assert writer.patch(path, {"runner_size": None}).json()["runner_size"] is None
+    assert create(writer, "unsized")["runner_size"] is None
 
 
 ROLE = "arn:aws:iam::123456789012:role/terraform"

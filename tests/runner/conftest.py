@@ -187,6 +187,7 @@ class Workspace:
         terraform_version: str = "",
         workspace_role_arn: str = "",
         plan_options: str = "",
+        apply_within_seconds: str = "",
     ) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IACP_"))}
         env.update(
@@ -207,6 +208,8 @@ class Workspace:
         )
         if plan_options:  # the workflow always sets it; its absence means no option
             env["IACP_PLAN_OPTIONS"] = plan_options
+        if apply_within_seconds:  # a plan that may apply in the same task
+            env["IACP_APPLY_WITHIN_SECONDS"] = apply_within_seconds
         if phase != "fetch":
             env["IACP_VARIABLES_KEY"] = self.hand_over_variables(run_id, phase)
         env.pop("TERRAFORM_BINARY", None)
@@ -228,7 +231,8 @@ class Workspace:
         self, run_id: str, phase: str, configuration_key: str, **options: str
     ) -> "subprocess.Popen[bytes]":
         """``options``: ``state_key``, ``working_directory``, ``terraform_version``,
-        ``workspace_role_arn``, ``plan_options`` (PlanOptions as JSON)."""
+        ``workspace_role_arn``, ``plan_options`` (PlanOptions as JSON),
+        ``apply_within_seconds``."""
         return subprocess.Popen(
             [sys.executable, "-m", "runner.main"],
             cwd=ROOT,

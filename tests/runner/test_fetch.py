@@ -3,11 +3,13 @@
 
 import io
 import json
+import os
 import secrets
 import socket
 import subprocess
 import sys
 import tarfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -15,7 +17,11 @@ import boto3
 import pytest
 from pydantic import ValidationError
 
+from iacp.runs.phase import Phase, PhaseResult
+from runner.logstream import LogStreamer, Masker
 from runner.settings import RunnerSettings
+from runner.steps import RunContext
+from runner.vcs import prepare_git
 from tests.git_support import GitHttpServer, basic_token_header, file_url, make_repository
 from tests.processes import processes_with_argument
 from tests.runner.conftest import (
@@ -34,13 +40,20 @@ TOKEN = "ghp_" + "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def start_fetch(
-    workspace: Workspace, url: str, commit: str, *, ref: str = "", secret: str = ""
+    workspace: Workspace,
+    url: str,
+    commit: str,
+    *,
+    ref: str = "",
+    secret: str = "",
+    phase: str = "fetch",
+    working_directory: str = "",
 ) -> tuple[str, str, "subprocess.Popen[bytes]"]:
-    """The runner's fetch phase, started as the workflow starts it: run id, configuration
-    key, process."""
+    """The runner's fetch phase (or a plan that fetches its commit first), started as the
+    workflow starts it: run id, configuration key, process."""
     run_id = new_run_id()
     key = f"configurations/{workspace.id}/cv-{run_id}.tar.gz"
-    env = workspace.runner_env(run_id, "fetch", key)
+    env = workspace.runner_env(run_id, phase, key, working_directory=working_directory)
     env.update(
         IACP_VCS_CLONE_URL=url,
         IACP_VCS_COMMIT=commit,
@@ -58,12 +71,15 @@ def start_fetch(
     return run_id, key, process
 
 
-def fetch(workspace: Workspace, url: str, commit: str, **options: str) -> tuple[PhaseRun, str]:
-    """Run the fetch phase to its end; the run and the configuration key it uploads to."""
-    run_id, key, process = start_fetch(workspace, url, commit, **options)
+def fetch(
+    workspace: Workspace, url: str, commit: str, phase: str = "fetch", **options: str
+) -> tuple[PhaseRun, str]:
+    """Run the fetch phase (or a plan that fetches) to its end; the run and the configuration
+    key it uploads to."""
+    run_id, key, process = start_fetch(workspace, url, commit, phase=phase, **options)
     output, _ = process.communicate(timeout=RUNNER_TIMEOUT_SECONDS)
-    phase = PhaseRun(workspace.platform, run_id, "fetch", process.returncode, output.decode())
-    return phase, key
+    ended = PhaseRun(workspace.platform, run_id, phase, process.returncode, output.decode())
+    return ended, key
 
 
 def archive_files(platform: Platform, key: str) -> dict[str, str]:
@@ -121,6 +137,81 @@ def test_fetch_uploads_the_commits_tree_without_git_and_plan_runs_it(
     assert plan.exit_code == 0, plan.output
     assert plan.result["resource_additions"] == 1
     assert '"from the first commit"' in plan.log
+
+
+def test_a_plan_handed_a_commit_fetches_uploads_and_plans_it_in_one_phase(
+    workspace: Workspace, platform: Platform, tmp_path: Path
+) -> None:
+    bare, (commit,) = make_repository(tmp_path, [{"infra/main.tf": FIRST_TF, "README.md": "r\n"}])
+    secret = vcs_secret(platform, {"webhook_secret": "a-webhook-secret", "token": TOKEN})
+
+    with GitHttpServer(tmp_path, token=TOKEN) as server:
+        url = server.url(bare)
+        plan, key = fetch(workspace, url, commit, "plan", secret=secret, working_directory="infra")
+
+    assert plan.exit_code == 0, plan.output
+    assert plan.result["phase"] == "plan" and plan.result["status"] == "succeeded"
+    assert plan.result["resource_additions"] == 1
+    # The archive other readers (run-task services, the apply) use is uploaded as a fetch
+    # phase uploads it, and the plan's one log tells the fetch, then the plan.
+    assert archive_files(platform, key) == {"infra/main.tf": FIRST_TF, "README.md": "r\n"}
+    assert plan.log.startswith(f"iacp: fetching {url} at {commit}\n")
+    assert plan.log.index("iacp: uploaded the configuration") < plan.log.index("Plan: 1 to add")
+    assert '"from the first commit"' in plan.log
+    assert platform.get(f"runs/{plan.run_id}/fetch/result.json") is None
+    header = basic_token_header(TOKEN)
+    for text in (plan.log, plan.output, json.dumps(plan.result)):
+        assert TOKEN not in text and header.removeprefix("Basic ") not in text
+
+
+def test_a_plan_whose_commit_cannot_be_fetched_fails_as_the_fetch_phase_does(
+    workspace: Workspace, platform: Platform, tmp_path: Path
+) -> None:
+    bare, _ = make_repository(tmp_path, [{"main.tf": FIRST_TF}])
+    unknown = secrets.token_hex(20)
+
+    plan, key = fetch(workspace, file_url(bare), unknown, "plan")
+
+    assert plan.exit_code == 1, plan.output
+    assert plan.result["status"] == "failed"
+    assert plan.result["error"] == {
+        "stage": "configuration",
+        "message": f"The commit {unknown} could not be fetched from {file_url(bare)}:\n"
+        "it is not on any branch or tag.",
+    }
+    assert platform.log_complete(plan.run_id, "plan")
+    assert platform.get(key) is None
+
+
+def test_git_settings_never_reach_terraforms_environment(tmp_path: Path) -> None:
+    """A plan that fetches runs the configuration's code after git: the clone's settings
+    (a token header, CodeCommit's use of the runner's own credentials) are git's alone."""
+    settings = RunnerSettings.model_validate(
+        {
+            **_FETCH,
+            "IACP_PHASE": "plan",
+            "IACP_VARIABLES_KEY": "a key",
+            "IACP_VCS_CLONE_URL": "codecommit::us-east-1://infra",
+        }
+    )
+    terraform_env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    ctx = RunContext(
+        settings=settings,
+        artifacts=None,  # type: ignore[arg-type]  # prepare_git reads nothing without a secret
+        log=LogStreamer(lambda key, body: None, "logs/plan", Masker()),
+        terraform=None,  # type: ignore[arg-type]
+        canceled=threading.Event(),
+        root=tmp_path,
+        env=dict(terraform_env),
+        result=PhaseResult(phase=Phase.PLAN),
+        aws=None,  # type: ignore[arg-type]
+    )
+
+    prepare_git(ctx)
+
+    assert ctx.env == terraform_env
+    assert ctx.git_env["AWS_SECRET_ACCESS_KEY"] == "testing"
+    assert ctx.git_env["GIT_TERMINAL_PROMPT"] == "0"
 
 
 def test_a_token_from_the_connections_secret_authenticates_and_is_never_logged(
@@ -263,7 +354,7 @@ def test_the_fetch_phase_refuses_an_environment_git_could_misread(
         RunnerSettings.model_validate({**_FETCH, **changes})
 
 
-def test_plan_and_apply_ignore_the_vcs_variables() -> None:
+def test_plan_and_apply_ignore_the_vcs_variables_unless_a_plan_is_handed_a_commit() -> None:
     for phase in ("plan", "apply"):
         settings = RunnerSettings.model_validate(
             {
@@ -274,6 +365,14 @@ def test_plan_and_apply_ignore_the_vcs_variables() -> None:
                 "IACP_VARIABLES_KEY": "a key",
             }
         )
-        assert settings.phase == phase
+        assert settings.phase == phase and not settings.fetches_commit
+    with pytest.raises(ValidationError, match="IACP_VCS_COMMIT"):
+        RunnerSettings.model_validate(
+            {**_FETCH, "IACP_PHASE": "plan", "IACP_VCS_COMMIT": "abc", "IACP_VARIABLES_KEY": "k"}
+        )
+    planned = RunnerSettings.model_validate(
+        {**_FETCH, "IACP_PHASE": "plan", "IACP_VARIABLES_KEY": "k"}
+    )
+    assert planned.fetches_commit
     fetch = RunnerSettings.model_validate({**_FETCH, "IACP_VCS_REF": "refs/pull/7/head"})
     assert fetch.vcs_ref == "refs/pull/7/head"

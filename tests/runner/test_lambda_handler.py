@@ -201,17 +201,19 @@ def test_the_images_provider_cache_is_linked_into_a_writable_cache(tmp_path):
     assert (cache / "registry.terraform.io/hashicorp/random/3.7.2").is_dir()
 
 
-def test_every_runner_setting_and_a_fetchs_vcs_settings_reach_the_runner_by_name():
-    fetch = {"phase": "fetch", "clone_url": "https://git.example/x.git", "commit_sha": "a" * 40}
-    fetch |= {"ref": "refs/heads/main", "credentials_secret": "arn:secret", "state_key": "k"}
+def test_every_runner_setting_and_a_plans_vcs_settings_reach_the_runner_by_name():
+    plan = {"phase": "plan", "vcs_clone_url": "https://git.example/x.git", "vcs_commit": "a" * 40}
+    plan |= {"vcs_ref": "refs/heads/main", "vcs_credentials_secret": "arn:secret"}
+    plan |= {"state_key": "k", "apply_within_seconds": "300", "cpu": "1024"}
 
-    environment = lambda_handler.runner_environment(fetch, {})
+    environment = lambda_handler.runner_environment(plan, {})
 
     assert {k: v for k, v in environment.items() if k != "IACP_BUCKET"} == {
-        "IACP_PHASE": "fetch",
+        "IACP_PHASE": "plan",
         "IACP_VCS_CLONE_URL": "https://git.example/x.git",
         "IACP_VCS_COMMIT": "a" * 40,
         "IACP_VCS_REF": "refs/heads/main",
         "IACP_VCS_CREDENTIALS_SECRET": "arn:secret",
         "IACP_STATE_KEY": "k",
-    }
+        "IACP_APPLY_WITHIN_SECONDS": "300",
+    }  # cpu is the Fargate task's size, not the runner's

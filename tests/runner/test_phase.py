@@ -1,5 +1,6 @@
 """How a phase ends when its steps fail: runner.phase.run_phase with stand-in steps."""
 
+import dataclasses
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from runner import aws
 from runner.artifacts import Artifacts
 from runner.aws import PlatformClients
 from runner.logstream import LogStreamer, Masker
-from runner.phase import run_phase
+from runner.phase import applies_here, run_phase
 from runner.result import Stage, StepFailed
 from runner.settings import RunnerSettings
 from runner.statefile import STATE_FILE
@@ -144,3 +145,41 @@ def test_phases_share_the_loaded_models_but_each_client_has_its_phases_credentia
     # The model's JSON was loaded once, by load_service_models: one session, one loader.
     models = [c.s3.meta.service_model._service_description for c in (first, second)]  # type: ignore[attr-defined]
     assert models[0] is models[1]
+
+
+def test_a_plan_applies_in_its_task_only_with_changes_and_time_left(ctx: RunContext) -> None:
+    plan = dataclasses.replace(
+        ctx,
+        settings=ctx.settings.model_copy(
+            update={"phase": Phase.PLAN, "apply_within_seconds": 1800}
+        ),
+        result=PhaseResult(phase=Phase.PLAN, has_changes=True),
+    )
+    plan.workdir = ctx.workdir
+
+    assert applies_here(plan, elapsed_seconds=1799)
+    assert not applies_here(plan, elapsed_seconds=1801)
+    plan.log.complete()
+    assert isinstance(plan.artifacts, Unreachable)
+    said = b"".join(plan.artifacts.log).decode()
+    assert "the plan took 1801 s, more than half the phase's time limit" in said
+    plan.result.has_changes = False
+    assert not applies_here(plan, elapsed_seconds=1)
+    plan.result.has_changes = True
+    plan.result.status = PhaseStatus.FAILED
+    assert not applies_here(plan, elapsed_seconds=1)
+    plan.result.status = PhaseStatus.SUCCEEDED
+    plan.canceled.set()
+    assert not applies_here(plan, elapsed_seconds=1)
+    plan.canceled.clear()
+    # The workflow decided on two tasks: a plan with changes says why in its log.
+    told = dataclasses.replace(
+        plan,
+        settings=plan.settings.model_copy(
+            update={"apply_within_seconds": 0, "apply_elsewhere": "it has tasks"}
+        ),
+    )
+    assert not applies_here(told, elapsed_seconds=1)
+    told.log.complete()
+    said = b"".join(plan.artifacts.log).decode()
+    assert "iacp: the apply runs in a task of its own: it has tasks." in said

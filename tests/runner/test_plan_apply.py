@@ -246,6 +246,68 @@ def test_what_terraform_dir_is_carried(
     assert carriable_terraform_dir(tmp_path) is carried
 
 
+def test_a_plan_given_the_time_applies_in_its_own_process_with_a_log_of_its_own(
+    workspace: Workspace, platform: Platform
+) -> None:
+    key = workspace.upload_configuration({"main.tf": MAIN_TF})
+
+    plan = workspace.plan(key, apply_within_seconds="3600")
+
+    assert plan.exit_code == 0, plan.output
+    assert plan.result["status"] == "succeeded" and plan.result["has_changes"] is True
+    applied = platform.get_json(f"runs/{plan.run_id}/apply/result.json")
+    state = platform.get_json(f"runs/{plan.run_id}/apply/terraform.tfstate")
+    assert applied["status"] == "succeeded" and applied["state_uploaded"] is True
+    assert (applied["resource_additions"], applied["state_serial"]) == (2, state["serial"])
+    assert state["outputs"]["greeting"]["value"] == "hello"
+    # Two logs, each complete: the plan's, then the apply's.
+    apply_log = platform.log(plan.run_id, "apply")
+    assert apply_log.startswith("iacp: applying the saved plan in the task that made it.\n")
+    assert "Apply complete! Resources: 2 added" in apply_log
+    assert "Apply complete" not in plan.log and "Plan: 2 to add" in plan.log
+    assert platform.log_complete(plan.run_id, "plan")
+    assert platform.log_complete(plan.run_id, "apply")
+
+    replan = workspace.plan(
+        key, state_key=workspace.record_state(plan.run_id), apply_within_seconds="3600"
+    )
+
+    assert replan.exit_code == 0, replan.output
+    assert replan.result["has_changes"] is False
+    assert platform.get(f"runs/{replan.run_id}/apply/result.json") is None  # nothing to apply
+
+
+FAILING_APPLY_TF = """
+resource "terraform_data" "first" {
+  input = "made"
+}
+
+resource "terraform_data" "second" {
+  input = terraform_data.first.output
+  provisioner "local-exec" {
+    command = "exit 3"
+  }
+}
+"""
+
+
+def test_an_apply_that_fails_in_the_plans_task_keeps_its_state_and_says_why(
+    workspace: Workspace, platform: Platform
+) -> None:
+    key = workspace.upload_configuration({"main.tf": FAILING_APPLY_TF})
+
+    plan = workspace.plan(key, apply_within_seconds="3600")
+
+    assert plan.exit_code == 1, plan.output
+    assert plan.result["status"] == "succeeded"
+    applied = platform.get_json(f"runs/{plan.run_id}/apply/result.json")
+    assert applied["status"] == "failed" and applied["error"]["stage"] == "apply"
+    assert applied["state_uploaded"] is True  # what it created before the failure
+    state = platform.get_json(f"runs/{plan.run_id}/apply/terraform.tfstate")
+    assert "terraform_data" in json.dumps(state["resources"])
+    assert platform.log_complete(plan.run_id, "apply")
+
+
 def runners_terraform_version() -> str:
     """What ``terraform version`` says, asked of the executable the runner finds itself."""
     reply = subprocess.run(  # noqa: S603 -- the runner's Terraform, with our arguments

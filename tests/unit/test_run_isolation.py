@@ -181,6 +181,37 @@ def test_an_apply_cannot_rewrite_its_plan_and_a_plan_cannot_write_state() -> Non
     assert not allows_all(plan_policies, Request("s3:PutObject", state, context=plan_tags))
 
 
+def fetching_plan(ws: dict[str, str]) -> RunScope:
+    """A VCS-driven run's plan that fetches its commit first (no fetch task of its own)."""
+    return scope_of(ws, Phase.PLAN).model_copy(
+        update={
+            "fetches_commit": True,
+            "vcs_connection_id": ws["connection"],
+            "vcs_secret_arn": ws["secret"],
+            "codecommit_repository": ws["repository"],
+        }
+    )
+
+
+def test_a_plan_that_fetches_may_do_what_a_fetch_and_a_plan_need_and_nothing_more() -> None:
+    policies, tags = session_of(fetching_plan(OWN))
+    session = policies[1]
+    fetching = [(a, r) for a, r in runner_actions(OWN, Phase.FETCH) if "/runs/" not in r]
+    for action, resource in [*runner_actions(OWN, Phase.PLAN), *fetching]:
+        assert allows_all(policies, Request(action, resource, context=tags)), (action, resource)
+    for other_phase in PHASES:
+        for action, resource in runner_actions(OTHER, other_phase):
+            assert not allows(session, Request(action, resource, context=tags)), resource
+    for action, resource in platform_only(OWN):
+        assert not allows_all(policies, Request(action, resource, context=tags)), action
+    run = f"{S3}/runs/{OWN['run']}"
+    for written in (f"{run}/apply/terraform.tfstate", f"{run}/fetch/result.json"):
+        assert not allows_all(policies, Request("s3:PutObject", written, context=tags))
+    long = {key: value.replace("a", "a" * 6) for key, value in OWN.items()}
+    text = session_policy_text(ACCOUNT_INFO, fetching_plan(long))
+    assert len(text) < MAX_SESSION_POLICY_CHARS
+
+
 def test_the_roles_policy_alone_confines_a_session_to_its_tags() -> None:
     """Were the session policy wrong, the role's own policy still keeps a session in the
     workspace and run its tags name; with no tags at all it reaches nothing."""

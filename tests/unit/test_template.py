@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from iacp.orchestration.workflow import FetchInput, RunnerInput
+from iacp.orchestration.workflow import FetchInput, PlanInput, RunnerInput
 from iacp.settings import (
     ApiSettings,
     AuthorizerSettings,
@@ -257,13 +257,18 @@ def test_layer_dependencies_are_pinned_with_hashes():
     assert requirements.count("--hash=sha256:") >= len(pins)
 
 
-@pytest.mark.parametrize(("start", "task"), [("StartPlan", "PlanRun"), ("StartApply", "ApplyRun")])
-def test_the_workflow_hands_the_runner_every_setting_the_workflow_function_gives(start, task):
+@pytest.mark.parametrize(
+    ("start", "task", "model"),
+    [("StartPlan", "PlanRun", PlanInput), ("StartApply", "ApplyRun", RunnerInput)],
+)
+def test_the_workflow_hands_the_runner_every_setting_the_workflow_function_gives(
+    start, task, model
+):
     """What ``start_plan``/``start_apply`` return reaches the runner's environment only if the
     state machine's ResultSelector keeps it and its ECS task passes it on, by the name that
     ``RunnerSettings`` reads."""
     states = json.loads(Path("statemachine/run.asl.json").read_text())["States"]
-    given = set(RunnerInput.model_fields)
+    given = set(model.model_fields)
 
     kept = {key.removesuffix(".$") for key in states[start]["ResultSelector"]}
     container = states[task]["Parameters"]["Overrides"]["ContainerOverrides"][0]
@@ -274,14 +279,15 @@ def test_the_workflow_hands_the_runner_every_setting_the_workflow_function_gives
     # the run then); every other setting is the runner's.
     assert states[task]["TimeoutSecondsPath"] == "$.runner.timeout_seconds"
     runner_names = {name: field.alias for name, field in RunnerSettings.model_fields.items()}
-    given.remove("timeout_seconds")
-    given.remove("execution")  # the workflow's choice of executor, not a runner setting
+    # The workflow's choice of executor and the task's size are not runner settings.
+    given -= {"timeout_seconds", "execution", "cpu", "memory"}
     assert passed == {runner_names[name]: f"$.runner.{name}" for name in given}
+    # The task's size: the workspace's runner_size, or the platform's (RunTask's overrides).
+    overrides = states[task]["Parameters"]["Overrides"]
+    assert (overrides["Cpu.$"], overrides["Memory.$"]) == ("$.runner.cpu", "$.runner.memory")
     # In Lambda, the runner gets the whole input: its handler names it as the task does.
     assert states[f"{task}InLambda"]["Parameters"]["Payload"]["runner.$"] == "$.runner"
-    assert set(RunnerInput.model_fields) - {"timeout_seconds", "execution"} <= set(
-        lambda_handler._VARIABLES
-    )
+    assert given <= set(lambda_handler._VARIABLES)
 
 
 @pytest.mark.parametrize(

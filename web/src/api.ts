@@ -52,6 +52,8 @@ export interface Workspace {
   current_run_id?: string | null;
   execution_mode?: 'remote' | 'local';
   tags?: Record<string, string>;
+  /** The runner's Fargate task size (CPU units, MiB); null: the platform's. */
+  runner_size?: { cpu: number; memory: number } | null;
   latest_run: LatestRun | null;
   resource_count: number | null;
 }
@@ -170,6 +172,8 @@ export interface Run {
   is_speculative: boolean;
   auto_apply: boolean;
   allow_empty_apply?: boolean;
+  /** Its plan task applies too: while it shows planning, its apply log may be growing. */
+  applies_in_plan_task?: boolean;
   save_plan?: boolean;
   is_destroy?: boolean;
   refresh_only?: boolean;

@@ -7,6 +7,24 @@ from iacp_cli.commands.common import Subparsers, noun, verb
 from iacp_cli.output import fields, print_json, say, table
 from iacp_cli.resolve import workspace_id
 
+# Given as --runner-size on update, returns the workspace to the platform's task size.
+DEFAULT_SIZE = "default"
+RUNNER_SIZE_HELP = (
+    "the runner's Fargate task size as CPU/MEMORY, CPU units (1024 = 1 vCPU) and MiB, e.g. "
+    "512/1024; one of Fargate's pairs (the API says which)"
+)
+
+
+def runner_size(text: str) -> JsonObject | None:
+    """``CPU/MEMORY`` as the API's runner_size; ``default`` (None): the platform's. Whether
+    the pair is one Fargate offers is the API's to say (a 422 naming the sizes)."""
+    if text == DEFAULT_SIZE:
+        return None
+    cpu, slash, memory = text.partition("/")
+    if not (slash and cpu.isdigit() and memory.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected CPU/MEMORY such as 512/1024, not {text!r}")
+    return {"cpu": int(cpu), "memory": int(memory)}
+
 
 def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
     verbs = noun(nouns, "workspace", "workspaces: create, list, show, update, delete, lock, unlock")
@@ -33,16 +51,7 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
         type=int,
         help="the role session's length, 900-3600 (default 3600)",
     )
-    create.add_argument(
-        "--execution",
-        choices=("fargate", "lambda"),
-        help="where plan and apply run: fargate (default), or lambda for short phases",
-    )
-    create.add_argument(
-        "--phase-timeout",
-        metavar="SECONDS",
-        help="how long each plan or apply may run, 60-3600 (default: the executor's limit)",
-    )
+    _add_executor_options(create, update=False)
 
     verb(verbs, "list", "list the workspaces", common, list_workspaces, json_option=True)
 
@@ -74,16 +83,7 @@ def register(nouns: Subparsers, common: argparse.ArgumentParser) -> None:
     update.add_argument(
         "--working-directory", metavar="DIR", help="the configuration's directory to run in"
     )
-    update.add_argument(
-        "--execution",
-        choices=("fargate", "lambda"),
-        help="where plan and apply run: fargate (default), or lambda for short phases",
-    )
-    update.add_argument(
-        "--phase-timeout",
-        metavar="SECONDS",
-        help="how long each plan or apply may run, 60-3600; 'default' for the executor's limit",
-    )
+    _add_executor_options(update, update=True)
 
     delete = verb(verbs, "delete", "delete a workspace and its variables", common, delete_workspace)
     delete.add_argument("workspace", metavar="WS", help="a workspace name or id")
@@ -129,7 +129,7 @@ def create_workspace(args: argparse.Namespace, client: Client) -> int:
         body["aws_external_id"] = args.aws_external_id
     if args.aws_session_duration is not None:
         body["aws_session_duration"] = args.aws_session_duration
-    _execution_settings(args, body)
+    _executor_settings(args, body)
     workspace = client.post("/workspaces", body)
     if args.json:
         print_json(workspace)
@@ -198,6 +198,7 @@ def show_workspace(args: argparse.Namespace, client: Client) -> int:
                 if workspace.get("phase_timeout_seconds")
                 else "the executor's limit",
             ),
+            ("runner size", _size(workspace.get("runner_size"))),
             *role_fields,
             ("locked", locked),
             ("current run", workspace.get("current_run_id")),
@@ -215,6 +216,12 @@ def delete_workspace(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
+def _size(size: JsonObject | None) -> str:
+    if not size:
+        return "the platform's"
+    return f"{int(size['cpu']) / 1024:g} vCPU, {int(size['memory'])} MiB"
+
+
 # Given as --terraform-version, returns the workspace to the platform's default version.
 DEFAULT_VERSION = "default"
 
@@ -230,11 +237,11 @@ def update_workspace(args: argparse.Namespace, client: Client) -> int:
         body["description"] = args.description
     if args.working_directory is not None:
         body["working_directory"] = args.working_directory
-    _execution_settings(args, body)
+    _executor_settings(args, body)
     if not body:  # argparse's usage error: its message, exit code 2
         args.usage_error(
             "nothing to change: give --terraform-version, --auto-apply or --no-auto-apply, "
-            "--description, --working-directory, --execution or --phase-timeout"
+            "--description, --working-directory, --execution, --phase-timeout or --runner-size"
         )
     ws = workspace_id(client, args.workspace)
     workspace = client.patch(f"/workspaces/{segment(ws)}", body)
@@ -268,11 +275,38 @@ def unlock_workspace(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
-def _execution_settings(args: argparse.Namespace, body: JsonObject) -> None:
-    """--execution and --phase-timeout as the API takes them; a timeout that is not a
-    number goes as given, for the API to refuse by name."""
+def _add_executor_options(parser: argparse.ArgumentParser, *, update: bool) -> None:
+    """Where and in what size the workspace's phases run: --execution, --phase-timeout,
+    --runner-size; on update, 'default' returns each setting to the platform's."""
+    parser.add_argument(
+        "--execution",
+        choices=("fargate", "lambda"),
+        help="where plan and apply run: fargate (default), or lambda for short phases",
+    )
+    returns = (
+        "; 'default' for the executor's limit" if update else " (default: the executor's limit)"
+    )
+    parser.add_argument(
+        "--phase-timeout",
+        metavar="SECONDS",
+        help="how long each plan or apply may run, 60-3600" + returns,
+    )
+    parser.add_argument(
+        "--runner-size",
+        metavar="CPU/MEMORY",
+        type=runner_size,
+        default=False,  # not given (None is 'default': the platform's size)
+        help=RUNNER_SIZE_HELP + ("; 'default' returns to the platform's" if update else ""),
+    )
+
+
+def _executor_settings(args: argparse.Namespace, body: JsonObject) -> None:
+    """--execution, --phase-timeout and --runner-size as the API takes them; a timeout that
+    is not a number goes as given, for the API to refuse by name."""
     if args.execution is not None:
         body["execution"] = args.execution
+    if args.runner_size is not False:
+        body["runner_size"] = args.runner_size
     if args.phase_timeout is not None:
         timeout = args.phase_timeout
         body["phase_timeout_seconds"] = (

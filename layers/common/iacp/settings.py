@@ -125,6 +125,10 @@ class WorkflowSettings(RunSettings, _LambdaRunner):
     runner_session_role_arn: _Name
     # At most an hour: a phase's narrowed credentials (role chaining) last no longer.
     runner_phase_timeout_seconds: int = Field(3600, ge=60, le=3600)
+    # The runner's task size when a workspace names none (the task definition's own:
+    # RunnerCpu, RunnerMemory), passed as RunTask's task-level overrides.
+    runner_cpu: int = Field(gt=0)
+    runner_memory: int = Field(gt=0)
 
 
 class ApiSettings(

@@ -25,7 +25,7 @@ from iacp.runs.phase import Phase, result_key, run_state_key
 from iacp.runtasks.access_tokens import AccessTokens
 from iacp.runtasks.protocol import Links
 from iacp.states.service import StateService
-from iacp.workspaces.models import WorkspaceCreate
+from iacp.workspaces.models import RunnerSize, WorkspaceCreate
 from iacp.workspaces.service import WorkspaceService
 from tests.fakes.artifacts import InMemoryArtifactStore
 from tests.fakes.configurations import InMemoryConfigurationStore
@@ -193,6 +193,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
         vcs_credentials=lambda connection_id: "",
         runner_credentials=credentials,
         variables_for=lambda run, sealed: [],
+        stages_with_tasks=stages.stages_with_tasks,
+        runner_size=RunnerSize(cpu=1024, memory=2048),
         phase_timeout_seconds=600,
         clock=clock,
     )

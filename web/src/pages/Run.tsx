@@ -125,7 +125,10 @@ export function RunPage(props: { id: string }) {
 function RunBody(props: { run: Run; results: TaskResult[]; onChanged: (run: Run) => void; pollError: unknown }) {
   const { run } = props;
   const ended = TERMINAL.has(run.status);
-  const applyStarted = APPLY_STARTED.some((s) => s in run.status_timestamps) || run.status === 'applying';
+  const applyStarted =
+    APPLY_STARTED.some((s) => s in run.status_timestamps) ||
+    run.status === 'applying' ||
+    (run.applies_in_plan_task === true && run.status === 'planning');
   const options = describeOptions(run);
 
   return (

@@ -29,14 +29,17 @@ class SessionPolicyTooLarge(ValueError):
 def session_policy(account: PlatformAccount, scope: RunScope) -> dict[str, Any]:
     """Read the run's configuration version, the workspace's current state and the run's
     own artifacts; write only this phase's artifacts and log (and, fetching, the
-    configuration version); the clone token, repository and workspace role of this run."""
+    configuration version: the fetch phase, or a plan that fetches its commit first); the
+    clone token, repository and workspace role of this run."""
     bucket = f"arn:{account.partition}:s3:::{account.bucket}"
     run = f"{bucket}/runs/{scope.run_id}"
     reads = [f"{bucket}/{scope.configuration_key}", f"{run}/*"]
     if scope.state_key:
         reads.append(f"{bucket}/{scope.state_key}")
     writes = [f"{run}/{scope.phase}/*", f"{run}/logs/{scope.phase}/*"]
-    if scope.phase is Phase.FETCH:
+    if scope.applies:
+        writes += [f"{run}/{Phase.APPLY}/*", f"{run}/logs/{Phase.APPLY}/*"]
+    if scope.phase is Phase.FETCH or scope.fetches_commit:
         writes.append(f"{bucket}/{scope.configuration_key}")
     statements = [_allow(["s3:GetObject"], reads), _allow(["s3:PutObject"], writes)]
     if scope.vcs_secret_arn:

@@ -29,7 +29,12 @@ class RunScope(Model):
     phase: Phase
     configuration_key: str  # read by plan and apply; written by fetch
     state_key: str = ""  # the workspace's current state version ('': none yet)
-    vcs_connection_id: str = ""  # fetch: the connection the commit comes from
-    vcs_secret_arn: str = ""  # fetch: that connection's clone token ('': none)
-    codecommit_repository: str = ""  # fetch: the CodeCommit repository cloned ('': not one)
+    # A plan that fetches its commit first writes the configuration as a fetch does, and
+    # needs the fetch's permissions below (the fetch phase always does).
+    fetches_commit: bool = False
+    # A plan that also applies (in the same task) writes the apply's artifacts and log too.
+    applies: bool = False
+    vcs_connection_id: str = ""  # fetching: the connection the commit comes from
+    vcs_secret_arn: str = ""  # fetching: that connection's clone token ('': none)
+    codecommit_repository: str = ""  # fetching: the CodeCommit repository cloned ('': not one)
     workspace_role_arn: str = ""  # plan, apply: the role Terraform runs as ('': none)

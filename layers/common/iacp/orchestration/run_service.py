@@ -225,6 +225,8 @@ class RunService:
         if run.status.terminal:
             return []
         begun = {summary.stage for summary in run.task_stages}
+        if run.applies_in_plan_task:  # fixed when its plan began: none (TaskStages.prepare)
+            begun |= {Stage.POST_PLAN, Stage.PRE_APPLY}
         return self._task_stages.stages_with_tasks(run, [s for s in Stage if s not in begun])
 
     def plan_json(self, principal: Principal, run_id: str) -> StoredDocument:

@@ -25,7 +25,7 @@ from iacp.principal import Principal, Role
 from iacp.runs.models import Run
 from iacp.runs.phase import RunError
 from iacp.runs.status import RunStatus
-from iacp.runs.store import RunStore
+from iacp.runs.store import FETCH_IN_PLAN, RunStore
 from iacp.runtasks.access_tokens import AccessTokens
 from iacp.runtasks.models import (
     Enforcement,
@@ -144,6 +144,12 @@ class TaskStages:
             )
             for record, attachment_id, enforcement in self._stage_tasks(run, step.stage)
         ]
+        if items and self._fixed_empty(run, step.stage):
+            logger.info(
+                "tasks attached after the run fixed its stage apply to later runs",
+                extra={"run_id": run.id, "stage": step.stage},
+            )
+            items = []
         if items:
             advance(self._runs, run.id, RUNNING_STATUS[step.stage], self._clock())
             self._summarise(run.id, TaskStage(stage=step.stage, status=StageStatus.RUNNING))
@@ -284,6 +290,18 @@ class TaskStages:
                 self._summarise(run.id, summary.model_copy(update=canceled))
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _fixed_empty(self, run: Run, stage: Stage) -> bool:
+        """Whether the run settled earlier that ``stage`` has no tasks: a VCS-driven run that
+        found no pre_plan tasks when it started fetches its commit in its plan task, so a
+        pre_plan task attached since (its service would read a configuration not fetched
+        yet) applies to later runs; likewise post_plan and pre_apply tasks for a run whose
+        plan task applies too (docs/run-tasks.md)."""
+        if stage is Stage.PRE_PLAN:
+            return bool(self._runs.private(run.id).get(FETCH_IN_PLAN))
+        # A plan task that applies too started with none at these two stages: its apply
+        # does not wait for tasks attached since (docs/run-tasks.md).
+        return run.applies_in_plan_task and stage in (Stage.POST_PLAN, Stage.PRE_APPLY)
 
     def stages_with_tasks(self, run: Run, stages: list[Stage]) -> list[Stage]:
         """Of ``stages``, those that would have tasks if the run came to them now (TFE shows

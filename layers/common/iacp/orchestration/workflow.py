@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from iacp.configurations.models import ConfigurationStatus, archive_key
+from iacp.configurations.models import CommitSource, ConfigurationStatus, archive_key
 from iacp.configurations.store import ConfigurationStore
 from iacp.errors import Conflict
 from iacp.isolation.credentials import RunnerCredentialIssuer, RunnerCredentials
@@ -40,14 +40,15 @@ from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.models import Run
 from iacp.runs.phase import Phase, PhaseResult, PhaseStatus, RunError, run_state_key
 from iacp.runs.status import InvalidTransition, RunStatus
-from iacp.runs.store import SEALED_VARIABLES, RunStore
+from iacp.runs.store import FETCH_IN_PLAN, SEALED_VARIABLES, RunStore
+from iacp.runtasks.models import Stage
 from iacp.states.service import StateService
 from iacp.states.store import StateRefused
 from iacp.timestamps import utcnow
 from iacp.variables.handoff import seal_variables, variables_key
 from iacp.variables.service import RunVariable
 from iacp.vcs.models import codecommit_repository_of
-from iacp.workspaces.models import LAMBDA_MAX_PHASE_SECONDS, Execution, Workspace
+from iacp.workspaces.models import LAMBDA_MAX_PHASE_SECONDS, Execution, RunnerSize, Workspace
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import WorkspaceStore
 
@@ -106,6 +107,26 @@ class RunnerInput(_RunnerPhase):
     execution: Execution = Field(
         Execution.FARGATE, description="Where the phase runs (the workflow's choice)"
     )
+    # RunTask's task-level overrides (strings, as ECS takes them): the workspace's
+    # runner_size, or the platform's.
+    cpu: str = Field(description="The task's CPU units")
+    memory: str = Field(description="The task's memory in MiB")
+
+
+class PlanInput(RunnerInput):
+    """The plan phase's environment: a plan may fetch its commit first (docs/run-pipeline.md,
+    "The fetch inside the plan"), with FetchInput's settings, each '' for a configuration
+    already in place."""
+
+    vcs_clone_url: str = ""
+    vcs_commit: str = ""
+    vcs_ref: str = ""
+    vcs_credentials_secret: str = Field("", description="The connection's secret, or ''")
+    # Seconds (as a string): the plan's task applies too if the plan ended within them of the
+    # runner's start ("0": it never does; docs/run-pipeline.md, "The apply in the plan task").
+    apply_within_seconds: str = "0"
+    # Why an auto-apply run's apply has a task of its own, for the plan's log ('': it has not).
+    apply_elsewhere: str = ""
 
 
 class FetchInput(_RunnerPhase):
@@ -129,7 +150,8 @@ class StartOutput(BaseModel):
 
 
 class PlanDecision(BaseModel):
-    next: Literal["finish", "apply", "confirm"]
+    # "applied": the plan task applied too; the apply is only to be recorded.
+    next: Literal["finish", "apply", "confirm", "applied"]
 
 
 class ConfirmationInput(RunRef):
@@ -152,6 +174,8 @@ class RunWorkflow:
         vcs_credentials: Callable[[str], str],
         runner_credentials: RunnerCredentialIssuer,
         variables_for: Callable[[Run, str | None], list[RunVariable]],
+        stages_with_tasks: Callable[[Run, list[Stage]], list[Stage]],
+        runner_size: RunnerSize,
         phase_timeout_seconds: int = 3600,
         lambda_phase_timeout_seconds: int = LAMBDA_MAX_PHASE_SECONDS,
         clock: Callable[[], datetime] = utcnow,
@@ -159,6 +183,9 @@ class RunWorkflow:
         """``vcs_credentials``: the secret holding a VCS connection's clone token, or '';
         ``variables_for``: a run's variables, unsealed: its workspace's, and its own (given
         sealed, as the run keeps them) overriding them;
+        ``stages_with_tasks``: of the stages given, those with run tasks now
+        (``TaskStages.stages_with_tasks``);
+        ``runner_size``: the runner's task size for a workspace that names none;
         ``phase_timeout_seconds``: how long a runner phase may run before it is stopped;
         ``lambda_phase_timeout_seconds``: the same in the runner's Lambda function."""
         self._phase_timeout_seconds = phase_timeout_seconds
@@ -168,6 +195,8 @@ class RunWorkflow:
         self._vcs_credentials = vcs_credentials
         self._runner_credentials = runner_credentials
         self._variables_for = variables_for
+        self._stages_with_tasks = stages_with_tasks
+        self._runner_size = runner_size
         self._workspaces = workspaces
         self._locks = WorkspaceService(workspaces, clock)
         self._states = states
@@ -177,51 +206,98 @@ class RunWorkflow:
 
     def start(self, step: StartInput) -> StartOutput:
         """The run takes its workspace's queue (unless plan-only or a saved plan):
-        ``fetching``. A VCS-driven run's commit is fetched next; then the pre_plan run tasks."""
+        ``fetching``. A VCS-driven run with pre_plan tasks fetches its commit next, in a task
+        of its own: the tasks' services read the configuration. Without any, its plan task
+        fetches the commit (one task start fewer); then the pre_plan run tasks."""
         run = self._run(step.run_id)
         if run.queues and not self._workspaces.claim_queue(run.workspace_id, run.id):
             raise RunNotRunnable(f"Workspace {run.workspace_id} is busy with another run.")
         started = self._advance(run.id, RunStatus.FETCHING, {"execution_arn": step.execution_arn})
         if started.execution_arn != step.execution_arn:
             raise RunNotRunnable(f"Run {run.id} was started by another execution.")
-        fetch = self._fetch_input(started)
-        return StartOutput(needs_fetch=fetch is not None, fetch=fetch)
+        source = self._commit_to_fetch(started)
+        if source is None:
+            return StartOutput(needs_fetch=False, fetch=None)
+        # Written each time (a retry decides again): the run's pre_plan tasks are those
+        # attached now (TaskStages.prepare keeps to this for a run that fetches in its plan).
+        in_plan = not self._stages_with_tasks(started, [Stage.PRE_PLAN])
+        self._runs.update(run.id, {FETCH_IN_PLAN: in_plan})
+        if in_plan:
+            return StartOutput(needs_fetch=False, fetch=None)
+        return StartOutput(needs_fetch=True, fetch=self._fetch_input(started, source))
 
-    def _fetch_input(self, run: Run) -> FetchInput | None:
-        """What the runner needs to fetch the run's commit, if its configuration version is
-        a VCS one not fetched yet (a run started by hand may reuse a fetched one)."""
+    def _commit_to_fetch(self, run: Run) -> CommitSource | None:
+        """The commit to fetch, if the run's configuration version is a VCS one not fetched
+        yet (a run started by hand may reuse a fetched one)."""
         version = self._configurations.get(run.workspace_id, run.configuration_version_id)
         if version is None or version.vcs is None:
             return None
         if version.status is not ConfigurationStatus.PENDING:
             return None
-        key = archive_key(run.workspace_id, version.id)
-        source = version.vcs
-        secret = self._vcs_credentials(source.connection_id)
-        scope = RunScope(
+        return version.vcs
+
+    def _fetch_scope(
+        self, run: Run, phase: Phase, source: CommitSource, **scope: str | bool
+    ) -> RunScope:
+        return RunScope(
             run_id=run.id,
             workspace_id=run.workspace_id,
-            phase=Phase.FETCH,
-            configuration_key=key,
+            phase=phase,
+            configuration_key=archive_key(run.workspace_id, run.configuration_version_id),
+            fetches_commit=True,
             vcs_connection_id=source.connection_id,
-            vcs_secret_arn=secret,
+            vcs_secret_arn=self._vcs_credentials(source.connection_id),
             codecommit_repository=codecommit_repository_of(source.clone_url),
+            **scope,
         )
+
+    def _fetch_input(self, run: Run, source: CommitSource) -> FetchInput:
+        """What the runner needs to fetch the run's commit in a task of its own."""
+        scope = self._fetch_scope(run, Phase.FETCH, source)
         return FetchInput(
             run_id=run.id,
             workspace_id=run.workspace_id,
-            configuration_key=key,
+            configuration_key=scope.configuration_key,
             clone_url=source.clone_url,
             commit_sha=source.commit_sha,
             ref=source.ref or "",
-            credentials_secret=secret,
+            credentials_secret=scope.vcs_secret_arn,
             timeout_seconds=self._phase_timeout_seconds,
             **FetchInput.of(self._runner_credentials.issue(scope)),
         )
 
-    def start_plan(self, step: RunRef) -> RunnerInput:
+    def start_plan(self, step: RunRef) -> PlanInput:
         planning = self._advance(step.run_id, RunStatus.PLANNING)
-        return self._runner_input(planning, Phase.PLAN)
+        elsewhere = self._why_apply_elsewhere(planning)
+        applies = elsewhere == ""
+        if applies != planning.applies_in_plan_task:
+            planning = self._runs.update(planning.id, {"applies_in_plan_task": applies}) or planning
+        # The plan's log says why an apply that needs no person still takes a second task.
+        said = elsewhere if run_applies(planning) else ""
+        runner = self._runner_input(planning, Phase.PLAN, apply_elsewhere=said)
+        assert isinstance(runner, PlanInput)
+        return runner
+
+    def _why_apply_elsewhere(self, run: Run) -> str:
+        """Why the run's plan task does not apply too, or '' when it does (one task start,
+        not two): a run that needs no confirmation (auto-apply, queued, not a saved plan, not
+        an empty apply), with no post_plan or pre_apply tasks now (the run keeps to that:
+        TaskStages.prepare), and its workspace locked now, before anything can be applied
+        (design §4). Otherwise the two-task path, as before (a lock that cannot be taken
+        errors the run after its plan, in record_plan)."""
+        if not run_applies(run):
+            return "it waits for confirmation"
+        if run.allow_empty_apply:
+            return "it applies even an empty plan (allow_empty_apply)"
+        if self._stages_with_tasks(run, [Stage.POST_PLAN, Stage.PRE_APPLY]):
+            return "its post_plan or pre_apply run tasks must see the plan, or pass, first"
+        try:
+            self._locks.lock_workspace(run.workspace_id, holder=run.id, reason=f"run {run.id}")
+        except Conflict:
+            if not self._holds_lock(run):  # a retry finds the lock its own
+                return "its workspace could not be locked before the plan"
+        self._runs.update(run.id, {"lock_held": True})
+        return ""
 
     def record_plan(self, step: RunRef) -> PlanDecision:
         run = self._run(step.run_id)
@@ -246,6 +322,8 @@ class RunWorkflow:
                 # Design §4: a run never waits for confirmation or applies unlocked.
                 raise LockFailed(f"The workspace could not be locked: {conflict.detail}") from None
         self._runs.update(run.id, {"lock_held": True})
+        if run.applies_in_plan_task and self._artifacts.result(run.id, Phase.APPLY) is not None:
+            return PlanDecision(next="applied")  # record_apply reads how it went
         return PlanDecision(next="apply" if run.auto_apply else "confirm")
 
     def await_confirmation(self, step: ConfirmationInput) -> None:
@@ -275,6 +353,9 @@ class RunWorkflow:
 
     def record_apply(self, step: RunRef) -> None:
         run = self._run(step.run_id)
+        if run.applies_in_plan_task and run.status is not RunStatus.APPLYING:
+            # Its plan task applied: the run shows applying now, as the task has ended.
+            run = self._advance(run.id, RunStatus.APPLYING)
         result = self._succeeded(run, Phase.APPLY)
         if run.apply_recorded:
             return  # a retry: the state version is recorded and the run knows it
@@ -317,7 +398,9 @@ class RunWorkflow:
             # The new state is saved: nothing after it (post_apply) can undo the apply.
             self._finisher.end(run, RunStatus.APPLIED, None, reason="failure after the apply")
             return
-        if run.status is RunStatus.FETCHING:
+        if run.status is RunStatus.FETCHING or (
+            run.status is RunStatus.PLANNING and self._fetches_in_plan(run)
+        ):
             # Its commit never arrived: the version will not become usable by waiting.
             self._settle_unfetched(run)
         phase = run.runner_phase
@@ -326,12 +409,19 @@ class RunWorkflow:
             # Its task is being stopped, and the runner may still be saving what Terraform
             # wrote: the run ends now, but keeps its workspace until the reconcile of this
             # execution has seen the runner end and recorded its state (as a force-cancel).
-            # (A Lambda phase's step outlasts its function, whose runner has ended by then.)
+            # (A Lambda phase's step outlasts its function, whose runner has ended by then.
+            # A plan task that applies too is awaited as an apply; it was still planning if
+            # its plan has no result yet.)
             limit, named = self._phase_limit_named(self._workspaces.get(run.workspace_id))
+            stopped = phase
+            if run.status is RunStatus.PLANNING and not self._went_on_to_apply(
+                run, self._artifacts.result(run.id, Phase.PLAN)
+            ):
+                stopped = Phase.PLAN
             error = RunError(
-                stage=phase.value,
+                stage=stopped.value,
                 message=(
-                    f"The {phase} phase ran longer than its limit of {limit} s ({named}) and "
+                    f"The {stopped} phase ran longer than its limit of {limit} s ({named}) and "
                     "was stopped."
                 ),
             )
@@ -339,6 +429,7 @@ class RunWorkflow:
             return
         # A run stopped at a task stage already says why (the mandatory task that failed).
         error = run.error or self._explain(run, step.error)
+        run = self._applying_if_it_applied(run)
         if run.status is RunStatus.APPLYING and step.error.get("Error") != StateNotSaved.__name__:
             # A failed apply, or a runner that died in it, may have changed real resources:
             # keep what Terraform recorded (the runner's upload, or its last checkpoint), and
@@ -346,10 +437,48 @@ class RunWorkflow:
             self._states.record_if_written(run.workspace_id, run.id)
         self._finisher.end(run, RunStatus.ERRORED, error, reason="workflow step failed")
 
+    def _went_on_to_apply(self, run: Run, planned: PhaseResult | None) -> bool:
+        """Whether a run's plan task that applies too had gone on to the apply: its plan
+        succeeded with changes (the runner applies next, in the same process)."""
+        return (
+            run.applies_in_plan_task
+            and run.status is RunStatus.PLANNING
+            and planned is not None
+            and planned.status is PhaseStatus.SUCCEEDED
+            and planned.has_changes
+        )
+
+    def _applying_if_it_applied(self, run: Run) -> Run:
+        """A plan task that had gone on to apply failed (or died): the run passes through
+        ``applying``, with its plan's counts, as a two-task run would have, and what the
+        apply wrote is kept as a partial state below."""
+        planned = self._artifacts.result(run.id, Phase.PLAN)
+        if not self._went_on_to_apply(run, planned):
+            return run
+        assert planned is not None
+        counts = {
+            "has_changes": planned.has_changes,
+            "resource_additions": planned.resource_additions,
+            "resource_changes": planned.resource_changes,
+            "resource_destructions": planned.resource_destructions,
+        }
+        try:
+            return self._runs.transition(run.id, RunStatus.APPLYING, self._clock(), counts)
+        except InvalidTransition:
+            return self._run(run.id)
+
     def _settle_unfetched(self, run: Run) -> None:
         version = self._configurations.get(run.workspace_id, run.configuration_version_id)
-        if version is not None and version.status is ConfigurationStatus.PENDING:
-            self._configurations.mark(version, ConfigurationStatus.ERRORED)
+        if version is None or version.status is not ConfigurationStatus.PENDING:
+            return
+        if version.vcs is not None and self._artifacts.objects.exists(
+            archive_key(run.workspace_id, version.id)
+        ):
+            return  # fetched, and the run failed later (a plan that fetched, then failed)
+        self._configurations.mark(version, ConfigurationStatus.ERRORED)
+
+    def _fetches_in_plan(self, run: Run) -> bool:
+        return bool(self._runs.private(run.id).get(FETCH_IN_PLAN))
 
     def _explain(self, run: Run, caught: dict[str, Any]) -> RunError:
         """The run's error from what the workflow caught: a step's own error, else the
@@ -371,6 +500,9 @@ class RunWorkflow:
             run.status, Phase.PLAN
         )
         result = self._artifacts.result(run.id, phase)
+        if phase is Phase.PLAN and self._went_on_to_apply(run, result):
+            # Its plan succeeded: what failed (or died) is the apply in the same task.
+            phase, result = Phase.APPLY, self._artifacts.result(run.id, Phase.APPLY)
         if result is not None and result.error is not None:
             return result.error
         failures = cause.get("Failures") or cause.get("failures")
@@ -401,9 +533,19 @@ class RunWorkflow:
         it the runner (runner/lambda_handler.py), so what the runner reported is final."""
         phase = Phase.APPLY if run.status is RunStatus.APPLYING else Phase.PLAN
         said = str(cause.get("errorMessage") or name or "unknown")
-        if name == LAMBDA_PHASE_TIMED_OUT:  # the runner was stopped as a cancel stops it
-            return RunError(stage=phase.value, message=said)
         result = self._artifacts.result(run.id, phase)
+        if phase is Phase.PLAN and self._went_on_to_apply(run, result):
+            # Its plan succeeded: what failed (or ran out of time) is the apply in the same task.
+            phase, result = Phase.APPLY, self._artifacts.result(run.id, Phase.APPLY)
+        if name == LAMBDA_PHASE_TIMED_OUT:  # the runner was stopped as a cancel stops it
+            limit, named = self._phase_limit_named(self._workspaces.get(run.workspace_id))
+            return RunError(
+                stage=phase.value,
+                message=(
+                    f"The {phase} phase ran longer than its limit of {limit} s ({named}) in "
+                    "Lambda and was stopped; what Terraform wrote was kept."
+                ),
+            )
         if result is not None and result.error is not None:
             return result.error
         if name == LAMBDA_PHASE_FAILED:
@@ -444,27 +586,52 @@ class RunWorkflow:
             f"s3://{self._artifacts.bucket}/{run_state_key(run.id)}."
         )
 
-    def _runner_input(self, run: Run, phase: Phase) -> RunnerInput:
+    def _runner_input(self, run: Run, phase: Phase, apply_elsewhere: str = "") -> RunnerInput:
         """The phase's settings, its variables sealed among the run's artifacts, and
         credentials that reach only what the phase needs (iacp.isolation)."""
         workspace = self._workspaces.get(run.workspace_id)
         if workspace is None:
             raise RunNotRunnable(f"Workspace {run.workspace_id} no longer exists.")
         current = self._states.current_key(run.workspace_id)
-        scope = RunScope(
-            run_id=run.id,
-            workspace_id=run.workspace_id,
-            phase=phase,
-            configuration_key=archive_key(run.workspace_id, run.configuration_version_id),
-            state_key=current[0] if current else "",
-            workspace_role_arn=workspace.aws_role_arn or "",
-        )
+        state_key = current[0] if current else ""
+        role = workspace.aws_role_arn or ""
+        source = None
+        if phase is Phase.PLAN and self._fetches_in_plan(run):
+            source = self._commit_to_fetch(run)
+        applies = phase is Phase.PLAN and run.applies_in_plan_task
+        if source is not None:
+            scope = self._fetch_scope(
+                run, phase, source, state_key=state_key, workspace_role_arn=role, applies=applies
+            )
+        else:
+            scope = RunScope(
+                run_id=run.id,
+                workspace_id=run.workspace_id,
+                phase=phase,
+                configuration_key=archive_key(run.workspace_id, run.configuration_version_id),
+                state_key=state_key,
+                workspace_role_arn=role,
+                applies=applies,
+            )
         sealed_at = variables_key(run.id, phase)
         run_scoped = self._runs.private(run.id).get(SEALED_VARIABLES) if run.variable_keys else None
         variables = self._variables_for(run, run_scoped)
         key, sealed = seal_variables(variables, bound_to=sealed_at)
         self._artifacts.put(sealed_at, sealed)
-        return RunnerInput(
+        size = workspace.runner_size or self._runner_size
+        fields = {"cpu": str(size.cpu), "memory": str(size.memory)}
+        if phase is Phase.PLAN:
+            # Half the limit: a plan that took longer leaves the apply a task of its own.
+            within = self._phase_limit(workspace) // 2 if run.applies_in_plan_task else 0
+            fields |= {
+                "apply_within_seconds": str(within),
+                "apply_elsewhere": apply_elsewhere,
+                "vcs_clone_url": source.clone_url if source else "",
+                "vcs_commit": source.commit_sha if source else "",
+                "vcs_ref": (source.ref or "") if source else "",
+                "vcs_credentials_secret": scope.vcs_secret_arn,
+            }
+        return (PlanInput if phase is Phase.PLAN else RunnerInput)(
             run_id=run.id,
             workspace_id=run.workspace_id,
             phase=phase,
@@ -479,6 +646,7 @@ class RunWorkflow:
             plan_options=run.plan_options().model_dump_json(),
             timeout_seconds=self._phase_limit(workspace),
             execution=workspace.execution,
+            **fields,
             **RunnerInput.of(self._runner_credentials.issue(scope)),
         )
 
@@ -501,6 +669,12 @@ class RunWorkflow:
         if run is None:
             raise RunNotRunnable(f"No run {run_id}.")
         return run
+
+
+def run_applies(run: Run) -> bool:
+    """Whether the run applies without a person's confirmation: auto-apply and queued (not
+    plan-only, not a saved plan)."""
+    return run.auto_apply and run.queues
 
 
 def _json(value: Any) -> dict[str, Any]:

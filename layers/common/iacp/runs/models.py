@@ -59,6 +59,11 @@ class Run(PlanOptions):
     vcs_feedback: VcsFeedback | None = Field(
         None, description="A VCS-driven run's last report to its repository host"
     )
+    applies_in_plan_task: bool = Field(
+        False,
+        description="The run's plan task also applies (an auto-apply run without post_plan or "
+        "pre_apply tasks, its workspace locked before the plan began): one runner task, not two",
+    )
 
     @classmethod
     def pending(
@@ -114,7 +119,8 @@ class Run(PlanOptions):
         if self.status is RunStatus.APPLYING and self.state_version_id is None:
             return Phase.APPLY
         if self.status is RunStatus.PLANNING:
-            return Phase.PLAN
+            # A plan task that also applies may be applying: what it leaves is an apply's.
+            return Phase.APPLY if self.applies_in_plan_task else Phase.PLAN
         if self.status is RunStatus.FETCHING and self.vcs is not None:
             return Phase.FETCH
         return None

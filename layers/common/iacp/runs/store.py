@@ -33,6 +33,9 @@ AWAITING_RUNNER = "awaiting_runner"
 TASK_STAGES_VERSION = "task_stages_version"
 # The run's own variables, sealed (iacp.variables.run_scoped): written once, with the run.
 SEALED_VARIABLES = "sealed_variables"
+# Whether a VCS-driven run's plan task fetches its commit (no fetch task of its own): decided
+# when the run starts (iacp.orchestration.workflow, RunWorkflow.start).
+FETCH_IN_PLAN = "fetch_in_plan"
 REWRITE_ATTEMPTS = 10
 # Attributes the workflow keeps on the run item that are never part of the API's Run.
 PRIVATE = (
@@ -50,6 +53,7 @@ PRIVATE = (
     AWAITING_RUNNER,
     TASK_STAGES_VERSION,
     SEALED_VARIABLES,
+    FETCH_IN_PLAN,
 )
 
 

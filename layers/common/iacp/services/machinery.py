@@ -34,6 +34,7 @@ from iacp.variables.run_scoped import open_run_variables, overriding
 from iacp.variables.service import SEALING_PURPOSE, RunVariable, variables_for_run
 from iacp.variables.store import DynamoVariableStore, VariableStore
 from iacp.vcs.store import DynamoVcsConnectionStore, VcsConnectionStore
+from iacp.workspaces.models import RunnerSize
 from iacp.workspaces.store import DynamoWorkspaceStore, WorkspaceStore
 
 if TYPE_CHECKING:
@@ -127,6 +128,8 @@ class RunMachinery:
             self.vcs_credentials,
             RunnerCredentialIssuer(settings.runner_session_role_arn, settings.artifacts_bucket),
             self.variables_for,
+            stages_with_tasks=self.task_stages.stages_with_tasks,
+            runner_size=RunnerSize(cpu=settings.runner_cpu, memory=settings.runner_memory),
             phase_timeout_seconds=settings.runner_phase_timeout_seconds,
             lambda_phase_timeout_seconds=settings.lambda_runner_timeout_seconds,
         )

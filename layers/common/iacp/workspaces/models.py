@@ -2,7 +2,7 @@
 
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
@@ -12,6 +12,7 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     computed_field,
+    model_validator,
 )
 
 from iacp.changes import not_nullable
@@ -152,6 +153,57 @@ AwsSessionDuration = Annotated[
 ]
 
 
+# Fargate's task sizes (AWS's "Task CPU and memory" table, Linux, x86_64 and ARM64 alike):
+# each CPU (units, 1024 a vCPU) and the memories (MiB) it takes, as (first, last, step).
+FARGATE_SIZES: dict[int, tuple[int, int, int]] = {
+    256: (512, 2048, 512),  # but not 1536: below
+    512: (1024, 4096, 1024),
+    1024: (2048, 8192, 1024),
+    2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024),
+    8192: (16384, 61440, 4096),
+    16384: (32768, 122880, 8192),
+}
+RUNNER_SIZE_DESCRIPTION = (
+    "The runner's Fargate task size for this workspace's runs: cpu in CPU units (1024 = 1 "
+    "vCPU) and memory in MiB, one of Fargate's combinations. Null: the platform's "
+    "(RunnerCpu and RunnerMemory, 1024 and 2048 by default). With execution lambda it is "
+    "kept for fargate and unused: the runner's function has one size for every workspace."
+)
+
+
+def fargate_memories(cpu: int) -> list[int]:
+    """The memory sizes Fargate pairs with ``cpu`` (none for a CPU it does not offer)."""
+    if cpu not in FARGATE_SIZES:
+        return []
+    first, last, step = FARGATE_SIZES[cpu]
+    return [m for m in range(first, last + 1, step) if (cpu, m) != (256, 1536)]
+
+
+class RunnerSize(Model):
+    """A runner task's CPU and memory, as ECS RunTask's task-level overrides take them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cpu: StrictInt = Field(description="CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384")
+    memory: StrictInt = Field(description="MiB, one of those Fargate pairs with cpu")
+
+    @model_validator(mode="after")
+    def _a_fargate_size(self) -> Self:
+        if self.cpu not in FARGATE_SIZES:
+            sizes = ", ".join(map(str, FARGATE_SIZES))
+            raise ValueError(f"cpu must be one of Fargate's: {sizes} (CPU units, 1024 = 1 vCPU)")
+        if self.memory not in fargate_memories(self.cpu):
+            first, last, step = FARGATE_SIZES[self.cpu]
+            which = (
+                "512, 1024 or 2048" if self.cpu == 256 else f"{first} to {last} in steps of {step}"
+            )
+            raise ValueError(
+                f"Fargate pairs cpu {self.cpu} with memory {which} (MiB), not {self.memory}"
+            )
+        return self
+
+
 class WorkspaceLock(Model):
     holder: str = Field(description="The run (run-...) or API token (at-...) holding the lock.")
     reason: str
@@ -173,6 +225,7 @@ class Workspace(Model):
     aws_session_duration: int = Field(
         DEFAULT_SESSION_DURATION, description=SESSION_DURATION_DESCRIPTION
     )
+    runner_size: RunnerSize | None = Field(None, description=RUNNER_SIZE_DESCRIPTION)
     lock: WorkspaceLock | None = None
     current_run_id: str | None = Field(
         None, description="The run that holds the workspace's queue."
@@ -206,6 +259,7 @@ class WorkspaceCreate(_Input):
     aws_role_arn: AwsRoleArn | None = None
     aws_external_id: AwsExternalId | None = None
     aws_session_duration: AwsSessionDuration = DEFAULT_SESSION_DURATION
+    runner_size: RunnerSize | None = Field(None, description=RUNNER_SIZE_DESCRIPTION)
     execution_mode: ExecutionMode = Field(
         ExecutionMode.REMOTE, description=EXECUTION_MODE_DESCRIPTION
     )
@@ -217,8 +271,8 @@ class WorkspaceCreate(_Input):
 class WorkspaceUpdate(_Input):
     """Only the fields present change; ``terraform_version: null`` returns to the default,
     ``vcs: null`` disconnects the repository, ``aws_role_arn: null`` removes the role and
-    its external id, ``aws_session_duration: null`` returns to 3600,
-    ``phase_timeout_seconds: null`` to the executor's limit."""
+    its external id, ``aws_session_duration: null`` returns to 3600, ``runner_size: null``
+    to the platform's task size, ``phase_timeout_seconds: null`` to the executor's limit."""
 
     name: WorkspaceName | None = None
     description: Description | None = None
@@ -229,6 +283,9 @@ class WorkspaceUpdate(_Input):
     aws_role_arn: AwsRoleArn | None = None
     aws_external_id: AwsExternalId | None = None
     aws_session_duration: AwsSessionDuration | None = None
+    runner_size: RunnerSize | None = Field(
+        None, description=RUNNER_SIZE_DESCRIPTION + " null returns to the platform's."
+    )
     execution_mode: ExecutionMode | None = Field(None, description=EXECUTION_MODE_DESCRIPTION)
     tags: Tags | None = Field(None, description="Replaces every tag; {} removes them all.")
     execution: Execution | None = Field(None, description=EXECUTION_DESCRIPTION)

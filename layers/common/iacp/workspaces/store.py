@@ -6,7 +6,8 @@ makes names unique: it is written in the same transaction as the workspace, cond
 A workspace connected to a repository also carries ``vcs_connection_id`` and
 ``vcs_repository`` (``repository_key``): the sparse ``by-repository`` index finds the
 workspaces a push concerns. A workspace with an IAM role carries ``aws_role_arn`` and perhaps
-``aws_external_id``, and ``aws_session_duration`` when it was set (absent: the default).
+``aws_external_id``, and ``aws_session_duration`` when it was set (absent: the default);
+``runner_size`` (``{"cpu", "memory"}``) when it was set (absent: the platform's).
 ``execution_mode`` is stored when it is ``local`` (absent: ``remote``), ``tags`` (a map of
 strings) when there are any, ``execution`` when it is ``lambda`` (absent: ``fargate``),
 ``phase_timeout_seconds`` when it is set.
@@ -30,6 +31,7 @@ from iacp.workspaces.models import (
     DEFAULT_SESSION_DURATION,
     Execution,
     ExecutionMode,
+    RunnerSize,
     Workspace,
     WorkspaceLock,
 )
@@ -52,6 +54,7 @@ _UPDATABLE = (
     "aws_role_arn",
     "aws_external_id",
     "aws_session_duration",
+    "runner_size",
     "execution_mode",
     "tags",
     "execution",
@@ -164,8 +167,7 @@ class DynamoWorkspaceStore:
         if "execution_mode" in changes:
             changes = {**changes, "execution_mode": _stored_mode(changes["execution_mode"])}
         if "execution" in changes:
-            lambda_ = changes["execution"] == Execution.LAMBDA
-            changes = {**changes, "execution": Execution.LAMBDA.value if lambda_ else None}
+            changes = {**changes, "execution": _stored_execution(changes["execution"])}
         if changes.get("tags") == {}:
             changes = {**changes, "tags": None}  # no tags: no attribute
         for field in (*_UPDATABLE, "name"):
@@ -182,6 +184,19 @@ class DynamoWorkspaceStore:
         if changes.get("aws_external_id") is not None and "aws_role_arn" not in changes:
             # An external id goes with a role: not onto a workspace whose role went meanwhile.
             condition += " AND attribute_exists(aws_role_arn)"
+        # The service checked the executor against the phase limit (a lambda workspace's must
+        # fit): a change of one is made only against the other as it was read.
+        for changed, other, was in (
+            ("execution", "phase_timeout_seconds", current.phase_timeout_seconds),
+            ("phase_timeout_seconds", "execution", _stored_execution(current.execution)),
+        ):
+            if changed in changes and other not in changes:
+                names[f"#{other}"] = other
+                if was is None:
+                    condition += f" AND attribute_not_exists(#{other})"
+                else:
+                    values[f":was_{other}"] = was
+                    condition += f" AND #{other} = :was_{other}"
         update = {
             "TableName": self._name,
             "Key": {"pk": current.id, "sk": WORKSPACE_SK},
@@ -375,6 +390,8 @@ def _item(workspace: Workspace) -> dict[str, Any]:
         item["aws_external_id"] = workspace.aws_external_id
     if workspace.aws_session_duration != DEFAULT_SESSION_DURATION:
         item["aws_session_duration"] = workspace.aws_session_duration
+    if workspace.runner_size is not None:
+        item["runner_size"] = workspace.runner_size.model_dump()
     if workspace.execution_mode is not ExecutionMode.REMOTE:
         item["execution_mode"] = workspace.execution_mode.value
     if workspace.tags:
@@ -389,6 +406,11 @@ def _item(workspace: Workspace) -> dict[str, Any]:
 def _stored_mode(mode: str | None) -> str | None:
     """The execution mode as stored: only ``local``; the default is no attribute."""
     return None if mode in (None, ExecutionMode.REMOTE) else str(mode)
+
+
+def _stored_execution(execution: str | None) -> str | None:
+    """The executor as stored: only ``lambda``; the default, fargate, is no attribute."""
+    return Execution.LAMBDA.value if execution == Execution.LAMBDA else None
 
 
 def _vcs_attributes(vcs: dict[str, Any] | None) -> dict[str, Any]:
@@ -423,6 +445,11 @@ def _workspace(item: dict[str, Any]) -> Workspace:
         aws_role_arn=item.get("aws_role_arn"),
         aws_external_id=item.get("aws_external_id"),
         aws_session_duration=int(item.get("aws_session_duration", DEFAULT_SESSION_DURATION)),
+        runner_size=None
+        if "runner_size" not in item
+        else RunnerSize(
+            cpu=int(item["runner_size"]["cpu"]), memory=int(item["runner_size"]["memory"])
+        ),
         execution_mode=ExecutionMode(item.get("execution_mode", ExecutionMode.REMOTE)),
         tags={str(k): str(v) for k, v in (item.get("tags") or {}).items()},
         execution=Execution(item.get("execution", Execution.FARGATE)),

@@ -13,6 +13,14 @@ export function WorkspaceFacts(props: { workspace: Workspace }) {
         <dd>{workspace.terraform_version ?? 'platform default'}</dd>
         <dt>Auto-apply</dt>
         <dd>{workspace.auto_apply ? 'yes' : 'no'}</dd>
+        {workspace.runner_size && (
+          <>
+            <dt>Runner</dt>
+            <dd>
+              {workspace.runner_size.cpu / 1024} vCPU, {workspace.runner_size.memory} MiB
+            </dd>
+          </>
+        )}
         {workspace.working_directory && (
           <>
             <dt>Working directory</dt>
