@@ -198,6 +198,19 @@ class WarmRunner:
 # The warm runner's own side: ``python -m local.warm_runner --socket-fd N``.
 
 
+def _build_models() -> None:
+    """iacp's models are built at their first use (``iacp.model``): built here, once, every
+    child inherits them instead of building those it uses itself."""
+    from pydantic import BaseModel
+
+    pending = list(BaseModel.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__.startswith("iacp.") and not model.__pydantic_complete__:
+            model.model_rebuild(raise_errors=False)
+
+
 def serve(control: socket.socket) -> None:
     """Import the runner once, then fork a child per request until the backend hangs up."""
     forbid_inspection()  # the requests it reads hold the tasks' credentials
@@ -205,6 +218,7 @@ def serve(control: socket.socket) -> None:
     from runner import aws, phase  # what every child inherits, imported once
 
     aws.load_service_models()
+    _build_models()
 
     selector = selectors.DefaultSelector()
     selector.register(control, selectors.EVENT_READ)

@@ -3,12 +3,11 @@ the same triggers as GitHub's webhooks, without a webhook."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iacp.observability import logger, tracer
 from iacp.orchestration.codecommit_pushes import RepositoryStateChange
-from iacp.services.vcs import build_codecommit_pushes
+from iacp.services.codecommit import build_codecommit_pushes
 from iacp.settings import VcsEventsSettings
 
 pushes = build_codecommit_pushes(VcsEventsSettings.from_env())
@@ -16,6 +15,6 @@ pushes = build_codecommit_pushes(VcsEventsSettings.from_env())
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@event_parser(model=RepositoryStateChange)
-def lambda_handler(event: RepositoryStateChange, context: LambdaContext) -> dict[str, Any]:
-    return {"reports": [report.model_dump(mode="json") for report in pushes.handle(event)]}
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    reports = pushes.handle(RepositoryStateChange.model_validate(event))
+    return {"reports": [report.model_dump(mode="json") for report in reports]}

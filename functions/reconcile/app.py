@@ -3,11 +3,10 @@ invoked by the EventBridge rule on the run workflow's status changes."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import event_parser
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
+from iacp.eventbridge import EventBridgeEvent
 from iacp.observability import logger, tracer
 from iacp.services.machinery import RunMachinery
 from iacp.settings import WorkflowSettings
@@ -20,13 +19,13 @@ class ExecutionStatusChange(BaseModel):
     status: str
 
 
-class ExecutionStatusChangeEvent(EventBridgeModel):
+class ExecutionStatusChangeEvent(EventBridgeEvent):
     detail: ExecutionStatusChange
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@event_parser(model=ExecutionStatusChangeEvent)
-def lambda_handler(event: ExecutionStatusChangeEvent, context: LambdaContext) -> dict[str, Any]:
-    reconciler.reconcile(event.detail.execution_arn, event.detail.status)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    change = ExecutionStatusChangeEvent.model_validate(event).detail
+    reconciler.reconcile(change.execution_arn, change.status)
     return {}

@@ -11,7 +11,7 @@ from iacp.http import SERVICE_LIMITS, screened
 from iacp.observability import logger, tracer
 from iacp.resolver import build_resolver
 from iacp.routes.vcs_webhooks import router
-from iacp.services.vcs import build_github_webhooks, build_gitlab_webhooks
+from iacp.services.webhooks import build_github_webhooks, build_gitlab_webhooks
 from iacp.settings import VcsEventsSettings
 
 app = build_resolver([router])

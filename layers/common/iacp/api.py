@@ -11,21 +11,18 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from iacp import PRODUCT, __version__
 from iacp.resolver import build_resolver
 from iacp.routes.configurations import router as configurations_router
 from iacp.routes.inventory import router as inventory_router
 from iacp.routes.notifications import router as notifications_router
-from iacp.routes.run_task_services import router as run_task_services_router
 from iacp.routes.run_tasks import router as run_tasks_router
 from iacp.routes.runs import router as runs_router
 from iacp.routes.states import router as states_router
 from iacp.routes.tokens import router as tokens_router
 from iacp.routes.variables import router as variables_router
 from iacp.routes.vcs import router as vcs_router
-from iacp.routes.vcs_webhooks import router as vcs_webhooks_router
 from iacp.routes.workspaces import router as workspaces_router
 from iacp.tfe.configuration_versions import router as tfe_configuration_versions_router
 from iacp.tfe.organizations import router as tfe_organizations_router
@@ -57,8 +54,6 @@ USER_ROUTERS = (
     tfe_plans_router,
     tfe_task_stages_router,
 )
-RUN_TASK_SERVICE_ROUTERS = (run_task_services_router,)
-VCS_WEBHOOK_ROUTERS = (vcs_webhooks_router,)
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 POWERTOOLS_SCHEMAS = ("HTTPValidationError", "ResponseValidationError", "ValidationError")
@@ -79,11 +74,18 @@ def openapi_json(user_api: APIGatewayRestResolver) -> str:
     """The document of every route: the user API's, and those of the functions outside its
     authorizer (run-task services' endpoints, VCS webhooks), each from a resolver of its own:
     a router belongs to the last resolver that included it, so the user API's routers are
-    never included twice."""
+    never included twice.
+
+    The other functions' routers are imported here, not with the module: the user API's
+    function serves this document and would otherwise load their domains at every cold
+    start (docs/performance.md, "Cold imports")."""
+    from iacp.routes.run_task_services import router as run_task_services_router
+    from iacp.routes.vcs_webhooks import router as vcs_webhooks_router
+
     document = _schema(user_api)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for routers in (RUN_TASK_SERVICE_ROUTERS, VCS_WEBHOOK_ROUTERS):
-        public = _schema(build_resolver(routers))
+    for router in (run_task_services_router, vcs_webhooks_router):
+        public = _schema(build_resolver([router]))
         for operations in public["paths"].values():
             for operation in operations.values():
                 # Powertools leaves out an empty ``security``, which would make these
@@ -119,6 +121,9 @@ def _drop_unreferenced(document: dict[str, Any]) -> None:
 
 
 def _schema(app: APIGatewayRestResolver) -> dict[str, Any]:
+    # Powertools' OpenAPI models cost ~90 ms to build; only the document needs them.
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
     schema: dict[str, Any] = json.loads(
         app.get_openapi_json_schema(
             title=f"{PRODUCT} API",

@@ -7,6 +7,9 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+# Powertools' batch types import its parser's models (~70 ms) if pydantic is imported before
+# them: a batch function imports this module before its other iacp modules, which import
+# pydantic (tests/unit/test_cold_imports.py fails otherwise).
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,

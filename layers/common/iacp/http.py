@@ -39,7 +39,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from iacp.documents import StoredDocument
 from iacp.errors import (
@@ -54,26 +54,27 @@ from iacp.errors import (
     capped,
     pointer_of,
 )
+from iacp.model import Model
 from iacp.observability import logger
 from iacp.pagination import Limit
 from iacp.principal import Principal
 from iacp.timestamps import utcnow
 
 
-class ErrorSource(BaseModel):
+class ErrorSource(Model):
     pointer: str | None = Field(None, description="JSON pointer to the body field at fault")
     parameter: str | None = Field(None, description="The query or path parameter at fault")
     header: str | None = Field(None, description="The header at fault")
 
 
-class Error(BaseModel):
+class Error(Model):
     status: str
     title: str
     detail: str
     source: ErrorSource | None = None
 
 
-class ErrorDocument(BaseModel):
+class ErrorDocument(Model):
     errors: list[Error]
 
 

@@ -10,9 +10,10 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from iacp.errors import InvalidInput
+from iacp.model import Model
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -21,7 +22,7 @@ Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
 T = TypeVar("T")
 
 
-class Page(BaseModel, Generic[T]):
+class Page(Model, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
 

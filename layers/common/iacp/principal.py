@@ -5,9 +5,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from iacp.errors import Forbidden, capped
+from iacp.model import Model
 from iacp.timestamps import UtcDatetime, to_iso
 
 
@@ -23,7 +24,7 @@ class Role(StrEnum):
         return list(Role).index(self)
 
 
-class Principal(BaseModel):
+class Principal(Model):
     """Who is calling: the token's id, its role, if limited its workspaces, and when the
     token expires (None: never)."""
 

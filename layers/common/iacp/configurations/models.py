@@ -1,7 +1,8 @@
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from iacp.model import Model
 from iacp.timestamps import UtcDatetime
 from iacp.vcs.models import VcsProvider
 
@@ -12,7 +13,7 @@ class ConfigurationStatus(StrEnum):
     ERRORED = "errored"
 
 
-class CommitSource(BaseModel):
+class CommitSource(Model):
     """Where a VCS-driven configuration version, and so its runs, came from: the commit the
     runner clones and design §6's ``vcs_*`` fields of the run-task payload."""
 
@@ -35,7 +36,7 @@ class CommitSource(BaseModel):
     sender: str | None = Field(None, description="Who pushed or opened the pull request")
 
 
-class ConfigurationVersion(BaseModel):
+class ConfigurationVersion(Model):
     id: str
     created_at: UtcDatetime
     workspace_id: str
@@ -61,5 +62,5 @@ def archive_key(workspace_id: str, configuration_version_id: str) -> str:
     return f"configurations/{workspace_id}/{configuration_version_id}.tar.gz"
 
 
-class ConfigurationCreate(BaseModel):
+class ConfigurationCreate(Model):
     model_config = ConfigDict(extra="forbid")

@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from iacp.model import Model
 from iacp.pagination import Page
 from iacp.timestamps import UtcDatetime
 
 
-class ResourceInstance(BaseModel):
+class ResourceInstance(Model):
     """One managed resource instance, as the state file describes it."""
 
     address: str = Field(description='The full address: module.net.aws_subnet.private["a"]')
@@ -47,7 +48,7 @@ class Resource(ResourceInstance):
     )
 
 
-class SyncTarget(BaseModel):
+class SyncTarget(Model):
     """The state a sync indexes: the workspace's current state version."""
 
     model_config = ConfigDict(frozen=True)
@@ -64,7 +65,7 @@ class SyncStatus(StrEnum):
     FAILED = "failed"  # gave up after max attempts; the next apply, or a request, syncs again
 
 
-class InventorySync(BaseModel):
+class InventorySync(Model):
     """The sync of one workspace's inventory, as the API shows it."""
 
     model_config = ConfigDict(frozen=True)
@@ -154,7 +155,7 @@ class InventorySync(BaseModel):
         return self.model_copy(update=changes)
 
 
-class SyncRequest(BaseModel):
+class SyncRequest(Model):
     """A sync someone asked for (``POST /workspaces/{ws}/actions/sync-resources``), on the
     InventoryQueue beside the applies' events."""
 
@@ -163,7 +164,7 @@ class SyncRequest(BaseModel):
     requested_at: UtcDatetime
 
 
-class SyncRequested(BaseModel):
+class SyncRequested(Model):
     """The reply to a sync request: the state it will index, and the sync as it stood."""
 
     workspace_id: str

@@ -3,11 +3,12 @@ with the phase's session policy and tags (docs/security.md, "Per-run credentials
 
 import os
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from iacp.aws import sts_client
 from iacp.isolation.policy import session_name, session_policy_text, session_tags
 from iacp.isolation.scope import PlatformAccount, RunScope
+from iacp.model import Model
 
 # The workflow's own credentials are a role session, so this is role chaining: STS caps the
 # session at one hour. A phase that outlives it can no longer save its artifacts (a known
@@ -15,7 +16,7 @@ from iacp.isolation.scope import PlatformAccount, RunScope
 MAX_SESSION_SECONDS = 3600
 
 
-class RunnerCredentials(BaseModel):
+class RunnerCredentials(Model):
     access_key_id: str
     secret_access_key: str = Field(repr=False)
     session_token: str = Field(repr=False)

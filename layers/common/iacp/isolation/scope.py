@@ -1,12 +1,13 @@
 """The inputs of a runner phase's session policy: which run, and which of its workspace's
 objects it needs."""
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from iacp.model import Model
 from iacp.runs.phase import Phase
 
 
-class PlatformAccount(BaseModel):
+class PlatformAccount(Model):
     """Where the platform's own resources are: the stack's partition, region, account and
     artifacts bucket."""
 
@@ -18,7 +19,7 @@ class PlatformAccount(BaseModel):
     bucket: str
 
 
-class RunScope(BaseModel):
+class RunScope(Model):
     """One phase of one run, and the objects of its workspace it reads or writes."""
 
     model_config = ConfigDict(frozen=True)

@@ -5,7 +5,6 @@ from typing import Annotated
 
 from pydantic import (
     AnyHttpUrl,
-    BaseModel,
     ConfigDict,
     Field,
     StrictBool,
@@ -14,6 +13,7 @@ from pydantic import (
 )
 
 from iacp.changes import not_nullable
+from iacp.model import Model
 from iacp.timestamps import UtcDatetime
 
 
@@ -51,7 +51,7 @@ def _unique(triggers: list[Trigger]) -> list[Trigger]:
     return sorted(triggers, key=list(Trigger).index)
 
 
-class NotificationConfiguration(BaseModel):
+class NotificationConfiguration(Model):
     """As the API returns it: the URL and the token are write-only (a Slack webhook URL is
     itself a credential); ``url_origin`` says where messages go."""
 
@@ -69,7 +69,7 @@ class NotificationConfiguration(BaseModel):
     topic_arn: str | None
 
 
-class _Input(BaseModel):
+class _Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -116,7 +116,7 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"  # every attempt failed; the event is in the dead-letter queue
 
 
-class NotificationDelivery(BaseModel):
+class NotificationDelivery(Model):
     """One message to one configuration, with every attempt it took."""
 
     id: str = Field(description="Derived from the event and the configuration")
@@ -132,7 +132,7 @@ class NotificationDelivery(BaseModel):
     last_error: str | None
 
 
-class VerificationResult(BaseModel):
+class VerificationResult(Model):
     delivered: bool
     status_code: int | None
     error: str | None

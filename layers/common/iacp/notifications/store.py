@@ -13,8 +13,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel
-
 from iacp.aws import dynamodb_table
 from iacp.crypto import Sealer
 from iacp.dynamo import (
@@ -25,6 +23,7 @@ from iacp.dynamo import (
     query_all,
     read_page,
 )
+from iacp.model import Model
 from iacp.notifications.destinations import Destination
 from iacp.notifications.models import (
     DeliveryStatus,
@@ -46,7 +45,7 @@ def _entity(workspace_id: str) -> str:
     return f"{CONFIGURATION_SK}#{workspace_id}"
 
 
-class ConfigurationRecord(BaseModel):
+class ConfigurationRecord(Model):
     """A configuration as stored: what the API shows, and its sealed secrets."""
 
     configuration: NotificationConfiguration

@@ -7,10 +7,11 @@ The event names no files, so a push's changed files are read with GetDifferences
 they cannot be read, every tracking workspace runs (a run too many beats a missed one).
 """
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from iacp.aws import codecommit_client
+from iacp.eventbridge import EventBridgeEvent
+from iacp.model import Model
 from iacp.observability import logger
 from iacp.orchestration.vcs_triggers import TriggerReport, VcsTriggers
 from iacp.vcs.events import EventKind, RepositoryEvent
@@ -20,7 +21,7 @@ from iacp.vcs.store import VcsConnectionStore
 RULE_EVENTS = ("referenceCreated", "referenceUpdated")
 
 
-class ReferenceChange(BaseModel):
+class ReferenceChange(Model):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     event: str
@@ -33,7 +34,7 @@ class ReferenceChange(BaseModel):
     caller_user_arn: str | None = Field(None, alias="callerUserArn")
 
 
-class RepositoryStateChange(EventBridgeModel):
+class RepositoryStateChange(EventBridgeEvent):
     detail: ReferenceChange
 
 

@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -33,6 +32,7 @@ from iacp.errors import (
     capped,
     pointer_of,
 )
+from iacp.model import Model
 from iacp.observability import logger
 from iacp.orchestration.task_stages import outcome
 from iacp.orchestration.workflow_client import Resume
@@ -71,7 +71,7 @@ class Gone(DomainError):
 # --- the callback body: JSON:API, as HCP Terraform's services send it ----------------------
 
 
-class _Lenient(BaseModel):
+class _Lenient(Model):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 

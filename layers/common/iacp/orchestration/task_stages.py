@@ -13,11 +13,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
-
 from iacp.configurations.models import CommitSource
 from iacp.crypto import Sealer
 from iacp.errors import Conflict, Forbidden
+from iacp.model import Model
 from iacp.observability import logger
 from iacp.orchestration.steps import RunNotRunnable, advance
 from iacp.orchestration.workflow_client import WorkflowClient
@@ -69,12 +68,12 @@ def override_role(stage: TaskStage) -> Role:
     return Role.ADMIN if mandatory else Role.WRITE
 
 
-class StageRef(BaseModel):
+class StageRef(Model):
     run_id: str
     stage: Stage
 
 
-class TaskItem(BaseModel):
+class TaskItem(Model):
     """One iteration of a stage's Map: the task to call and the result it will produce."""
 
     run_id: str
@@ -86,11 +85,11 @@ class TaskItem(BaseModel):
     backstop_seconds: int
 
 
-class StagePlan(BaseModel):
+class StagePlan(Model):
     tasks: list[TaskItem]
 
 
-class DispatchInput(BaseModel):
+class DispatchInput(Model):
     task: TaskItem
     task_token: str
 

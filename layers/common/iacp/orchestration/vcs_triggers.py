@@ -13,11 +13,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
-
 from iacp.configurations.models import CommitSource, ConfigurationStatus, ConfigurationVersion
 from iacp.configurations.store import ConfigurationStore
 from iacp.ids import derived_id
+from iacp.model import Model
 from iacp.observability import logger
 from iacp.orchestration.queue import RunQueue
 from iacp.runs.models import Operation, Run
@@ -30,21 +29,21 @@ from iacp.workspaces.models import Workspace
 from iacp.workspaces.store import WorkspaceStore
 
 
-class TriggeredRun(BaseModel):
+class TriggeredRun(Model):
     workspace_id: str
     run_id: str
     status: Literal["started", "already_started"]
 
 
-class SkippedWorkspace(BaseModel):
+class SkippedWorkspace(Model):
     workspace_id: str
     reason: str
 
 
-class TriggerReport(BaseModel):
+class TriggerReport(Model):
     message: str
-    runs: list[TriggeredRun] = []
-    skipped: list[SkippedWorkspace] = []
+    runs: list[TriggeredRun] = []  # noqa: RUF012 -- a model: pydantic copies defaults
+    skipped: list[SkippedWorkspace] = []  # noqa: RUF012 -- as above
 
 
 class VcsTriggers:

@@ -13,11 +13,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from iacp.aws import events_client
 from iacp.configurations.models import CommitSource
 from iacp.ids import derived_id
+from iacp.model import Model
 from iacp.runs.phase import PlanOptions, RunError
 from iacp.runtasks.models import StageStatus, TaskResultSummary, TaskStage
 from iacp.timestamps import to_iso
@@ -29,7 +30,7 @@ STAGE_DETAIL_TYPE = "Run Task Stage Completed"
 _COMPLETED = frozenset({StageStatus.PASSED, StageStatus.AWAITING_OVERRIDE})
 
 
-class RunLinks(BaseModel):
+class RunLinks(Model):
     run: str = Field(description="The run in the API")
     workspace: str = Field(description="Its workspace in the API")
 
@@ -68,7 +69,7 @@ class RunEvent(PlanOptions):
         return "; ".join(word for word in words if word)
 
 
-class TaskStageEvent(BaseModel):
+class TaskStageEvent(Model):
     """The ``detail`` of a "Run Task Stage Completed" event: every result of the stage is
     final; ``awaiting_override`` means a mandatory one did not pass and the run waits."""
 

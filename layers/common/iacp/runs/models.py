@@ -4,9 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 
 from iacp.configurations.models import CommitSource
+from iacp.model import Model
 from iacp.runs.phase import Phase, PlanOptions, RunError
 from iacp.runs.status import RunStatus
 from iacp.runtasks.models import TaskStage
@@ -133,7 +134,7 @@ class Run(PlanOptions):
         )
 
 
-class RunSummary(BaseModel):
+class RunSummary(Model):
     """A run in one line, as a list of workspaces shows its latest."""
 
     id: str
@@ -151,7 +152,7 @@ class RunSummary(BaseModel):
         )
 
 
-class RunActions(BaseModel):
+class RunActions(Model):
     """What the caller may do with the run now (HCP's run actions), by its status and the
     caller's role, so that a client offers only what the API would accept."""
 
@@ -170,7 +171,7 @@ class RunView(Run):
     actions: RunActions
 
 
-class _Input(BaseModel):
+class _Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -212,7 +213,7 @@ class RunAction(_Input):
     comment: Annotated[str, Field(max_length=1000)] = ""
 
 
-class LogPage(BaseModel):
+class LogPage(Model):
     data: str
     next_offset: int
     complete: bool

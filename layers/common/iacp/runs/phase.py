@@ -6,7 +6,9 @@ import re
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, model_validator
+from pydantic import AfterValidator, Field, StrictBool, model_validator
+
+from iacp.model import Model
 
 
 class Phase(StrEnum):
@@ -51,7 +53,7 @@ _Replace = Annotated[
 ]
 
 
-class PlanOptions(BaseModel):
+class PlanOptions(Model):
     """How a run plans: HCP Terraform's run options, given when the run is created, kept on
     the run and handed to its plan phase, whose runner turns them into ``terraform plan``
     options. The apply applies the saved plan, which carries its mode and targets."""
@@ -113,12 +115,12 @@ class PlanOptions(BaseModel):
         return arguments
 
 
-class RunError(BaseModel):
+class RunError(Model):
     stage: str = Field(description="Where the run failed: configuration, init, plan, apply, ...")
     message: str
 
 
-class PhaseResult(BaseModel):
+class PhaseResult(Model):
     """``result.json``: what the runner reports about one phase, its last word."""
 
     phase: Phase

@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import jwt
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from iacp import PRODUCT
 from iacp.crypto import derive_key
 from iacp.errors import Unauthorized
+from iacp.model import Model
 from iacp.timestamps import utcnow
 
 ALGORITHM = "HS256"
@@ -27,7 +27,7 @@ MAX_LIFETIME = timedelta(hours=24)
 _REQUIRED = ["result_id", "run_id", "workspace_id", "stage", "iss", "sub", "jti", "iat", "nbf"]
 
 
-class AccessClaims(BaseModel):
+class AccessClaims(Model):
     result_id: str
     run_id: str
     workspace_id: str
@@ -44,6 +44,10 @@ class AccessTokens:
         self, *, result_id: str, run_id: str, workspace_id: str, stage: str, lifetime: timedelta
     ) -> tuple[str, str]:
         """A new token for the result; returns ``(token, jti)``."""
+        # PyJWT imports cryptography's X.509 support (~40 ms): only the run-task stages and
+        # the services' endpoints sign and check tokens, not every function that imports this.
+        import jwt
+
         now = self._clock()
         jti = str(uuid.uuid4())
         claims = {
@@ -63,6 +67,8 @@ class AccessTokens:
     def verify(self, token: str) -> AccessClaims:
         """The token's claims, if the platform signed it with HS256 and it is in date.
         Raises ``Unauthorized`` otherwise, without saying which check failed."""
+        import jwt  # as in mint
+
         try:
             claims = jwt.decode(
                 token,

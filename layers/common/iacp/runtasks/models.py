@@ -5,7 +5,6 @@ from typing import Annotated
 
 from pydantic import (
     AnyHttpUrl,
-    BaseModel,
     ConfigDict,
     Field,
     StrictBool,
@@ -14,6 +13,7 @@ from pydantic import (
 )
 
 from iacp.changes import not_nullable
+from iacp.model import Model
 from iacp.timestamps import UtcDatetime
 
 
@@ -87,7 +87,7 @@ Stages = Annotated[list[Stage], Field(min_length=1, max_length=4)]
 Description = Annotated[str, Field(max_length=1000)]
 
 
-class _Input(BaseModel):
+class _Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -111,7 +111,7 @@ def _unique_stages(stages: list[Stage]) -> list[Stage]:
     return sorted(stages, key=list(Stage).index)
 
 
-class RunTask(BaseModel):
+class RunTask(Model):
     id: str
     created_at: UtcDatetime
     updated_at: UtcDatetime
@@ -156,7 +156,7 @@ class RunTaskUpdate(_Input):
     )
 
 
-class WorkspaceRunTask(BaseModel):
+class WorkspaceRunTask(Model):
     id: str
     created_at: UtcDatetime
     workspace_id: str
@@ -193,14 +193,14 @@ class WorkspaceRunTaskUpdate(_Input):
 TagLevel = Annotated[str, StringConstraints(pattern=r"^(none|info|warning|error)$")]
 
 
-class OutcomeTag(BaseModel):
+class OutcomeTag(Model):
     model_config = ConfigDict(extra="ignore")
 
     label: Annotated[str, Field(max_length=200)]
     level: TagLevel = "none"
 
 
-class Outcome(BaseModel):
+class Outcome(Model):
     outcome_id: str | None = None
     description: str
     body: str | None = None
@@ -208,13 +208,13 @@ class Outcome(BaseModel):
     tags: dict[str, list[OutcomeTag]] = Field(default_factory=dict)
 
 
-class Override(BaseModel):
+class Override(Model):
     by: str
     comment: str
     at: UtcDatetime
 
 
-class TaskResult(BaseModel):
+class TaskResult(Model):
     """A run task's result for one run and stage: public, without any secret."""
 
     id: str
@@ -243,7 +243,7 @@ class TaskResult(BaseModel):
         )
 
 
-class TaskResultSummary(BaseModel):
+class TaskResultSummary(Model):
     """A result as the run's stage summary lists it: without its outcomes, which can be
     large (the run's item must stay small); ``GET /runs/{run}/task-results`` has them."""
 
@@ -259,7 +259,7 @@ class TaskResultSummary(BaseModel):
         return cls.model_validate(result.model_dump(include=set(cls.model_fields)))
 
 
-class TaskStage(BaseModel):
+class TaskStage(Model):
     """A run's summary of one stage: how it ended, with advisory failures (and any failure
     at post_apply) as warnings."""
 

@@ -15,11 +15,10 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel
-
 from iacp.aws import dynamodb_table
 from iacp.dynamo import Update, batch_get, conditionally, pages, query_all
 from iacp.ids import derived_id
+from iacp.model import Model
 from iacp.runtasks.models import OPEN, ResultStatus, Stage, TaskResult
 from iacp.timestamps import from_iso, to_iso
 
@@ -37,7 +36,7 @@ def result_id_for(run_id: str, stage: Stage, run_task_id: str) -> str:
     return derived_id("taskrs", f"{run_id}/{stage}/{run_task_id}")
 
 
-class ResultRecord(BaseModel):
+class ResultRecord(Model):
     """A result as stored: the public result and what only the platform may see."""
 
     result: TaskResult

@@ -17,8 +17,6 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel
-
 from iacp.aws import dynamodb_table
 from iacp.crypto import Sealer
 from iacp.dynamo import (
@@ -30,6 +28,7 @@ from iacp.dynamo import (
     transact_write,
 )
 from iacp.errors import Conflict
+from iacp.model import Model
 from iacp.runtasks.models import Enforcement, GlobalSettings, RunTask, Stage, WorkspaceRunTask
 from iacp.timestamps import from_iso, to_iso
 
@@ -41,7 +40,7 @@ ENTITY = "run-task"
 ATTACHMENT_PREFIX = "run-task#"
 
 
-class RunTaskRecord(BaseModel):
+class RunTaskRecord(Model):
     """A run task as stored: the public fields and the sealed HMAC key."""
 
     task: RunTask

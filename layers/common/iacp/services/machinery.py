@@ -3,16 +3,15 @@ functions (steps, reconcile, the execution sweep) and the API use them."""
 
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from iacp.artifacts import S3ArtifactStore
 from iacp.configurations.store import ConfigurationStore, DynamoConfigurationStore
-from iacp.isolation.credentials import RunnerCredentialIssuer
 from iacp.orchestration.finish import RunFinisher
 from iacp.orchestration.queue import RunQueue
 from iacp.orchestration.reconcile import RunReconciler
 from iacp.orchestration.runner_tasks import EcsRunnerTasks
 from iacp.orchestration.task_stages import TaskStages
-from iacp.orchestration.workflow import RunWorkflow
 from iacp.orchestration.workflow_client import WorkflowClient
 from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.models import Run
@@ -37,6 +36,9 @@ from iacp.variables.store import DynamoVariableStore, VariableStore
 from iacp.vcs.store import DynamoVcsConnectionStore, VcsConnectionStore
 from iacp.workspaces.models import RunnerSize
 from iacp.workspaces.store import DynamoWorkspaceStore, WorkspaceStore
+
+if TYPE_CHECKING:
+    from iacp.orchestration.workflow import RunWorkflow
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,13 @@ class RunMachinery:
             settings=settings,
         )
 
-    def run_workflow(self) -> RunWorkflow:
+    def run_workflow(self) -> "RunWorkflow":
+        # Imported here: only the workflow's own function runs its steps. The reconcile, the
+        # sweep and the API build this machinery too, and would otherwise import the steps,
+        # the runner's isolation and the variables' hand-off (docs/performance.md).
+        from iacp.isolation.credentials import RunnerCredentialIssuer
+        from iacp.orchestration.workflow import RunWorkflow
+
         settings = self.settings
         if not isinstance(settings, WorkflowSettings):  # the API never runs workflow steps
             raise TypeError("only the workflow's functions run its steps")

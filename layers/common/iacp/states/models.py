@@ -4,12 +4,13 @@ import hashlib
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
+from iacp.model import Model
 from iacp.timestamps import UtcDatetime
 
 
-class StateOutput(BaseModel):
+class StateOutput(Model):
     value: Any = Field(description="null when the output is sensitive")
     sensitive: bool
     type: Any = None
@@ -34,7 +35,7 @@ class StateVersionStatus(StrEnum):
     DISCARDED = "discarded"
 
 
-class StateVersionSummary(BaseModel):
+class StateVersionSummary(Model):
     """A state version as the workspace's history lists it."""
 
     id: str
@@ -83,7 +84,7 @@ class StateVersion(StateVersionSummary):
 StateVersionId = Annotated[str, StringConstraints(pattern=r"^sv-[A-Za-z0-9]{1,64}$")]
 
 
-class StateVersionCreate(BaseModel):
+class StateVersionCreate(Model):
     """``POST /workspaces/{ws}/state-versions``: today only a rollback."""
 
     model_config = ConfigDict(extra="forbid")
@@ -94,7 +95,7 @@ class StateVersionCreate(BaseModel):
     )
 
 
-class PendingState(BaseModel):
+class PendingState(Model):
     """A state version a client announced without its file (Terraform 1.6+ uploads it to a
     presigned URL): what it declared, and what its recording will be conditional on."""
 
@@ -104,7 +105,7 @@ class PendingState(BaseModel):
     force: bool = False
 
 
-class StatePush(BaseModel):
+class StatePush(Model):
     """A state version written by a client (``terraform state push``, a local-execution
     apply): what it declares, and the state file when it sends it inline."""
 
@@ -115,7 +116,7 @@ class StatePush(BaseModel):
     state: bytes | None = None
 
 
-class StateUpload(BaseModel):
+class StateUpload(Model):
     """A pending version and where its client uploads the state file and its JSON form."""
 
     version: StateVersion
@@ -123,7 +124,7 @@ class StateUpload(BaseModel):
     json_upload_url: str
 
 
-class StateFile(BaseModel):
+class StateFile(Model):
     """A state file's bytes with what the history keeps of them."""
 
     body: bytes

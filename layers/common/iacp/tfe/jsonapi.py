@@ -11,7 +11,9 @@ import json
 from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from iacp.model import Model
 
 MEDIA_TYPE = "application/vnd.api+json"
 
@@ -20,21 +22,21 @@ def kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
-class Attributes(BaseModel):
+class Attributes(Model):
     """A resource's attributes: kebab-case on the wire; unknown ones a client sends are
     ignored, as TFE ignores them."""
 
     model_config = ConfigDict(alias_generator=kebab, populate_by_name=True, extra="ignore")
 
 
-class Ref(BaseModel):
+class Ref(Model):
     """A resource identifier, as relationships carry it."""
 
     id: str
     type: str
 
 
-class Relationship(BaseModel):
+class Relationship(Model):
     data: Ref | list[Ref] | None = None
     links: dict[str, str] | None = None
 
@@ -46,7 +48,7 @@ class Relationship(BaseModel):
 A = TypeVar("A", bound=Attributes)
 
 
-class Resource(BaseModel, Generic[A]):
+class Resource(Model, Generic[A]):
     id: str
     type: str
     attributes: A
@@ -54,7 +56,7 @@ class Resource(BaseModel, Generic[A]):
     links: dict[str, str] = Field(default_factory=dict)
 
 
-class Document(BaseModel):
+class Document(Model):
     """A reply: one resource or a list, the resources they include, and list metadata."""
 
     data: Any
@@ -63,7 +65,7 @@ class Document(BaseModel):
     meta: dict[str, Any] | None = None
 
 
-class NewResource(BaseModel, Generic[A]):
+class NewResource(Model, Generic[A]):
     """A resource as a client sends it to create or update one (no id yet, or the path's)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -74,7 +76,7 @@ class NewResource(BaseModel, Generic[A]):
     relationships: dict[str, Relationship] = Field(default_factory=dict)
 
 
-class Request(BaseModel, Generic[A]):
+class Request(Model, Generic[A]):
     """A request body: ``{"data": {"type", "attributes", "relationships"}}``."""
 
     model_config = ConfigDict(extra="ignore")

@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
+from pydantic import ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from iacp.errors import InvalidInput
 from iacp.http import Caller, PublicBaseUrl, ResourceId, provided
+from iacp.model import Model
 from iacp.orchestration.run_service import RunService
 from iacp.principal import Principal, Role
 from iacp.runs.models import Operation, Run, RunAction, RunCreate
@@ -68,7 +69,7 @@ class RunPermissions(Attributes):
     can_override_policy_check: bool = False
 
 
-class RunVariable(BaseModel):
+class RunVariable(Model):
     """A run variable as TFE takes it; iacp never returns its value."""
 
     model_config = ConfigDict(extra="ignore")
@@ -380,7 +381,7 @@ def get_capacity(organization: str, name: Organization, caller: Caller) -> Respo
 # --- the actions ----------------------------------------------------------------------------------
 
 
-class ActionComment(BaseModel):
+class ActionComment(Model):
     """TFE's action bodies are plain JSON: ``{"comment": "..."}``."""
 
     model_config = ConfigDict(extra="ignore")

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from iacp.errors import Conflict, InvalidInput
 from iacp.http import Caller, ResourceId, provided
+from iacp.model import Model
 from iacp.pagination import MAX_LIMIT, every_item
 from iacp.principal import Principal
 from iacp.tfe.jsonapi import Attributes, Document, Relationship, Resource, reply
@@ -71,7 +72,7 @@ class VariableSettings(Attributes):
     description: Any = None
 
 
-class VariableData(BaseModel):
+class VariableData(Model):
     model_config = ConfigDict(extra="ignore")
 
     type: Literal["vars"]
@@ -80,7 +81,7 @@ class VariableData(BaseModel):
     relationships: dict[str, Any] = Field(default_factory=dict)
 
 
-class VariableBody(BaseModel):
+class VariableBody(Model):
     model_config = ConfigDict(extra="ignore")
 
     data: VariableData

@@ -32,6 +32,7 @@ from pydantic import (
 
 from iacp.errors import Conflict, DomainError, InvalidInput, capped
 from iacp.http import Caller, ResourceId, provided
+from iacp.model import Model
 from iacp.pagination import every_item
 from iacp.principal import Principal, Role
 from iacp.states.service import StateService
@@ -228,10 +229,10 @@ def workspace_resource(
 # --- what a request says -----------------------------------------------------------------
 
 
-class TagIn(BaseModel):
+class TagIn(Model):
     model_config = ConfigDict(extra="ignore")
 
-    class Name(BaseModel):
+    class Name(Model):
         model_config = ConfigDict(extra="ignore")
         name: TagKey
 
@@ -240,10 +241,10 @@ class TagIn(BaseModel):
     attributes: Name | None = None
 
 
-class TagBindingIn(BaseModel):
+class TagBindingIn(Model):
     model_config = ConfigDict(extra="ignore")
 
-    class KeyValue(BaseModel):
+    class KeyValue(Model):
         model_config = ConfigDict(extra="ignore")
         key: TagKey
         value: TagValue = ""
@@ -252,17 +253,17 @@ class TagBindingIn(BaseModel):
     attributes: KeyValue
 
 
-class TagsRelationship(BaseModel):
+class TagsRelationship(Model):
     model_config = ConfigDict(extra="ignore")
     data: list[TagIn] = Field(max_length=MAX_TAGS)
 
 
-class TagBindingsRelationship(BaseModel):
+class TagBindingsRelationship(Model):
     model_config = ConfigDict(extra="ignore")
     data: list[TagBindingIn] = Field(max_length=MAX_TAGS)
 
 
-class WorkspaceRelationshipsIn(BaseModel):
+class WorkspaceRelationshipsIn(Model):
     """The relationships a create or update may carry: legacy tags (by name) and key-value
     tag bindings (1.10+). Others (a project) are ignored: there are no projects."""
 
@@ -296,7 +297,7 @@ class WorkspaceSettings(Attributes):
     trigger_prefixes: list[str] | None = None
 
 
-class WorkspaceData(BaseModel):
+class WorkspaceData(Model):
     model_config = ConfigDict(extra="ignore")
 
     type: Literal["workspaces"]
@@ -305,7 +306,7 @@ class WorkspaceData(BaseModel):
     relationships: WorkspaceRelationshipsIn = Field(default_factory=WorkspaceRelationshipsIn)
 
 
-class WorkspaceBody(BaseModel):
+class WorkspaceBody(Model):
     model_config = ConfigDict(extra="ignore")
 
     data: WorkspaceData
@@ -596,12 +597,12 @@ def _updated(
 # --- the lock ------------------------------------------------------------------------------
 
 
-class LockBody(BaseModel):
+class LockBody(Model):
     """``{"reason"}`` (TFE's documented body), or the same as JSON:API attributes."""
 
     model_config = ConfigDict(extra="ignore")
 
-    class Data(BaseModel):
+    class Data(Model):
         model_config = ConfigDict(extra="ignore")
         attributes: LockRequest = Field(default_factory=LockRequest)
 
@@ -718,7 +719,7 @@ def list_tag_bindings(
     return reply(Document(data=_bindings(service.get(caller, workspace_id))))
 
 
-class TagBindingsBody(BaseModel):
+class TagBindingsBody(Model):
     model_config = ConfigDict(extra="ignore")
     data: list[TagBindingIn] = Field(max_length=MAX_TAGS)
 
@@ -733,7 +734,7 @@ def add_tag_bindings(
     return reply(Document(data=_bindings(updated)))
 
 
-class TagsBody(BaseModel):
+class TagsBody(Model):
     model_config = ConfigDict(extra="ignore")
     data: list[TagIn] = Field(max_length=MAX_TAGS)
 

@@ -4,8 +4,9 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
+from iacp.model import Model
 from iacp.principal import Principal, Role
 from iacp.timestamps import UtcDatetime
 
@@ -13,7 +14,7 @@ TOKEN_ID_PATTERN = re.compile(r"^at-[A-Za-z0-9]{16}$")
 WorkspaceId = Annotated[str, StringConstraints(pattern=r"^ws-[A-Za-z0-9]{16}$")]
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(Model):
     model_config = ConfigDict(extra="forbid")
 
     role: Role
@@ -27,7 +28,7 @@ class TokenCreate(BaseModel):
     expires_at: UtcDatetime | None = Field(None, description="When the token stops working.")
 
 
-class ApiToken(BaseModel):
+class ApiToken(Model):
     """A token as listed: everything but the secret, which only its holder has."""
 
     id: str

@@ -10,13 +10,13 @@ nothing, and a copy of it under another run or phase fails to open (it is bound 
 import base64
 import os
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydantic import TypeAdapter
+from pydantic import ConfigDict, TypeAdapter
 
 from iacp.variables.service import RunVariable
 
 _NONCE_BYTES = 12
-_VARIABLES = TypeAdapter(list[RunVariable])
+# Built, and cryptography imported, at the first phase handed over (iacp.crypto, iacp.model).
+_VARIABLES = TypeAdapter(list[RunVariable], config=ConfigDict(defer_build=True))
 
 
 def variables_key(run_id: str, phase: str) -> str:
@@ -27,6 +27,8 @@ def variables_key(run_id: str, phase: str) -> str:
 def seal_variables(variables: list[RunVariable], bound_to: str) -> tuple[str, bytes]:
     """A fresh key (base64) and the variables sealed under it, bound to ``bound_to`` (the
     object's key)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(_NONCE_BYTES)
     plaintext = _VARIABLES.dump_json(variables)
@@ -37,6 +39,8 @@ def seal_variables(variables: list[RunVariable], bound_to: str) -> tuple[str, by
 def open_variables(sealed: bytes, key: str, bound_to: str) -> list[RunVariable]:
     """The variables :func:`seal_variables` sealed; raises ``cryptography``'s InvalidTag when
     the key or the binding is not theirs."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce, ciphertext = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
     plaintext = AESGCM(base64.b64decode(key)).decrypt(nonce, ciphertext, bound_to.encode())
     return _VARIABLES.validate_json(plaintext)

@@ -5,9 +5,10 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import ConfigDict, Field, StrictBool
 
 from iacp.changes import not_nullable
+from iacp.model import Model
 from iacp.timestamps import UtcDatetime
 
 
@@ -27,7 +28,7 @@ Value = Annotated[str, Field(max_length=65536)]
 Description = Annotated[str, Field(max_length=512)]
 
 
-class Variable(BaseModel):
+class Variable(Model):
     id: str
     created_at: UtcDatetime
     updated_at: UtcDatetime
@@ -40,7 +41,7 @@ class Variable(BaseModel):
     description: str
 
 
-class _Input(BaseModel):
+class _Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 

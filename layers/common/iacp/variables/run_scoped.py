@@ -10,9 +10,10 @@ them in logs and the redacted plan like a sensitive workspace variable.
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, TypeAdapter
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, TypeAdapter
 
 from iacp.crypto import Sealer
+from iacp.model import Model
 from iacp.variables.models import KEY_PATTERNS, Value, VariableCategory
 from iacp.variables.service import RunVariable
 
@@ -21,7 +22,7 @@ MAX_RUN_VARIABLES = 100
 MAX_RUN_VARIABLES_BYTES = 128 * 1024
 
 
-class RunScopedVariable(BaseModel):
+class RunScopedVariable(Model):
     model_config = ConfigDict(extra="forbid")
 
     key: Annotated[str, Field(pattern=KEY_PATTERNS[VariableCategory.TERRAFORM].pattern)]
@@ -44,7 +45,7 @@ RunScopedVariables = Annotated[
     Field(max_length=MAX_RUN_VARIABLES),
     AfterValidator(_fits),
 ]
-_SEALED = TypeAdapter(list[RunScopedVariable])
+_SEALED = TypeAdapter(list[RunScopedVariable], config=ConfigDict(defer_build=True))  # iacp.model
 
 
 def seal_run_variables(variables: list[RunScopedVariable], sealer: Sealer, run_id: str) -> str:

@@ -4,11 +4,12 @@ sensitive values sealed before they are stored and never returned or logged."""
 from collections.abc import Callable
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from iacp.crypto import Sealer
 from iacp.errors import InvalidInput, NotFound, capped
 from iacp.ids import new_id
+from iacp.model import Model
 from iacp.observability import logger
 from iacp.pagination import MAX_LIMIT, Page
 from iacp.principal import Principal, Role
@@ -155,7 +156,7 @@ def _log_fields(record: VariableRecord) -> dict[str, object]:
     }
 
 
-class RunVariable(BaseModel):
+class RunVariable(Model):
     """A variable as a run needs it: the value unsealed, for the runner's memory only."""
 
     key: str

@@ -5,11 +5,12 @@ keeps a key unique within its category, written in one transaction with the vari
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from iacp.aws import dynamodb_table
 from iacp.dynamo import TransactionCanceled, read_page, transact_write
 from iacp.errors import Conflict, NotFound
+from iacp.model import Model
 from iacp.pagination import decode_cursor
 from iacp.timestamps import from_iso, to_iso
 from iacp.variables.models import VariableCategory
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 _KEY = frozenset({"pk", "sk"})
 
 
-class VariableRecord(BaseModel):
+class VariableRecord(Model):
     """A stored variable: exactly one of ``value`` and ``sealed_value`` is set."""
 
     id: str

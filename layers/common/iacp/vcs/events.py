@@ -4,8 +4,9 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from iacp.model import Model
 from iacp.vcs.models import VcsProvider
 
 
@@ -15,7 +16,7 @@ class EventKind(StrEnum):
     TAG = "tag"  # plan and apply, on the workspaces whose tags pattern matches
 
 
-class RepositoryEvent(BaseModel):
+class RepositoryEvent(Model):
     kind: EventKind
     provider: VcsProvider
     connection_id: str
@@ -64,7 +65,7 @@ def first_line(message: str) -> str:
 Parser = Callable[[str, str, dict[str, Any]], RepositoryEvent]
 
 
-class Lenient(BaseModel):
+class Lenient(Model):
     """A host's payload, read as its documentation has it: unknown fields are ignored, and
     only what the triggers use is required."""
 

@@ -8,7 +8,6 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -16,6 +15,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from iacp.model import Model
 from iacp.paths import RelativePath
 from iacp.timestamps import UtcDatetime
 
@@ -57,7 +57,7 @@ ApiUrl = Annotated[
 ]
 
 
-class _Input(BaseModel):
+class _Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -86,7 +86,7 @@ class VcsConnectionCreate(_Input):
     api_url: ApiUrl | None = None
 
 
-class VcsConnection(BaseModel):
+class VcsConnection(Model):
     id: str
     created_at: UtcDatetime
     provider: VcsProvider
@@ -111,7 +111,7 @@ class FeedbackStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-class VcsFeedback(BaseModel):
+class VcsFeedback(Model):
     """What the platform last reported to the repository host about a VCS-driven run (its
     commit status, its pull-request comment), on the run: a failure to post is visible here
     and in the logs, never an error of the run."""
@@ -216,7 +216,7 @@ class WorkspaceVcs(_Input):
             description="Directories a push must touch to start a run (the working directory "
             "counts too). Empty: every push to the branch starts one. Tag pushes ignore them.",
         ),
-    ] = []
+    ] = []  # noqa: RUF012 -- a model: pydantic copies defaults
     tags: TagPattern | None = None
 
 

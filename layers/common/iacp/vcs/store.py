@@ -5,10 +5,9 @@ holds only the secret's ARN and whether each secret is set."""
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel
-
 from iacp.aws import dynamodb_table
 from iacp.dynamo import LIST_INDEX, delete_existing, page_by_name, query_all
+from iacp.model import Model
 from iacp.timestamps import from_iso, to_iso
 from iacp.vcs.models import VcsConnection, VcsProvider
 
@@ -19,7 +18,7 @@ CONNECTION_SK = "vcs-connection"
 ENTITY = "vcs-connection"
 
 
-class ConnectionRecord(BaseModel):
+class ConnectionRecord(Model):
     """A connection as stored: what the API shows, and where its secrets are."""
 
     connection: VcsConnection

@@ -6,7 +6,6 @@ from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StrictBool,
@@ -17,6 +16,7 @@ from pydantic import (
 )
 
 from iacp.changes import not_nullable
+from iacp.model import Model
 from iacp.paths import RelativePath
 from iacp.timestamps import UtcDatetime
 from iacp.vcs.models import WorkspaceVcs
@@ -180,7 +180,7 @@ def fargate_memories(cpu: int) -> list[int]:
     return [m for m in range(first, last + 1, step) if (cpu, m) != (256, 1536)]
 
 
-class RunnerSize(BaseModel):
+class RunnerSize(Model):
     """A runner task's CPU and memory, as ECS RunTask's task-level overrides take them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -204,13 +204,13 @@ class RunnerSize(BaseModel):
         return self
 
 
-class WorkspaceLock(BaseModel):
+class WorkspaceLock(Model):
     holder: str = Field(description="The run (run-...) or API token (at-...) holding the lock.")
     reason: str
     locked_at: UtcDatetime
 
 
-class Workspace(BaseModel):
+class Workspace(Model):
     id: str
     created_at: UtcDatetime
     updated_at: UtcDatetime
@@ -245,7 +245,7 @@ class Workspace(BaseModel):
         return self.lock is not None
 
 
-class _Input(BaseModel):
+class _Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -263,7 +263,7 @@ class WorkspaceCreate(_Input):
     execution_mode: ExecutionMode = Field(
         ExecutionMode.REMOTE, description=EXECUTION_MODE_DESCRIPTION
     )
-    tags: Tags = {}
+    tags: Tags = {}  # noqa: RUF012 -- a model: pydantic copies defaults
     execution: Execution = Field(Execution.FARGATE, description=EXECUTION_DESCRIPTION)
     phase_timeout_seconds: PhaseTimeoutSeconds | None = None
 

@@ -1,0 +1,179 @@
+"""What each function imports at its cold start (issue 21; docs/performance.md, "Cold
+imports"): counts and names, never times. Each ``functions/*/app.py`` is imported as Lambda
+imports it, with the template's environment and the runtime's variables (tracing on), in a
+child forked from one process that has already imported what every function needs (boto3 and
+a DynamoDB resource, Powertools' logger and metrics): one interpreter start and a fraction of
+a second of CPU per function. Not pydantic: whether it is imported yet changes what some
+libraries import (Powertools' batch types import its parser's models when it is)."""
+
+import json
+import subprocess
+import sys
+from functools import cache
+from typing import Any
+
+import pytest
+
+from bench.cold_starts import ROOT, function_environment
+from local.template import Provisioned, Template
+
+PROBE = """
+import importlib.util, json, os, sys
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+
+jobs = json.load(sys.stdin)
+os.environ.update(next(iter(jobs.values()))["env"])
+boto3.resource("dynamodb")
+
+
+def built_models():
+    import pydantic
+
+    pending, built = list(pydantic.BaseModel.__subclasses__()), set()
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__.startswith("iacp.") and model.__pydantic_complete__:
+            built.add(f"{model.__module__}.{model.__qualname__}")
+    return sorted(built)
+
+
+results = {}
+for name, job in jobs.items():
+    reading, writing = os.pipe()
+    if os.fork() == 0:
+        try:
+            os.close(reading)
+            os.environ.clear()
+            os.environ.update(job["env"])
+            spec = importlib.util.spec_from_file_location("app", job["app"])
+            spec.loader.exec_module(importlib.util.module_from_spec(spec))
+            with os.fdopen(writing, "w") as out:
+                json.dump({"modules": sorted(sys.modules), "built": built_models()}, out)
+        finally:
+            os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading) as answer:
+        results[name] = json.loads(answer.read() or "null")
+    os.wait()
+print(json.dumps(results))
+"""
+
+TEMPLATE = Template.load()
+# The web UI's function imports neither boto3 nor iacp (tests/unit/test_web_ui_function.py).
+FUNCTIONS = sorted(set(TEMPLATE.resources("AWS::Serverless::Function")) - {"WebUiFunction"})
+HTTP_FUNCTIONS = {"ApiFunction", "RunTaskCallbackFunction", "VcsWebhookFunction"}
+# The most iacp modules each function may import (iacp has about 140): what it imports today,
+# and a little room. A change that drags whole domains or the services into a function fails.
+IACP_MODULES_AT_MOST = {
+    "ApiFunction": 115,
+    "AuthorizerFunction": 16,
+    "CodeCommitEventsFunction": 52,
+    "ExecutionSweepFunction": 66,
+    "FollowUpFunction": 46,
+    "InventorySweepFunction": 44,
+    "InventorySyncFunction": 45,
+    "NotificationFunction": 46,
+    "QueueSweepFunction": 43,
+    "ReconcileFunction": 67,
+    "RunEventsFunction": 22,
+    "RunTaskCallbackFunction": 59,
+    "RunTaskSweepFunction": 49,
+    "VcsFeedbackFunction": 62,
+    "VcsWebhookFunction": 63,
+    "WorkflowFunction": 72,
+}
+# Never imported at a cold start: pydantic-settings (iacp.settings reads the environment with
+# pydantic), Powertools' parser (it builds a model for every AWS event source) and OpenAPI
+# models (only the OpenAPI document needs them), PyJWT and cryptography (imported where a
+# run-task token is signed or checked, a key derived or a value sealed).
+NOWHERE = (
+    "pydantic_settings",
+    "aws_lambda_powertools.utilities.parser",
+    "aws_lambda_powertools.event_handler.openapi.models",
+    "jwt",
+    "cryptography",
+)
+# Models that the workflow's step models (built with their module) have as fields.
+WORKFLOW_STEP_FIELDS = {"iacp.workspaces.models.RunnerSize"}
+# Only the functions that serve HTTP import the event handler and the routers.
+HTTP_ONLY = ("aws_lambda_powertools.event_handler", "iacp.http", "iacp.routes", "iacp.tfe")
+
+
+@cache
+def cold_imports() -> dict[str, Any]:
+    provisioned = Provisioned(TEMPLATE, prefix="test")
+    jobs = {}
+    for name in FUNCTIONS:
+        app = ROOT / str(TEMPLATE.properties(name)["CodeUri"]) / "app.py"
+        jobs[name] = {"app": str(app), "env": function_environment(provisioned, name, app.parent)}
+    ran = subprocess.run(  # noqa: S603 -- this interpreter, this repository's functions
+        [sys.executable, "-c", PROBE],
+        input=json.dumps(jobs),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    results: dict[str, Any] = json.loads(ran.stdout)
+    return results
+
+
+def imported(name: str) -> list[str]:
+    found = cold_imports()[name]
+    assert found is not None, f"{name}: its app.py failed to import"
+    modules: list[str] = found["modules"]
+    return modules
+
+
+def loaded(modules: list[str], package: str) -> bool:
+    return any(m == package or m.startswith(package + ".") for m in modules)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_a_function_imports_its_own_domains_only(name):
+    modules = imported(name)
+    iacp_modules = [m for m in modules if m.startswith("iacp.")]
+
+    assert len(iacp_modules) <= IACP_MODULES_AT_MOST[name]
+    assert [p for p in NOWHERE if loaded(modules, p)] == []
+    if name not in HTTP_FUNCTIONS:
+        assert [p for p in HTTP_ONLY if loaded(modules, p)] == []
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_a_function_builds_at_import_only_the_models_it_uses_there(name):
+    """iacp's models are built at their first use (iacp.model): importing a function builds
+    its settings and what its wiring makes at import, not the models of its domains. The
+    workflow's step models are built with their module (iacp.orchestration.workflow): only
+    the workflow function imports it, and it uses them at every invocation), with the models
+    of their fields."""
+    built = [
+        model
+        for model in cold_imports()[name]["built"]
+        if not model.startswith("iacp.orchestration.workflow.")
+        and not (name == "WorkflowFunction" and model in WORKFLOW_STEP_FIELDS)
+    ]
+
+    assert len(built) <= 6
+    assert not any(".models." in model for model in built)
+
+
+def test_the_authorizer_imports_the_tokens_and_the_kernel_and_no_more():
+    modules = imported("AuthorizerFunction")
+
+    assert {m.split(".")[1] for m in modules if m.startswith("iacp.")} <= {
+        "aws",
+        "dynamo",
+        "errors",
+        "ids",
+        "model",
+        "observability",
+        "pagination",
+        "principal",
+        "settings",
+        "timestamps",
+        "tokens",
+    }
