@@ -85,12 +85,10 @@ IACP_MODULES_AT_MOST = {
     "VcsWebhookFunction": 63,
     "WorkflowFunction": 72,
 }
-# Never imported at a cold start: pydantic-settings (iacp.settings reads the environment with
-# pydantic), Powertools' parser (it builds a model for every AWS event source) and OpenAPI
-# models (only the OpenAPI document needs them), PyJWT and cryptography (imported where a
-# run-task token is signed or checked, a key derived or a value sealed).
+# Never imported at a cold start: Powertools' parser (it builds a model for every AWS event
+# source) and OpenAPI models (only the OpenAPI document needs them), PyJWT and cryptography
+# (imported where a run-task token is signed or checked, a key derived or a value sealed).
 NOWHERE = (
-    "pydantic_settings",
     "aws_lambda_powertools.utilities.parser",
     "aws_lambda_powertools.event_handler.openapi.models",
     "jwt",

@@ -5,23 +5,19 @@ Each setting is declared once, in a small group named for what it reaches (``_Ru
 ``_Artifacts``, ...); a function's settings are the groups it needs. A field reads the
 environment variable of its name in capitals (``runs_table`` from ``RUNS_TABLE``), which is
 also how a validation error names it.
-
-A pydantic model validated from ``os.environ``, not pydantic-settings: a field read from its
-variable is all the functions ask of it, and its other sources (``.env`` files, the command
-line, cloud secret stores) cost ~50 ms of every cold start to import.
 """
 
-import os
 from typing import Annotated, Literal, Self
 
-from pydantic import AliasGenerator, BaseModel, ConfigDict, Field
+from pydantic import AliasGenerator, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _URL = r"https?://[^/\s]+(/[^\s]*)?"
 _Name = Annotated[str, Field(min_length=1)]
 
 
-class _EnvironmentSettings(BaseModel):
-    model_config = ConfigDict(
+class _EnvironmentSettings(BaseSettings):
+    model_config = SettingsConfigDict(
         frozen=True,
         alias_generator=AliasGenerator(validation_alias=str.upper),
         extra="ignore",  # the environment holds more than a function's settings
@@ -32,7 +28,7 @@ class _EnvironmentSettings(BaseModel):
 
     @classmethod
     def from_env(cls) -> Self:
-        return cls.model_validate(dict(os.environ))
+        return cls()
 
 
 class _Tokens(_EnvironmentSettings):
