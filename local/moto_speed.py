@@ -13,6 +13,11 @@ moto repeats are kept instead; none changes what any request answers:
 - every Task state of an execution makes a new boto3 client for its service
   (``boto_client_for``), loading the service's model again; a client is kept per service,
   region and endpoint instead (boto3 clients are safe to share between threads).
+- every JSONPath an execution evaluates (``"run_id.$": "$.run_id"``, a ResultSelector's,
+  a ResultPath, a Choice's variable) is parsed again, with a parser jsonpath_ng builds anew
+  for each path; about 1 ms a path, a hundred paths a run. The parsed path is kept per
+  path: jsonpath_ng's path objects hold no state of an evaluation (``find`` and
+  ``update_or_create`` change the data, never the path).
 
 ``PATCHES`` has the same form as ``local.moto_fidelity.PATCHES``, and its originals are kept
 by ``local.moto_fidelity.original``, so the same guard tests cover both.
@@ -28,6 +33,7 @@ from typing import Any
 from botocore.client import BaseClient
 from moto import backends
 from moto.core.models import botocore_stubber
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -35,12 +41,14 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
-from moto.stepfunctions.parser.asl.utils import boto_client
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
 from local.moto_fidelity import original
 
 # Enough for every state machine of a local platform (one) and of the workflow tests.
 _KEPT_DEFINITIONS = 64
+# The run workflow has about two hundred distinct paths; the workflow tests' machines, a few more.
+_KEPT_PATHS = 1024
 
 
 @functools.lru_cache(maxsize=_KEPT_DEFINITIONS)
@@ -81,6 +89,23 @@ def _kept_client_for(region: str, service: str, state_credentials: Any = None) -
         return _clients[key]
 
 
+@functools.lru_cache(maxsize=_KEPT_PATHS)
+def _extended_path(path: str, debug: bool | None) -> Any:
+    return original(json_path, "parse")(path, debug=debug)
+
+
+def _kept_extended_path(path: str, debug: bool | None = None) -> Any:
+    """jsonpath_ng.ext's ``parse`` as ``json_path.extract_json`` calls it (every ``.$`` field,
+    ``InputPath``, ``OutputPath``, a Choice's ``Variable``): parsed once per path."""
+    return _extended_path(path, debug)
+
+
+@functools.lru_cache(maxsize=_KEPT_PATHS)
+def _kept_result_path(string: str) -> Any:
+    """jsonpath_ng's ``parse`` as ``ResultPath`` calls it: parsed once per path."""
+    return original(result_path, "parse")(string)
+
+
 # (owner, name, replacement), as ``local.moto_fidelity.PATCHES``.
 PATCHES: tuple[tuple[type | ModuleType, str, Callable[..., Any]], ...] = (
     (AmazonStateLanguageParser, "parse", staticmethod(_parse)),
@@ -88,6 +113,11 @@ PATCHES: tuple[tuple[type | ModuleType, str, Callable[..., Any]], ...] = (
     # The Task states the run workflow uses: Lambda invoke, ECS RunTask (.sync).
     (lambda_eval_utils, "boto_client_for", _kept_client_for),
     (state_task_service_ecs, "boto_client_for", _kept_client_for),
+    # The run workflow's ECS RunTask (.sync), as ``local.moto_fidelity`` makes it.
+    (boto_client, "boto_client_for", _kept_client_for),
+    # JSONPaths: extract_json (all but ResultPath), ResultPath.
+    (json_path, "parse", _kept_extended_path),
+    (result_path, "parse", _kept_result_path),
 )
 
 

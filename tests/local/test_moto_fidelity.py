@@ -31,6 +31,8 @@ import moto
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from jsonpath_ng.ext.parser import ExtendedJsonPathParser
+from jsonpath_ng.parser import JsonPathParser
 from moto import backends
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.models import table as moto_dynamodb_table
@@ -38,6 +40,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.ecs.models import Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -52,6 +55,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -105,7 +109,13 @@ def test_each_patched_moto_method_is_there_with_the_parameters_the_patch_expects
 ) -> None:
     moto_method = moto_fidelity.original(owner, name)
 
-    assert moto_method.__module__.startswith("moto."), f"{owner.__name__}.{name}: not moto's"
+    # moto's own, or (JSONPath) the jsonpath_ng function a moto module imported
+    assert moto_method.__module__.startswith(("moto.", "jsonpath_ng.")), (
+        f"{owner.__name__}.{name}: not moto's"
+    )
+    assert getattr(owner, "__module__", owner.__name__).startswith("moto."), (
+        f"{owner.__name__}: not a moto module or class"
+    )
     assert parameters(moto_method) == parameters(replacement), (
         f"moto's {owner.__name__}.{name} now takes {inspect.signature(moto_method)}: "
         "rewrite the patch for the new moto"
@@ -642,4 +652,80 @@ def test_moto_still_makes_a_client_for_every_task_state(
 
     assert first is not second, still_needed(
         "boto_client_for", "makes a new client for every Task state"
+    )
+
+
+def test_the_ecs_steps_client_is_the_kept_one(local_aws: Local) -> None:
+    moto_speed.apply()
+
+    # local.moto_fidelity's RunTask (.sync) looks the function up in its module when called
+    client_for = getattr(boto_client, "boto_client_for")  # noqa: B009 -- not exported
+
+    assert client_for("us-east-1", "ecs") is getattr(state_task_service_ecs, "boto_client_for")(  # noqa: B009
+        "us-east-1", "ecs"
+    )
+
+
+def path_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each JSONPath jsonpath_ng parses from now on, extended (``extract_json``) or plain
+    (``ResultPath``)."""
+    parsed: list[str] = []
+    for parser in (ExtendedJsonPathParser, JsonPathParser):
+        parse = parser.parse
+
+        def counting_parse(self: Any, string: str, *args: Any, _parse: Any = parse) -> Any:
+            parsed.append(string)
+            return _parse(self, string, *args)
+
+        monkeypatch.setattr(parser, "parse", counting_parse)
+    return parsed
+
+
+def run_three_path_executions(local: Local) -> tuple[list[dict[str, Any]], str, str]:
+    """Three executions of a state machine with a path to read and one to write, each new to
+    this process; its executions, and the two paths."""
+    read, write = f"$.{unique('read').replace('-', '_')}", f"$.{unique('write').replace('-', '_')}"
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {"Type": "Pass", "Parameters": {"v.$": read}, "ResultPath": write, "End": True}
+        },
+    }
+    machine = local.sfn.create_state_machine(
+        name=unique("paths"), definition=json.dumps(definition), roleArn=ROLE_ARN
+    )["stateMachineArn"]
+    started = [
+        local.sfn.start_execution(stateMachineArn=machine, input=json.dumps({read[2:]: value}))[
+            "executionArn"
+        ]
+        for value in (1, 2, 3)
+    ]
+    return [local.wait_for_end(execution) for execution in started], read, write
+
+
+def test_a_path_is_parsed_once_and_evaluated_for_each_execution(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_speed.apply()
+    parsed = path_parses(monkeypatch)
+
+    ended, read, write = run_three_path_executions(local_aws)
+
+    assert [json.loads(e["output"]) for e in ended] == [
+        {read[2:]: value, write[2:]: {"v": value}} for value in (1, 2, 3)
+    ]
+    assert parsed.count(read) == 1 and parsed.count(write) == 1
+
+
+def test_moto_still_parses_a_path_every_time_it_evaluates_it(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, json_path, "parse")
+    unpatched(monkeypatch, result_path, "parse")
+    parsed = path_parses(monkeypatch)
+
+    _, read, write = run_three_path_executions(local_aws)
+
+    assert parsed.count(read) >= 3 and parsed.count(write) >= 3, still_needed(
+        "json_path.parse and result_path.parse", "parses a JSONPath every time it evaluates it"
     )
