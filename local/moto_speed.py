@@ -12,7 +12,8 @@ moto repeats are kept instead; none changes what any request answers:
   a service (``list_of_moto_modules``); the directory does not change while moto runs.
 - every Task state of an execution makes a new boto3 client for its service
   (``boto_client_for``), loading the service's model again; a client is kept per service,
-  region and endpoint instead (boto3 clients are safe to share between threads).
+  region and endpoint instead (boto3 clients are safe to share between threads). moto makes
+  every one with the same placeholder credentials, whatever credentials the state has.
 - every JSONPath an execution evaluates (``"run_id.$": "$.run_id"``, a ResultSelector's,
   a ResultPath, a Choice's variable) is parsed again, with a parser jsonpath_ng builds anew
   for each path; about 1 ms a path, a hundred paths a run. The parsed path is kept per
@@ -77,11 +78,11 @@ _clients_lock = threading.Lock()
 
 def _kept_client_for(region: str, service: str, state_credentials: Any = None) -> BaseClient:
     """``boto_client_for``: moto's client for a Task state's service, made once per region,
-    service and endpoint (the server's port, or moto's in-process stub). A state with
-    credentials of its own still gets a new one."""
+    service and endpoint (the server's port, or moto's in-process stub). Every Task state
+    passes credentials (the execution's role, when it names none of its own), and moto's
+    function ignores them (every client signs as moto's placeholder keys), so they are not
+    part of what tells one client from another."""
     make: Callable[..., BaseClient] = original(boto_client, "boto_client_for")
-    if state_credentials is not None:
-        return make(region, service, state_credentials)
     key = (region, service, os.environ.get("MOTO_PORT"), botocore_stubber.enabled)
     with _clients_lock:
         if key not in _clients:
@@ -89,21 +90,35 @@ def _kept_client_for(region: str, service: str, state_credentials: Any = None) -
         return _clients[key]
 
 
-@functools.lru_cache(maxsize=_KEPT_PATHS)
-def _extended_path(path: str, debug: bool | None) -> Any:
-    return original(json_path, "parse")(path, debug=debug)
+_paths: dict[tuple[str, str, bool | None], Any] = {}
+_paths_lock = threading.Lock()
+
+
+def _kept_path(grammar: str, path: str, debug: bool | None = None) -> Any:
+    """The parsed ``path`` of ``grammar`` (``extended``: jsonpath_ng.ext's, ``plain``:
+    jsonpath_ng's), parsed once (under the lock: two executions that meet a new path at
+    once parse it once)."""
+    key = (grammar, path, debug)
+    with _paths_lock:
+        if key not in _paths:
+            if len(_paths) >= _KEPT_PATHS:
+                _paths.clear()
+            if grammar == "extended":
+                _paths[key] = original(json_path, "parse")(path, debug=debug)
+            else:
+                _paths[key] = original(result_path, "parse")(path)
+        return _paths[key]
 
 
 def _kept_extended_path(path: str, debug: bool | None = None) -> Any:
     """jsonpath_ng.ext's ``parse`` as ``json_path.extract_json`` calls it (every ``.$`` field,
     ``InputPath``, ``OutputPath``, a Choice's ``Variable``): parsed once per path."""
-    return _extended_path(path, debug)
+    return _kept_path("extended", path, debug)
 
 
-@functools.lru_cache(maxsize=_KEPT_PATHS)
 def _kept_result_path(string: str) -> Any:
     """jsonpath_ng's ``parse`` as ``ResultPath`` calls it: parsed once per path."""
-    return original(result_path, "parse")(string)
+    return _kept_path("plain", string)
 
 
 # (owner, name, replacement), as ``local.moto_fidelity.PATCHES``.

@@ -43,6 +43,9 @@ from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import (
+    StateCredentials,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_ecs,
 )
@@ -638,8 +641,10 @@ def test_a_task_states_client_is_made_once_per_service(local_aws: Local) -> None
     assert lambdas[0].meta.service_model.service_name == "lambda"
     assert ecs_clients[0].meta.service_model.service_name == "ecs"
     assert lambdas[0].meta.endpoint_url.endswith(f":{local_aws.moto.port}")
-    own = lambda_client_for("us-east-1", "lambda", {"RoleArn": ROLE_ARN})
-    assert own is not lambdas[0]  # a state with credentials of its own: not shared
+    # Every Task state passes its credentials (the execution's role, if not its own).
+    assert (
+        lambda_client_for("us-east-1", "lambda", StateCredentials(role_arn=ROLE_ARN)) is lambdas[0]
+    )
 
 
 def test_moto_still_makes_a_client_for_every_task_state(
@@ -652,6 +657,14 @@ def test_moto_still_makes_a_client_for_every_task_state(
 
     assert first is not second, still_needed(
         "boto_client_for", "makes a new client for every Task state"
+    )
+    # ... with moto's placeholder keys, whatever credentials the state passes: the kept
+    # client stands for any of them.
+    own = client_for("us-east-1", "lambda", StateCredentials(role_arn=ROLE_ARN))
+    keys = [c._request_signer._credentials.access_key for c in (first, own)]
+    assert keys == ["ak", "ak"], still_needed(
+        "boto_client_for (one client whatever the state's credentials)",
+        "ignores a Task state's credentials",
     )
 
 
