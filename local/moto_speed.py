@@ -19,6 +19,12 @@ moto repeats are kept instead; none changes what any request answers:
   for each path; about 1 ms a path, a hundred paths a run. The parsed path is kept per
   path: jsonpath_ng's path objects hold no state of an evaluation (``find`` and
   ``update_or_create`` change the data, never the path).
+- every value its response serializer picks out of a result (each member of each structure:
+  ten per DynamoDB attribute value, nine of them absent) asks every alias provider for the
+  names it might be found under; about two fifths of a workflow step's CPU. For a result
+  that is a plain ``dict`` (DynamoDB's, once ``dynamo_to_dict`` has run) those names depend
+  only on the member and its shape, so they are kept per member and shape; each value is
+  still looked up under them in order, as moto does. Any other object is moto's business.
 
 ``PATCHES`` has the same form as ``local.moto_fidelity.PATCHES``, and its originals are kept
 by ``local.moto_fidelity.original``, so the same guard tests cover both.
@@ -34,6 +40,7 @@ from typing import Any
 from botocore.client import BaseClient
 from moto import backends
 from moto.core.models import botocore_stubber
+from moto.core.serialize import AttributePicker, AttributePickerContext
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -121,6 +128,54 @@ def _kept_result_path(string: str) -> Any:
     return _kept_path("plain", string)
 
 
+_picker_call = original(AttributePicker, "__call__")
+_names: dict[tuple[Any, ...], tuple[str, ...]] = {}
+_KEPT_NAMES = 16384
+
+
+def _shape_facts(shape: Any) -> tuple[Any, ...] | None:
+    """What moto's alias providers read of a shape (and of its parent, which moto's serializer
+    sets on member shapes)."""
+    if shape is None:
+        return None
+    parent = getattr(shape, "parent", None)
+    return (
+        shape.name,
+        shape.type_name,
+        shape.serialization.get("name"),
+        None if parent is None else (parent.name, parent.type_name, tuple(parent.members)),
+    )
+
+
+def _pick(self: AttributePicker, context: AttributePickerContext) -> Any:
+    """``AttributePicker.__call__``, with the names a member may be found under in a plain
+    dict kept per member and shape: a dict has no ``Meta`` (ExplicitAlias) and its class
+    name is always ``dict`` (ClassPrefixAlias); the other providers read the key and the
+    shape alone."""
+    obj = context.obj
+    if type(obj) is not dict:
+        return _picker_call(self, context)
+    key = (type(self), tuple(self.alias_providers), context.key, _shape_facts(context.shape))
+    names = _names.get(key)
+    if names is None:
+        names = tuple(self.get_possible_keys(context))
+        if len(_names) >= _KEPT_NAMES:
+            _names.clear()
+        _names[key] = names
+    value = None
+    for name in names:
+        if "." in name:  # a path: moto's get_value walks it
+            return _picker_call(self, context)
+        if name in obj:
+            value = obj[name]
+            break
+    key_path = f"{context.key_path}.{context.key}"
+    for transform_path, transform in self.response_transformers.items():
+        if key_path.endswith(transform_path):
+            return transform(value)
+    return value
+
+
 # (owner, name, replacement), as ``local.moto_fidelity.PATCHES``.
 PATCHES: tuple[tuple[type | ModuleType, str, Callable[..., Any]], ...] = (
     (AmazonStateLanguageParser, "parse", staticmethod(_parse)),
@@ -133,6 +188,7 @@ PATCHES: tuple[tuple[type | ModuleType, str, Callable[..., Any]], ...] = (
     # JSONPaths: extract_json (all but ResultPath), ResultPath.
     (json_path, "parse", _kept_extended_path),
     (result_path, "parse", _kept_result_path),
+    (AttributePicker, "__call__", _pick),
 )
 
 

@@ -34,6 +34,7 @@ from botocore.exceptions import ClientError
 from jsonpath_ng.ext.parser import ExtendedJsonPathParser
 from jsonpath_ng.parser import JsonPathParser
 from moto import backends
+from moto.core.serialize import AttributePicker
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.models import table as moto_dynamodb_table
 from moto.dynamodb.responses import DynamoHandler
@@ -741,4 +742,110 @@ def test_moto_still_parses_a_path_every_time_it_evaluates_it(
 
     assert parsed.count(read) >= 3 and parsed.count(write) >= 3, still_needed(
         "json_path.parse and result_path.parse", "parses a JSONPath every time it evaluates it"
+    )
+
+
+ITEM = {
+    "pk": {"S": "a"},
+    "sk": {"N": "1"},
+    "text": {"S": "x"},
+    "blob": {"B": b"\x00\x01"},
+    "flag": {"BOOL": True},
+    "nothing": {"NULL": True},
+    "names": {"SS": ["n1", "n2"]},
+    "numbers": {"NS": ["1", "2.5"]},
+    "nested": {"M": {"list": {"L": [{"S": "y"}, {"N": "3"}, {"M": {"S": {"S": "s"}}}]}}},
+}
+
+
+def dynamodb_answers(local: Local) -> list[Any]:
+    """What a few DynamoDB requests answer about a new table with an item of every type."""
+    dynamodb = local.client("dynamodb")
+    table = unique("table")
+    keys = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    created = dynamodb.create_table(
+        TableName=table,
+        KeySchema=keys,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    key = {"pk": ITEM["pk"], "sk": ITEM["sk"]}
+    answers = [
+        created["TableDescription"]["KeySchema"],
+        dynamodb.put_item(TableName=table, Item=ITEM, ReturnConsumedCapacity="TOTAL"),
+        dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True),
+        dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": ITEM["pk"]},
+        ),
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #t = :t REMOVE #f",
+            ExpressionAttributeNames={"#t": "text", "#f": "flag"},
+            ExpressionAttributeValues={":t": {"S": "z"}},
+            ReturnValues="ALL_NEW",
+        ),
+        dynamodb.batch_get_item(RequestItems={table: {"Keys": [key]}}),
+        dynamodb.get_item(TableName=table, Key={"pk": {"S": "none"}, "sk": {"N": "0"}}),
+    ]
+    for answer in answers[1:]:
+        answer.pop("ResponseMetadata")
+    # The table's name as a placeholder, so that answers about two tables compare.
+    return json.loads(json.dumps(answers, default=repr).replace(table, "TABLE"))
+
+
+def test_dynamodb_answers_the_same_with_the_kept_names(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_speed.apply()
+    kept = dynamodb_answers(local_aws)
+    unpatched(monkeypatch, AttributePicker, "__call__")
+
+    assert kept == dynamodb_answers(local_aws)
+    assert kept[2]["Item"]["nested"] == ITEM["nested"] and "Item" not in kept[6]
+    assert set(kept[2]["Item"]) == set(ITEM)
+
+
+def alias_lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each member whose names the serializer asks its alias providers for, from now on."""
+    asked: list[str] = []
+    possible_keys = AttributePicker.get_possible_keys
+
+    def counting(self: Any, context: Any) -> Any:
+        asked.append(context.key)
+        return possible_keys(self, context)
+
+    monkeypatch.setattr(AttributePicker, "get_possible_keys", counting)
+    return asked
+
+
+def test_a_members_names_are_worked_out_once(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_speed.apply()
+    dynamodb_answers(local_aws)
+    asked = alias_lookups(monkeypatch)
+
+    dynamodb_answers(local_aws)
+
+    # The table's description is an object, not a dict: moto's own picker for it.
+    assert len([k for k in asked if k in ("S", "N", "B", "M", "L", "NULL", "BOOL")]) == 0
+
+
+def test_moto_still_works_out_a_members_names_for_every_value(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, AttributePicker, "__call__")
+    dynamodb_answers(local_aws)
+    asked = alias_lookups(monkeypatch)
+
+    dynamodb_answers(local_aws)
+
+    assert asked.count("S") >= 10, still_needed(
+        "AttributePicker.__call__", "asks every alias provider again for each value it picks"
     )
