@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+from local.offline import isolate_from_aws  # noqa: E402
+
+isolate_from_aws()  # before the platform's modules are imported: local mode's credentials only
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 import boto3  # noqa: E402
@@ -99,7 +98,8 @@ def metered(platform: LocalPlatform, meter: Meter) -> None:
             meter.requests[kind] += 1
         return app(environ, start_response)
 
-    server.app = counting
+    server.app = counting  # requests from the runner's processes, over HTTP
+    platform.moto._direct._app = counting  # this process's own, handed to the app directly
     call = functions.Function.__call__
 
     def timed(self: functions.Function, event: dict[str, Any], context: Any) -> Any:
@@ -176,12 +176,13 @@ def a_run(
     execution: str,
     *,
     plan_only: bool = False,
+    auto_apply: bool = False,
 ) -> str:
     workspace = client.post("/workspaces", {"name": name, "execution": execution}).json()["id"]
     upload_configuration(client, None, workspace, EXAMPLE)  # type: ignore[arg-type]
-    body = {"operation": "plan_only"} if plan_only else {}
+    body = {"operation": "plan_only"} if plan_only else {"auto_apply": auto_apply}
     run_id = str(client.post(f"/workspaces/{workspace}/runs", body).json()["id"])
-    if not plan_only:
+    if not plan_only and not auto_apply:
         wait(status_of, run_id, {"planned"})
         client.post(f"/runs/{run_id}/actions/apply")
     if wait(status_of, run_id, {"applied", "planned_and_finished", "errored"}) == "errored":
@@ -232,8 +233,9 @@ def bill(platform: LocalPlatform, meter: Meter, events: list[dict[str, Any]]) ->
     }
     runner_function = template.properties(RUNNER_FUNCTION)
     extra_storage_gb = (runner_function["EphemeralStorage"]["Size"] - 512) / 1024
-    task = template.properties("RunnerTaskDefinition")
-    vcpu, memory_gb = int(task["Cpu"]) / 1024, int(task["Memory"]) / 1024
+    task = template.properties("RunnerTaskDefinition")  # the default size: RunnerCpu/Memory
+    cpu, memory = (int(platform.provisioned.resolve(task[key])) for key in ("Cpu", "Memory"))
+    vcpu, memory_gb = cpu / 1024, memory / 1024
     requests = meter.requests
     dynamo_reads = sum(n for (s, op), n in requests.items() if s == "dynamodb" and op in _READS)
     dynamo_writes = sum(
@@ -313,6 +315,8 @@ def main() -> None:
         kinds: dict[str, Callable[[str, str], str]] = {
             "plan, confirm, apply": lambda name, ex: a_run(client, status_of, name, ex),
             "plan only": lambda name, ex: a_run(client, status_of, name, ex, plan_only=True),
+            # One runner start: the plan's task (or invocation) applies too.
+            "auto-apply": lambda name, ex: a_run(client, status_of, name, ex, auto_apply=True),
             "plan, a post_plan run task, apply": with_a_task(client, status_of, service.url),
         }
         bills: dict[str, dict[str, Bill]] = {execution: {} for execution in EXECUTORS}

@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+from local.offline import isolate_from_aws  # noqa: E402
+
+isolate_from_aws()  # before the platform's modules are imported: local mode's credentials only
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from examples.runtask_service import RunTaskService  # noqa: E402

@@ -68,6 +68,30 @@ def test_the_executor_and_phase_timeout_are_kept_and_return_to_their_defaults(st
     assert stores.workspaces.get("ws-1") == back
 
 
+@pytest.mark.parametrize(
+    ("meanwhile", "change"),
+    [
+        ({"phase_timeout_seconds": 3600}, {"execution": "lambda"}),
+        ({"execution": "lambda"}, {"phase_timeout_seconds": 3600}),
+    ],
+)
+def test_the_executor_and_phase_timeout_change_only_against_the_other_as_it_was_read(
+    stores: Stores, meanwhile, change
+):
+    """The service checks one against the other (a lambda workspace's limit): a concurrent
+    update of the other makes this one fail, to be read and checked again."""
+    read = workspace("ws-1", "alpha")
+    stores.workspaces.create(read)
+    assert stores.workspaces.update(read, meanwhile, NOW) is not None
+
+    assert stores.workspaces.update(read, change, NOW) is None
+    assert stores.workspaces.update(read, change | meanwhile, NOW) is not None  # both at once
+    current = stores.workspaces.get("ws-1")
+    assert current is not None
+    assert stores.workspaces.update(current, {"description": "x"}, NOW) is not None
+    assert stores.workspaces.update(current, change, NOW) is not None  # read as it is
+
+
 def test_an_external_id_is_refused_on_a_workspace_without_a_role(stores: Stores):
     current = workspace()
     stores.workspaces.create(current)

@@ -26,7 +26,7 @@ from tests.e2e.test_run_pipeline import wait_for
 from tests.processes import processes_mentioning
 from tests.runs_support import tar_gz
 
-START_TIMEOUT = 60.0  # seconds the server may take to print its URL and token
+START_TIMEOUT = 120.0  # seconds the server may take to print its URL and token (a loaded machine)
 DEADLINE = 60.0  # seconds any single wait for a run may take
 STOP_TIMEOUT = 45.0  # the server gives a canceled run up to 30 s to end, then stops
 # The environment before the session's in-process platform (if any) changed it.

@@ -81,6 +81,13 @@ class InMemoryWorkspaceStore:
         role_kept = "aws_role_arn" not in changes
         if changes.get("aws_external_id") is not None and role_kept and stored.aws_role_arn is None:
             return None  # an external id goes with a role: not onto a workspace without one
+        for changed, other in (
+            ("execution", "phase_timeout_seconds"),
+            ("phase_timeout_seconds", "execution"),
+        ):
+            stale = getattr(stored, other) != getattr(current, other)
+            if changed in changes and other not in changes and stale:
+                return None  # checked against the other as it was read
         new_name = str(changes.get("name") or current.name)
         renamed = new_name.lower() != current.name.lower()
         if renamed:

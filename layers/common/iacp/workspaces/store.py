@@ -167,8 +167,7 @@ class DynamoWorkspaceStore:
         if "execution_mode" in changes:
             changes = {**changes, "execution_mode": _stored_mode(changes["execution_mode"])}
         if "execution" in changes:
-            lambda_ = changes["execution"] == Execution.LAMBDA
-            changes = {**changes, "execution": Execution.LAMBDA.value if lambda_ else None}
+            changes = {**changes, "execution": _stored_execution(changes["execution"])}
         if changes.get("tags") == {}:
             changes = {**changes, "tags": None}  # no tags: no attribute
         for field in (*_UPDATABLE, "name"):
@@ -185,6 +184,19 @@ class DynamoWorkspaceStore:
         if changes.get("aws_external_id") is not None and "aws_role_arn" not in changes:
             # An external id goes with a role: not onto a workspace whose role went meanwhile.
             condition += " AND attribute_exists(aws_role_arn)"
+        # The service checked the executor against the phase limit (a lambda workspace's must
+        # fit): a change of one is made only against the other as it was read.
+        for changed, other, was in (
+            ("execution", "phase_timeout_seconds", current.phase_timeout_seconds),
+            ("phase_timeout_seconds", "execution", _stored_execution(current.execution)),
+        ):
+            if changed in changes and other not in changes:
+                names[f"#{other}"] = other
+                if was is None:
+                    condition += f" AND attribute_not_exists(#{other})"
+                else:
+                    values[f":was_{other}"] = was
+                    condition += f" AND #{other} = :was_{other}"
         update = {
             "TableName": self._name,
             "Key": {"pk": current.id, "sk": WORKSPACE_SK},
@@ -394,6 +406,11 @@ def _item(workspace: Workspace) -> dict[str, Any]:
 def _stored_mode(mode: str | None) -> str | None:
     """The execution mode as stored: only ``local``; the default is no attribute."""
     return None if mode in (None, ExecutionMode.REMOTE) else str(mode)
+
+
+def _stored_execution(execution: str | None) -> str | None:
+    """The executor as stored: only ``lambda``; the default, fargate, is no attribute."""
+    return Execution.LAMBDA.value if execution == Execution.LAMBDA else None
 
 
 def _vcs_attributes(vcs: dict[str, Any] | None) -> dict[str, Any]:
