@@ -121,10 +121,8 @@ def execution_history(platform: LocalPlatform, run_id: str) -> list[dict[str, An
     machine = platform.provisioned.refs["RunStateMachine"]
     arn = WorkflowClient(machine, confirmation_timeout_seconds=60).execution_arn(run_id)
     wait_for(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", "its end")
-    events: list[dict[str, Any]] = sfn.get_execution_history(executionArn=arn, maxResults=1000)[
-        "events"
-    ]
-    return events
+    history = sfn.get_execution_history(executionArn=arn, maxResults=1000)
+    return [dict(event) for event in history["events"]]
 
 
 def states_entered(platform: LocalPlatform, run_id: str) -> list[str]:
