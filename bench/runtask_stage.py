@@ -124,12 +124,15 @@ def post_plan_stage(execution_arn: str) -> dict[str, float]:
     for event in history["events"]:
         if event["type"].endswith("StateEntered"):
             entered[event["stateEnteredEventDetails"]["name"]] = event["timestamp"]
-    marks = [entered[name] for name in STAGE_STATES]
+    # A stage without tasks enters no Map and no Conclude step (its Choice skips them).
+    marks = [entered.get(name) for name in STAGE_STATES]
     spans = {
         name: (end - start).total_seconds()
         for name, start, end in zip(STAGE_PARTS, marks, marks[1:], strict=False)
+        if start is not None and end is not None
     }
-    return spans | {"stage": (marks[-1] - marks[0]).total_seconds()}
+    first, last = entered[STAGE_STATES[0]], entered[STAGE_STATES[-1]]
+    return spans | {"stage": (last - first).total_seconds()}
 
 
 def ended(client: ApiClient, run_id: str) -> dict[str, Any] | None:

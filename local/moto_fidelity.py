@@ -71,7 +71,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoin
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped, ProgramTimedOut
-from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
@@ -258,7 +258,8 @@ def _ecs_eval_service_task(
             self, env, resource_runtime_part, normalised_parameters, state_credentials
         )
         return
-    ecs: Any = boto_client_for(
+    # Looked up when called: local.moto_speed keeps one client per service.
+    ecs: Any = boto_client.boto_client_for(
         region=resource_runtime_part.region, service="ecs", state_credentials=state_credentials
     )
     reply = ecs.run_task(**normalised_parameters)
@@ -319,7 +320,7 @@ def _ecs_build_sync_resolver(
     state_credentials: Any,
 ) -> _EcsTaskWait:
     """``StateTaskServiceEcs._build_sync_resolver``, with ``_EcsTaskWait`` as the resolver."""
-    ecs = boto_client_for(
+    ecs = boto_client.boto_client_for(
         service="ecs", region=resource_runtime_part.region, state_credentials=state_credentials
     )
     submission: dict[str, Any] = env.stack.pop()

@@ -1,7 +1,15 @@
-"""The run's objects in the artifacts bucket, at the keys of ``iacp.runs.phase``."""
+"""The run's objects in the artifacts bucket, at the keys of ``iacp.runs.phase``.
+
+A phase's requests are small and independent, and each waits a round trip: what a phase
+reads is asked for side by side when it starts (``prefetch``), and what it writes together is
+written side by side (``put_all``), by a few threads sharing the phase's S3 client (botocore
+clients are safe to share between threads).
+"""
 
 import json
 import shutil
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,19 +21,37 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
 
+# At most this many requests of a phase at once: about what one phase reads or writes together.
+MAX_CONCURRENT_REQUESTS = 8
+
 
 class Artifacts:
     def __init__(self, s3: "S3Client", bucket: str):
         self._s3 = s3
         self._bucket = bucket
+        self._pool: ThreadPoolExecutor | None = None  # started on first use
+        self._prefetched: dict[str, Future[bytes | None]] = {}
+
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Start reading ``keys`` side by side. The next ``get`` or ``download`` of one takes
+        what was read (or raises what reading it raised) instead of asking S3 again."""
+        for key in keys:
+            if key not in self._prefetched:
+                self._prefetched[key] = self._threads().submit(self._read, key)
 
     def download(self, key: str, path: Path) -> bool:
         """Copy an object to ``path``; False when there is no such object."""
+        if key in self._prefetched:
+            body = self._prefetched.pop(key).result()
+            if body is None:
+                return False
+            path.write_bytes(body)
+            return True
         reply = self._get_object(key)
         if reply is None:
             return False
-        with reply["Body"] as body, path.open("wb") as file:
-            shutil.copyfileobj(body, file)
+        with reply["Body"] as stream, path.open("wb") as file:
+            shutil.copyfileobj(stream, file)
         return True
 
     def upload(self, path: Path, key: str) -> None:
@@ -34,18 +60,48 @@ class Artifacts:
     def put(self, key: str, body: bytes) -> None:
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=body)
 
+    def put_all(self, objects: Mapping[str, Path | bytes]) -> None:
+        """Write each object (key: a file, or bytes) side by side; once all have ended, raise
+        the first failure, if any."""
+        writes = [self._threads().submit(self._write, key, body) for key, body in objects.items()]
+        wait(writes)
+        for write in writes:
+            write.result()
+
     def get(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no such object."""
-        reply = self._get_object(key)
-        if reply is None:
-            return None
-        with reply["Body"] as body:
-            return body.read()
+        if key in self._prefetched:
+            return self._prefetched.pop(key).result()
+        return self._read(key)
 
     def get_json(self, key: str) -> Any:
         """The object's JSON, or None when there is no such object."""
         body = self.get(key)
         return None if body is None else json.loads(body)
+
+    def close(self) -> None:
+        """Stop the threads; a read nobody took is dropped."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._prefetched.clear()
+
+    def _write(self, key: str, body: Path | bytes) -> None:
+        if isinstance(body, Path):
+            self.upload(body, key)
+        else:
+            self.put(key, body)
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(MAX_CONCURRENT_REQUESTS, "artifacts")
+        return self._pool
+
+    def _read(self, key: str) -> bytes | None:
+        reply = self._get_object(key)
+        if reply is None:
+            return None
+        with reply["Body"] as body:
+            return body.read()
 
     def _get_object(self, key: str) -> "GetObjectOutputTypeDef | None":
         try:

@@ -81,6 +81,7 @@ def run(environment: dict[str, str], canceled_before: threading.Event | None = N
         git=git,
     )
     contexts = [ctx]
+    artifacts.prefetch(steps.objects_read(settings))
     try:
         run_phase(ctx, phase_steps(settings))
         applies = applies_here(ctx, time.monotonic() - started)
@@ -93,6 +94,7 @@ def run(environment: dict[str, str], canceled_before: threading.Event | None = N
         run_phase(apply, steps.apply_in_plan_task_steps())
         return finish(apply)
     finally:
+        artifacts.close()
         if not any(c.keep_root for c in contexts):
             shutil.rmtree(root, ignore_errors=True)
 
@@ -184,8 +186,11 @@ def run_phase(ctx: RunContext, phase_steps: list[Step]) -> None:
 
 
 def finish(ctx: RunContext) -> int:
-    """Write result.json and complete the log; the exit code for the phase's outcome."""
+    """Write result.json and complete the log, side by side (the workflow reads neither
+    before the phase has ended); the exit code for the phase's outcome."""
     result = ctx.result
+    completing = threading.Thread(target=_complete_log, args=(ctx.log,), name="log-complete")
+    completing.start()
     try:
         ctx.artifacts.put(
             result_key(ctx.settings.run_id, ctx.settings.phase),
@@ -195,11 +200,15 @@ def finish(ctx: RunContext) -> int:
         logger.error("result.json could not be written", extra={"error": type(error).__name__})
         return EXIT_CODES[PhaseStatus.FAILED]
     finally:
-        try:
-            ctx.log.complete()
-        except Exception as error:
-            logger.error("the log could not be completed", extra={"error": type(error).__name__})
+        completing.join()
     return EXIT_CODES[result.status]
+
+
+def _complete_log(log: LogStreamer) -> None:
+    try:
+        log.complete()
+    except Exception as error:
+        logger.error("the log could not be completed", extra={"error": type(error).__name__})
 
 
 def _record(ctx: RunContext, error: Exception) -> None:

@@ -132,6 +132,27 @@ def apply_in_plan_task_steps() -> list[Step]:
     return [check_state_unchanged, assume_workspace_role, terraform_apply, upload_state]
 
 
+def objects_read(settings: RunnerSettings) -> list[str]:
+    """The objects a plan's or an apply's steps read that exist before the phase starts (all
+    but a configuration the plan fetches itself): ``runner.phase`` reads them side by side
+    at once, and each step takes its own when it comes to it."""
+    run_id, phase = settings.run_id, settings.phase
+    if phase is Phase.FETCH:
+        return []
+    keys = [] if settings.fetches_commit else [settings.configuration_key]
+    keys.append(variables_key(run_id, phase))
+    if settings.state_key:
+        keys.append(settings.state_key)
+    if phase is Phase.APPLY:  # download_plan's
+        keys += [
+            result_key(run_id, Phase.PLAN),
+            plan_file_key(run_id),
+            lock_file_key(run_id),
+            terraform_dir_key(run_id),
+        ]
+    return keys
+
+
 def fetch_configuration(ctx: RunContext) -> None:
     key = ctx.settings.configuration_key
     archive = ctx.root / ARCHIVE
@@ -349,15 +370,20 @@ def summarize_plan(ctx: RunContext) -> None:
 
 
 def upload_plan(ctx: RunContext) -> None:
+    """The plan, its JSON, its resource changes, the lock file and ``.terraform``, side by
+    side: the plan succeeded only if all of them were written."""
     run_id = ctx.settings.run_id
-    ctx.artifacts.upload(ctx.workdir / PLAN_FILE, plan_file_key(run_id))
-    ctx.artifacts.upload(ctx.root / PLAN_JSON, plan_json_key(run_id))
-    ctx.artifacts.upload(ctx.root / RESOURCE_CHANGES, resource_changes_key(run_id))
+    objects: dict[str, Path | bytes] = {
+        plan_file_key(run_id): ctx.workdir / PLAN_FILE,
+        plan_json_key(run_id): ctx.root / PLAN_JSON,
+        resource_changes_key(run_id): ctx.root / RESOURCE_CHANGES,
+    }
     lock_file = ctx.workdir / LOCK_FILE
     if lock_file.exists():  # none when the configuration uses only built-in providers
-        ctx.artifacts.upload(lock_file, lock_file_key(run_id))
+        objects[lock_file_key(run_id)] = lock_file
     if carriable_terraform_dir(ctx.workdir):
-        ctx.artifacts.put(terraform_dir_key(run_id), _terraform_dir_archive(ctx.workdir))
+        objects[terraform_dir_key(run_id)] = _terraform_dir_archive(ctx.workdir)
+    ctx.artifacts.put_all(objects)
 
 
 def download_plan(ctx: RunContext) -> None:

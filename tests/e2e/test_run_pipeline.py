@@ -115,15 +115,30 @@ def full_log(client: ApiClient, run_id: str, phase: str) -> str:
     return str(page["data"])
 
 
-def runner_tasks(platform: LocalPlatform, run_id: str) -> list[dict[str, Any]]:
-    """The RunTask overrides of the runner tasks the run's execution started, in order, as
-    its history says (each ``ecs:runTask.sync`` scheduled), once the execution has ended."""
+def execution_history(platform: LocalPlatform, run_id: str) -> list[dict[str, Any]]:
+    """The events of the run's execution, once it has ended."""
     sfn = boto3.client("stepfunctions")
     machine = platform.provisioned.refs["RunStateMachine"]
     arn = WorkflowClient(machine, confirmation_timeout_seconds=60).execution_arn(run_id)
     wait_for(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", "its end")
+    history = sfn.get_execution_history(executionArn=arn, maxResults=1000)
+    return [dict(event) for event in history["events"]]
+
+
+def states_entered(platform: LocalPlatform, run_id: str) -> list[str]:
+    """The states the run's execution entered, in order (each a billed state transition)."""
+    return [
+        event["stateEnteredEventDetails"]["name"]
+        for event in execution_history(platform, run_id)
+        if event["type"].endswith("StateEntered")
+    ]
+
+
+def runner_tasks(platform: LocalPlatform, run_id: str) -> list[dict[str, Any]]:
+    """The RunTask overrides of the runner tasks the run's execution started, in order, as
+    its history says (each ``ecs:runTask.sync`` scheduled), once the execution has ended."""
     tasks = []
-    for event in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]:
+    for event in execution_history(platform, run_id):
         details: dict[str, Any] = dict(event.get("taskScheduledEventDetails") or {})
         if details.get("resourceType") == "ecs":
             tasks.append(json.loads(details["parameters"])["Overrides"])
@@ -160,6 +175,11 @@ def test_plan_confirm_apply_saves_a_state_with_its_outputs(platform, admin):
     assert admin.post(f"/runs/{run_id}/actions/apply", {"comment": "go"}).status == 202
     applied = run_status(admin, run_id, ENDED)
     assert task_starts(platform, run_id) == ["plan", "apply"]
+    # No run tasks: each stage is its Prepare step and a Choice, no Map, no Conclude step.
+    entered = states_entered(platform, run_id)
+    for stage in ("PrePlan", "PostPlan", "PreApply", "PostApply"):
+        assert entered.count(f"Prepare{stage}Tasks") == entered.count(f"Any{stage}Tasks?") == 1
+        assert f"Run{stage}Tasks" not in entered and f"Conclude{stage}Tasks" not in entered
 
     assert applied["status"] == "applied", applied["error"]
     assert {"planned", "confirmed", "applying", "applied"} <= set(applied["status_timestamps"])

@@ -22,6 +22,7 @@ from tests.e2e.test_run_pipeline import (
     released,
     run_status,
     start_run,
+    states_entered,
     task_starts,
     wait_for,
 )
@@ -116,6 +117,9 @@ def test_a_run_passes_through_all_four_stages(platform, admin, service: RunTaskS
     assert all(r["run_id"] == run_id for r in received)
     released(admin, ws)
     assert task_starts(platform, run_id) == ["plan", "apply"]  # run tasks start no runner
+    entered = states_entered(platform, run_id)
+    for stage in ("PrePlan", "PostPlan", "PreApply", "PostApply"):  # each stage runs its tasks
+        assert [entered.count(f"{state}{stage}Tasks") for state in ("Run", "Conclude")] == [1, 1]
 
 
 def test_a_mandatory_post_plan_failure_stops_the_run_before_planned(

@@ -234,7 +234,9 @@ def test_a_gitlab_merge_request_gets_statuses_and_one_note_each_push_edits(
         assert "from its second push" not in note["body"]  # values never appear
         for head in heads:
             states = [s["state"] for s in gitlab.statuses_of(head)]
-            assert states[0] == "running" and states[-1] == "success", states
+            # Each report posts the run's state then: "running" (GitLab's word for a run under
+            # way) until it ends, unless it ended before its first report, as a fast plan can.
+            assert states[-1] == "success" and set(states[:-1]) <= {"running"}, states
             assert {s["name"] for s in gitlab.statuses_of(head)} == {"iacp/gl-feedback"}
         note_writes = [r.method for r in gitlab.writes() if "/notes" in r.path]
         assert note_writes[0] == "POST" and set(note_writes[1:]) == {"PUT"}

@@ -31,15 +31,22 @@ import moto
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from jsonpath_ng.ext.parser import ExtendedJsonPathParser
+from jsonpath_ng.parser import JsonPathParser
 from moto import backends
+from moto.core.serialize import AttributePicker
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.models import table as moto_dynamodb_table
 from moto.dynamodb.responses import DynamoHandler
 from moto.ecs.models import Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import (
+    StateCredentials,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_ecs,
 )
@@ -52,6 +59,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -105,7 +113,13 @@ def test_each_patched_moto_method_is_there_with_the_parameters_the_patch_expects
 ) -> None:
     moto_method = moto_fidelity.original(owner, name)
 
-    assert moto_method.__module__.startswith("moto."), f"{owner.__name__}.{name}: not moto's"
+    # moto's own, or (JSONPath) the jsonpath_ng function a moto module imported
+    assert moto_method.__module__.startswith(("moto.", "jsonpath_ng.")), (
+        f"{owner.__name__}.{name}: not moto's"
+    )
+    assert getattr(owner, "__module__", owner.__name__).startswith("moto."), (
+        f"{owner.__name__}: not a moto module or class"
+    )
     assert parameters(moto_method) == parameters(replacement), (
         f"moto's {owner.__name__}.{name} now takes {inspect.signature(moto_method)}: "
         "rewrite the patch for the new moto"
@@ -628,8 +642,10 @@ def test_a_task_states_client_is_made_once_per_service(local_aws: Local) -> None
     assert lambdas[0].meta.service_model.service_name == "lambda"
     assert ecs_clients[0].meta.service_model.service_name == "ecs"
     assert lambdas[0].meta.endpoint_url.endswith(f":{local_aws.moto.port}")
-    own = lambda_client_for("us-east-1", "lambda", {"RoleArn": ROLE_ARN})
-    assert own is not lambdas[0]  # a state with credentials of its own: not shared
+    # Every Task state passes its credentials (the execution's role, if not its own).
+    assert (
+        lambda_client_for("us-east-1", "lambda", StateCredentials(role_arn=ROLE_ARN)) is lambdas[0]
+    )
 
 
 def test_moto_still_makes_a_client_for_every_task_state(
@@ -642,4 +658,194 @@ def test_moto_still_makes_a_client_for_every_task_state(
 
     assert first is not second, still_needed(
         "boto_client_for", "makes a new client for every Task state"
+    )
+    # ... with moto's placeholder keys, whatever credentials the state passes: the kept
+    # client stands for any of them.
+    own = client_for("us-east-1", "lambda", StateCredentials(role_arn=ROLE_ARN))
+    keys = [c._request_signer._credentials.access_key for c in (first, own)]
+    assert keys == ["ak", "ak"], still_needed(
+        "boto_client_for (one client whatever the state's credentials)",
+        "ignores a Task state's credentials",
+    )
+
+
+def test_the_ecs_steps_client_is_the_kept_one(local_aws: Local) -> None:
+    moto_speed.apply()
+
+    # local.moto_fidelity's RunTask (.sync) looks the function up in its module when called
+    client_for = getattr(boto_client, "boto_client_for")  # noqa: B009 -- not exported
+
+    assert client_for("us-east-1", "ecs") is getattr(state_task_service_ecs, "boto_client_for")(  # noqa: B009
+        "us-east-1", "ecs"
+    )
+
+
+def path_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each JSONPath jsonpath_ng parses from now on, extended (``extract_json``) or plain
+    (``ResultPath``)."""
+    parsed: list[str] = []
+    for parser in (ExtendedJsonPathParser, JsonPathParser):
+        parse = parser.parse
+
+        def counting_parse(self: Any, string: str, *args: Any, _parse: Any = parse) -> Any:
+            parsed.append(string)
+            return _parse(self, string, *args)
+
+        monkeypatch.setattr(parser, "parse", counting_parse)
+    return parsed
+
+
+def run_three_path_executions(local: Local) -> tuple[list[dict[str, Any]], str, str]:
+    """Three executions of a state machine with a path to read and one to write, each new to
+    this process; its executions, and the two paths."""
+    read, write = f"$.{unique('read').replace('-', '_')}", f"$.{unique('write').replace('-', '_')}"
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {"Type": "Pass", "Parameters": {"v.$": read}, "ResultPath": write, "End": True}
+        },
+    }
+    machine = local.sfn.create_state_machine(
+        name=unique("paths"), definition=json.dumps(definition), roleArn=ROLE_ARN
+    )["stateMachineArn"]
+    started = [
+        local.sfn.start_execution(stateMachineArn=machine, input=json.dumps({read[2:]: value}))[
+            "executionArn"
+        ]
+        for value in (1, 2, 3)
+    ]
+    return [local.wait_for_end(execution) for execution in started], read, write
+
+
+def test_a_path_is_parsed_once_and_evaluated_for_each_execution(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_speed.apply()
+    parsed = path_parses(monkeypatch)
+
+    ended, read, write = run_three_path_executions(local_aws)
+
+    assert [json.loads(e["output"]) for e in ended] == [
+        {read[2:]: value, write[2:]: {"v": value}} for value in (1, 2, 3)
+    ]
+    assert parsed.count(read) == 1 and parsed.count(write) == 1
+
+
+def test_moto_still_parses_a_path_every_time_it_evaluates_it(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, json_path, "parse")
+    unpatched(monkeypatch, result_path, "parse")
+    parsed = path_parses(monkeypatch)
+
+    _, read, write = run_three_path_executions(local_aws)
+
+    assert parsed.count(read) >= 3 and parsed.count(write) >= 3, still_needed(
+        "json_path.parse and result_path.parse", "parses a JSONPath every time it evaluates it"
+    )
+
+
+ITEM = {
+    "pk": {"S": "a"},
+    "sk": {"N": "1"},
+    "text": {"S": "x"},
+    "blob": {"B": b"\x00\x01"},
+    "flag": {"BOOL": True},
+    "nothing": {"NULL": True},
+    "names": {"SS": ["n1", "n2"]},
+    "numbers": {"NS": ["1", "2.5"]},
+    "nested": {"M": {"list": {"L": [{"S": "y"}, {"N": "3"}, {"M": {"S": {"S": "s"}}}]}}},
+}
+
+
+def dynamodb_answers(local: Local) -> list[Any]:
+    """What a few DynamoDB requests answer about a new table with an item of every type."""
+    dynamodb = local.client("dynamodb")
+    table = unique("table")
+    keys = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    created = dynamodb.create_table(
+        TableName=table,
+        KeySchema=keys,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    key = {"pk": ITEM["pk"], "sk": ITEM["sk"]}
+    answers = [
+        created["TableDescription"]["KeySchema"],
+        dynamodb.put_item(TableName=table, Item=ITEM, ReturnConsumedCapacity="TOTAL"),
+        dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True),
+        dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": ITEM["pk"]},
+        ),
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #t = :t REMOVE #f",
+            ExpressionAttributeNames={"#t": "text", "#f": "flag"},
+            ExpressionAttributeValues={":t": {"S": "z"}},
+            ReturnValues="ALL_NEW",
+        ),
+        dynamodb.batch_get_item(RequestItems={table: {"Keys": [key]}}),
+        dynamodb.get_item(TableName=table, Key={"pk": {"S": "none"}, "sk": {"N": "0"}}),
+    ]
+    for answer in answers[1:]:
+        answer.pop("ResponseMetadata")
+    # The table's name as a placeholder, so that answers about two tables compare.
+    return json.loads(json.dumps(answers, default=repr).replace(table, "TABLE"))
+
+
+def test_dynamodb_answers_the_same_with_the_kept_names(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_speed.apply()
+    kept = dynamodb_answers(local_aws)
+    unpatched(monkeypatch, AttributePicker, "__call__")
+
+    assert kept == dynamodb_answers(local_aws)
+    assert kept[2]["Item"]["nested"] == ITEM["nested"] and "Item" not in kept[6]
+    assert set(kept[2]["Item"]) == set(ITEM)
+
+
+def alias_lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each member whose names the serializer asks its alias providers for, from now on."""
+    asked: list[str] = []
+    possible_keys = AttributePicker.get_possible_keys
+
+    def counting(self: Any, context: Any) -> Any:
+        asked.append(context.key)
+        return possible_keys(self, context)
+
+    monkeypatch.setattr(AttributePicker, "get_possible_keys", counting)
+    return asked
+
+
+def test_a_members_names_are_worked_out_once(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_speed.apply()
+    dynamodb_answers(local_aws)
+    asked = alias_lookups(monkeypatch)
+
+    dynamodb_answers(local_aws)
+
+    # The table's description is an object, not a dict: moto's own picker for it.
+    assert len([k for k in asked if k in ("S", "N", "B", "M", "L", "NULL", "BOOL")]) == 0
+
+
+def test_moto_still_works_out_a_members_names_for_every_value(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, AttributePicker, "__call__")
+    dynamodb_answers(local_aws)
+    asked = alias_lookups(monkeypatch)
+
+    dynamodb_answers(local_aws)
+
+    assert asked.count("S") >= 10, still_needed(
+        "AttributePicker.__call__", "asks every alias provider again for each value it picks"
     )
