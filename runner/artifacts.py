@@ -3,11 +3,13 @@
 A phase's requests are small and independent, and each waits a round trip: what a phase
 reads is asked for side by side when it starts (``prefetch``), and what it writes together is
 written side by side (``put_all``), by a few threads sharing the phase's S3 client (botocore
-clients are safe to share between threads).
+clients are safe to share between threads). A prefetched object waits in a spooled temporary
+file: in memory while small, on disk beyond that (a state or plan may be large).
 """
 
 import json
 import shutil
+import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -23,6 +25,10 @@ if TYPE_CHECKING:
 
 # At most this many requests of a phase at once: about what one phase reads or writes together.
 MAX_CONCURRENT_REQUESTS = 8
+# A prefetched object larger than this waits on disk, not in memory.
+PREFETCH_IN_MEMORY_BYTES = 1 << 20
+
+_Spooled = tempfile.SpooledTemporaryFile[bytes]
 
 
 class Artifacts:
@@ -30,22 +36,23 @@ class Artifacts:
         self._s3 = s3
         self._bucket = bucket
         self._pool: ThreadPoolExecutor | None = None  # started on first use
-        self._prefetched: dict[str, Future[bytes | None]] = {}
+        self._prefetched: dict[str, Future[_Spooled | None]] = {}
 
     def prefetch(self, keys: Iterable[str]) -> None:
         """Start reading ``keys`` side by side. The next ``get`` or ``download`` of one takes
         what was read (or raises what reading it raised) instead of asking S3 again."""
         for key in keys:
             if key not in self._prefetched:
-                self._prefetched[key] = self._threads().submit(self._read, key)
+                self._prefetched[key] = self._threads().submit(self._spool, key)
 
     def download(self, key: str, path: Path) -> bool:
         """Copy an object to ``path``; False when there is no such object."""
         if key in self._prefetched:
-            body = self._prefetched.pop(key).result()
-            if body is None:
+            spooled = self._prefetched.pop(key).result()
+            if spooled is None:
                 return False
-            path.write_bytes(body)
+            with spooled, path.open("wb") as file:
+                shutil.copyfileobj(spooled, file)
             return True
         reply = self._get_object(key)
         if reply is None:
@@ -71,7 +78,12 @@ class Artifacts:
     def get(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no such object."""
         if key in self._prefetched:
-            return self._prefetched.pop(key).result()
+            spooled = self._prefetched.pop(key).result()
+            if spooled is None:
+                return None
+            with spooled:
+                body: bytes = spooled.read()
+            return body
         return self._read(key)
 
     def get_json(self, key: str) -> Any:
@@ -80,9 +92,11 @@ class Artifacts:
         return None if body is None else json.loads(body)
 
     def close(self) -> None:
-        """Stop the threads; a read nobody took is dropped."""
+        """Stop the threads; a read nobody took is dropped (its file removed)."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        for read in self._prefetched.values():
+            read.add_done_callback(_close_spooled)
         self._prefetched.clear()
 
     def _write(self, key: str, body: Path | bytes) -> None:
@@ -95,6 +109,20 @@ class Artifacts:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(MAX_CONCURRENT_REQUESTS, "artifacts")
         return self._pool
+
+    def _spool(self, key: str) -> "_Spooled | None":
+        reply = self._get_object(key)
+        if reply is None:
+            return None
+        spooled = tempfile.SpooledTemporaryFile(PREFETCH_IN_MEMORY_BYTES)  # noqa: SIM115
+        try:
+            with reply["Body"] as body:
+                shutil.copyfileobj(body, spooled)
+        except BaseException:
+            spooled.close()
+            raise
+        spooled.seek(0)
+        return spooled
 
     def _read(self, key: str) -> bytes | None:
         reply = self._get_object(key)
@@ -116,3 +144,8 @@ class Artifacts:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _close_spooled(read: "Future[_Spooled | None]") -> None:
+    if not read.cancelled() and read.exception() is None and (spooled := read.result()):
+        spooled.close()

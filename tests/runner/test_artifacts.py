@@ -17,7 +17,7 @@ from iacp.runs.phase import (
     terraform_dir_key,
 )
 from iacp.variables.handoff import variables_key
-from runner.artifacts import Artifacts
+from runner.artifacts import PREFETCH_IN_MEMORY_BYTES, Artifacts
 from runner.settings import RunnerSettings
 from runner.steps import objects_read
 
@@ -98,6 +98,31 @@ def test_what_a_phase_reads_is_asked_for_once_side_by_side(tmp_path: Path) -> No
     assert artifacts.get("no-state") is None  # missing, as without prefetching
     assert sorted(s3.requests) == [("get", "config"), ("get", "no-state"), ("get", "vars")]
     artifacts.close()
+
+
+def test_a_large_prefetched_object_waits_on_disk_not_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    large = bytes(range(256)) * (PREFETCH_IN_MEMORY_BYTES // 256 + 1)  # a state, a plan
+    s3 = FakeS3({"state": large, "small": b"{}"})
+    spooled: list[Any] = []
+    spool = Artifacts._spool
+
+    def watched(self: Artifacts, key: str) -> Any:
+        spooled.append(spool(self, key))
+        return spooled[-1]
+
+    monkeypatch.setattr(Artifacts, "_spool", watched)
+    artifacts = artifacts_of(s3)
+
+    artifacts.prefetch(["state", "small"])
+
+    assert artifacts.download("state", tmp_path / "state") is True
+    assert artifacts.get("small") == b"{}"
+    assert (tmp_path / "state").read_bytes() == large
+    on_disk = {bool(f._rolled) for f in spooled}
+    assert on_disk == {True, False}  # the large one rolled over to a file, the small did not
+    assert all(f.closed for f in spooled)  # taken, and gone
 
 
 def test_a_prefetched_read_that_failed_fails_the_step_that_takes_it() -> None:
