@@ -38,6 +38,7 @@ from iacp.workspaces.models import WorkspaceCreate
 from iacp.workspaces.service import WorkspaceService
 from iacp.workspaces.store import DynamoWorkspaceStore
 from local.template import Provisioned, Template
+from runner.settings import RunnerSettings
 from tests.processes import processes_with_argument
 from tests.runs_support import tar_gz
 
@@ -341,3 +342,21 @@ def cancel_when(
             runner.kill()
         for pid in processes_with_argument(leftovers):  # only if the runner failed to
             os.kill(pid, signal.SIGKILL)
+
+
+def runner_settings(phase: str, **more: str) -> RunnerSettings:
+    """A phase's settings as the runner reads them from its environment."""
+    return RunnerSettings.model_validate(
+        {
+            "IACP_RUN_ID": "run-1",
+            "IACP_WORKSPACE_ID": "ws-1",
+            "IACP_PHASE": phase,
+            "IACP_BUCKET": "bucket",
+            "IACP_CONFIGURATION_KEY": "configurations/ws-1/cv-1.tar.gz",
+            "IACP_VARIABLES_KEY": "a key",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            **more,
+        }
+    )

@@ -18,8 +18,8 @@ from iacp.runs.phase import (
 )
 from iacp.variables.handoff import variables_key
 from runner.artifacts import PREFETCH_IN_MEMORY_BYTES, Artifacts
-from runner.settings import RunnerSettings
 from runner.steps import objects_read
+from tests.runner.conftest import runner_settings
 
 # Far longer than any request here takes; a barrier that times out fails the test.
 BARRIER_SECONDS = 30.0
@@ -136,37 +136,20 @@ def test_a_prefetched_read_that_failed_fails_the_step_that_takes_it() -> None:
     assert s3.requests == [("get", "forbidden"), ("get", "other")]
 
 
-def settings(phase: str, **more: str) -> RunnerSettings:
-    return RunnerSettings.model_validate(
-        {
-            "IACP_RUN_ID": "run-1",
-            "IACP_WORKSPACE_ID": "ws-1",
-            "IACP_PHASE": phase,
-            "IACP_BUCKET": "bucket",
-            "IACP_CONFIGURATION_KEY": "configurations/ws-1/cv-1.tar.gz",
-            "IACP_VARIABLES_KEY": "a key",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1",
-            **more,
-        }
-    )
-
-
 def test_each_phase_reads_at_its_start_what_exists_before_it() -> None:
     state = "state/ws-1/sv-1.tfstate"
     configuration = "configurations/ws-1/cv-1.tar.gz"
 
-    plan = objects_read(settings("plan", IACP_STATE_KEY=state))
-    first_plan = objects_read(settings("plan"))
+    plan = objects_read(runner_settings("plan", IACP_STATE_KEY=state))
+    first_plan = objects_read(runner_settings("plan"))
     fetching_plan = objects_read(
-        settings(
+        runner_settings(
             "plan",
             IACP_VCS_CLONE_URL="https://git.example/repo.git",
             IACP_VCS_COMMIT="a" * 40,
         )
     )
-    apply = objects_read(settings("apply", IACP_STATE_KEY=state))
+    apply = objects_read(runner_settings("apply", IACP_STATE_KEY=state))
 
     assert plan == [configuration, variables_key("run-1", Phase.PLAN), state]
     assert first_plan == [configuration, variables_key("run-1", Phase.PLAN)]

@@ -19,6 +19,7 @@ from runner.settings import RunnerSettings
 from runner.statefile import STATE_FILE
 from runner.steps import RunContext
 from runner.terraform import Terraform
+from tests.runner.conftest import runner_settings
 
 
 class Unreachable(Artifacts):
@@ -37,19 +38,7 @@ class Unreachable(Artifacts):
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> RunContext:
-    settings = RunnerSettings.model_validate(
-        {
-            "IACP_RUN_ID": "run-1",
-            "IACP_WORKSPACE_ID": "ws-1",
-            "IACP_PHASE": "apply",
-            "IACP_BUCKET": "bucket",
-            "IACP_CONFIGURATION_KEY": "configurations/ws-1/cv-1.tar.gz",
-            "IACP_VARIABLES_KEY": "a key",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1",
-        }
-    )
+    settings = runner_settings("apply")
     artifacts = Unreachable()
     masker = Masker()
     masker.add(["hunter2"])
@@ -110,20 +99,13 @@ def test_no_step_starts_after_a_cancel(ctx: RunContext) -> None:
 
 
 def settings_with(key_id: str, endpoint: str) -> RunnerSettings:
-    return RunnerSettings.model_validate(
-        {
-            "IACP_RUN_ID": "run-1",
-            "IACP_WORKSPACE_ID": "ws-1",
-            "IACP_PHASE": "plan",
-            "IACP_BUCKET": "bucket",
-            "IACP_CONFIGURATION_KEY": "configurations/ws-1/cv-1.tar.gz",
-            "IACP_VARIABLES_KEY": "a key",
-            "AWS_ACCESS_KEY_ID": key_id,
-            "AWS_SECRET_ACCESS_KEY": f"secret of {key_id}",
-            "AWS_SESSION_TOKEN": f"token of {key_id}",
-            "AWS_REGION": "eu-west-1",
-            "AWS_ENDPOINT_URL": endpoint,
-        }
+    return runner_settings(
+        "plan",
+        AWS_ACCESS_KEY_ID=key_id,
+        AWS_SECRET_ACCESS_KEY=f"secret of {key_id}",
+        AWS_SESSION_TOKEN=f"token of {key_id}",
+        AWS_REGION="eu-west-1",
+        AWS_ENDPOINT_URL=endpoint,
     )
 
 
