@@ -38,8 +38,14 @@ CHROMIUM_ARGS = [
 RUN_TIMEOUT_MS = 90_000
 
 
+# What `make web` builds (the Makefile's WEB_UI): without it the platform serves no app.
+BUILT_UI = Path(__file__).resolve().parents[2] / "functions" / "web_ui" / "static" / "index.html"
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    if not BUILT_UI.is_file():  # fail at once, saying why, not by a page that never loads
+        pytest.fail(f"The web UI is not built ({BUILT_UI} is missing): run `make web` first.")
     # Playwright's launch() starts Chromium headless with a fresh, temporary profile.
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
