@@ -25,6 +25,7 @@ from iacp.runs.status import RunStatus
 from iacp.workspaces.models import LockRequest
 from tests.fakes.notifications import InMemoryDeliveryLog, InMemoryNotificationStore
 from tests.unit.orchestration.conftest import ADMIN, GZIP_ARCHIVE, WRITER, World
+from tests.unit.orchestration.test_run_workflow import holder
 
 READER = Principal(token_id="at-reader", role=Role.READ)
 SEALER = Sealer(bytes(32))
@@ -72,6 +73,21 @@ def test_canceling_a_waiting_run_just_ends_it(world: World):
     with pytest.raises(Conflict, match="already ended"):
         world.run_service.cancel(ADMIN, waiting, RunAction())
     assert world.run(first).status is RunStatus.PENDING
+
+
+def test_canceling_a_run_the_queue_just_claimed_gives_the_workspace_to_the_next(world: World):
+    ws = world.workspace()
+    claimed = world.new_run(ws)  # the queue claimed it and started its execution...
+    waiting = world.new_run(ws)
+    world.runs.update(claimed, {}, remove=("execution_arn",))  # ...not recorded on it yet
+    assert holder(world, ws) == (claimed, None)
+
+    canceled = world.run_service.cancel(ADMIN, claimed, RunAction())
+
+    assert canceled.status is RunStatus.CANCELED
+    # Its execution finds it ended; the workspace is not left to it.
+    assert holder(world, ws) == (waiting, None)
+    assert world.workflow.started == [claimed, waiting]
 
 
 def test_canceling_a_started_run_stops_its_workflow_and_force_cancel_comes_after(world: World):

@@ -75,6 +75,12 @@ class RunService:
                 )
             operation = Operation.PLAN_ONLY
         run_id = new_id("run")
+        sealed: dict[str, str] = {}
+        if request.variables:
+            sealer = self._variable_sealer()
+            sealed[SEALED_VARIABLES] = seal_run_variables(request.variables, sealer, run_id)
+        # Stamped just before it is written: the queue runs a workspace's runs oldest first
+        # by this time, and a run becomes visible to the queue only once written.
         run = Run.pending(
             run_id=run_id,
             workspace_id=workspace_id,
@@ -89,10 +95,6 @@ class RunService:
             variable_keys=[v.key for v in request.variables],
             save_plan=request.save_plan,
         )
-        sealed: dict[str, str] = {}
-        if request.variables:
-            sealer = self._variable_sealer()
-            sealed[SEALED_VARIABLES] = seal_run_variables(request.variables, sealer, run_id)
         self._runs.add(run, sealed)
         logger.info("run created", extra={"run_id": run.id, "workspace_id": workspace_id})
         self._queue.submit(run)
@@ -145,9 +147,13 @@ class RunService:
         now = self._clock()
         if run.status is RunStatus.PENDING and run.execution_arn is None:
             try:  # only while it waits: a run that started is canceled through its workflow
-                return self._runs.transition(
+                canceled = self._runs.transition(
                     run_id, RunStatus.CANCELED, now, only_from={RunStatus.PENDING}
                 )
+                # The queue may have claimed it a moment ago, its execution not yet recorded
+                # (which then finds it ended and does nothing): give the workspace back.
+                self._finisher.release(canceled)
+                return canceled
             except InvalidTransition:
                 run = self._existing(run_id)  # it started meanwhile: stop its workflow instead
         self._runs.update(
