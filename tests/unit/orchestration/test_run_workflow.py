@@ -6,7 +6,7 @@ import pytest
 from iacp.errors import Conflict
 from iacp.orchestration.steps import LockFailed, ResultMissing, RunNotRunnable
 from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
-from iacp.runs.models import RunAction
+from iacp.runs.models import Run, RunAction
 from iacp.runs.phase import Phase, run_state_key
 from iacp.runs.status import RunStatus
 from iacp.variables.handoff import variables_key
@@ -286,6 +286,77 @@ def test_a_step_on_a_run_that_ended_meanwhile_cannot_go_on(world: World):
     with pytest.raises(RunNotRunnable):
         world.steps.start_plan(RunRef(run_id=run_id))
     assert world.run(run_id).status is RunStatus.FORCE_CANCELED
+
+
+def test_a_start_step_that_runs_on_after_its_run_was_canceled_gives_its_claim_back(
+    world: World,
+):
+    # The queue claimed the workspace and started the execution; a cancel stopped it, and the
+    # run's end released the workspace, all before the execution's first step (which AWS
+    # lets run on) claimed the workspace again.
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.run_service.cancel(ADMIN, run_id, RunAction())
+    world.finisher.end(world.run(run_id), RunStatus.CANCELED, None, reason="execution aborted")
+
+    with pytest.raises(RunNotRunnable):
+        world.start(run_id)
+
+    assert world.run(run_id).status is RunStatus.CANCELED
+    assert holder(world, ws) == (None, None)
+    later = world.new_run(ws)
+    assert holder(world, ws) == (later, None)  # and the next run starts at once
+
+
+def test_a_run_canceled_between_the_queues_read_and_its_claim_passes_the_workspace_on(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    ws = world.workspace()
+    first, second, third = (world.new_run(ws) for _ in range(3))
+    oldest_queued = world.runs.oldest_queued
+
+    def canceled_once_read(workspace_id: str) -> Run | None:
+        waiting = oldest_queued(workspace_id)
+        if waiting is not None and waiting.id == second and not world.run(second).status.terminal:
+            world.run_service.cancel(ADMIN, second, RunAction())
+        return waiting
+
+    monkeypatch.setattr(world.runs, "oldest_queued", canceled_once_read)
+    world.finisher.end(world.run(first), RunStatus.ERRORED, None, reason="test")
+    assert holder(world, ws) == (second, None)  # claimed for a run that has just ended...
+
+    with pytest.raises(RunNotRunnable):
+        world.start(second)  # ...whose execution's first step gives it to the next
+
+    assert holder(world, ws) == (third, None)
+    assert world.workflow.started == [first, second, third]
+
+
+@pytest.mark.parametrize("step", ["start_plan", "record_plan"])
+def test_a_run_that_ends_while_its_step_locks_the_workspace_gives_the_lock_back(
+    world: World, monkeypatch: pytest.MonkeyPatch, step: str
+):
+    # A cancel ends the run, and its end releases, between the step's read and its lock.
+    ws = world.workspace(auto_apply=step == "start_plan")  # start_plan locks an auto-apply run
+    run_id = world.new_run(ws)
+    world.start(run_id)
+    if step == "record_plan":
+        world.steps.start_plan(RunRef(run_id=run_id))
+        world.plan_result(run_id, has_changes=True)
+    lock = world.workspace_store.lock
+
+    def canceled_first(workspace_id: str, wanted: WorkspaceLock) -> object:
+        run = world.run(run_id)
+        world.finisher.end(run, RunStatus.CANCELED, None, reason="execution aborted")
+        return lock(workspace_id, wanted)
+
+    monkeypatch.setattr(world.workspace_store, "lock", canceled_first)
+
+    with pytest.raises(RunNotRunnable, match="ended"):
+        getattr(world.steps, step)(RunRef(run_id=run_id))
+
+    assert holder(world, ws) == (None, None)
+    assert "lock_held" not in world.runs.private(run_id)
 
 
 def test_finish_of_a_run_already_ended_only_releases(world: World):

@@ -15,6 +15,7 @@ from iacp.notifications.models import (
     NotificationConfigurationUpdate,
 )
 from iacp.notifications.service import NotificationService
+from iacp.orchestration.steps import RunNotRunnable
 from iacp.orchestration.workflow import RunRef
 from iacp.outbound import Outbound, PostOutcome
 from iacp.principal import Principal, Role
@@ -83,10 +84,11 @@ def test_canceling_a_run_the_queue_just_claimed_gives_the_workspace_to_the_next(
     assert holder(world, ws) == (claimed, None)
 
     canceled = world.run_service.cancel(ADMIN, claimed, RunAction())
+    with pytest.raises(RunNotRunnable):  # its execution's first step finds it ended...
+        world.start(claimed)
 
     assert canceled.status is RunStatus.CANCELED
-    # Its execution finds it ended; the workspace is not left to it.
-    assert holder(world, ws) == (waiting, None)
+    assert holder(world, ws) == (waiting, None)  # ...and gives the workspace back
     assert world.workflow.started == [claimed, waiting]
 
 

@@ -35,12 +35,6 @@ class RunQueue:
             return
         if not self._workspaces.claim_queue(workspace_id, waiting.id):
             return  # another run is active; its end will call this again
-        claimed = self._runs.get(waiting.id)
-        if claimed is None or claimed.status.terminal:
-            # Canceled between the read and the claim: its cancel found nothing to give back,
-            # and its execution would find it ended and never reach the reconcile.
-            self.release(workspace_id, waiting.id)
-            return
         self._start(waiting.id)
 
     def start_waiting(self) -> int:

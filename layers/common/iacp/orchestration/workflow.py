@@ -212,7 +212,13 @@ class RunWorkflow:
         run = self._run(step.run_id)
         if run.queues and not self._workspaces.claim_queue(run.workspace_id, run.id):
             raise RunNotRunnable(f"Workspace {run.workspace_id} is busy with another run.")
-        started = self._advance(run.id, RunStatus.FETCHING, {"execution_arn": step.execution_arn})
+        try:
+            started = self._advance(
+                run.id, RunStatus.FETCHING, {"execution_arn": step.execution_arn}
+            )
+        except RunNotRunnable:
+            self._release_if_ended(run.id)  # canceled before its claim: give the claim back
+            raise
         if started.execution_arn != step.execution_arn:
             raise RunNotRunnable(f"Run {run.id} was started by another execution.")
         source = self._commit_to_fetch(started)
@@ -291,12 +297,8 @@ class RunWorkflow:
             return "it applies even an empty plan (allow_empty_apply)"
         if self._stages_with_tasks(run, [Stage.POST_PLAN, Stage.PRE_APPLY]):
             return "its post_plan or pre_apply run tasks must see the plan, or pass, first"
-        try:
-            self._locks.lock_workspace(run.workspace_id, holder=run.id, reason=f"run {run.id}")
-        except Conflict:
-            if not self._holds_lock(run):  # a retry finds the lock its own
-                return "its workspace could not be locked before the plan"
-        self._runs.update(run.id, {"lock_held": True})
+        if self._lock_for(run):
+            return "its workspace could not be locked before the plan"
         return ""
 
     def record_plan(self, step: RunRef) -> PlanDecision:
@@ -315,13 +317,9 @@ class RunWorkflow:
         if run.save_plan:
             # It waits without the workspace: a confirmed apply takes it (RunService).
             return PlanDecision(next="confirm")
-        try:
-            self._locks.lock_workspace(run.workspace_id, holder=run.id, reason=f"run {run.id}")
-        except Conflict as conflict:
-            if not self._holds_lock(run):  # else: a retry, and the lock is already ours
-                # Design §4: a run never waits for confirmation or applies unlocked.
-                raise LockFailed(f"The workspace could not be locked: {conflict.detail}") from None
-        self._runs.update(run.id, {"lock_held": True})
+        refused = self._lock_for(run)
+        if refused:  # design §4: a run never waits for confirmation or applies unlocked
+            raise LockFailed(f"The workspace could not be locked: {refused}")
         if run.applies_in_plan_task and self._artifacts.result(run.id, Phase.APPLY) is not None:
             return PlanDecision(next="applied")  # record_apply reads how it went
         return PlanDecision(next="apply" if run.auto_apply else "confirm")
@@ -658,6 +656,32 @@ class RunWorkflow:
         remove: tuple[str, ...] = (),
     ) -> Run:
         return advance(self._runs, run_id, to, self._clock(), fields, remove)
+
+    def _lock_for(self, run: Run) -> str:
+        """Lock the run's workspace (design §4): '' once the run holds the lock (a retry of
+        the step finds it its own), else why it could not. A run that ended since the step
+        read it has the lock it was just given taken back (``_release_if_ended``)."""
+        try:
+            self._locks.lock_workspace(run.workspace_id, holder=run.id, reason=f"run {run.id}")
+        except Conflict as conflict:
+            if not self._holds_lock(run):
+                return conflict.detail
+        else:
+            if self._release_if_ended(run.id):
+                raise RunNotRunnable(f"Run {run.id} ended while its workspace was being locked.")
+        self._runs.update(run.id, {"lock_held": True})
+        return ""
+
+    def _release_if_ended(self, run_id: str) -> bool:
+        """After a step gave the run its workspace's queue or lock: if the run has ended
+        meanwhile, give them back, and say so. A cancel stops the run's execution, but not a
+        step already running (AWS lets a Lambda invocation run on): the run's end released
+        what it held before this step took it, and nothing after the end would release it."""
+        run = self._runs.get(run_id)
+        if run is None or not run.status.terminal:
+            return False
+        self._finisher.release(run)
+        return True
 
     def _holds_lock(self, run: Run) -> bool:
         workspace = self._workspaces.get(run.workspace_id)
