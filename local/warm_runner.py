@@ -42,6 +42,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
+from runner.main import CANCEL_SIGNALS, remember_cancels
 from runner.process import clean_environment, forbid_inspection
 
 SOCKET_FLAG = "--socket-fd"
@@ -253,9 +254,15 @@ def _fork(
         parent = os.getpid()
         sys.stdout.flush()  # nothing buffered is written twice
         sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            _child(control, request, fds[0], parent, phase)
+        # The child starts with a cancel blocked, as runner.main restarts itself: one sent
+        # before the child has its handler is handled then, not fatal.
+        unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, CANCEL_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                _child(control, request, fds[0], parent, phase)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
         pidfd = os.pidfd_open(pid)
     except OSError as error:
         _send(control, {"id": request.get("id"), "error": f"{type(error).__name__}: {error}"})
@@ -291,9 +298,9 @@ def _child(
         environment: dict[str, str] = request["environment"]
         os.environ.clear()  # as the restarted runner's: the clean part alone
         os.environ.update(clean_environment(environment))
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        canceled = remember_cancels()
         forbid_inspection()
-        code = phase.run(environment)
+        code = phase.run(environment, canceled)
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
     except BaseException:

@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from runner.main import CANCEL_SIGNALS
 from runner.process import clean_environment, forbid_inspection
 from runner.settings import RunnerSettings
 
@@ -112,10 +113,16 @@ def run_phase(
     """Run the phase in a child process for at most ``seconds``; stop it (SIGTERM) at that
     deadline, or as soon as ``still_wanted`` says the run no longer wants it."""
     phase = environment.get("IACP_PHASE", "?")
-    # The runner itself, as its container runs it.
-    child = subprocess.Popen(
-        [sys.executable, "-m", "runner.main"], cwd=_RUNNER_ROOT, env=dict(environment)
-    )
+    # The runner itself, as its container runs it. It starts with a cancel blocked (a signal
+    # mask survives fork and exec): one sent before its interpreter has come as far as to
+    # block it itself (runner/main.py) would otherwise end it with no result.
+    unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, CANCEL_SIGNALS)
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "runner.main"], cwd=_RUNNER_ROOT, env=dict(environment)
+        )
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
     deadline = time.monotonic() + max(0.0, seconds)
     next_poll = time.monotonic() + poll_seconds
     stopped_because = ""

@@ -23,22 +23,29 @@ from runner.process import (
 # more) is remembered, not fatal: SIGTERM's default would end the runner with no result.json
 # for the workflow to read. The signals are blocked across the restart (a signal mask
 # survives execve) until the restarted image has its handler.
-_CANCEL_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+CANCEL_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def main() -> int:
     environment = handed_over_environment(sys.argv)
     if environment is None:
-        signal.pthread_sigmask(signal.SIG_BLOCK, _CANCEL_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_BLOCK, CANCEL_SIGNALS)
         restart_with_clean_environment(os.environ)
-    canceled = threading.Event()
-    for signum in _CANCEL_SIGNALS:
-        signal.signal(signum, lambda signum, frame: canceled.set())
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _CANCEL_SIGNALS)  # one sent meanwhile: now
+    canceled = remember_cancels()
     forbid_inspection()
     from runner import phase  # after the restart: see the docstring
 
     return phase.run(environment, canceled)
+
+
+def remember_cancels() -> threading.Event:
+    """From now on a cancel sets the event returned (the phase, once begun, handles it
+    itself); one sent while the signals were blocked sets it now."""
+    canceled = threading.Event()
+    for signum in CANCEL_SIGNALS:
+        signal.signal(signum, lambda signum, frame: canceled.set())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, CANCEL_SIGNALS)
+    return canceled
 
 
 if __name__ == "__main__":

@@ -375,6 +375,30 @@ def test_a_runner_task_is_a_fork_of_the_warm_runner_with_nothing_to_inspect(
     assert runner.returncode == 1
 
 
+def test_a_cancel_as_a_warm_runner_task_starts_is_handled_by_its_phase(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A StopTask at once, before the forked task has its handler: the task starts with the
+    signal blocked (as runner.main restarts itself), so its phase begins canceled and goes to
+    report it, instead of dying of SIGTERM's default (exit 143) with no result."""
+    backend = local_aws.ecs_backend
+    monkeypatch.setattr(backend, "warm_command", RUNNER_COMMAND)
+    monkeypatch.setattr(backend, "cwd", ROOT)
+    family = local_aws.task_definition(command=RUNNER_COMMAND, stop_timeout=1)
+    cluster, task = run_task(local_aws, family, {"IACP_PHASE": "plan"})  # the runner, warm
+    wait_stopped(local_aws, cluster, task)
+    # An S3 endpoint that takes the connection and never answers: the report waits there.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        cluster, task = run_task(
+            local_aws, family, PLAN_ENVIRONMENT | {"AWS_ENDPOINT_URL": endpoint}
+        )
+        local_aws.ecs.stop_task(cluster=cluster, task=task, reason="canceled")  # SIGTERM
+        assert select.select([silent], [], [], DEADLINE)[0], "the canceled phase never reported"
+        stopped = wait_stopped(local_aws, cluster, task)  # SIGKILL after 1 s: stuck in S3
+    assert stopped["containers"][0]["exitCode"] == 137
+
+
 PLAN_ENVIRONMENT = {
     "IACP_RUN_ID": "run-warm",
     "IACP_WORKSPACE_ID": "ws-warm",

@@ -89,10 +89,12 @@ def test_an_apply_whose_execution_ended_is_canceled_and_keeps_its_partial_state(
 
 
 def test_a_cancel_as_the_runner_starts_still_ends_the_phase_canceled_with_its_result(
-    workspace: Workspace, platform: Platform
+    workspace: Workspace, platform: Platform, monkeypatch: pytest.MonkeyPatch
 ):
-    """SIGTERM before the runner has loaded the phase (here at once: the handler's first look
-    finds the execution ended) is remembered, so the workflow still gets a result."""
+    """SIGTERM before the runner has loaded the phase, even before its interpreter has
+    started (here at once: the handler's first look, as soon as the child is spawned, finds
+    the execution ended), is remembered, so the workflow still gets a result."""
+    monkeypatch.setattr("runner.lambda_handler._WAIT_SECONDS", 0.0)
     key = workspace.upload_configuration({"main.tf": 'output "x" { value = 1 }'})
     run_id = new_run_id()
 
