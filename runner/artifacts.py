@@ -13,13 +13,14 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from botocore.exceptions import ClientError
 
 from iacp.aws import is_missing_object
 
 if TYPE_CHECKING:
+    from botocore.response import StreamingBody
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
 
@@ -29,6 +30,7 @@ MAX_CONCURRENT_REQUESTS = 8
 PREFETCH_IN_MEMORY_BYTES = 1 << 20
 
 _Spooled = tempfile.SpooledTemporaryFile[bytes]
+_Body: TypeAlias = "_Spooled | StreamingBody"  # either is read once, and closed by ``with``
 
 
 class Artifacts:
@@ -47,18 +49,11 @@ class Artifacts:
 
     def download(self, key: str, path: Path) -> bool:
         """Copy an object to ``path``; False when there is no such object."""
-        if key in self._prefetched:
-            spooled = self._prefetched.pop(key).result()
-            if spooled is None:
-                return False
-            with spooled, path.open("wb") as file:
-                shutil.copyfileobj(spooled, file)
-            return True
-        reply = self._get_object(key)
-        if reply is None:
+        body = self._open(key)
+        if body is None:
             return False
-        with reply["Body"] as stream, path.open("wb") as file:
-            shutil.copyfileobj(stream, file)
+        with body, path.open("wb") as file:
+            shutil.copyfileobj(body, file)
         return True
 
     def upload(self, path: Path, key: str) -> None:
@@ -77,14 +72,12 @@ class Artifacts:
 
     def get(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no such object."""
-        if key in self._prefetched:
-            spooled = self._prefetched.pop(key).result()
-            if spooled is None:
-                return None
-            with spooled:
-                body: bytes = spooled.read()
-            return body
-        return self._read(key)
+        body = self._open(key)
+        if body is None:
+            return None
+        with body:
+            read: bytes = body.read()
+        return read
 
     def get_json(self, key: str) -> Any:
         """The object's JSON, or None when there is no such object."""
@@ -110,26 +103,29 @@ class Artifacts:
             self._pool = ThreadPoolExecutor(MAX_CONCURRENT_REQUESTS, "artifacts")
         return self._pool
 
+    def _open(self, key: str) -> "_Body | None":
+        """The object's body, to read once: what was prefetched, or else S3's own stream."""
+        if key in self._prefetched:
+            return self._prefetched.pop(key).result()
+        return self._stream(key)
+
     def _spool(self, key: str) -> "_Spooled | None":
-        reply = self._get_object(key)
-        if reply is None:
+        stream = self._stream(key)
+        if stream is None:
             return None
         spooled = tempfile.SpooledTemporaryFile(PREFETCH_IN_MEMORY_BYTES)  # noqa: SIM115
         try:
-            with reply["Body"] as body:
-                shutil.copyfileobj(body, spooled)
+            with stream:
+                shutil.copyfileobj(stream, spooled)
         except BaseException:
             spooled.close()
             raise
         spooled.seek(0)
         return spooled
 
-    def _read(self, key: str) -> bytes | None:
+    def _stream(self, key: str) -> "StreamingBody | None":
         reply = self._get_object(key)
-        if reply is None:
-            return None
-        with reply["Body"] as body:
-            return body.read()
+        return None if reply is None else reply["Body"]
 
     def _get_object(self, key: str) -> "GetObjectOutputTypeDef | None":
         try:
