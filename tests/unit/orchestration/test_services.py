@@ -84,12 +84,36 @@ def test_canceling_a_run_the_queue_just_claimed_gives_the_workspace_to_the_next(
     assert holder(world, ws) == (claimed, None)
 
     canceled = world.run_service.cancel(ADMIN, claimed, RunAction())
-    with pytest.raises(RunNotRunnable):  # its execution's first step finds it ended...
-        world.start(claimed)
 
     assert canceled.status is RunStatus.CANCELED
-    assert holder(world, ws) == (waiting, None)  # ...and gives the workspace back
+    assert holder(world, ws) == (waiting, None)
+    with pytest.raises(RunNotRunnable):  # its execution's first step, late, takes nothing
+        world.start(claimed)
+    assert holder(world, ws) == (waiting, None)
     assert world.workflow.started == [claimed, waiting]
+
+
+def test_canceling_a_run_whose_execution_never_started_gives_the_workspace_to_the_next(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    ws = world.workspace()
+    # The queue claims the workspace for the run, then StartExecution fails (throttled).
+    monkeypatch.setattr(world.workflow, "start", unavailable)
+    with pytest.raises(ConnectionError):
+        world.new_run(ws)
+    monkeypatch.undo()
+    claimed = world.runs.oldest_queued(ws)
+    assert claimed is not None and holder(world, ws) == (claimed.id, None)
+
+    world.run_service.cancel(ADMIN, claimed.id, RunAction())
+
+    assert holder(world, ws) == (None, None)  # no execution of it will ever give it back
+    later = world.new_run(ws)
+    assert holder(world, ws) == (later, None)
+
+
+def unavailable(run_id: str) -> str:
+    raise ConnectionError("Step Functions is unavailable")
 
 
 def test_canceling_a_started_run_stops_its_workflow_and_force_cancel_comes_after(world: World):

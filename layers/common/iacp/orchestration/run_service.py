@@ -147,11 +147,14 @@ class RunService:
         now = self._clock()
         if run.status is RunStatus.PENDING and run.execution_arn is None:
             try:  # only while it waits: a run that started is canceled through its workflow
-                # (The queue may have claimed the workspace for it a moment ago: its execution's
-                # first step then finds it ended and gives the workspace back.)
-                return self._runs.transition(
+                canceled = self._runs.transition(
                     run_id, RunStatus.CANCELED, now, only_from={RunStatus.PENDING}
                 )
+                # The queue may have claimed the workspace for it already, and its execution
+                # not be recorded: not started yet (its first step then gives the workspace
+                # back too), or never, if StartExecution failed. Nothing else would release.
+                self._finisher.release(canceled)
+                return canceled
             except InvalidTransition:
                 run = self._existing(run_id)  # it started meanwhile: stop its workflow instead
         self._runs.update(
