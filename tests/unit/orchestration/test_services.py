@@ -99,17 +99,45 @@ def test_canceling_a_run_whose_execution_never_started_gives_the_workspace_to_th
     ws = world.workspace()
     # The queue claims the workspace for the run, then StartExecution fails (throttled).
     monkeypatch.setattr(world.workflow, "start", unavailable)
-    with pytest.raises(ConnectionError):
-        world.new_run(ws)
+    claimed = world.new_run(ws)
     monkeypatch.undo()
-    claimed = world.runs.oldest_queued(ws)
-    assert claimed is not None and holder(world, ws) == (claimed.id, None)
+    assert holder(world, ws) == (claimed, None)
 
-    world.run_service.cancel(ADMIN, claimed.id, RunAction())
+    world.run_service.cancel(ADMIN, claimed, RunAction())
 
     assert holder(world, ws) == (None, None)  # no execution of it will ever give it back
     later = world.new_run(ws)
     assert holder(world, ws) == (later, None)
+
+
+def test_a_run_whose_workflow_cannot_be_started_now_waits_for_the_periodic_check(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    ws = world.workspace()
+    world.uploaded(ws)
+    monkeypatch.setattr(world.workflow, "start", unavailable)
+
+    run = world.run_service.create(ADMIN, ws, RunCreate())  # created: not an error to resend
+
+    assert run.status is RunStatus.PENDING
+    monkeypatch.undo()
+    world.queue.start_waiting()
+    assert world.workflow.started == [run.id]
+
+
+def test_a_plan_only_run_whose_workflow_cannot_be_started_errors_saying_so(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    ws = world.workspace()
+    world.uploaded(ws)
+    monkeypatch.setattr(world.workflow, "start", unavailable)
+
+    run = world.run_service.create(ADMIN, ws, RunCreate(operation="plan_only"))
+
+    # It queues for nothing, so nothing would ever start it: it ends, and says why.
+    assert run.status is RunStatus.ERRORED
+    assert run.error is not None and "could not be started" in run.error.message
+    assert holder(world, ws) == (None, None)
 
 
 def unavailable(run_id: str) -> str:

@@ -22,7 +22,7 @@ from iacp.pagination import Page
 from iacp.principal import Principal, Role
 from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.models import LogPage, Operation, Run, RunAction, RunActions, RunCreate, RunView
-from iacp.runs.phase import Phase, plan_json_key
+from iacp.runs.phase import Phase, RunError, plan_json_key
 from iacp.runs.status import InvalidTransition, RunStatus
 from iacp.runs.store import SEALED_VARIABLES, RunStore
 from iacp.runtasks.models import Stage, StageStatus, TaskResult, TaskResultSummary
@@ -97,8 +97,25 @@ class RunService:
         )
         self._runs.add(run, sealed)
         logger.info("run created", extra={"run_id": run.id, "workspace_id": workspace_id})
-        self._queue.submit(run)
+        try:
+            self._queue.submit(run)
+        except Exception:  # whatever failed (Step Functions, DynamoDB), the run exists
+            return self._not_started(run)
         return self._existing(run.id)
+
+    def _not_started(self, run: Run) -> Run:
+        """The run's workflow could not be started now (throttled, unavailable). A run that
+        queues waits on: the queue's periodic check starts it (design §7). One that does not
+        queue would wait for nothing: it errors, saying so, and may be sent again."""
+        logger.exception("the run's workflow could not be started", extra={"run_id": run.id})
+        if run.queues:
+            return self._existing(run.id)
+        error = RunError(
+            stage="workflow",
+            message="The run's workflow could not be started (see the platform's logs); "
+            "start the run again.",
+        )
+        return self._finisher.end(run, RunStatus.ERRORED, error, reason="workflow not started")
 
     def page(
         self, principal: Principal, workspace_id: str, limit: int, cursor: str | None
