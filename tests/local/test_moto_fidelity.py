@@ -16,6 +16,7 @@ from the server too, for the one test.
 """
 
 import contextlib
+import copy
 import inspect
 import json
 import os
@@ -24,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import moto
@@ -35,8 +36,14 @@ from jsonpath_ng.ext.parser import ExtendedJsonPathParser
 from jsonpath_ng.parser import JsonPathParser
 from moto import backends
 from moto.core.serialize import AttributePicker
+from moto.dynamodb import models as moto_dynamodb_models
 from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models import table as moto_dynamodb_table
+from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+from moto.dynamodb.parsing.tokens import ExpressionTokenizer
+from moto.dynamodb.parsing.validators import ActionCountValidator, OverlappingPathsValidator
 from moto.dynamodb.responses import DynamoHandler
 from moto.ecs.models import Task
 from moto.ecs.responses import EC2ContainerServiceResponse
@@ -848,4 +855,411 @@ def test_moto_still_works_out_a_members_names_for_every_value(
 
     assert asked.count("S") >= 10, still_needed(
         "AttributePicker.__call__", "asks every alias provider again for each value it picks"
+    )
+
+
+# DynamoDB's UpdateItem: the expression is parsed once, two checks run at the root only.
+
+UPDATE_PATCHES = (
+    (UpdateExpressionParser, "make"),
+    (ActionCountValidator, "traverse"),
+    (OverlappingPathsValidator, "traverse"),
+)
+# What the platform's stores send (``iacp.dynamo.Update``), and what moto must refuse.
+UPDATES: list[tuple[str, dict[str, str], dict[str, Any], str | None]] = [
+    (
+        "SET #n0 = :v0, #n1 = :v1, #n2.#n3 = :v2, #n4 = if_not_exists(#n4, :v3) REMOVE #n5",
+        {
+            "#n0": "status",
+            "#n1": "name",
+            "#n2": "stamps",
+            "#n3": "planned",
+            "#n4": "created",
+            "#n5": "gone",
+            "#n6": "serial",
+        },
+        {
+            ":v0": {"S": "planned"},
+            ":v1": {"S": "n"},
+            ":v2": {"S": "t1"},
+            ":v3": {"S": "t0"},
+            ":v4": {"N": "5"},
+        },
+        "attribute_not_exists(pk) OR #n6 <= :v4",
+    ),
+    ("SET c = c + :one, l = list_append(l, :l)", {}, {":one": {"N": "1"}, ":l": {"L": []}}, None),
+    ("ADD c :one, tags :s", {}, {":one": {"N": "1"}, ":s": {"SS": ["a", "b"]}}, None),
+    ("DELETE tags :s", {}, {":s": {"SS": ["a"]}}, None),
+    ("REMOVE l[0], l[1]", {}, {}, None),
+    ("SET #s = :s", {"#s": "status"}, {":s": {"S": "x"}, ":no": {"S": "y"}}, "#s = :no"),
+    # refused: what moto raises, and at which node, must not change
+    ("SET a = :a SET b = :a", {}, {":a": {"S": "a"}}, None),
+    ("ADD a :one ADD b :one REMOVE c REMOVE d", {}, {":one": {"N": "1"}}, None),
+    ("SET a = :a, a.b = :a REMOVE c, c", {}, {":a": {"S": "a"}}, None),
+    ("SET #a = :a, #b = :a", {"#a": "x", "#b": "x"}, {":a": {"S": "a"}}, None),
+    ("SET a = :a, b = :a, a = :a", {}, {":a": {"S": "a"}}, None),
+    ("SET #k = :a", {"#k": "pk"}, {":a": {"S": "a"}}, None),
+    ("SET a = :nowhere", {}, {":a": {"S": "a"}}, None),
+    ("SET a = = :a", {}, {":a": {"S": "a"}}, None),
+    ("SET m.n.o = :a", {}, {":a": {"S": "a"}}, None),
+    ("SET c = c + :a", {}, {":a": {"S": "a"}}, None),
+    ("SET l = list_append(c, :l)", {}, {":l": {"L": []}}, None),
+]
+
+
+def update_outcomes(local: Local) -> list[Any]:
+    """What each of ``UPDATES`` answers, on an item that exists and on a new one (each twice:
+    the second time moto may have kept something of the first), and the items it leaves."""
+    dynamodb = local.client("dynamodb", NO_RETRIES)
+    table = unique("updates")
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    outcomes: list[Any] = []
+    for number, (expression, names, values, condition) in enumerate(UPDATES):
+        for key in ("old", f"new{number}", "old", f"new{number}"):
+            if key == "old":
+                seeded = {
+                    "c": {"N": "1"},
+                    "l": {"L": [{"S": "x"}, {"S": "y"}]},
+                    "gone": {"S": "g"},
+                    "serial": {"N": "5"},
+                    "stamps": {"M": {}},
+                }
+                dynamodb.put_item(TableName=table, Item={"pk": {"S": key}, **seeded})
+            request: dict[str, Any] = {
+                "TableName": table,
+                "Key": {"pk": {"S": key}},
+                "UpdateExpression": expression,
+                "ReturnValues": "ALL_NEW",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+            if names:
+                request["ExpressionAttributeNames"] = names
+            if values:
+                request["ExpressionAttributeValues"] = values
+            if condition:
+                request["ConditionExpression"] = condition
+            try:
+                answer = dynamodb.update_item(**request)
+                answer.pop("ResponseMetadata")
+            except ClientError as error:
+                answer = {"error": error.response["Error"], "item": error.response.get("Item")}
+            item = dynamodb.get_item(TableName=table, Key={"pk": {"S": key}}).get("Item")
+            outcomes.append((expression, key, answer, item))
+    return json.loads(json.dumps(outcomes).replace(table, "TABLE"))
+
+
+def shape(node: Any) -> Any:
+    """A syntax tree as nested tuples; fails where a node's ``parent`` is not its parent."""
+    if not isinstance(node, Node):
+        return node
+    for child in node.children or []:
+        assert not isinstance(child, Node) or child.parent is node
+    return (type(node).__name__, tuple(shape(child) for child in node.children or []))
+
+
+def test_update_item_answers_the_same_with_a_kept_parse_and_root_checks(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_speed.apply()
+    kept = update_outcomes(local_aws)
+    for owner, name in UPDATE_PATCHES:
+        unpatched(monkeypatch, owner, name)
+
+    assert kept == update_outcomes(local_aws)
+    errors = [answer["error"]["Message"] for _, _, answer, _ in kept if "error" in answer]
+    assert any('The "REMOVE" section can only be used once' in e for e in errors)  # the deepest
+    assert any('The "SET" section can only be used once' in e for e in errors)
+    assert any("Two document paths overlap" in e for e in errors)
+    assert any(answer.get("item") for _, _, answer, _ in kept if "error" in answer)  # ALL_OLD
+    assert sum("error" not in answer for _, _, answer, _ in kept) >= 12
+    # The checks kept at the root change no node where moto's walk passes: moto's walk of a
+    # valid expression leaves its tree as it was, every node's parent its parent.
+    for expression, names, _, _ in UPDATES[:6]:
+        tree = UpdateExpressionParser.make(expression)
+        walked = copy.deepcopy(tree)
+        for validator in (ActionCountValidator(), OverlappingPathsValidator(names)):
+            moto_traverse = moto_fidelity.original(type(validator), "traverse")
+            assert moto_traverse(validator, walked) is walked
+        assert shape(walked) == shape(tree)
+
+
+def update_expression_work(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[str]]:
+    """Each update expression moto tokenizes from now on, and each node at which it counts an
+    update expression's clauses."""
+    tokenized: list[str] = []
+    counted: list[str] = []
+    make_list = ExpressionTokenizer.make_list
+    verify = ActionCountValidator.verify_action_counts
+
+    def counting_make_list(cls: Any, input_expression_str: str) -> Any:
+        tokenized.append(input_expression_str)
+        return make_list(input_expression_str)
+
+    def counting_verify(self: Any, node: Any) -> Any:
+        counted.append(type(node).__name__)
+        return verify(self, node)
+
+    monkeypatch.setattr(ExpressionTokenizer, "make_list", classmethod(counting_make_list))
+    monkeypatch.setattr(ActionCountValidator, "verify_action_counts", counting_verify)
+    return tokenized, counted
+
+
+def three_updates(local: Local) -> str:
+    """Three UpdateItems of one expression new to this process, of a new item and then of
+    the item; the expression."""
+    dynamodb = local.client("dynamodb")
+    table = unique("updated")
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    field = unique("f").replace("-", "_")
+    expression = f"SET {field} = :v, a = :v, b = if_not_exists(b, :v) REMOVE c"
+    for value in "xyz":
+        dynamodb.update_item(
+            TableName=table,
+            Key={"pk": {"S": "k"}},
+            UpdateExpression=expression,
+            ExpressionAttributeValues={":v": {"S": value}},
+        )
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": "k"}})["Item"]
+    assert item[field] == {"S": "z"} and item["b"] == {"S": "x"}
+    return expression
+
+
+def test_an_update_expression_is_parsed_once_and_its_clauses_counted_at_the_root(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_speed.apply()
+    tokenized, counted = update_expression_work(monkeypatch)
+
+    expression = three_updates(local_aws)
+
+    assert tokenized.count(expression) == 1
+    assert counted == []  # the root's count passed: moto's count at each node is not needed
+
+
+def test_moto_still_parses_an_update_expression_and_counts_its_clauses_at_every_node(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for owner, name in UPDATE_PATCHES:
+        unpatched(monkeypatch, owner, name)
+    tokenized, counted = update_expression_work(monkeypatch)
+
+    expression = three_updates(local_aws)
+
+    assert tokenized.count(expression) >= 6, still_needed(
+        "UpdateExpressionParser.make", "parses an update expression twice per UpdateItem"
+    )
+    # 4 validations (the new item's is validated twice), each counting at every clause node
+    assert len(counted) > 4 * 10, still_needed(
+        "ActionCountValidator.traverse", "counts the clauses again at every node of the tree"
+    )
+
+
+# DynamoDB's TransactWriteItems: a backup of the items a transaction writes, not of its tables.
+
+
+def stream_records(local: Local, table: str) -> list[Any]:
+    """The table's stream records so far: what each says, without its id and time."""
+    streams = local.client("dynamodbstreams")
+    arn = local.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    return [
+        (
+            r["eventName"],
+            r["dynamodb"]["Keys"],
+            r["dynamodb"].get("NewImage"),
+            r["dynamodb"].get("OldImage"),
+            r["dynamodb"]["SequenceNumber"],
+        )
+        for r in records
+    ]
+
+
+def transaction_outcomes(local: Local) -> list[Any]:
+    """What a few transactions answer, on a table with a range key and one without (both
+    with streams), each failing after writes of every kind, for every reason moto has, and
+    one that succeeds; after each, both tables' items in scan order and their stream
+    records."""
+    dynamodb = local.client("dynamodb", NO_RETRIES)
+    ranged, plain = unique("ranged"), unique("plain")
+    stream = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    dynamodb.create_table(
+        TableName=ranged,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification=stream,
+    )
+    dynamodb.create_table(
+        TableName=plain,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification=stream,
+    )
+    nested = {"M": {"m": {"M": {"x": {"S": "0"}}}, "l": {"L": [{"N": "1"}]}}}
+    for pk, sk in (("a", "1"), ("a", "2"), ("a", "3"), ("b", "1")):
+        item = {"pk": {"S": pk}, "sk": {"N": sk}, "n": nested, "c": {"N": "1"}, "gone": {"S": "g"}}
+        dynamodb.put_item(TableName=ranged, Item=item)
+    for name in ("x1", "x2", "x3", "x4"):
+        dynamodb.put_item(TableName=plain, Item={"id": {"S": name}, "n": nested})
+
+    def key(pk: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"N": sk}}
+
+    writes = [
+        {"Update": {"TableName": ranged, "Key": key("a", "1"),
+                    "UpdateExpression": "SET n.m.x = :v, c = c + :one REMOVE gone",
+                    "ExpressionAttributeValues": {":v": {"S": "1"}, ":one": {"N": "1"}}}},
+        {"Update": {"TableName": ranged, "Key": key("d", "1"),  # a new item, a new partition
+                    "UpdateExpression": "SET c = :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        {"Put": {"TableName": ranged, "Item": {**key("a", "9"), "c": {"N": "9"}}}},
+        {"Put": {"TableName": ranged, "Item": {**key("c", "1"), "c": {"N": "9"}}}},
+        {"Put": {"TableName": ranged, "Item": {**key("a", "3"), "c": {"N": "7"}}}},
+        {"Delete": {"TableName": ranged, "Key": key("a", "2")}},
+        {"Put": {"TableName": plain, "Item": {"id": {"S": "x9"}}}},
+        {"Delete": {"TableName": plain, "Key": {"id": {"S": "x2"}}}},
+        {"Update": {"TableName": plain, "Key": {"id": {"S": "x3"}},
+                    "UpdateExpression": "SET n.l = list_append(n.l, :l)",
+                    "ExpressionAttributeValues": {":l": {"L": [{"N": "2"}]}}}},
+    ]  # fmt: skip
+    check = {"TableName": plain, "Key": {"id": {"S": "x1"}}}
+    fails = {**check, "ConditionExpression": "attribute_not_exists(id)"}
+    failing = [
+        [*writes, {"ConditionCheck": {**fails, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}],
+        [*writes[:3], {"ConditionCheck": fails}, *writes[3:]],
+        [*writes, {"Delete": {"TableName": ranged, "Key": key("a", "1")}}],  # an item twice
+        [
+            *writes,
+            {
+                "Update": {
+                    **check,
+                    "UpdateExpression": "SET a = :a SET b = :a",
+                    "ExpressionAttributeValues": {":a": {"S": "a"}},
+                }
+            },
+        ],
+        [*writes, {"Put": {"TableName": plain, "Item": {"id": {"N": "1"}}}}],  # the key's type
+        [*writes, {"ConditionCheck": {**fails, "TableName": "no-such-table"}}],
+    ]
+    outcomes: list[Any] = []
+
+    def state() -> list[Any]:
+        return [
+            [dynamodb.scan(TableName=t)["Items"] for t in (ranged, plain)],
+            [stream_records(local, t) for t in (ranged, plain)],
+        ]
+
+    outcomes.append(("seeded", state()))
+    for transaction in [*failing, writes]:
+        try:
+            dynamodb.transact_write_items(TransactItems=transaction)
+            answer: Any = "written"
+        except ClientError as error:
+            answer = (error.response["Error"], error.response.get("CancellationReasons"))
+        outcomes.append((answer, state()))
+    return json.loads(json.dumps(outcomes).replace(ranged, "RANGED").replace(plain, "PLAIN"))
+
+
+def test_a_transaction_answers_and_rolls_back_the_same_with_a_backup_of_its_items(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_speed.apply()
+    kept = transaction_outcomes(local_aws)
+    unpatched(monkeypatch, DynamoDBBackend, "transact_write_items")
+
+    assert kept == transaction_outcomes(local_aws)
+    seeded = kept[0][1]
+    *failed, (written, after) = kept[1:]
+    assert [answer[0]["Code"] for answer, _ in failed] == [
+        "TransactionCanceledException",
+        "TransactionCanceledException",
+        "ValidationException",  # an item twice
+        "ValidationException",  # an update of two SET clauses
+        "ValidationException",  # a key of the wrong type
+        "TransactionCanceledException",
+    ]
+    assert all(state == seeded for _, state in failed)  # rolled back, in order, streams too
+    assert written == "written" and after != seeded
+    assert len(after[1][0]) > len(seeded[1][0]) and len(after[1][1]) > len(seeded[1][1])
+    reasons = failed[0][0][1]
+    assert reasons[-1]["Code"] == "ConditionalCheckFailed" and reasons[-1]["Item"]  # ALL_OLD
+
+
+def table_copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The class of each copy of a table moto's DynamoDB backend makes from now on."""
+    copies: list[str] = []
+    deepcopy = copy.deepcopy
+
+    def counting_deepcopy(x: Any, memo: Any = None) -> Any:
+        copied = deepcopy(x, memo)
+        if isinstance(x, moto_dynamodb_table.Table):
+            copies.append(type(copied).__name__)
+        return copied
+
+    monkeypatch.setattr(moto_dynamodb_models, "copy", SimpleNamespace(deepcopy=counting_deepcopy))
+    return copies
+
+
+def one_transaction(local: Local) -> None:
+    """A transaction of two writes to one table, which holds two items."""
+    dynamodb = local.client("dynamodb")
+    table = unique("transacted")
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for name in "ab":
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": name}})
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": table, "Item": {"pk": {"S": "c"}}}},
+            {"Delete": {"TableName": table, "Key": {"pk": {"S": "a"}}}},
+        ]
+    )
+    assert len(dynamodb.scan(TableName=table)["Items"]) == 2
+
+
+def test_a_transaction_copies_no_table(local_aws: Local, monkeypatch: pytest.MonkeyPatch) -> None:
+    moto_speed.apply()
+    copies = table_copies(monkeypatch)
+
+    one_transaction(local_aws)
+
+    assert copies == ["_Backup", "_Backup"]  # what moto keeps to roll back: the items' backup
+
+
+def test_moto_still_copies_every_table_a_transaction_writes_to(
+    local_aws: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpatched(monkeypatch, DynamoDBBackend, "transact_write_items")
+    copies = table_copies(monkeypatch)
+
+    one_transaction(local_aws)
+
+    assert copies == ["Table", "Table"], still_needed(
+        "DynamoDBBackend.transact_write_items",
+        "deep-copies each table a transaction writes to (once per write) before it runs",
     )
