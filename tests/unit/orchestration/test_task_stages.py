@@ -201,6 +201,23 @@ def test_a_failed_delivery_errors_the_result_and_resumes_at_once(
     ]
 
 
+def test_a_dispatch_that_runs_on_after_its_run_ended_calls_no_service(
+    world: World, ws: str, fetching: str
+):
+    add_task(world, "lint", workspace_id=ws)
+    [item] = world.stages.prepare(StageRef(run_id=fetching, stage=Stage.PRE_PLAN)).tasks
+    # A cancel stopped the execution and the run's end closed its results, before the Map's
+    # iteration (which AWS lets run on) opened this one.
+    world.finisher.end(world.run(fetching), RunStatus.CANCELED, None, reason="execution aborted")
+
+    world.stages.dispatch(DispatchInput(task=item, task_token="dispatch-0"))
+
+    assert world.deliveries.sent == []
+    record = world.results.get(item.result_id)
+    assert record is not None and record.result.status is ResultStatus.CANCELED
+    assert record.result.message == "The run ended before the task was called."
+
+
 def test_a_task_deleted_before_its_dispatch_errors_its_result(world: World, ws: str, fetching: str):
     add_task(world, "lint", workspace_id=ws)
     [item] = world.stages.prepare(StageRef(run_id=fetching, stage=Stage.PRE_PLAN)).tasks

@@ -172,6 +172,12 @@ class TaskStages:
         if task is None:
             self._end(record, ResultStatus.ERRORED, "The run task was deleted before it ran.")
             return
+        if self._run(item.run_id).status.terminal:
+            # A cancel stopped the execution, but not this step (AWS lets it run on), and the
+            # run's end may have closed its results before this one was opened: the service
+            # is not called for a run that has ended.
+            self._end(record, ResultStatus.CANCELED, "The run ended before the task was called.")
+            return
         body = payload(
             stage=item.stage,
             result_id=item.result_id,
