@@ -122,35 +122,17 @@ def _kept_client_for(region: str, service: str, state_credentials: Any = None) -
         return _clients[key]
 
 
-_paths: dict[tuple[str, str, bool | None], Any] = {}
-_paths_lock = threading.Lock()
-
-
-def _kept_path(grammar: str, path: str, debug: bool | None = None) -> Any:
-    """The parsed ``path`` of ``grammar`` (``extended``: jsonpath_ng.ext's, ``plain``:
-    jsonpath_ng's), parsed once (under the lock: two executions that meet a new path at
-    once parse it once)."""
-    key = (grammar, path, debug)
-    with _paths_lock:
-        if key not in _paths:
-            if len(_paths) >= _KEPT_PATHS:
-                _paths.clear()
-            if grammar == "extended":
-                _paths[key] = original(json_path, "parse")(path, debug=debug)
-            else:
-                _paths[key] = original(result_path, "parse")(path)
-        return _paths[key]
-
-
+@functools.lru_cache(maxsize=_KEPT_PATHS)
 def _kept_extended_path(path: str, debug: bool | None = None) -> Any:
     """jsonpath_ng.ext's ``parse`` as ``json_path.extract_json`` calls it (every ``.$`` field,
     ``InputPath``, ``OutputPath``, a Choice's ``Variable``): parsed once per path."""
-    return _kept_path("extended", path, debug)
+    return original(json_path, "parse")(path, debug=debug)
 
 
+@functools.lru_cache(maxsize=_KEPT_PATHS)
 def _kept_result_path(string: str) -> Any:
     """jsonpath_ng's ``parse`` as ``ResultPath`` calls it: parsed once per path."""
-    return _kept_path("plain", string)
+    return original(result_path, "parse")(string)
 
 
 _picker_call = original(AttributePicker, "__call__")
