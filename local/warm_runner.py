@@ -202,13 +202,10 @@ class WarmRunner:
 def _build_models() -> None:
     """iacp's models are built at their first use (``iacp.model``): built here, once, every
     child inherits them instead of building those it uses itself."""
-    from pydantic import BaseModel
+    from iacp.model import defined_models
 
-    pending = list(BaseModel.__subclasses__())
-    while pending:
-        model = pending.pop()
-        pending.extend(model.__subclasses__())
-        if model.__module__.startswith("iacp.") and not model.__pydantic_complete__:
+    for model in defined_models():
+        if not model.__pydantic_complete__:
             model.model_rebuild(raise_errors=False)
 
 

@@ -29,15 +29,13 @@ boto3.resource("dynamodb")
 
 
 def built_models():
-    import pydantic
+    from iacp.model import defined_models
 
-    pending, built = list(pydantic.BaseModel.__subclasses__()), set()
-    while pending:
-        model = pending.pop()
-        pending.extend(model.__subclasses__())
-        if model.__module__.startswith("iacp.") and model.__pydantic_complete__:
-            built.add(f"{model.__module__}.{model.__qualname__}")
-    return sorted(built)
+    return sorted(
+        f"{model.__module__}.{model.__qualname__}"
+        for model in defined_models()
+        if model.__pydantic_complete__
+    )
 
 
 results = {}
