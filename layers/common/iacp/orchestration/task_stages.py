@@ -196,7 +196,10 @@ class TaskStages:
 
     def conclude(self, step: ConcludeInput) -> None:
         """Pass on (resume at once), or keep the run waiting for an override."""
-        if not step.tasks:  # a stage without tasks leaves no trace in the run
+        if not step.tasks:
+            # A stage without tasks leaves no trace in the run. The workflow no longer comes
+            # here without tasks (its Any<Stage>Tasks? Choice skips the stage), but an
+            # execution started on the definition before that, across a deployment, does.
             self._workflow.resume(step.task_token, {"decision": "continue"})
             return
         records = self._results.get_many([item.result_id for item in step.tasks])
