@@ -3,17 +3,21 @@ TFE-compatible /api/v2 (iacp.tfe) that the terraform CLI speaks."""
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from iacp.cold_start import collector_paused
 
-from iacp.api import build_user_api
-from iacp.http import screened
-from iacp.observability import logger, tracer
-from iacp.services.api import build_services
-from iacp.settings import ApiSettings
-from iacp.tfe.protocol import tfe_compatible
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-app = build_user_api()
+    from iacp.api import build_user_api
+    from iacp.http import screened
+    from iacp.observability import logger, tracer
+    from iacp.services.api import build_services
+    from iacp.settings import ApiSettings
+    from iacp.tfe.protocol import tfe_compatible
+
+    app = build_user_api()
 # Each route finds its service in the request's context by name (iacp.http.provided).
 services_by_name = build_services(ApiSettings.from_env()).by_name()
 

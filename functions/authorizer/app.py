@@ -10,20 +10,25 @@ token's ``expires_at`` and the API function refuses an expired token on every re
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerResponse,
-    APIGatewayAuthorizerTokenEvent,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from iacp.cold_start import collector_paused
 
-from iacp.errors import Unauthorized
-from iacp.observability import logger, metrics
-from iacp.settings import AuthorizerSettings
-from iacp.tokens.service import authenticate
-from iacp.tokens.store import DynamoTokenStore
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+        APIGatewayAuthorizerResponse,
+        APIGatewayAuthorizerTokenEvent,
+    )
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-store = DynamoTokenStore(AuthorizerSettings.from_env().tokens_table)
+    from iacp.errors import Unauthorized
+    from iacp.observability import logger, metrics
+    from iacp.settings import AuthorizerSettings
+    from iacp.tokens.service import authenticate
+    from iacp.tokens.store import DynamoTokenStore
+
+    store = DynamoTokenStore(AuthorizerSettings.from_env().tokens_table)
+
 BEARER = "Bearer "
 
 

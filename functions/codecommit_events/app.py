@@ -3,14 +3,18 @@ the same triggers as GitHub's webhooks, without a webhook."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from iacp.cold_start import collector_paused
 
-from iacp.observability import logger, tracer
-from iacp.orchestration.codecommit_pushes import RepositoryStateChange
-from iacp.services.codecommit import build_codecommit_pushes
-from iacp.settings import VcsEventsSettings
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-pushes = build_codecommit_pushes(VcsEventsSettings.from_env())
+    from iacp.observability import logger, tracer
+    from iacp.orchestration.codecommit_pushes import RepositoryStateChange
+    from iacp.services.codecommit import build_codecommit_pushes
+    from iacp.settings import VcsEventsSettings
+
+    pushes = build_codecommit_pushes(VcsEventsSettings.from_env())
 
 
 @logger.inject_lambda_context

@@ -5,12 +5,16 @@ in case the rule's event never reached ReconcileFunction."""
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from iacp.cold_start import collector_paused
 
-from iacp.observability import logger, tracer
-from iacp.services.machinery import RunMachinery
-from iacp.settings import WorkflowSettings
-from iacp.timestamps import utcnow
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from iacp.observability import logger, tracer
+    from iacp.services.machinery import RunMachinery
+    from iacp.settings import WorkflowSettings
+    from iacp.timestamps import utcnow
 
 # Longer than the rule's own retries (an hour), so that the two overlap.
 LOOK_BACK = timedelta(hours=2)

@@ -3,14 +3,18 @@ after their last attempt (``iacp.inventory.sync.InventorySyncer.sweep``)."""
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from iacp.cold_start import collector_paused
 
-from iacp.observability import logger, metrics
-from iacp.services.inventory import build_inventory_syncer
-from iacp.settings import InventorySettings
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-syncer = build_inventory_syncer(InventorySettings.from_env())
+    from iacp.observability import logger, metrics
+    from iacp.services.inventory import build_inventory_syncer
+    from iacp.settings import InventorySettings
+
+    syncer = build_inventory_syncer(InventorySettings.from_env())
 
 
 @metrics.log_metrics

@@ -3,13 +3,17 @@ events bus) and when asked (the API's sync requests), the workspace's current st
 indexed. A message that fails is reported alone (partial batch response); SQS retries it
 after its visibility timeout, then dead-letters it."""
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from iacp.cold_start import collector_paused
 
-from iacp.batches import partial_batch_handler
-from iacp.services.inventory import build_inventory_syncer
-from iacp.settings import InventorySettings
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-syncer = build_inventory_syncer(InventorySettings.from_env())
+    from iacp.batches import partial_batch_handler
+    from iacp.services.inventory import build_inventory_syncer
+    from iacp.settings import InventorySettings
+
+    syncer = build_inventory_syncer(InventorySettings.from_env())
 
 
 def sync_inventory(record: SQSRecord) -> None:

@@ -3,15 +3,19 @@ delivered to the workspace's notification configurations. An event that did not 
 configuration is reported alone (partial batch response) and comes back after a delay that
 doubles with each receive; after the last receive SQS dead-letters it."""
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from iacp.cold_start import collector_paused
 
-from iacp.batches import delay_next_receive, partial_batch_handler
-from iacp.notifications.delivery import Attempt, DeliveryFailed
-from iacp.services.notifications import build_notification_dispatcher
-from iacp.settings import NotificationSettings
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-settings = NotificationSettings.from_env()
-dispatcher = build_notification_dispatcher(settings)
+    from iacp.batches import delay_next_receive, partial_batch_handler
+    from iacp.notifications.delivery import Attempt, DeliveryFailed
+    from iacp.services.notifications import build_notification_dispatcher
+    from iacp.settings import NotificationSettings
+
+    settings = NotificationSettings.from_env()
+    dispatcher = build_notification_dispatcher(settings)
 
 
 def deliver(record: SQSRecord) -> None:

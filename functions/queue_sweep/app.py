@@ -3,14 +3,18 @@ periodic check; see ``RunQueue.start_waiting``)."""
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from iacp.cold_start import collector_paused
 
-from iacp.observability import logger, metrics
-from iacp.services.queue import run_queue
-from iacp.settings import RunQueueSettings
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-queue = run_queue(RunQueueSettings.from_env())
+    from iacp.observability import logger, metrics
+    from iacp.services.queue import run_queue
+    from iacp.settings import RunQueueSettings
+
+    queue = run_queue(RunQueueSettings.from_env())
 
 
 @metrics.log_metrics

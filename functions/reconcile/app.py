@@ -3,15 +3,19 @@ invoked by the EventBridge rule on the run workflow's status changes."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field
+from iacp.cold_start import collector_paused
 
-from iacp.eventbridge import EventBridgeEvent
-from iacp.observability import logger, tracer
-from iacp.services.machinery import RunMachinery
-from iacp.settings import WorkflowSettings
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from pydantic import BaseModel, Field
 
-reconciler = RunMachinery.build(WorkflowSettings.from_env()).reconciler()
+    from iacp.eventbridge import EventBridgeEvent
+    from iacp.observability import logger, tracer
+    from iacp.services.machinery import RunMachinery
+    from iacp.settings import WorkflowSettings
+
+    reconciler = RunMachinery.build(WorkflowSettings.from_env()).reconciler()
 
 
 class ExecutionStatusChange(BaseModel):

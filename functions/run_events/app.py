@@ -3,16 +3,20 @@ published to the stack's EventBridge bus. A record that fails is reported alone 
 batch response), so the stream retries it and what follows, and nothing before it is
 published twice."""
 
-from aws_lambda_powertools.utilities.batch import EventType
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from iacp.cold_start import collector_paused
 
-from iacp.batches import partial_batch_handler
-from iacp.observability import logger
-from iacp.runs.events import publish, run_events
-from iacp.settings import RunEventsSettings
-from iacp.timestamps import utcnow
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.utilities.batch import EventType
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-settings = RunEventsSettings.from_env()
+    from iacp.batches import partial_batch_handler
+    from iacp.observability import logger
+    from iacp.runs.events import publish, run_events
+    from iacp.settings import RunEventsSettings
+    from iacp.timestamps import utcnow
+
+    settings = RunEventsSettings.from_env()
 
 
 def publish_change(record: DynamoDBRecord) -> None:

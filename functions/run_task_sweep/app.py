@@ -3,16 +3,20 @@ workflow steps resume (``iacp.orchestration.task_sweep``)."""
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from iacp.cold_start import collector_paused
 
-from iacp.observability import logger, metrics
-from iacp.orchestration.task_sweep import sweep_timed_out_results
-from iacp.orchestration.workflow_client import resume
-from iacp.runtasks.results import DynamoTaskResultStore
-from iacp.settings import RunTaskSweepSettings
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-results = DynamoTaskResultStore(RunTaskSweepSettings.from_env().task_results_table)
+    from iacp.observability import logger, metrics
+    from iacp.orchestration.task_sweep import sweep_timed_out_results
+    from iacp.orchestration.workflow_client import resume
+    from iacp.runtasks.results import DynamoTaskResultStore
+    from iacp.settings import RunTaskSweepSettings
+
+    results = DynamoTaskResultStore(RunTaskSweepSettings.from_env().task_results_table)
 
 
 @metrics.log_metrics

@@ -4,16 +4,20 @@ status and, for a pull request, a comment. A report the host did not take is rep
 (partial batch response) and comes back after a delay that doubles with each receive; after
 the last receive SQS dead-letters it, and the run's ``vcs_feedback`` still says failed."""
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from iacp.cold_start import collector_paused
 
-from iacp.batches import delay_next_receive, partial_batch_handler
-from iacp.notifications.delivery import Attempt
-from iacp.orchestration.vcs_feedback import FeedbackFailed, run_id_of
-from iacp.services.vcs_feedback import build_vcs_feedback
-from iacp.settings import VcsFeedbackSettings
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-settings = VcsFeedbackSettings.from_env()
-reporter = build_vcs_feedback(settings)
+    from iacp.batches import delay_next_receive, partial_batch_handler
+    from iacp.notifications.delivery import Attempt
+    from iacp.orchestration.vcs_feedback import FeedbackFailed, run_id_of
+    from iacp.services.vcs_feedback import build_vcs_feedback
+    from iacp.settings import VcsFeedbackSettings
+
+    settings = VcsFeedbackSettings.from_env()
+    reporter = build_vcs_feedback(settings)
 
 
 def report(record: SQSRecord) -> None:

@@ -4,20 +4,24 @@ user API's authorizer."""
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from iacp.cold_start import collector_paused
 
-from iacp.http import SERVICE_LIMITS, screened
-from iacp.observability import logger, tracer
-from iacp.resolver import build_resolver
-from iacp.routes.vcs_webhooks import router
-from iacp.services.webhooks import build_github_webhooks, build_gitlab_webhooks
-from iacp.settings import VcsEventsSettings
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-app = build_resolver([router])
-settings = VcsEventsSettings.from_env()
-webhooks = build_github_webhooks(settings)
-gitlab_webhooks = build_gitlab_webhooks(settings)
+    from iacp.http import SERVICE_LIMITS, screened
+    from iacp.observability import logger, tracer
+    from iacp.resolver import build_resolver
+    from iacp.routes.vcs_webhooks import router
+    from iacp.services.webhooks import build_github_webhooks, build_gitlab_webhooks
+    from iacp.settings import VcsEventsSettings
+
+    app = build_resolver([router])
+    settings = VcsEventsSettings.from_env()
+    webhooks = build_github_webhooks(settings)
+    gitlab_webhooks = build_gitlab_webhooks(settings)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

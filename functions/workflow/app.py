@@ -3,20 +3,24 @@
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+from iacp.cold_start import collector_paused
 
-from iacp.observability import logger, tracer
-from iacp.orchestration.steps import RunNotRunnable, StepFailed, StepInterrupted
-from iacp.orchestration.task_stages import ConcludeInput, DispatchInput, StageRef
-from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
-from iacp.runs.status import InvalidTransition
-from iacp.services.machinery import RunMachinery
-from iacp.settings import WorkflowSettings
+# Everything the function loads at a cold start (iacp.cold_start says why).
+with collector_paused():
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from pydantic import BaseModel
 
-machinery = RunMachinery.build(WorkflowSettings.from_env())
-workflow = machinery.run_workflow()
-stages = machinery.task_stages
+    from iacp.observability import logger, tracer
+    from iacp.orchestration.steps import RunNotRunnable, StepFailed, StepInterrupted
+    from iacp.orchestration.task_stages import ConcludeInput, DispatchInput, StageRef
+    from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
+    from iacp.runs.status import InvalidTransition
+    from iacp.services.machinery import RunMachinery
+    from iacp.settings import WorkflowSettings
+
+    machinery = RunMachinery.build(WorkflowSettings.from_env())
+    workflow = machinery.run_workflow()
+    stages = machinery.task_stages
 
 STEPS: dict[str, tuple[type[BaseModel], Callable[[Any], BaseModel | None]]] = {
     "start": (StartInput, workflow.start),

@@ -18,7 +18,7 @@ from bench.cold_starts import ROOT, function_environment
 from local.template import Provisioned, Template
 
 PROBE = """
-import importlib.util, json, os, sys
+import gc, importlib.util, json, os, sys
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
@@ -49,7 +49,9 @@ for name, job in jobs.items():
             spec = importlib.util.spec_from_file_location("app", job["app"])
             spec.loader.exec_module(importlib.util.module_from_spec(spec))
             with os.fdopen(writing, "w") as out:
-                json.dump({"modules": sorted(sys.modules), "built": built_models()}, out)
+                found = {"modules": sorted(sys.modules), "built": built_models()}
+                found["collector"] = {"running": gc.isenabled(), "frozen": gc.get_freeze_count()}
+                json.dump(found, out)
         finally:
             os._exit(0)
     os.close(writing)
@@ -172,4 +174,15 @@ def test_the_authorizer_imports_the_tokens_and_the_kernel_and_no_more():
         "settings",
         "timestamps",
         "tokens",
+        "cold_start",
     }
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_a_function_loads_with_the_collector_paused_and_freezes_what_it_loaded(name):
+    """iacp.cold_start: what the handler module loaded is in the collector's permanent
+    generation (the probe's parent froze nothing), and the collector runs again."""
+    collector = cold_imports()[name]["collector"]
+
+    assert collector["running"] is True
+    assert collector["frozen"] > 10_000
