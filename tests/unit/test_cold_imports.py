@@ -170,6 +170,7 @@ def test_the_authorizer_imports_the_tokens_and_the_kernel_and_no_more():
         "pagination",
         "principal",
         "settings",
+        "tables",
         "timestamps",
         "tokens",
     }
