@@ -44,7 +44,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from pydantic import BaseModel, Field, TypeAdapter
 Logger(service="floor")
-boto3.resource("dynamodb")
+boto3.client("dynamodb")
 """
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|\s+(.+)$")
 

@@ -39,11 +39,12 @@ isolate_from_aws()  # before the platform's modules are imported: local mode's c
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from examples.runtask_service import RunTaskService  # noqa: E402
-from iacp.aws import dynamodb_table, stepfunctions_client  # noqa: E402
+from iacp.aws import stepfunctions_client  # noqa: E402
 from iacp.orchestration.task_sweep import sweep_timed_out_results  # noqa: E402
 from iacp.principal import Role  # noqa: E402
 from iacp.runtasks.models import Enforcement, ResultStatus, Stage, TaskResult  # noqa: E402
 from iacp.runtasks.results import DynamoTaskResultStore, ResultRecord, _item  # noqa: E402
+from iacp.tables import dynamodb_table  # noqa: E402
 from iacp.tokens.service import mint_token  # noqa: E402
 from iacp.tokens.store import DynamoTokenStore  # noqa: E402
 from local.platform import LocalPlatform  # noqa: E402

@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 
-from iacp.aws import dynamodb_table, stepfunctions_client
+from iacp.aws import stepfunctions_client
 from iacp.crypto import derive_key
 from iacp.orchestration.task_stages import ConcludeInput, DispatchInput, StageRef, TaskItem
 from iacp.orchestration.workflow import RunRef, StartInput
@@ -24,6 +24,7 @@ from iacp.runtasks.access_tokens import SIGNING_PURPOSE
 from iacp.runtasks.models import Stage
 from iacp.secrets import platform_secret
 from iacp.services.machinery import RunMachinery
+from iacp.tables import dynamodb_table
 from local.gateway import ApiGateway, GatewayReply
 from local.template import Provisioned
 from tests.conftest import ApiClient

@@ -64,9 +64,7 @@ def iacp_handles_at(endpoint: str) -> Iterator[None]:
 
 
 def _forget_handles() -> None:
-    iacp_aws.dynamodb_table.cache_clear()  # what the workspace and variable stores use
-    iacp_aws.dynamodb_resource.cache_clear()
-    iacp_aws.dynamodb_client.cache_clear()
+    iacp_aws.dynamodb_client.cache_clear()  # what every store's table uses
 
 
 @dataclass

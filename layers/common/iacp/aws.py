@@ -10,7 +10,6 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
     from mypy_boto3_ecs.client import ECSClient
     from mypy_boto3_events.client import EventBridgeClient
     from mypy_boto3_s3.client import S3Client
@@ -20,19 +19,9 @@ if TYPE_CHECKING:
 
 
 @cache
-def dynamodb_resource() -> "DynamoDBServiceResource":
-    return boto3.resource("dynamodb")
-
-
-@cache
-def dynamodb_table(name: str) -> "Table":
-    # Every table from one resource: each resource makes its own client (~6 ms of a cold
-    # start apiece; the API function reads six tables).
-    return dynamodb_resource().Table(name)
-
-
-@cache
 def dynamodb_client() -> "DynamoDBClient":
+    """The one DynamoDB client: every table (iacp.tables) and transaction uses it, as each
+    client costs ~6 ms of a cold start."""
     return boto3.client("dynamodb")
 
 

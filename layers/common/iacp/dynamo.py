@@ -5,21 +5,15 @@ of item by name."""
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from iacp.aws import dynamodb_client
 from iacp.pagination import decode_cursor, encode_cursor
+from iacp.tables import Table, deserialized, serialized, typed_request
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem
-_TYPED_PARTS = ("Item", "Key", "ExpressionAttributeValues")
 Reply = TypeVar("Reply")
 # The workspaces table's sparse index of the items with a kind (``entity``) and a name, which
 # the workspaces, run tasks, VCS connections and notification configurations living there share.
@@ -51,7 +45,7 @@ def conditionally(write: Callable[[], Reply]) -> Reply | None:
         raise
 
 
-def delete_existing(table: "Table", key: Mapping[str, Any]) -> bool:
+def delete_existing(table: Table, key: Mapping[str, Any]) -> bool:
     """Delete the item at ``key``; False when there was none (so a repeated delete is told
     it found nothing, rather than succeeding twice)."""
     partition = next(iter(key))
@@ -63,11 +57,13 @@ def delete_existing(table: "Table", key: Mapping[str, Any]) -> bool:
 
 
 def transact_write(actions: Sequence[Mapping[str, Mapping[str, Any]]]) -> None:
-    """Run ``TransactWriteItems`` with plain Python values, as the Table resource takes them.
+    """Run ``TransactWriteItems`` with plain Python values, as a table (iacp.tables) takes them.
 
     Each action is ``{"Put" | "Update" | "Delete" | "ConditionCheck": {...}}``.
     """
-    typed = [{kind: _typed(request) for kind, request in action.items()} for action in actions]
+    typed = [
+        {kind: typed_request(request) for kind, request in action.items()} for action in actions
+    ]
     try:
         dynamodb_client().transact_write_items(TransactItems=typed)  # type: ignore[arg-type]
     except ClientError as error:
@@ -78,14 +74,6 @@ def transact_write(actions: Sequence[Mapping[str, Mapping[str, Any]]]) -> None:
         if not any(failed):
             raise  # canceled for another reason (throttling, conflict): not the caller's fault
         raise TransactionCanceled(failed) from error
-
-
-def _typed(request: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(request)
-    for part in _TYPED_PARTS:
-        if part in out:
-            out[part] = {k: _serializer.serialize(v) for k, v in out[part].items()}
-    return out
 
 
 @dataclass
@@ -166,7 +154,7 @@ def pages(read: Callable[..., Any], **request: Any) -> Iterator[Mapping[str, Any
         request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
 
-def query_all(table: "Table", **request: Any) -> Iterator[dict[str, Any]]:
+def query_all(table: Table, **request: Any) -> Iterator[dict[str, Any]]:
     """Every item a query finds, page after page."""
     for reply in pages(table.query, **request):
         yield from reply["Items"]
@@ -192,18 +180,18 @@ def batch_get(table_name: str, keys: Sequence[Mapping[str, Any]]) -> list[dict[s
     unique = list({tuple(sorted(key.items())): key for key in keys}.values())
     found: list[dict[str, Any]] = []
     for start in range(0, len(unique), BATCH_GET_LIMIT):
-        typed = [_typed({"Key": key})["Key"] for key in unique[start : start + BATCH_GET_LIMIT]]
+        typed = [serialized(key) for key in unique[start : start + BATCH_GET_LIMIT]]
         request: Any = {table_name: {"Keys": typed, "ConsistentRead": True}}
         while request:
             reply = dynamodb_client().batch_get_item(RequestItems=request)
             for item in reply["Responses"].get(table_name, []):
-                found.append({k: _deserializer.deserialize(v) for k, v in item.items()})
+                found.append(deserialized(item))
             request = reply.get("UnprocessedKeys") or None
     return found
 
 
 def page_by_name(
-    table: "Table", entity: str, sk: str, limit: int, cursor: str | None, name_prefix: str = ""
+    table: Table, entity: str, sk: str, limit: int, cursor: str | None, name_prefix: str = ""
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the items of one kind (``entity``; workspaces, run tasks, VCS connections),
     in name order, through the sparse ``by-name`` index; only the names that begin with

@@ -1,18 +1,14 @@
 """Configuration versions live in the workspaces table under their workspace
 (``sk = "cv#<id>"``); the workspace item names the latest one."""
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from iacp.aws import dynamodb_table
 from iacp.configurations.models import CommitSource, ConfigurationStatus, ConfigurationVersion
 from iacp.dynamo import TransactionCanceled, conditionally, transact_write
 from iacp.errors import NotFound
+from iacp.tables import dynamodb_table
 from iacp.timestamps import from_iso, to_iso
 from iacp.workspaces.store import WORKSPACE_SK
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
-
 
 VERSION_POINTER_SK = "configuration-version"
 
@@ -27,7 +23,7 @@ class ConfigurationStore(Protocol):
 
 class DynamoConfigurationStore:
     def __init__(self, table_name: str):
-        self._table: Table = dynamodb_table(table_name)
+        self._table = dynamodb_table(table_name)
         self._name = table_name
 
     def add(self, version: ConfigurationVersion, *, latest: bool = True) -> bool:
@@ -102,7 +98,7 @@ class DynamoConfigurationStore:
             ProjectionExpression="latest_configuration_version_id",
             ConsistentRead=True,
         ).get("Item")
-        return None if item is None else item.get("latest_configuration_version_id")  # type: ignore[return-value]
+        return None if item is None else item.get("latest_configuration_version_id")
 
     def workspace_of(self, version_id: str) -> str | None:
         """The workspace of a version, from its id alone (versions made before these

@@ -18,11 +18,10 @@ one read.
 
 import functools
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
-from iacp.aws import dynamodb_table
 from iacp.dynamo import Update, conditionally, query_all, read_page
 from iacp.ids import derived_id
 from iacp.inventory.models import (
@@ -33,10 +32,8 @@ from iacp.inventory.models import (
     SyncTarget,
 )
 from iacp.pagination import decode_cursor
+from iacp.tables import dynamodb_table
 from iacp.timestamps import from_iso, to_iso
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 BY_CLOUD_ID = "by-cloud-id"
 BY_TYPE = "by-type"
@@ -79,7 +76,7 @@ def resource_id(workspace_id: str, address: str) -> str:
 
 class DynamoResourceStore:
     def __init__(self, table_name: str):
-        self._table: Table = dynamodb_table(table_name)
+        self._table = dynamodb_table(table_name)
 
     # --- the sync record -------------------------------------------------------------------
 

@@ -11,9 +11,8 @@
 
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from iacp.aws import dynamodb_table
 from iacp.crypto import Sealer
 from iacp.dynamo import (
     LIST_INDEX,
@@ -31,10 +30,8 @@ from iacp.notifications.models import (
     NotificationDelivery,
 )
 from iacp.pagination import decode_cursor
+from iacp.tables import dynamodb_table
 from iacp.timestamps import from_iso, to_iso
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 CONFIGURATION_SK = "notification-configuration"
 DELIVERIES_BY_TIME = "by-time"
@@ -94,7 +91,7 @@ class NotificationStore(Protocol):
 
 class DynamoNotificationStore:
     def __init__(self, table_name: str):
-        self._table: Table = dynamodb_table(table_name)
+        self._table = dynamodb_table(table_name)
 
     def add(self, record: ConfigurationRecord) -> None:
         self._table.put_item(Item=_item(record), ConditionExpression="attribute_not_exists(pk)")
@@ -203,7 +200,7 @@ class DynamoDeliveryLog:
     never sent again."""
 
     def __init__(self, table_name: str):
-        self._table: Table = dynamodb_table(table_name)
+        self._table = dynamodb_table(table_name)
 
     def claim(
         self,

@@ -11,17 +11,14 @@ duplicate event (a second confirm, a reconcile after the run already ended) chan
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from iacp.aws import dynamodb_table
 from iacp.dynamo import Update, batch_get, conditionally, pages, read_page
 from iacp.pagination import decode_cursor
 from iacp.runs.models import Run
 from iacp.runs.status import InvalidTransition, RunStatus, allowed_from
+from iacp.tables import dynamodb_table
 from iacp.timestamps import from_iso, to_iso
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 BY_WORKSPACE = "by-workspace"
 QUEUE = "queue"
@@ -95,7 +92,7 @@ class RunStore(Protocol):
 
 class DynamoRunStore:
     def __init__(self, table_name: str):
-        self._table: Table = dynamodb_table(table_name)
+        self._table = dynamodb_table(table_name)
 
     def add(self, run: Run, private: Mapping[str, str] | None = None) -> bool:
         """Store a new run, with private attributes of its own (``PRIVATE``); False when a

@@ -13,17 +13,14 @@ sweep, a cancel and a late retry, the first to arrive decides and the rest chang
 import time
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from iacp.aws import dynamodb_table
 from iacp.dynamo import Update, batch_get, conditionally, pages, query_all
 from iacp.ids import derived_id
 from iacp.model import Model
 from iacp.runtasks.models import OPEN, ResultStatus, Stage, TaskResult
+from iacp.tables import dynamodb_table
 from iacp.timestamps import from_iso, to_iso
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 BY_RUN = "by-run"
 DUE = "due"
@@ -70,7 +67,7 @@ class TaskResultStore(Protocol):
 
 class DynamoTaskResultStore:
     def __init__(self, table_name: str):
-        self._table: Table = dynamodb_table(table_name)
+        self._table = dynamodb_table(table_name)
 
     def open(self, record: ResultRecord) -> bool:
         """Write a new open result, or replace one that a retried dispatch left open.

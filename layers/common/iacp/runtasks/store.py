@@ -15,9 +15,8 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from iacp.aws import dynamodb_table
 from iacp.crypto import Sealer
 from iacp.dynamo import (
     LIST_INDEX,
@@ -30,10 +29,8 @@ from iacp.dynamo import (
 from iacp.errors import Conflict
 from iacp.model import Model
 from iacp.runtasks.models import Enforcement, GlobalSettings, RunTask, Stage, WorkspaceRunTask
+from iacp.tables import dynamodb_table
 from iacp.timestamps import from_iso, to_iso
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 RUN_TASK_SK = "run-task"
 ENTITY = "run-task"
@@ -81,7 +78,7 @@ def _claim_key(name: str) -> dict[str, str]:
 
 class DynamoRunTaskStore:
     def __init__(self, table_name: str):
-        self._table: Table = dynamodb_table(table_name)
+        self._table = dynamodb_table(table_name)
         self._name = table_name
 
     def create(self, record: RunTaskRecord) -> None:

@@ -33,19 +33,16 @@ Versions recorded before the history was kept have only their ``sv#<id>`` item: 
 the current state if nothing newer came, but are neither listed nor found by id.
 """
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from boto3.dynamodb.conditions import Key
 
-from iacp.aws import dynamodb_table
 from iacp.dynamo import TransactionCanceled, conditionally, read_page, transact_write
 from iacp.pagination import decode_cursor
 from iacp.states.models import PendingState, StateVersion, StateVersionStatus
+from iacp.tables import dynamodb_table
 from iacp.timestamps import from_iso, to_iso
 from iacp.workspaces.store import WORKSPACE_SK
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 HISTORY_PREFIX = "sv-serial#"
 LOOKUP_SK = "state-version"
@@ -91,7 +88,7 @@ def history_sk(serial: int) -> str:
 
 class DynamoStateStore:
     def __init__(self, table_name: str):
-        self._table: Table = dynamodb_table(table_name)
+        self._table = dynamodb_table(table_name)
         self._name = table_name
 
     def add_current(self, version: StateVersion) -> None:

@@ -2,18 +2,15 @@
 stored; ``expires_at_epoch`` lets DynamoDB's TTL remove expired tokens eventually (the
 authorizer checks expiry itself, since TTL deletion can lag by days)."""
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from pydantic import Field
 
-from iacp.aws import dynamodb_table
 from iacp.dynamo import delete_existing, read_page
 from iacp.pagination import decode_cursor
+from iacp.tables import dynamodb_table
 from iacp.timestamps import from_iso, to_iso
 from iacp.tokens.models import ApiToken
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 _KEY = frozenset({"id"})
 
@@ -31,7 +28,7 @@ class TokenStore(Protocol):
 
 class DynamoTokenStore:
     def __init__(self, table_name: str):
-        self._table: Table = dynamodb_table(table_name)
+        self._table = dynamodb_table(table_name)
 
     def add(self, record: TokenRecord) -> None:
         item: dict[str, Any] = {

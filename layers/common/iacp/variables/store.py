@@ -3,21 +3,18 @@ the variable (``sk = "var#<id>"``) and a key claim (``sk = "varkey#<category>#<k
 keeps a key unique within its category, written in one transaction with the variable."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from pydantic import Field
 
-from iacp.aws import dynamodb_table
 from iacp.dynamo import TransactionCanceled, read_page, transact_write
 from iacp.errors import Conflict, NotFound
 from iacp.model import Model
 from iacp.pagination import decode_cursor
+from iacp.tables import dynamodb_table
 from iacp.timestamps import from_iso, to_iso
 from iacp.variables.models import VariableCategory
 from iacp.workspaces.store import WORKSPACE_SK
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 _KEY = frozenset({"pk", "sk"})
 
@@ -67,7 +64,7 @@ def _claim_key(record: VariableRecord) -> dict[str, str]:
 
 class DynamoVariableStore:
     def __init__(self, table_name: str):
-        self._table: Table = dynamodb_table(table_name)
+        self._table = dynamodb_table(table_name)
         self._name = table_name
 
     def create(self, record: VariableRecord) -> None:

@@ -3,16 +3,13 @@
 "vcs-connection"``). Their secrets are in Secrets Manager (``ConnectionSecrets``); the item
 holds only the secret's ARN and whether each secret is set."""
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from iacp.aws import dynamodb_table
 from iacp.dynamo import LIST_INDEX, delete_existing, page_by_name, query_all
 from iacp.model import Model
+from iacp.tables import dynamodb_table
 from iacp.timestamps import from_iso, to_iso
 from iacp.vcs.models import VcsConnection, VcsProvider
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 CONNECTION_SK = "vcs-connection"
 ENTITY = "vcs-connection"
@@ -35,7 +32,7 @@ class VcsConnectionStore(Protocol):
 
 class DynamoVcsConnectionStore:
     def __init__(self, table_name: str):
-        self._table: Table = dynamodb_table(table_name)
+        self._table = dynamodb_table(table_name)
 
     def add(self, record: ConnectionRecord) -> None:
         self._table.put_item(Item=_item(record), ConditionExpression="attribute_not_exists(pk)")

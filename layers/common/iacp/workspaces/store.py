@@ -15,7 +15,6 @@ strings) when there are any, ``execution`` when it is ``lambda`` (absent: ``farg
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from iacp.aws import dynamodb_table
 from iacp.dynamo import (
     TransactionCanceled,
     batch_get,
@@ -25,6 +24,7 @@ from iacp.dynamo import (
     transact_write,
 )
 from iacp.errors import Conflict
+from iacp.tables import dynamodb_table
 from iacp.timestamps import from_iso, to_iso
 from iacp.vcs.models import WorkspaceVcs, repository_key
 from iacp.workspaces.models import (
@@ -39,7 +39,6 @@ from iacp.workspaces.models import (
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from mypy_boto3_dynamodb.service_resource import Table
 
 WORKSPACE_SK = "workspace"
 BY_REPOSITORY = "by-repository"
@@ -96,7 +95,7 @@ class DynamoWorkspaceStore:
     failed, and the service reads the workspace again to say why."""
 
     def __init__(self, table_name: str):
-        self._table: Table = dynamodb_table(table_name)
+        self._table = dynamodb_table(table_name)
         self._name = table_name
 
     def create(self, workspace: Workspace) -> None:
