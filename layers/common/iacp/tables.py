@@ -83,6 +83,9 @@ class Table:
 
     def __init__(self, name: str):
         self.name = name
+        # The client is made with the first table, at the cold start, as the resource made
+        # its own: made at the first request instead, it would cost the caller the same.
+        dynamodb_client()
 
     def get_item(self, **request: Any) -> dict[str, Any]:
         return plain_reply(dynamodb_client().get_item(**self._typed(request)))
