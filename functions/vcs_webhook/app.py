@@ -15,18 +15,16 @@ with collector_paused():
     from iacp.observability import logger, tracer
     from iacp.resolver import build_resolver
     from iacp.routes.vcs_webhooks import router
-    from iacp.services.webhooks import build_github_webhooks, build_gitlab_webhooks
+    from iacp.services.webhooks import build_webhooks
     from iacp.settings import VcsEventsSettings
 
     app = build_resolver([router])
-    settings = VcsEventsSettings.from_env()
-    webhooks = build_github_webhooks(settings)
-    gitlab_webhooks = build_gitlab_webhooks(settings)
+    webhooks_by_name = build_webhooks(VcsEventsSettings.from_env()).by_name()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @screened(SERVICE_LIMITS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    app.append_context(webhooks=webhooks, gitlab_webhooks=gitlab_webhooks)
+    app.append_context(**webhooks_by_name)
     return app.resolve(event, context)

@@ -1,5 +1,8 @@
 """GitHub's and GitLab's webhook deliveries (functions/vcs_webhook)."""
 
+from dataclasses import dataclass, fields
+from typing import Any
+
 from iacp.orchestration.github_webhooks import GitHubWebhooks
 from iacp.orchestration.gitlab_webhooks import GitLabWebhooks
 from iacp.services.vcs import vcs_triggers
@@ -8,17 +11,24 @@ from iacp.vcs.secrets import ConnectionSecrets
 from iacp.vcs.store import DynamoVcsConnectionStore
 
 
-def build_github_webhooks(settings: VcsEventsSettings) -> GitHubWebhooks:
-    return GitHubWebhooks(
-        DynamoVcsConnectionStore(settings.workspaces_table),
-        ConnectionSecrets(settings.vcs_secrets_prefix),
-        vcs_triggers(settings),
-    )
+@dataclass(frozen=True)
+class Webhooks:
+    """Each host's deliveries, under the names their routes take them by
+    (``iacp.http.provided``)."""
+
+    webhooks: GitHubWebhooks
+    gitlab_webhooks: GitLabWebhooks
+
+    def by_name(self) -> dict[str, Any]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
-def build_gitlab_webhooks(settings: VcsEventsSettings) -> GitLabWebhooks:
-    return GitLabWebhooks(
-        DynamoVcsConnectionStore(settings.workspaces_table),
-        ConnectionSecrets(settings.vcs_secrets_prefix),
-        vcs_triggers(settings),
+def build_webhooks(settings: VcsEventsSettings) -> Webhooks:
+    """Both hosts' deliveries over one set of connections, secrets and triggers."""
+    connections = DynamoVcsConnectionStore(settings.workspaces_table)
+    secrets = ConnectionSecrets(settings.vcs_secrets_prefix)
+    triggers = vcs_triggers(settings)
+    return Webhooks(
+        webhooks=GitHubWebhooks(connections, secrets, triggers),
+        gitlab_webhooks=GitLabWebhooks(connections, secrets, triggers),
     )
