@@ -10,7 +10,8 @@ with collector_paused():
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from iacp.batches import delay_next_receive, partial_batch_handler
-    from iacp.notifications.delivery import Attempt, DeliveryFailed
+    from iacp.notifications.delivery import DeliveryFailed
+    from iacp.receives import Attempt
     from iacp.services.notifications import build_notification_dispatcher
     from iacp.settings import NotificationSettings
 

@@ -11,8 +11,8 @@ with collector_paused():
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from iacp.batches import delay_next_receive, partial_batch_handler
-    from iacp.notifications.delivery import Attempt
     from iacp.orchestration.vcs_feedback import FeedbackFailed, run_id_of
+    from iacp.receives import Attempt
     from iacp.services.vcs_feedback import build_vcs_feedback
     from iacp.settings import VcsFeedbackSettings
 

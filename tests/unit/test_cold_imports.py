@@ -88,7 +88,7 @@ IACP_MODULES_AT_MOST = {
     "RunEventsFunction": 22,
     "RunTaskCallbackFunction": 59,
     "RunTaskSweepFunction": 49,
-    "VcsFeedbackFunction": 62,
+    "VcsFeedbackFunction": 55,
     "VcsWebhookFunction": 63,
     "WorkflowFunction": 72,
 }
@@ -164,6 +164,11 @@ def test_a_function_builds_at_import_only_the_models_it_uses_there(name):
 
     assert len(built) <= 6
     assert not any(".models." in model for model in built)
+
+
+def test_the_vcs_feedback_function_retries_without_the_notifications_domain():
+    """Its receives' backoff is iacp.receives, which the notifications share, not theirs."""
+    assert not loaded(imported("VcsFeedbackFunction"), "iacp.notifications")
 
 
 def test_the_authorizer_imports_the_tokens_and_the_kernel_and_no_more():

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from iacp.notifications.delivery import MAX_RETRY_DELAY_SECONDS, Attempt, retry_delay
 from iacp.notifications.destinations import Context, text_of
 from iacp.notifications.triggers import notifications_of
 from iacp.runs.events import DETAIL_TYPE, STAGE_DETAIL_TYPE, RunEvent, run_events
@@ -124,14 +123,6 @@ def test_the_events_of_a_stage_and_its_triggers_have_ids_of_their_own():
     assert len(set(ids)) == 2
     again = run_events(new, old, "https://iacp.example", datetime(2027, 1, 1, tzinfo=UTC))
     assert again[0].event_id == event.event_id  # a redelivered record: the same event
-
-
-def test_retries_wait_longer_each_time_up_to_fifteen_minutes():
-    assert [retry_delay(n, 30) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
-    assert retry_delay(20, 30) == MAX_RETRY_DELAY_SECONDS == 900
-    assert retry_delay(3, 0) == 0
-    assert Attempt(receive_count=2, max_receives=3).delay_before_next(30) == 60
-    assert Attempt(receive_count=3, max_receives=3).delay_before_next(30) == 0  # to the DLQ
 
 
 def test_a_destroy_runs_event_carries_its_options_and_people_read_them():

@@ -8,7 +8,7 @@ import pytest
 
 from iacp.crypto import Sealer
 from iacp.errors import Conflict, Forbidden, InvalidInput, NotFound
-from iacp.notifications.delivery import Attempt, DeliveryFailed, NotificationDispatcher
+from iacp.notifications.delivery import DeliveryFailed, NotificationDispatcher
 from iacp.notifications.models import (
     DeliveryStatus,
     NotificationConfigurationCreate,
@@ -19,6 +19,7 @@ from iacp.orchestration.steps import RunNotRunnable
 from iacp.orchestration.workflow import RunRef
 from iacp.outbound import Outbound, PostOutcome
 from iacp.principal import Principal, Role
+from iacp.receives import Attempt
 from iacp.runs.events import DETAIL_TYPE, run_events
 from iacp.runs.models import RunAction, RunCreate
 from iacp.runs.phase import Phase, log_prefix, plan_json_key

@@ -7,13 +7,12 @@ NotificationQueue (a rule on the run events bus).
   again, and two copies of an event never send at once.
 - **Retries with backoff.** When a configuration's attempt fails, the event's message fails
   (the configurations it reached are not sent again) and comes back after a delay that
-  doubles with each receive: ``retry_delay``.
+  doubles with each receive: ``iacp.receives``.
 - **Then the dead-letter queue.** On the last receive the delivery is marked ``failed``, the
   failure is logged at error level, and SQS moves the message to the dead-letter queue.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,35 +29,16 @@ from iacp.notifications.store import (
 from iacp.notifications.triggers import Notification, notifications_of
 from iacp.observability import logger
 from iacp.outbound import Outbound
+from iacp.receives import Attempt
 from iacp.timestamps import utcnow
 from iacp.workspaces.store import WorkspaceStore
 
-MAX_RETRY_DELAY_SECONDS = 900
 # Longer than an attempt can take: a lease that outlives its attempt only delays a retry.
 LEASE = timedelta(seconds=3 * TIMEOUT_SECONDS)
 
 
-def retry_delay(receive_count: int, first_delay_seconds: int) -> int:
-    """Seconds until the event's next attempt: the first delay, doubled with each receive."""
-    return int(min(first_delay_seconds * 2 ** (receive_count - 1), MAX_RETRY_DELAY_SECONDS))
-
-
 class DeliveryFailed(Exception):
     """At least one configuration did not get the event; SQS brings it back."""
-
-
-@dataclass(frozen=True)
-class Attempt:
-    receive_count: int  # SQS's ApproximateReceiveCount of the event's message
-    max_receives: int  # the queue's maxReceiveCount: after this, the dead-letter queue
-
-    @property
-    def last(self) -> bool:
-        return self.receive_count >= self.max_receives
-
-    def delay_before_next(self, first_delay_seconds: int) -> int:
-        """None left after the last: the next receive dead-letters the event at once."""
-        return 0 if self.last else retry_delay(self.receive_count, first_delay_seconds)
 
 
 class NotificationDispatcher:
