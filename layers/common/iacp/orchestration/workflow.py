@@ -12,9 +12,9 @@ done its writes before it failed. So a step that finds its own work done carries
 already recorded) instead of failing the run.
 """
 
-import json
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -25,9 +25,9 @@ from iacp.errors import Conflict
 from iacp.isolation.credentials import RunnerCredentialIssuer, RunnerCredentials
 from iacp.isolation.scope import RunScope
 from iacp.observability import logger
+from iacp.orchestration.failure_reasons import LAMBDA_EXECUTOR, explain_failure, went_on_to_apply
 from iacp.orchestration.finish import RunFinisher
 from iacp.orchestration.steps import (
-    STEP_ERRORS,
     LockFailed,
     ResultMissing,
     RunNotRunnable,
@@ -54,11 +54,6 @@ from iacp.workspaces.store import WorkspaceStore
 
 # The error of a step that ran past its TimeoutSeconds (a runner phase past its limit).
 PHASE_TIMED_OUT = "States.Timeout"
-# What the workflow's RunnerFunctionFailed adds to the error of a phase that ran in the
-# runner's Lambda function, and the errors that function raises (runner/lambda_handler.py).
-LAMBDA_EXECUTOR = "lambda"
-LAMBDA_PHASE_FAILED = "RunnerPhaseFailed"
-LAMBDA_PHASE_TIMED_OUT = "RunnerPhaseTimedOut"
 
 
 class RunRef(BaseModel):
@@ -412,7 +407,7 @@ class RunWorkflow:
             # its plan has no result yet.)
             limit, named = self._phase_limit_named(self._workspaces.get(run.workspace_id))
             stopped = phase
-            if run.status is RunStatus.PLANNING and not self._went_on_to_apply(
+            if run.status is RunStatus.PLANNING and not went_on_to_apply(
                 run, self._artifacts.result(run.id, Phase.PLAN)
             ):
                 stopped = Phase.PLAN
@@ -426,7 +421,12 @@ class RunWorkflow:
             self._finisher.end_before_runner(run, RunStatus.ERRORED, phase, "timed out", error)
             return
         # A run stopped at a task stage already says why (the mandatory task that failed).
-        error = run.error or self._explain(run, step.error)
+        error = run.error or explain_failure(
+            run,
+            step.error,
+            result_of=partial(self._artifacts.result, run.id),
+            phase_limit=lambda: self._phase_limit_named(self._workspaces.get(run.workspace_id)),
+        )
         run = self._applying_if_it_applied(run)
         if run.status is RunStatus.APPLYING and step.error.get("Error") != StateNotSaved.__name__:
             # A failed apply, or a runner that died in it, may have changed real resources:
@@ -435,23 +435,12 @@ class RunWorkflow:
             self._states.record_if_written(run.workspace_id, run.id)
         self._finisher.end(run, RunStatus.ERRORED, error, reason="workflow step failed")
 
-    def _went_on_to_apply(self, run: Run, planned: PhaseResult | None) -> bool:
-        """Whether a run's plan task that applies too had gone on to the apply: its plan
-        succeeded with changes (the runner applies next, in the same process)."""
-        return (
-            run.applies_in_plan_task
-            and run.status is RunStatus.PLANNING
-            and planned is not None
-            and planned.status is PhaseStatus.SUCCEEDED
-            and planned.has_changes
-        )
-
     def _applying_if_it_applied(self, run: Run) -> Run:
         """A plan task that had gone on to apply failed (or died): the run passes through
         ``applying``, with its plan's counts, as a two-task run would have, and what the
         apply wrote is kept as a partial state below."""
         planned = self._artifacts.result(run.id, Phase.PLAN)
-        if not self._went_on_to_apply(run, planned):
+        if not went_on_to_apply(run, planned):
             return run
         assert planned is not None
         counts = {
@@ -477,83 +466,6 @@ class RunWorkflow:
 
     def _fetches_in_plan(self, run: Run) -> bool:
         return bool(self._runs.private(run.id).get(FETCH_IN_PLAN))
-
-    def _explain(self, run: Run, caught: dict[str, Any]) -> RunError:
-        """The run's error from what the workflow caught: a step's own error, else the
-        runner's report of its phase, else what ECS says about the container."""
-        name = str(caught.get("Error", ""))
-        cause = _json(caught.get("Cause"))
-        if caught.get("executor") == LAMBDA_EXECUTOR:
-            return self._explain_lambda(run, name, cause)
-        if name in STEP_ERRORS:
-            return RunError(
-                stage=STEP_ERRORS[name].stage, message=str(cause.get("errorMessage", name))
-            )
-        if "errorMessage" in cause:  # a Lambda step that failed on its own (e.g. timed out)
-            return RunError(
-                stage="workflow",
-                message=f"A workflow step failed ({name}): {cause['errorMessage']}",
-            )
-        phase = {RunStatus.APPLYING: Phase.APPLY, RunStatus.FETCHING: Phase.FETCH}.get(
-            run.status, Phase.PLAN
-        )
-        result = self._artifacts.result(run.id, phase)
-        if phase is Phase.PLAN and self._went_on_to_apply(run, result):
-            # Its plan succeeded: what failed (or died) is the apply in the same task.
-            phase, result = Phase.APPLY, self._artifacts.result(run.id, Phase.APPLY)
-        if result is not None and result.error is not None:
-            return result.error
-        failures = cause.get("Failures") or cause.get("failures")
-        if failures:  # RunTask started nothing, even when retried (AmazonECS.Unknown)
-            reasons = "; ".join(str(f.get("Reason") or f.get("reason")) for f in failures)
-            return RunError(
-                stage=phase.value,
-                message=f"ECS could not start the runner's task for the {phase} phase ({reasons}).",
-            )
-        containers = cause.get("Containers") or cause.get("containers") or [{}]
-        exit_code = containers[0].get("ExitCode", containers[0].get("exitCode"))
-        reason = cause.get("StoppedReason") or cause.get("stoppedReason") or name or "unknown"
-        if (cause.get("StopCode") or cause.get("stopCode")) == "TaskFailedToStart":
-            return RunError(
-                stage=phase.value,
-                message=f"The runner's task for the {phase} phase did not start ({reason}).",
-            )
-        return RunError(
-            stage=phase.value,
-            message=(
-                f"The runner stopped without reporting a result (exit code {exit_code}, "
-                f"{reason}). The {phase} log has what it printed."
-            ),
-        )
-
-    def _explain_lambda(self, run: Run, name: str, cause: dict[str, Any]) -> RunError:
-        """A phase in the runner's Lambda function failed: the function has ended, and with
-        it the runner (runner/lambda_handler.py), so what the runner reported is final."""
-        phase = Phase.APPLY if run.status is RunStatus.APPLYING else Phase.PLAN
-        said = str(cause.get("errorMessage") or name or "unknown")
-        result = self._artifacts.result(run.id, phase)
-        if phase is Phase.PLAN and self._went_on_to_apply(run, result):
-            # Its plan succeeded: what failed (or ran out of time) is the apply in the same task.
-            phase, result = Phase.APPLY, self._artifacts.result(run.id, Phase.APPLY)
-        if name == LAMBDA_PHASE_TIMED_OUT:  # the runner was stopped as a cancel stops it
-            limit, named = self._phase_limit_named(self._workspaces.get(run.workspace_id))
-            return RunError(
-                stage=phase.value,
-                message=(
-                    f"The {phase} phase ran longer than its limit of {limit} s ({named}) in "
-                    "Lambda and was stopped; what Terraform wrote was kept."
-                ),
-            )
-        if result is not None and result.error is not None:
-            return result.error
-        if name == LAMBDA_PHASE_FAILED:
-            return RunError(
-                stage=phase.value, message=f"{said} It left no result; the {phase} log has more."
-            )
-        return RunError(
-            stage=phase.value,
-            message=f"The runner's Lambda function failed in the {phase} phase ({name}): {said}",
-        )
 
     def _phase_limit(self, workspace: Workspace | None) -> int:
         return self._phase_limit_named(workspace)[0]
@@ -699,13 +611,3 @@ def run_applies(run: Run) -> bool:
     """Whether the run applies without a person's confirmation: auto-apply and queued (not
     plan-only, not a saved plan)."""
     return run.auto_apply and run.queues
-
-
-def _json(value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
-    try:
-        parsed = json.loads(value) if isinstance(value, str) else {}
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
