@@ -19,7 +19,7 @@ from iacp.inventory.store import DynamoResourceStore
 from iacp.inventory.sync import InventorySyncer, StateReader
 from iacp.principal import Role
 from iacp.settings import InventorySettings
-from iacp.states.service import read_state_file
+from iacp.states.files import read_state_file
 from iacp.states.store import DynamoStateStore
 from iacp.timestamps import to_iso, utcnow
 from local.queues import QueuePoller

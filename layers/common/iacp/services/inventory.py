@@ -9,7 +9,7 @@ from iacp.inventory.sync import InventorySyncer
 from iacp.settings import (
     InventorySettings,
 )
-from iacp.states.service import read_state_file
+from iacp.states.files import read_state_file
 from iacp.states.store import DynamoStateStore
 
 

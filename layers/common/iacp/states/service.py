@@ -3,18 +3,18 @@ rolling a workspace back to an earlier state, and recording the state a client w
 (``terraform state push``, a local-execution apply): inline, or announced first and uploaded to
 a presigned URL."""
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from iacp.artifacts import ArtifactStore, ObjectMissing
+from iacp.artifacts import ArtifactStore
 from iacp.errors import Conflict, InvalidInput, NotFound, capped
 from iacp.ids import new_id
 from iacp.observability import logger
 from iacp.pagination import Page
 from iacp.principal import Principal, Role
 from iacp.runs.phase import run_state_key
+from iacp.states.files import checked_file, renumbered, state_file
 from iacp.states.models import (
     NamedStateOutput,
     PendingState,
@@ -179,7 +179,7 @@ class StateService:
                 f"current state has {current.lineage}.",
                 pointer=_TARGET,
             )
-        file = _renumbered(self._file(state_key(workspace_id, target.id)), current.serial + 1)
+        file = renumbered(self._file(state_key(workspace_id, target.id)), current.serial + 1)
         version = StateVersion(
             id=new_id("sv"),
             created_at=self._clock(),
@@ -242,7 +242,7 @@ class StateService:
         _check_declared(request, current)
         if request.state is None:
             return self._announce(principal, workspace_id, request, current)
-        received = _checked_file(request.state, request.md5, request.serial, request.lineage)
+        received = checked_file(request.state, request.md5, request.serial, request.lineage)
         version, file = self._client_version(workspace_id, received, current)
         # A new key, as for a rollback: a refused write leaves a file nothing refers to.
         self._artifacts.put(state_key(workspace_id, version.id), file.body)
@@ -309,7 +309,7 @@ class StateService:
         current = self._store.current(ws)
         try:
             declared = version.lineage or None
-            received = _checked_file(body, version.md5 or "", version.serial, declared)
+            received = checked_file(body, version.md5 or "", version.serial, declared)
             if (None if current is None else current.id) != pending.replaces:
                 raise Conflict(
                     f"The current state of workspace {ws} changed since state version "
@@ -358,7 +358,7 @@ class StateService:
         file = received
         if current is not None and serial <= current.serial:
             serial = current.serial + 1
-            file = _renumbered(received, serial)
+            file = renumbered(received, serial)
         version = StateVersion(
             id=new_id("sv") if announced is None else announced.id,
             created_at=self._clock() if announced is None else announced.created_at,
@@ -471,58 +471,3 @@ def _check_declared(request: StatePush, current: StateVersion | None) -> None:
             f"{current.lineage}: this is another state (force the push to replace it).",
             pointer="/lineage",
         )
-
-
-def _checked_file(body: bytes, md5: str, serial: int, lineage: str | None) -> StateFile:
-    """The client's state file, if it is one, with the md5, serial and lineage declared
-    (422 naming the difference otherwise)."""
-    try:
-        state = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidInput("The state is not a JSON document.", pointer="/state") from None
-    if (
-        not isinstance(state, dict)
-        or not isinstance(state.get("serial"), int)
-        or not isinstance(state.get("lineage"), str)
-        or not isinstance(state.get("version"), int)
-    ):
-        raise InvalidInput(
-            "The state is not a Terraform state file (version, serial and lineage).",
-            pointer="/state",
-        )
-    file = StateFile(body=body, state=state)
-    if file.md5 != md5.lower():
-        raise InvalidInput(
-            f"The state's md5 is {file.md5}, not {capped(md5)} as declared.", pointer="/md5"
-        )
-    if state["serial"] != serial:
-        raise InvalidInput(
-            f"The state's serial is {state['serial']}, not {serial} as declared.",
-            pointer="/serial",
-        )
-    if lineage is not None and state["lineage"] != lineage:
-        raise InvalidInput(
-            f"The state's lineage is {capped(state['lineage'])}, not {capped(lineage)} as "
-            "declared.",
-            pointer="/lineage",
-        )
-    return file
-
-
-def _renumbered(file: StateFile, serial: int) -> StateFile:
-    """The state with another serial (a rollback's, a forced push's of an older serial)."""
-    state = {**file.state, "serial": serial}
-    return StateFile(body=(json.dumps(state, indent=2) + "\n").encode(), state=state)
-
-
-def state_file(artifacts: ArtifactStore, key: str) -> StateFile:
-    """The state file at ``key`` in the artifacts bucket: its bytes, parsed."""
-    body = artifacts.get(key)
-    if body is None:
-        raise ObjectMissing(f"No state file at {key}.")
-    return StateFile(body=body, state=json.loads(body))
-
-
-def read_state_file(artifacts: ArtifactStore, key: str) -> dict[str, Any]:
-    """The state file at ``key`` in the artifacts bucket, parsed."""
-    return state_file(artifacts, key).state
