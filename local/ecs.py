@@ -263,9 +263,14 @@ class LocalEcsBackend(EC2ContainerServiceBackend):
         threading.Thread(target=self._watch, args=(local,), daemon=True).start()
         if fault is not None and fault.how == "killed":
             local.exit_reason = fault.reason
-            killer = threading.Timer(fault.after, _kill_container, args=(local,))
-            killer.daemon = True
-            killer.start()
+            if fault.after <= 0:
+                # At once, here: a timer's thread, started late on a busy machine, would let
+                # a fast runner do its work first (a fetch, in a forked warm-runner child).
+                _kill_container(local)
+            else:
+                killer = threading.Timer(fault.after, _kill_container, args=(local,))
+                killer.daemon = True
+                killer.start()
 
     def _start(
         self, command: list[str], environment: Mapping[str, str], log: int
@@ -360,6 +365,8 @@ def _kill_container(local: LocalTask) -> None:
     own (so that only Terraform gets the interrupt it forwards)."""
     if local.process is None:
         return
+    # Its own process first: one killed as it starts may not lead its session yet.
+    local.process.kill()
     session = local.process.pid  # started with start_new_session: it leads its session
     for pid in _session_members(session):
         with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
