@@ -23,6 +23,11 @@ T = TypeVar("T")
 
 
 class Page(Model, Generic[T]):
+    """One page of a list. ``Page[Workspace]`` is a class of its own, which pydantic creates
+    when the expression is evaluated (~5 ms for the first of a process): the services that
+    return pages defer their annotations (``from __future__ import annotations``), so that a
+    function that never lists does not create one when it loads."""
+
     items: list[T]
     next_cursor: str | None = None
 

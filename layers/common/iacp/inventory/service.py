@@ -1,6 +1,8 @@
 """The inventory through the API: a workspace's resources, a resource found across
 workspaces, and a sync asked for by hand."""
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable
 from datetime import datetime
 

@@ -4,6 +4,8 @@ The URL and the token are write-only. A destination must be one this stack sends
 ``https://`` URL (unless it allows plain HTTP), or one of the topics its functions may
 publish to."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any

@@ -5,6 +5,8 @@ the workflow), so two people pressing "apply" at once apply once, and an action 
 has moved on is a 409 that changes nothing.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from datetime import datetime
 

@@ -2,6 +2,8 @@
 its inventory holds, so that a client (the web UI) draws a page of workspaces with one
 request instead of three per workspace."""
 
+from __future__ import annotations
+
 from pydantic import Field
 
 from iacp.inventory.store import ResourceStore

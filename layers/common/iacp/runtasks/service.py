@@ -7,6 +7,8 @@ says what the service did. The URL must be ``https://`` unless the stack allows 
 every webhook carries an access token to the run's plan.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any

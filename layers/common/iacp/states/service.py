@@ -3,6 +3,8 @@ rolling a workspace back to an earlier state, and recording the state a client w
 (``terraform state push``, a local-execution apply): inline, or announced first and uploaded to
 a presigned URL."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any

@@ -5,6 +5,8 @@ strongly consistent read, so a revoked token fails at once, and only the SHA-256
 token is stored, compared in constant time.
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import secrets

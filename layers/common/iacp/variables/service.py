@@ -1,6 +1,8 @@
 """Variable rules: keys valid for their category, HCL only for Terraform variables, and
 sensitive values sealed before they are stored and never returned or logged."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from datetime import datetime
 

@@ -2,6 +2,8 @@
 reply says where to point the webhook), list, show and delete (refused while a workspace
 uses the connection). Any role may read them: they hold no secret."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from datetime import datetime
 

@@ -4,6 +4,8 @@ A lock records who holds it and why. Only its holder unlocks; force-unlock needs
 The store's conditional writes make concurrent lock attempts safe: exactly one wins.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
