@@ -18,8 +18,8 @@ with collector_paused():
     from iacp.tfe.protocol import tfe_compatible
 
     app = build_user_api()
-# Each route finds its service in the request's context by name (iacp.http.provided).
-services_by_name = build_services(ApiSettings.from_env()).by_name()
+    # Each route finds its service in the request's context by name (iacp.http.provided).
+    services_by_name = build_services(ApiSettings.from_env()).by_name()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

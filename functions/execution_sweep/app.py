@@ -16,11 +16,11 @@ with collector_paused():
     from iacp.settings import WorkflowSettings
     from iacp.timestamps import utcnow
 
+    machinery = RunMachinery.build(WorkflowSettings.from_env())
+    reconciler = machinery.reconciler()
+
 # Longer than the rule's own retries (an hour), so that the two overlap.
 LOOK_BACK = timedelta(hours=2)
-
-machinery = RunMachinery.build(WorkflowSettings.from_env())
-reconciler = machinery.reconciler()
 
 
 @logger.inject_lambda_context

@@ -44,6 +44,17 @@ def resources_made():
     return sorted(kind.__name__ for kind in ServiceResource.__subclasses__())
 
 
+def client_frozen():
+    # Whether the DynamoDB client the function made at load is in the collector's permanent
+    # generation (which gc.get_objects leaves out); None if it made none.
+    from iacp import aws
+
+    if not aws.dynamodb_client.cache_info().currsize:
+        return None
+    client = aws.dynamodb_client()
+    return not any(tracked is client for tracked in gc.get_objects())
+
+
 def pages_made():
     from iacp.pagination import Page
 
@@ -64,7 +75,11 @@ for name, job in jobs.items():
                 found = {"modules": sorted(sys.modules), "built": built_models()}
                 found["resources"] = resources_made()
                 found["pages"] = pages_made()
-                found["collector"] = {"running": gc.isenabled(), "frozen": gc.get_freeze_count()}
+                found["collector"] = {
+                    "running": gc.isenabled(),
+                    "frozen": gc.get_freeze_count(),
+                    "client_frozen": client_frozen(),
+                }
                 json.dump(found, out)
         finally:
             os._exit(0)
@@ -210,12 +225,16 @@ def test_the_authorizer_imports_the_tokens_and_the_kernel_and_no_more():
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_a_function_loads_with_the_collector_paused_and_freezes_what_it_loaded(name):
-    """iacp.cold_start: what the handler module loaded is in the collector's permanent
-    generation (the probe's parent froze nothing), and the collector runs again."""
+    """iacp.cold_start: what the handler module loaded, and what it built at load (its
+    DynamoDB client, made in the probe's child), is in the collector's permanent generation
+    (the probe's parent froze nothing), and the collector runs again."""
     collector = cold_imports()[name]["collector"]
 
     assert collector["running"] is True
     assert collector["frozen"] > 10_000
+    assert collector["client_frozen"] is not False
+    if name != "RunEventsFunction":  # it reads no table
+        assert collector["client_frozen"] is True
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
