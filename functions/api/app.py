@@ -11,7 +11,7 @@ with collector_paused():
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from iacp.api import build_user_api
-    from iacp.http import screened
+    from iacp.http import context_of, screened
     from iacp.observability import logger, tracer
     from iacp.services.api import build_services
     from iacp.settings import ApiSettings
@@ -19,7 +19,7 @@ with collector_paused():
 
     app = build_user_api()
     # Each route finds its service in the request's context by name (iacp.http.provided).
-    services_by_name = build_services(ApiSettings.from_env()).by_name()
+    services_by_name = context_of(build_services(ApiSettings.from_env()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -11,7 +11,7 @@ with collector_paused():
     from aws_lambda_powertools.logging import correlation_paths
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from iacp.http import SERVICE_LIMITS, screened
+    from iacp.http import SERVICE_LIMITS, context_of, screened
     from iacp.observability import logger, tracer
     from iacp.resolver import build_resolver
     from iacp.routes.vcs_webhooks import router
@@ -19,7 +19,7 @@ with collector_paused():
     from iacp.settings import VcsEventsSettings
 
     app = build_resolver([router])
-    webhooks_by_name = build_webhooks(VcsEventsSettings.from_env()).by_name()
+    webhooks_by_name = context_of(build_webhooks(VcsEventsSettings.from_env()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from iacp.errors import InvalidInput
+from iacp.http import context_of
 from iacp.outbound import MAX_REPLY_BYTES, Outbound, _private_address
 from iacp.principal import Principal, Role
 from iacp.runtasks.models import RunTaskCreate
@@ -144,7 +145,7 @@ def deployed_with(aws: Provisioned, handlers: dict[str, Handler], monkeypatch):
     def with_environment(**variables: str) -> None:
         settings = ApiSettings.model_validate(aws.environment("ApiFunction") | variables)
         module = inspect.unwrap(handlers["ApiFunction"]).__globals__
-        monkeypatch.setitem(module, "services_by_name", build_services(settings).by_name())
+        monkeypatch.setitem(module, "services_by_name", context_of(build_services(settings)))
 
     return with_environment
 

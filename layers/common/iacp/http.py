@@ -20,7 +20,7 @@ import binascii
 import functools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from http import HTTPStatus
 from typing import Annotated, Any, cast
 
@@ -317,6 +317,12 @@ def provided(name: str) -> Depends:
         return request.context[name]
 
     return Depends(from_context)
+
+
+def context_of(wiring: Any) -> dict[str, Any]:
+    """What a handler puts in the request's context (``app.append_context``) from the
+    dataclass its function wired once: each field under its name, as ``provided`` finds it."""
+    return {field.name: getattr(wiring, field.name) for field in fields(wiring)}
 
 
 def header(request: Request, name: str) -> str | None:

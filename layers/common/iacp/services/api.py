@@ -1,8 +1,7 @@
 """The user API's services (functions/api), wired to their stores once per process."""
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from iacp.aws import send_message
 from iacp.configurations.service import ConfigurationService
@@ -47,11 +46,6 @@ class Services:
     organization_name: str  # the stack's one organization, as /api/v2 names it
     runner_terraform_version: str  # the one release a workspace may pin through /api/v2
     signed_urls: UrlSigner  # /api/v2's URLs read without a token (a log's log-read-url)
-
-    def by_name(self) -> dict[str, Any]:
-        """The request context of the user API: each route finds its service there by name
-        (``iacp.http.provided``)."""
-        return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
 def build_services(settings: ApiSettings) -> Services:

@@ -1,7 +1,6 @@
 """GitHub's and GitLab's webhook deliveries (functions/vcs_webhook)."""
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 from iacp.orchestration.github_webhooks import GitHubWebhooks
 from iacp.orchestration.gitlab_webhooks import GitLabWebhooks
@@ -18,9 +17,6 @@ class Webhooks:
 
     webhooks: GitHubWebhooks
     gitlab_webhooks: GitLabWebhooks
-
-    def by_name(self) -> dict[str, Any]:
-        return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
 def build_webhooks(settings: VcsEventsSettings) -> Webhooks:
