@@ -41,19 +41,19 @@ iacp = sum(1 for m in new if m.startswith("iacp."))
 print(f"IMPORT_MS={wall_ms:.1f} {cpu_ms:.1f} {len(new)} {iacp}")
 """
 # What every function but the web UI's imports and builds before any code of its own, as it
-# does it (the collector paused, iacp.cold_start): boto3 and its DynamoDB client, pydantic
-# with pydantic-settings (iacp.settings), Powertools' logger and metrics. The floor under its
-# cold import (a traced function adds the X-Ray SDK's patching to it).
+# does it (the collector paused, iacp.cold_start): boto3 and its DynamoDB client (iacp.aws),
+# pydantic with pydantic-settings (iacp.settings), Powertools' logger and metrics. The floor
+# under its cold import (a traced function adds the X-Ray SDK's patching to it).
 FLOOR = """
 from iacp.cold_start import collector_paused
 
 with collector_paused():
-    import boto3
     from aws_lambda_powertools import Logger, Metrics
     from pydantic import BaseModel, Field, TypeAdapter
     from pydantic_settings import BaseSettings
+    from iacp.aws import dynamodb_client
     Logger(service="floor")
-    boto3.client("dynamodb")
+    dynamodb_client()
 """
 # What the three HTTP functions add to it before any route of theirs: the X-Ray tracer with
 # its patching, and Powertools' event handler with request validation.

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from iacp.aws import new_session
 from runner.settings import RunnerSettings
 
 if TYPE_CHECKING:
@@ -29,10 +30,11 @@ _session: boto3.Session | None = None
 
 
 def session() -> boto3.Session:
-    """The process's boto3 session: its botocore session caches the service models."""
+    """The process's boto3 session: its botocore session caches the service models (and
+    loads them as the functions' does, iacp.aws.ServiceLoader)."""
     global _session  # one per process, made on first use
     if _session is None:
-        _session = boto3.Session()
+        _session = new_session()
     return _session
 
 

@@ -71,9 +71,15 @@ def test_a_push_gets_pending_then_success_on_its_commit(
     platform: LocalPlatform, admin, connection, repository, github
 ):
     url, (first, _second) = repository
-    workspace(admin, "fb-push", connection, url, auto_apply=True)
+    # Confirmed by hand, so that the run is still under way when its first report is made: a
+    # report is of the run's state when it is read, and an auto-applied run may be applied
+    # by then.
+    workspace(admin, "fb-push", connection, url)
 
     [started] = deliver(platform, connection, "push", push_body(url, first))["runs"]
+    run_status(admin, started["run_id"], {"planned"})
+    wait_for(lambda: final_status(github, first, "pending"), "the pending status")
+    assert admin.post(f"/runs/{started['run_id']}/actions/apply").status == 202
     run = run_status(admin, started["run_id"], ENDED)
     assert run["status"] == "applied", run["error"]
     last = wait_for(lambda: final_status(github, first, "success"), "the success status")
