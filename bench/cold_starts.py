@@ -42,15 +42,14 @@ print(f"IMPORT_MS={wall_ms:.1f} {cpu_ms:.1f} {len(new)} {iacp}")
 """
 # What every function but the web UI's imports and builds before any code of its own, as it
 # does it (the collector paused, iacp.cold_start): boto3 and its DynamoDB client (iacp.aws),
-# pydantic with pydantic-settings (iacp.settings), Powertools' logger and metrics. The floor
-# under its cold import (a traced function adds the X-Ray SDK's patching to it).
+# pydantic, Powertools' logger and metrics. The floor under its cold import (a traced
+# function adds the X-Ray SDK's patching to it).
 FLOOR = """
 from iacp.cold_start import collector_paused
 
 with collector_paused():
     from aws_lambda_powertools import Logger, Metrics
     from pydantic import BaseModel, Field, TypeAdapter
-    from pydantic_settings import BaseSettings
     from iacp.aws import dynamodb_client
     Logger(service="floor")
     dynamodb_client()

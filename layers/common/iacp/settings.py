@@ -5,30 +5,37 @@ Each setting is declared once, in a small group named for what it reaches (``_Ru
 ``_Artifacts``, ...); a function's settings are the groups it needs. A field reads the
 environment variable of its name in capitals (``runs_table`` from ``RUNS_TABLE``), which is
 also how a validation error names it.
+
+The classes are plain pydantic models validated from ``os.environ``: every setting is a
+string, a number, a flag or a choice, which pydantic reads from the variable's text as it is.
+pydantic-settings did the same here, and its other sources (dotenv files, a CLI, secret
+directories), which no function uses, cost every cold start about 20 ms of its import
+(docs/performance.md, "Cold imports").
 """
 
+import os
 from typing import Annotated, Literal, Self
 
-from pydantic import AliasGenerator, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasGenerator, ConfigDict, Field
+
+from iacp.model import Model
 
 _URL = r"https?://[^/\s]+(/[^\s]*)?"
 _Name = Annotated[str, Field(min_length=1)]
 
 
-class _EnvironmentSettings(BaseSettings):
-    model_config = SettingsConfigDict(
+class _EnvironmentSettings(Model):
+    # A function reads one of these classes: only that one is built (iacp.model).
+    model_config = ConfigDict(
         frozen=True,
         alias_generator=AliasGenerator(validation_alias=str.upper),
         extra="ignore",  # the environment holds more than a function's settings
         validate_default=True,
-        # A function reads one of these classes: only that one is built (iacp.model).
-        defer_build=True,
     )
 
     @classmethod
     def from_env(cls) -> Self:
-        return cls()
+        return cls.model_validate(os.environ)
 
 
 class _Tokens(_EnvironmentSettings):
