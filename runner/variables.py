@@ -5,8 +5,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from iacp.variables.models import VariableCategory
-from iacp.variables.service import RunVariable
+from iacp.variables.models import RunVariable, VariableCategory
 from runner.result import Stage, StepFailed
 
 TFVARS_JSON = "terraform.tfvars.json"

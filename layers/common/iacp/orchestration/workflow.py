@@ -46,7 +46,7 @@ from iacp.states.service import StateService
 from iacp.states.store import StateRefused
 from iacp.timestamps import utcnow
 from iacp.variables.handoff import seal_variables, variables_key
-from iacp.variables.service import RunVariable
+from iacp.variables.models import RunVariable
 from iacp.vcs.models import codecommit_repository_of
 from iacp.workspaces.models import LAMBDA_MAX_PHASE_SECONDS, Execution, RunnerSize, Workspace
 from iacp.workspaces.service import WorkspaceService

@@ -30,8 +30,9 @@ from iacp.settings import (
 )
 from iacp.states.service import StateService
 from iacp.states.store import DynamoStateStore, StateStore
+from iacp.variables.models import RunVariable
 from iacp.variables.run_scoped import open_run_variables, overriding
-from iacp.variables.service import SEALING_PURPOSE, RunVariable, variables_for_run
+from iacp.variables.service import SEALING_PURPOSE, variables_for_run
 from iacp.variables.store import DynamoVariableStore, VariableStore
 from iacp.vcs.store import DynamoVcsConnectionStore, VcsConnectionStore
 from iacp.workspaces.models import RunnerSize

@@ -12,7 +12,7 @@ import os
 
 from pydantic import ConfigDict, TypeAdapter
 
-from iacp.variables.service import RunVariable
+from iacp.variables.models import RunVariable
 
 _NONCE_BYTES = 12
 # Built, and cryptography imported, at the first phase handed over (iacp.crypto, iacp.model).

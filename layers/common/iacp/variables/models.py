@@ -67,3 +67,13 @@ class VariableUpdate(_Input):
     description: Description | None = None
 
     _not_null = not_nullable("*")
+
+
+class RunVariable(Model):
+    """A variable as a run needs it: the value unsealed, for the runner's memory only."""
+
+    key: str
+    value: str = Field(repr=False)
+    category: VariableCategory
+    hcl: bool
+    sensitive: bool

@@ -14,8 +14,7 @@ from pydantic import AfterValidator, ConfigDict, Field, StrictBool, TypeAdapter
 
 from iacp.crypto import Sealer
 from iacp.model import Model
-from iacp.variables.models import KEY_PATTERNS, Value, VariableCategory
-from iacp.variables.service import RunVariable
+from iacp.variables.models import KEY_PATTERNS, RunVariable, Value, VariableCategory
 
 MAX_RUN_VARIABLES = 100
 # The run item keeps them sealed (a third larger in base64): well inside DynamoDB's 400 KB.

@@ -6,18 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from pydantic import Field
-
 from iacp.crypto import Sealer
 from iacp.errors import InvalidInput, NotFound, capped
 from iacp.ids import new_id
-from iacp.model import Model
 from iacp.observability import logger
 from iacp.pagination import MAX_LIMIT, Page
 from iacp.principal import Principal, Role
 from iacp.timestamps import utcnow
 from iacp.variables.models import (
     KEY_PATTERNS,
+    RunVariable,
     Variable,
     VariableCategory,
     VariableCreate,
@@ -156,16 +154,6 @@ def _log_fields(record: VariableRecord) -> dict[str, object]:
         "key": record.key,
         "sensitive": record.sensitive,
     }
-
-
-class RunVariable(Model):
-    """A variable as a run needs it: the value unsealed, for the runner's memory only."""
-
-    key: str
-    value: str = Field(repr=False)
-    category: VariableCategory
-    hcl: bool
-    sensitive: bool
 
 
 def variables_for_run(store: VariableStore, workspace_id: str, sealer: Sealer) -> list[RunVariable]:
