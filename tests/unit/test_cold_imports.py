@@ -116,12 +116,15 @@ IACP_MODULES_AT_MOST = {
 }
 # Never imported at a cold start: Powertools' parser (it builds a model for every AWS event
 # source) and OpenAPI models (only the OpenAPI document needs them), PyJWT and cryptography
-# (imported where a run-task token is signed or checked, a key derived or a value sealed).
+# (imported where a run-task token is signed or checked, a key derived or a value sealed),
+# and pydantic-settings (iacp.settings validates os.environ with pydantic alone; the test
+# environment has it, for the OpenAPI validators).
 NOWHERE = (
     "aws_lambda_powertools.utilities.parser",
     "aws_lambda_powertools.event_handler.openapi.models",
     "jwt",
     "cryptography",
+    "pydantic_settings",
 )
 # Models that the workflow's step models (built with their module) have as fields.
 WORKFLOW_STEP_FIELDS = {"iacp.workspaces.models.RunnerSize"}
