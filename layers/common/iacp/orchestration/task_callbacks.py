@@ -34,13 +34,12 @@ from iacp.errors import (
 )
 from iacp.model import Model
 from iacp.observability import logger
-from iacp.orchestration.task_stages import outcome
 from iacp.orchestration.workflow_client import Resume
 from iacp.runs.artifacts import RunArtifacts
 from iacp.runs.phase import plan_json_key, resource_changes_key
 from iacp.runtasks.access_tokens import AccessTokens
 from iacp.runtasks.models import OPEN, Outcome, OutcomeTag, ResultStatus, Stage, TaskResult
-from iacp.runtasks.results import ResultRecord, TaskResultStore
+from iacp.runtasks.results import ResultRecord, TaskResultStore, outcome
 from iacp.timestamps import utcnow
 
 MAX_OUTCOMES = 10

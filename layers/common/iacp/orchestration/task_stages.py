@@ -38,7 +38,7 @@ from iacp.runtasks.models import (
     TaskStage,
 )
 from iacp.runtasks.protocol import Links, RunFacts, deliver, payload
-from iacp.runtasks.results import ResultRecord, TaskResultStore, result_id_for
+from iacp.runtasks.results import ResultRecord, TaskResultStore, outcome, result_id_for
 from iacp.runtasks.store import RunTaskRecord, RunTaskStore
 from iacp.timestamps import to_iso, utcnow
 from iacp.workspaces.store import WorkspaceStore
@@ -447,11 +447,6 @@ def _vcs_facts(source: CommitSource | None) -> dict[str, str | None]:
         "vcs_pull_request_url": source.pull_request_url,
         "vcs_repo_url": source.repository_url,
     }
-
-
-def outcome(result: TaskResult) -> dict[str, str]:
-    """What a waiting dispatch is resumed with."""
-    return {"result_id": result.id, "status": result.status.value}
 
 
 def _warning(result: TaskResult) -> str:

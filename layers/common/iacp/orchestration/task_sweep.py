@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from iacp.observability import logger
-from iacp.orchestration.task_stages import outcome
 from iacp.orchestration.workflow_client import Resume
 from iacp.runtasks.models import ResultStatus
-from iacp.runtasks.results import ResultRecord, TaskResultStore
+from iacp.runtasks.results import ResultRecord, TaskResultStore, outcome
 from iacp.timestamps import utcnow
 
 

@@ -33,6 +33,12 @@ def result_id_for(run_id: str, stage: Stage, run_task_id: str) -> str:
     return derived_id("taskrs", f"{run_id}/{stage}/{run_task_id}")
 
 
+def outcome(result: TaskResult) -> dict[str, str]:
+    """What a task stage's dispatch, waiting on its task token, is resumed with: by the
+    result's callback, the timeout sweep or an override."""
+    return {"result_id": result.id, "status": result.status.value}
+
+
 class ResultRecord(Model):
     """A result as stored: the public result and what only the platform may see."""
 
