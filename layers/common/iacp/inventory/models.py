@@ -13,7 +13,6 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from iacp.model import Model
-from iacp.pagination import Page
 from iacp.timestamps import UtcDatetime
 
 
@@ -171,11 +170,3 @@ class SyncRequested(Model):
     state_version_id: str
     serial: int
     sync: InventorySync | None
-
-
-class ResourcePage(Page[Resource]):
-    """A workspace's resources, with the state of the sync that indexed them."""
-
-    sync: InventorySync | None = Field(
-        description="null until the workspace's first apply has been indexed"
-    )

@@ -6,14 +6,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from pydantic import Field
+
 from iacp.errors import Conflict, InvalidInput, NotFound, capped
-from iacp.inventory.models import Resource, ResourcePage, SyncRequest, SyncRequested
+from iacp.inventory.models import InventorySync, Resource, SyncRequest, SyncRequested
 from iacp.inventory.store import ResourceStore
 from iacp.observability import logger
 from iacp.pagination import Page
 from iacp.principal import Principal, Role
 from iacp.states.models import StateVersion
 from iacp.timestamps import utcnow
+
+
+# Here, not with the models: only the API lists resources, and a Page[X] is a class pydantic
+# makes when its module loads, which the inventory's sync functions need not pay for.
+class ResourcePage(Page[Resource]):
+    """A workspace's resources, with the state of the sync that indexed them."""
+
+    sync: InventorySync | None = Field(
+        description="null until the workspace's first apply has been indexed"
+    )
+
 
 ExistingWorkspaces = Callable[[Iterable[str]], set[str]]
 """Of some workspace ids, those whose workspace exists."""

@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import Field
 
 from iacp.http import Caller, CursorQuery, LimitQuery, ResourceId, provided, responses
-from iacp.inventory.models import Resource, ResourcePage, SyncRequested
-from iacp.inventory.service import InventoryService
+from iacp.inventory.models import Resource, SyncRequested
+from iacp.inventory.service import InventoryService, ResourcePage
 from iacp.pagination import DEFAULT_LIMIT, Page
 
 router = APIGatewayRouter()
