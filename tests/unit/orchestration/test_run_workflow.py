@@ -1,13 +1,15 @@
 """RunWorkflow's steps and the queue, on the fakes: the state machine's path through a run,
 the lock, and steps that run twice (a retry finds its own work done and carries on)."""
 
+from typing import Any
+
 import pytest
 
 from iacp.errors import Conflict
 from iacp.orchestration.steps import LockFailed, ResultMissing, RunNotRunnable
 from iacp.orchestration.workflow import ConfirmationInput, FailureInput, RunRef, StartInput
 from iacp.runs.models import Run, RunAction
-from iacp.runs.phase import Phase, run_state_key
+from iacp.runs.phase import Phase, result_key, run_state_key
 from iacp.runs.status import RunStatus
 from iacp.variables.handoff import variables_key
 from iacp.workspaces.models import LockRequest, WorkspaceLock
@@ -227,6 +229,28 @@ def test_a_failed_plan_errors_the_run_with_the_runners_error(world: World):
     assert run.status is RunStatus.ERRORED
     assert run.error is not None and (run.error.stage, run.error.message) == ("plan", "bad hcl")
     assert holder(world, ws) == (None, None)
+
+
+def test_a_failure_reads_the_runners_report_once(world: World, monkeypatch):
+    ws = world.workspace()
+    run_id = world.new_run(ws)
+    world.planning(run_id)
+    world.plan_result(run_id, status="failed", error={"stage": "plan", "message": "bad hcl"})
+    reads: list[str] = []
+    get = world.objects.get
+
+    def counted_get(key: str, **options: Any) -> bytes | None:
+        reads.append(key)
+        return get(key, **options)
+
+    monkeypatch.setattr(world.objects, "get", counted_get)
+
+    world.steps.handle_failure(
+        FailureInput(run_id=run_id, error={"Error": "States.TaskFailed", "Cause": "{}"})
+    )
+
+    assert world.run(run_id).status is RunStatus.ERRORED
+    assert reads.count(result_key(run_id, Phase.PLAN)) == 1
 
 
 def test_a_failed_apply_keeps_what_terraform_wrote_as_a_partial_state(world: World):

@@ -14,7 +14,7 @@ already recorded) instead of failing the run.
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -397,6 +397,8 @@ class RunWorkflow:
             # Its commit never arrived: the version will not become usable by waiting.
             self._settle_unfetched(run)
         phase = run.runner_phase
+        # The runner's reports, each read from S3 once however many of the steps below ask.
+        result_of = cache(partial(self._artifacts.result, run.id))
         in_lambda = step.error.get("executor") == LAMBDA_EXECUTOR
         if phase is not None and step.error.get("Error") == PHASE_TIMED_OUT and not in_lambda:
             # Its task is being stopped, and the runner may still be saving what Terraform
@@ -408,7 +410,7 @@ class RunWorkflow:
             limit, named = self._phase_limit_named(self._workspaces.get(run.workspace_id))
             stopped = phase
             if run.status is RunStatus.PLANNING and not went_on_to_apply(
-                run, self._artifacts.result(run.id, Phase.PLAN)
+                run, result_of(Phase.PLAN)
             ):
                 stopped = Phase.PLAN
             error = RunError(
@@ -424,10 +426,10 @@ class RunWorkflow:
         error = run.error or explain_failure(
             run,
             step.error,
-            result_of=partial(self._artifacts.result, run.id),
+            result_of=result_of,
             phase_limit=lambda: self._phase_limit_named(self._workspaces.get(run.workspace_id)),
         )
-        run = self._applying_if_it_applied(run)
+        run = self._applying_if_it_applied(run, result_of(Phase.PLAN))
         if run.status is RunStatus.APPLYING and step.error.get("Error") != StateNotSaved.__name__:
             # A failed apply, or a runner that died in it, may have changed real resources:
             # keep what Terraform recorded (the runner's upload, or its last checkpoint), and
@@ -435,11 +437,10 @@ class RunWorkflow:
             self._states.record_if_written(run.workspace_id, run.id)
         self._finisher.end(run, RunStatus.ERRORED, error, reason="workflow step failed")
 
-    def _applying_if_it_applied(self, run: Run) -> Run:
+    def _applying_if_it_applied(self, run: Run, planned: PhaseResult | None) -> Run:
         """A plan task that had gone on to apply failed (or died): the run passes through
         ``applying``, with its plan's counts, as a two-task run would have, and what the
         apply wrote is kept as a partial state below."""
-        planned = self._artifacts.result(run.id, Phase.PLAN)
         if not went_on_to_apply(run, planned):
             return run
         assert planned is not None
