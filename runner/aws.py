@@ -31,7 +31,7 @@ _session: boto3.Session | None = None
 
 def session() -> boto3.Session:
     """The process's boto3 session: its botocore session caches the service models (and
-    loads them as the functions' does, iacp.aws.ServiceLoader)."""
+    loads them as the functions' session does: iacp.aws.ServiceLoader)."""
     global _session  # one per process, made on first use
     if _session is None:
         _session = new_session()

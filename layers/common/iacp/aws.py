@@ -39,11 +39,11 @@ class ServiceLoader(Loader):
     def load_service_model(
         self, service_name: str, type_name: str, api_version: str | None = None
     ) -> Any:
+        if not _SERVICE_NAME.fullmatch(service_name):  # not a name to look up as a path
+            return super().load_service_model(service_name, type_name, api_version)
         try:
-            if not _SERVICE_NAME.fullmatch(service_name):
-                raise DataNotFoundError(data_path=service_name)
             versions = self.list_api_versions(service_name, type_name)
-        except DataNotFoundError:
+        except DataNotFoundError:  # no such service: botocore's error, naming the known ones
             return super().load_service_model(service_name, type_name, api_version)
         version = api_version or versions[-1]  # botocore's choice: the latest
         model = self.load_data(f"{service_name}/{version}/{type_name}")
