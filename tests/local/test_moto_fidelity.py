@@ -95,6 +95,23 @@ def unpatched(monkeypatch: pytest.MonkeyPatch, owner: type | ModuleType, name: s
     monkeypatch.setattr(owner, name, moto_fidelity.original(owner, name))
 
 
+def answers_alike(
+    local_aws: Local,
+    monkeypatch: pytest.MonkeyPatch,
+    answers: Callable[[Local], Any],
+    *patches: tuple[type | ModuleType, str],
+) -> Any:
+    """What ``answers`` finds with local.moto_speed's patches, asserted to be what it finds
+    again with moto's own code in place of ``patches``."""
+    moto_speed.apply()
+    kept = answers(local_aws)
+    for owner, name in patches:
+        unpatched(monkeypatch, owner, name)
+
+    assert kept == answers(local_aws)
+    return kept
+
+
 def still_needed(patch: str, moto_does: str) -> str:
     """The message of a guard whose moto no longer shows what ``patch`` corrects."""
     return (
@@ -809,11 +826,8 @@ def dynamodb_answers(local: Local) -> list[Any]:
 def test_dynamodb_answers_the_same_with_the_kept_names(
     local_aws: Local, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    moto_speed.apply()
-    kept = dynamodb_answers(local_aws)
-    unpatched(monkeypatch, AttributePicker, "__call__")
+    kept = answers_alike(local_aws, monkeypatch, dynamodb_answers, (AttributePicker, "__call__"))
 
-    assert kept == dynamodb_answers(local_aws)
     assert kept[2]["Item"]["nested"] == ITEM["nested"] and "Item" not in kept[6]
     assert set(kept[2]["Item"]) == set(ITEM)
 
@@ -965,12 +979,8 @@ def shape(node: Any) -> Any:
 def test_update_item_answers_the_same_with_a_kept_parse_and_root_checks(
     local_aws: Local, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    moto_speed.apply()
-    kept = update_outcomes(local_aws)
-    for owner, name in UPDATE_PATCHES:
-        unpatched(monkeypatch, owner, name)
+    kept = answers_alike(local_aws, monkeypatch, update_outcomes, *UPDATE_PATCHES)
 
-    assert kept == update_outcomes(local_aws)
     errors = [answer["error"]["Message"] for _, _, answer, _ in kept if "error" in answer]
     assert any('The "REMOVE" section can only be used once' in e for e in errors)  # the deepest
     assert any('The "SET" section can only be used once' in e for e in errors)
@@ -1184,11 +1194,10 @@ def transaction_outcomes(local: Local) -> list[Any]:
 def test_a_transaction_answers_and_rolls_back_the_same_with_a_backup_of_its_items(
     local_aws: Local, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    moto_speed.apply()
-    kept = transaction_outcomes(local_aws)
-    unpatched(monkeypatch, DynamoDBBackend, "transact_write_items")
+    kept = answers_alike(
+        local_aws, monkeypatch, transaction_outcomes, (DynamoDBBackend, "transact_write_items")
+    )
 
-    assert kept == transaction_outcomes(local_aws)
     seeded = kept[0][1]
     *failed, (written, after) = kept[1:]
     assert [answer[0]["Code"] for answer, _ in failed] == [
