@@ -7,11 +7,26 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from iacp.runs.models import Run
+from iacp.runs.models import Operation, Run
 from iacp.runs.status import InvalidTransition, RunStatus, allowed_from
 from iacp.runs.store import AWAITING_RUNNER, PRIVATE, TASK_STAGES_VERSION, RunStore
 from iacp.timestamps import to_iso
 from tests.fakes.pages import page_of
+
+
+def pending_run(at: datetime, **arguments: Any) -> Run:
+    """A new run as ``Run.pending`` makes it: run-1 of ws-1, on its cv-1, plan and apply,
+    confirmed by hand, unless ``arguments`` say otherwise."""
+    defaults: dict[str, Any] = {
+        "run_id": "run-1",
+        "workspace_id": "ws-1",
+        "configuration_version_id": "cv-1",
+        "operation": Operation.PLAN_AND_APPLY,
+        "auto_apply": False,
+        "message": "m",
+        "created_by": "user-1",
+    }
+    return Run.pending(at=at, **(defaults | arguments))
 
 
 class InMemoryRunStore:

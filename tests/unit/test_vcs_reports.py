@@ -16,12 +16,13 @@ from iacp.orchestration.vcs_reports import (
     run_page,
     wants_comment,
 )
-from iacp.runs.models import Operation, Run
+from iacp.runs.models import Run
 from iacp.runs.phase import RunError
 from iacp.runs.status import RunStatus
 from iacp.runtasks.models import Outcome, OutcomeTag, TaskStage
 from iacp.vcs.hosts import MAX_COMMENT_CHARS, CommitState
 from iacp.vcs.models import VcsProvider
+from tests.fakes.runs import pending_run
 
 AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -39,17 +40,7 @@ def a_run(pull_request: int | None = None, **fields: Any) -> Run:
         commit_sha=SHA,
         pull_request_number=pull_request,
     )
-    run = Run.pending(
-        run_id="run-1",
-        workspace_id="ws-1",
-        configuration_version_id="cv-1",
-        operation=Operation.PLAN_AND_APPLY,
-        auto_apply=False,
-        message="m",
-        created_by="vcs-AAAAAAAAAAAAAAAA",
-        at=AT,
-        vcs=vcs,
-    )
+    run = pending_run(AT, created_by="vcs-AAAAAAAAAAAAAAAA", vcs=vcs)
     return run.model_copy(update=fields)
 
 

@@ -10,26 +10,17 @@ import pytest
 
 from iacp.orchestration.failure_reasons import explain_failure
 from iacp.orchestration.steps import LockFailed
-from iacp.runs.models import Operation, Run
+from iacp.runs.models import Run
 from iacp.runs.phase import Phase, PhaseResult, PhaseStatus, RunError
 from iacp.runs.status import RunStatus
+from tests.fakes.runs import pending_run
 
 AT = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 LIMIT = (600, "LambdaRunnerTimeoutSeconds")
 
 
 def a_run(status: RunStatus, **fields: Any) -> Run:
-    run = Run.pending(
-        run_id="run-1",
-        workspace_id="ws-1",
-        configuration_version_id="cv-1",
-        operation=Operation.PLAN_AND_APPLY,
-        auto_apply=False,
-        message="m",
-        created_by="user-1",
-        at=AT,
-    )
-    return run.model_copy(update={"status": status, **fields})
+    return pending_run(AT).model_copy(update={"status": status, **fields})
 
 
 def explained(
