@@ -317,8 +317,8 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
     for transact_item in transact_items:
         _, op = next(iter(transact_item.items()))  # the tables moto backs up
         name = op.get("TableName")
-        if name and name in self.tables and name not in backups:
-            table = self.tables[name]
+        if name and name in tables and name not in backups:
+            table = tables[name]
             backups[name] = _Backup(table, keys.get(id(table), []))
             table.__deepcopy__ = lambda memo, backup=backups[name]: backup  # type: ignore[attr-defined]
     try:
