@@ -320,7 +320,7 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
         if name and name in tables and name not in backups:
             table = tables[name]
             backups[name] = _Backup(table, keys.get(id(table), []))
-            table.__deepcopy__ = lambda memo, backup=backups[name]: backup  # type: ignore[attr-defined]
+            table.__deepcopy__ = lambda memo, backup=backups[name]: backup
     try:
         original(DynamoDBBackend, "transact_write_items")(self, transact_items)
     finally:
