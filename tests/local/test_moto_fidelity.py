@@ -112,6 +112,20 @@ def answers_alike(
     return kept
 
 
+def string_keyed_table(dynamodb: Any, prefix: str, key: str = "pk", **options: Any) -> str:
+    """A new on-demand table, named after ``prefix``, whose items are keyed by the string
+    attribute ``key`` alone; its name."""
+    table = unique(prefix)
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        **options,
+    )
+    return table
+
+
 def still_needed(patch: str, moto_does: str) -> str:
     """The message of a guard whose moto no longer shows what ``patch`` corrects."""
     return (
@@ -162,13 +176,7 @@ def racing_conditional_puts(
     check before it writes, so two requests that moto runs side by side both see no item.
     """
     dynamodb = local.client("dynamodb", NO_RETRIES)
-    table = unique("table")
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = string_keyed_table(dynamodb, "table", "id")
     both_checked = threading.Barrier(2, timeout=rendezvous)
 
     class CheckedThenWait:
@@ -925,13 +933,7 @@ def update_outcomes(local: Local) -> list[Any]:
     """What each of ``UPDATES`` answers, on an item that exists and on a new one (each twice:
     the second time moto may have kept something of the first), and the items it leaves."""
     dynamodb = local.client("dynamodb", NO_RETRIES)
-    table = unique("updates")
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = string_keyed_table(dynamodb, "updates")
     outcomes: list[Any] = []
     for number, (expression, names, values, condition) in enumerate(UPDATES):
         for key in ("old", f"new{number}", "old", f"new{number}"):
@@ -1023,13 +1025,7 @@ def three_updates(local: Local) -> str:
     """Three UpdateItems of one expression new to this process, of a new item and then of
     the item; the expression."""
     dynamodb = local.client("dynamodb")
-    table = unique("updated")
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = string_keyed_table(dynamodb, "updated")
     field = unique("f").replace("-", "_")
     expression = f"SET {field} = :v, a = :v, b = if_not_exists(b, :v) REMOVE c"
     for value in "xyz":
@@ -1104,7 +1100,7 @@ def transaction_outcomes(local: Local) -> list[Any]:
     one that succeeds; after each, both tables' items in scan order and their stream
     records."""
     dynamodb = local.client("dynamodb", NO_RETRIES)
-    ranged, plain = unique("ranged"), unique("plain")
+    ranged = unique("ranged")
     stream = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     dynamodb.create_table(
         TableName=ranged,
@@ -1119,13 +1115,7 @@ def transaction_outcomes(local: Local) -> list[Any]:
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification=stream,
     )
-    dynamodb.create_table(
-        TableName=plain,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification=stream,
-    )
+    plain = string_keyed_table(dynamodb, "plain", "id", StreamSpecification=stream)
     nested = {"M": {"m": {"M": {"x": {"S": "0"}}}, "l": {"L": [{"N": "1"}]}}}
     for pk, sk in (("a", "1"), ("a", "2"), ("a", "3"), ("b", "1")):
         item = {"pk": {"S": pk}, "sk": {"N": sk}, "n": nested, "c": {"N": "1"}, "gone": {"S": "g"}}
@@ -1233,13 +1223,7 @@ def table_copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def one_transaction(local: Local) -> None:
     """A transaction of two writes to one table, which holds two items."""
     dynamodb = local.client("dynamodb")
-    table = unique("transacted")
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = string_keyed_table(dynamodb, "transacted")
     for name in "ab":
         dynamodb.put_item(TableName=table, Item={"pk": {"S": name}})
     dynamodb.transact_write_items(
