@@ -9,8 +9,13 @@ to a round, never takes away), with the number of modules imported (``iacp``'s a
 the three packages that cost most by ``python -X importtime``, and the two floors the
 functions stand on (what every one of them loads before its own code, and what the HTTP ones
 add): "own" is a function's CPU time above the first, which depends less on the machine than
-the total. The goal (issue 21): each under 300 ms on a developer machine. Run: ``make
-bench`` (or ``python bench/cold_starts.py``).
+the total. The goal (issue 21): each under 300 ms on a developer machine.
+
+Those imports read the bytecode Python keeps beside this checkout's sources. A second table
+imports each function from the common layer as Lambda gets it (``layer_tree``): as SAM's
+Python builder would ship it, with no bytecode, so that every import compiles its modules
+again, and as ``layers/common/Makefile`` ships it, with the bytecode. Run: ``make bench`` (or
+``python bench/cold_starts.py``).
 """
 
 import os
@@ -19,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from importlib.metadata import distribution
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +33,9 @@ sys.path[:0] = [str(ROOT)]
 from local.template import TEMPLATE_PATH, Provisioned, Template  # noqa: E402
 
 ROUNDS = 5
+LAYER_ROUNDS = 3
 GOAL_MS = 300
+LAYER = ROOT / "layers" / "common"
 # The handler's import, timed inside the child: the interpreter's own start is not ours.
 PROBE = """
 import importlib.util, sys, time
@@ -140,6 +148,46 @@ def measured(
     return rows
 
 
+def layer_tree(into: Path, *, bytecode: bool) -> Path:
+    """The common layer's ``python`` directory: its locked requirements' files, copied from
+    this environment (no download), and iacp, by the Makefile's ``sources`` step, then its
+    ``bytecode`` step or not."""
+    python = into / "python"
+    locked = re.findall(r"^([A-Za-z0-9_.-]+)==", (LAYER / "requirements.txt").read_text(), re.M)
+    for name in locked:
+        for file in distribution(name).files or ():
+            if file.parts[0] == ".." or "__pycache__" in file.parts:
+                continue  # scripts outside the package directory; this Python's bytecode
+            (python / file).parent.mkdir(parents=True, exist_ok=True)
+            (python / file).write_bytes(Path(str(file.locate())).read_bytes())
+    steps = ("sources", "bytecode") if bytecode else ("sources",)
+    make = ["make", "--no-print-directory", "-f", str(LAYER / "Makefile")]
+    variables = [f"ARTIFACTS_DIR={into}", f"PYTHON={sys.executable}"]
+    subprocess.run([*make, *steps, *variables], check=True, capture_output=True)  # noqa: S603
+    return python
+
+
+def from_layer(imports: dict[str, tuple[Path, dict[str, str]]], scratch: Path) -> None:
+    """Each function imported from the layer without its bytecode and with it, round after
+    round, the median CPU ms of each and their ratio. Lambda's /opt is read-only, so nothing
+    compiled is written back; boto3, which Lambda's runtime provides, stays this
+    environment's, compiled, in both."""
+    layers = {
+        kind: layer_tree(scratch / kind, bytecode=kind == "bytecode")
+        for kind in ("source", "bytecode")
+    }
+    cpu: dict[tuple[str, str], list[float]] = {}
+    for _ in range(LAYER_ROUNDS):
+        for name, (app, env) in imports.items():
+            for kind, python in layers.items():
+                shipped = {**env, "PYTHONPATH": str(python), "PYTHONDONTWRITEBYTECODE": "1"}
+                cpu.setdefault((name, kind), []).append(import_ms(app, shipped)[1])
+    print(f"\n{'from the layer':28} {'no bytecode':>11} {'bytecode':>8}  ratio (CPU ms, median)")
+    for name in imports:
+        source, compiled = (statistics.median(cpu[name, kind]) for kind in layers)
+        print(f"{name:28} {source:11.0f} {compiled:8.0f}  {source / compiled:5.1f}x")
+
+
 def main() -> None:
     template = Template.load(TEMPLATE_PATH)
     provisioned = Provisioned(template, prefix="bench")
@@ -170,6 +218,8 @@ def main() -> None:
     over_goal = sum(row[1] > GOAL_MS for row in rows[:functions])
     fastest_over_goal = sum(row[3] > GOAL_MS for row in rows[:functions])
     print(f"functions={functions} over_goal={over_goal} fastest_over_goal={fastest_over_goal}")
+    with tempfile.TemporaryDirectory() as scratch:
+        from_layer(dict(list(imports.items())[:functions]), Path(scratch))
 
 
 if __name__ == "__main__":
