@@ -170,8 +170,7 @@ def layer_tree(into: Path, *, bytecode: bool) -> Path:
 def from_layer(imports: dict[str, tuple[Path, dict[str, str]]], scratch: Path) -> None:
     """Each function imported from the layer without its bytecode and with it, round after
     round, the median CPU ms of each and their ratio. Lambda's /opt is read-only, so nothing
-    compiled is written back; boto3, which Lambda's runtime provides, stays this
-    environment's, compiled, in both."""
+    compiled is written back."""
     layers = {
         kind: layer_tree(scratch / kind, bytecode=kind == "bytecode")
         for kind in ("source", "bytecode")

@@ -56,7 +56,9 @@ import iacp
 for module in pkgutil.walk_packages(iacp.__path__, "iacp."):
     importlib.import_module(module.name)
 # Those that iacp imports where they are used, and where each came from.
-for name in ("jwt", "cryptography.hazmat.primitives.ciphers.aead", "iacp", "pydantic", "botocore"):
+for name in (
+    "jwt", "cryptography.hazmat.primitives.ciphers.aead", "iacp", "pydantic", "boto3", "botocore"
+):
     module = importlib.import_module(name)
     assert module.__file__.startswith({str(layer)!r}), module.__file__
 """
