@@ -97,4 +97,3 @@ def test_the_runner_image_compiles_all_a_phase_imports_once_it_is_in_the_image()
     # The standard library's directory, which holds pip's site-packages, and iacp with the
     # runner: all the Python the image has.
     assert 'sysconfig.get_path("stdlib")' in steps[compiles] and "/opt/iacp" in steps[compiles]
-    assert "ENV PYTHONDONTWRITEBYTECODE=1" in dockerfile
