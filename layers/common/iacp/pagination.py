@@ -24,9 +24,12 @@ T = TypeVar("T")
 
 class Page(Model, Generic[T]):
     """One page of a list. ``Page[Workspace]`` is a class of its own, which pydantic creates
-    when the expression is evaluated (~5 ms for the first of a process): the services that
-    return pages defer their annotations (``from __future__ import annotations``), so that a
-    function that never lists does not create one when it loads."""
+    when the expression is evaluated (~5 ms for the first of a process, ~0.3 ms each after):
+    the services that return pages and the routes that answer with one defer their
+    annotations (``from __future__ import annotations``), so that a function creates none
+    when it loads (but the inventory's ``ResourcePage``, a subclass); a route's is created
+    with the rest of its signature's types at its first request, when Powertools evaluates
+    them."""
 
     items: list[T]
     next_cursor: str | None = None

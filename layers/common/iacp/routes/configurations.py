@@ -1,5 +1,7 @@
 """Routes: /api/v1/workspaces/{ws}/configuration-versions."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body

@@ -1,6 +1,8 @@
 """Routes: /api/v1/workspaces/{ws}/notification-configurations and
 /api/v1/notification-configurations/{nc} (the user API)."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response

@@ -6,6 +6,8 @@ function of their own (template.yaml: RunTaskCallbackFunction), outside the user
 authorizer.
 """
 
+from __future__ import annotations
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Depends, Response

@@ -1,5 +1,7 @@
 """Routes: /api/v1/run-tasks and /api/v1/workspaces/{ws}/run-tasks (the user API)."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response

@@ -1,5 +1,7 @@
 """Routes: /api/v1/workspaces/{ws}/runs and /api/v1/runs/{run}."""
 
+from __future__ import annotations
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response

@@ -1,6 +1,8 @@
 """Routes: /api/v1/workspaces/{ws}/current-state-version, /api/v1/workspaces/{ws}/state-versions
 and /api/v1/state-versions/{sv}."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter

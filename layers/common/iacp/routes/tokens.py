@@ -1,5 +1,7 @@
 """Routes: /api/v1/tokens (admin only), and /api/v1/account (the calling token itself)."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response

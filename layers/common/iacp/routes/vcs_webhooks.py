@@ -2,6 +2,8 @@
 GitLab deliver (a function of its own, outside the user API's authorizer: template.yaml
 VcsWebhookFunction)."""
 
+from __future__ import annotations
+
 import base64
 from typing import Annotated
 

@@ -1,6 +1,8 @@
 """Routes: /api/v1/workspaces and their lock actions. Every reply shows the workspace with
 its latest run and resource count (``WorkspaceView``)."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
