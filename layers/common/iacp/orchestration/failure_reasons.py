@@ -52,13 +52,8 @@ def explain_failure(
             stage="workflow",
             message=f"A workflow step failed ({name}): {cause['errorMessage']}",
         )
-    phase = {RunStatus.APPLYING: Phase.APPLY, RunStatus.FETCHING: Phase.FETCH}.get(
-        run.status, Phase.PLAN
-    )
-    result = result_of(phase)
-    if phase is Phase.PLAN and went_on_to_apply(run, result):
-        # Its plan succeeded: what failed (or died) is the apply in the same task.
-        phase, result = Phase.APPLY, result_of(Phase.APPLY)
+    running = {RunStatus.APPLYING: Phase.APPLY, RunStatus.FETCHING: Phase.FETCH}
+    phase, result = _failed_phase(run, running.get(run.status, Phase.PLAN), result_of)
     if result is not None and result.error is not None:
         return result.error
     failures = cause.get("Failures") or cause.get("failures")
@@ -90,12 +85,10 @@ def _explain_lambda(
 ) -> RunError:
     """A phase in the runner's Lambda function failed: the function has ended, and with it
     the runner (runner/lambda_handler.py), so what the runner reported is final."""
-    phase = Phase.APPLY if run.status is RunStatus.APPLYING else Phase.PLAN
+    phase, result = _failed_phase(
+        run, Phase.APPLY if run.status is RunStatus.APPLYING else Phase.PLAN, result_of
+    )
     said = str(cause.get("errorMessage") or name or "unknown")
-    result = result_of(phase)
-    if phase is Phase.PLAN and went_on_to_apply(run, result):
-        # Its plan succeeded: what failed (or ran out of time) is the apply in the same task.
-        phase, result = Phase.APPLY, result_of(Phase.APPLY)
     if name == LAMBDA_PHASE_TIMED_OUT:  # the runner was stopped as a cancel stops it
         limit, named = phase_limit()
         return RunError(
@@ -115,6 +108,16 @@ def _explain_lambda(
         stage=phase.value,
         message=f"The runner's Lambda function failed in the {phase} phase ({name}): {said}",
     )
+
+
+def _failed_phase(run: Run, phase: Phase, result_of: ResultOf) -> tuple[Phase, PhaseResult | None]:
+    """The phase that failed, the run's status says which, and the runner's report of it; a
+    plan task whose plan succeeded had gone on to the apply in the same task, and it is the
+    apply that failed (or died, or ran out of time)."""
+    result = result_of(phase)
+    if phase is Phase.PLAN and went_on_to_apply(run, result):
+        return Phase.APPLY, result_of(Phase.APPLY)
+    return phase, result
 
 
 def _json(value: Any) -> dict[str, Any]:
