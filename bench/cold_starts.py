@@ -14,10 +14,13 @@ the total. The goal (issue 21): each under 300 ms on a developer machine.
 Those imports read the bytecode Python keeps beside this checkout's sources. A second table
 imports each function from the common layer as Lambda gets it (``layer_tree``): as SAM's
 Python builder would ship it, with no bytecode, so that every import compiles its modules
-again, and as ``layers/common/Makefile`` ships it, with the bytecode. Run: ``make bench`` (or
-``python bench/cold_starts.py``).
+again, and as ``layers/common/Makefile`` ships it, with the bytecode. With ``--python PATH``
+a third table imports each function by this Python and by that one, side by side: Lambda's
+runtime is Python 3.13, and a developer machine's may be older. Run: ``make bench`` (or
+``python bench/cold_starts.py [--python PATH]``).
 """
 
+import argparse
 import os
 import re
 import statistics
@@ -97,10 +100,12 @@ def function_environment(provisioned: Provisioned, function_id: str, code: Path)
     }
 
 
-def import_ms(app: Path, env: dict[str, str]) -> tuple[float, float, int, int]:
+def import_ms(
+    app: Path, env: dict[str, str], python: str = sys.executable
+) -> tuple[float, float, int, int]:
     """Wall and CPU milliseconds of the import, the modules it imported and those of iacp."""
-    ran = subprocess.run(  # noqa: S603 -- this interpreter, this repository's module
-        [sys.executable, "-c", PROBE, str(app)], env=env, capture_output=True, text=True
+    ran = subprocess.run(  # noqa: S603 -- a Python of ours, this repository's module
+        [python, "-c", PROBE, str(app)], env=env, capture_output=True, text=True
     )
     if ran.returncode != 0:
         raise SystemExit(f"{app}: import failed:\n{ran.stderr[-2000:]}")
@@ -187,7 +192,45 @@ def from_layer(imports: dict[str, tuple[Path, dict[str, str]]], scratch: Path) -
         print(f"{name:28} {source:11.0f} {compiled:8.0f}  {source / compiled:5.1f}x")
 
 
+def on_python(imports: dict[str, tuple[Path, dict[str, str]]], python: str) -> None:
+    """Each function imported by this Python and by ``python`` (Lambda's runtime is Python
+    3.13: an interpreter of that version with the layer's requirements installed), round
+    after round, the median CPU ms of each and their ratio."""
+    pythons = {"this": sys.executable, "other": python}
+    versions = {
+        kind: subprocess.run(  # noqa: S603 -- as above
+            [path, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for kind, path in pythons.items()
+    }
+    for app, env in imports.values():
+        for path in pythons.values():
+            import_ms(app, env, path)  # each Python compiles its own bytecode once
+    cpu: dict[tuple[str, str], list[float]] = {}
+    for _ in range(ROUNDS):
+        for name, (app, env) in imports.items():
+            for kind, path in pythons.items():
+                cpu.setdefault((name, kind), []).append(import_ms(app, env, path)[1])
+    this, other = (f"Python {versions[kind]}" for kind in pythons)
+    print(f"\n{'by Python':28} {this:>13} {other:>13}  ratio (CPU ms, median)  over {GOAL_MS} ms?")
+    for name in imports:
+        mine, theirs = (statistics.median(cpu[name, kind]) for kind in pythons)
+        over = "" if name.startswith("(") else "OVER" if theirs > GOAL_MS else "ok"  # a floor
+        print(f"{name:28} {mine:13.0f} {theirs:13.0f}  {theirs / mine:5.2f}x  {over:>22}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--python",
+        metavar="PATH",
+        help="also import every function with this interpreter, side by side with this one "
+        "(e.g. Python 3.13, Lambda's runtime, with layers/common/requirements.txt installed)",
+    )
+    options = parser.parse_args()
     template = Template.load(TEMPLATE_PATH)
     provisioned = Provisioned(template, prefix="bench")
     imports = {}
@@ -202,23 +245,25 @@ def main() -> None:
             env = function_environment(provisioned, "RunTaskCallbackFunction", floor.parent)
             imports[name] = (floor, env)
         rows = measured(imports)
-    floor_cpu = rows[functions][2]
-    print(
-        f"{'function':28} {'import ms':>9} {'cpu ms':>6} {'fastest':>7} {'own':>5} {'modules':>7}"
-        f" {'iacp':>4}  over {GOAL_MS} ms?  costliest imports"
-    )
-    for function_id, wall, cpu, fastest, modules, iacp, top in rows:
-        over = "OVER" if wall > GOAL_MS else "ok"
-        own = f"{cpu - floor_cpu:5.0f}" if cpu >= floor_cpu else "    -"  # the web UI's: none
+        floor_cpu = rows[functions][2]
         print(
-            f"{function_id:28} {wall:9.0f} {cpu:6.0f} {fastest:7.0f} {own} {modules:7} {iacp:4}"
-            f"  {over:12}  " + ", ".join(top)
+            f"{'function':28} {'import ms':>9} {'cpu ms':>6} {'fastest':>7} {'own':>5}"
+            f" {'modules':>7} {'iacp':>4}  over {GOAL_MS} ms?  costliest imports"
         )
-    over_goal = sum(row[1] > GOAL_MS for row in rows[:functions])
-    fastest_over_goal = sum(row[3] > GOAL_MS for row in rows[:functions])
-    print(f"functions={functions} over_goal={over_goal} fastest_over_goal={fastest_over_goal}")
-    with tempfile.TemporaryDirectory() as scratch:
-        from_layer(dict(list(imports.items())[:functions]), Path(scratch))
+        for function_id, wall, cpu, fastest, modules, iacp, top in rows:
+            over = "OVER" if wall > GOAL_MS else "ok"
+            own = f"{cpu - floor_cpu:5.0f}" if cpu >= floor_cpu else "    -"  # the web UI's
+            print(
+                f"{function_id:28} {wall:9.0f} {cpu:6.0f} {fastest:7.0f} {own} {modules:7}"
+                f" {iacp:4}  {over:12}  " + ", ".join(top)
+            )
+        over_goal = sum(row[1] > GOAL_MS for row in rows[:functions])
+        fastest_over_goal = sum(row[3] > GOAL_MS for row in rows[:functions])
+        print(f"functions={functions} over_goal={over_goal} fastest_over_goal={fastest_over_goal}")
+        (Path(scratch) / "layer").mkdir()
+        from_layer(dict(list(imports.items())[:functions]), Path(scratch) / "layer")
+        if options.python:
+            on_python(imports, options.python)
 
 
 if __name__ == "__main__":
