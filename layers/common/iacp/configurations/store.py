@@ -24,7 +24,6 @@ class ConfigurationStore(Protocol):
 class DynamoConfigurationStore:
     def __init__(self, table_name: str):
         self._table = dynamodb_table(table_name)
-        self._name = table_name
 
     def add(self, version: ConfigurationVersion, *, latest: bool = True) -> bool:
         """Store the version and, unless ``latest`` is False (a pull request's), make it the
@@ -43,7 +42,7 @@ class DynamoConfigurationStore:
             if getattr(version, flag):
                 item[flag] = True
         workspace_exists: dict[str, Any] = {
-            "TableName": self._name,
+            "TableName": self._table.name,
             "Key": {"pk": version.workspace_id, "sk": WORKSPACE_SK},
             "ConditionExpression": "attribute_exists(pk)",
         }
@@ -63,14 +62,14 @@ class DynamoConfigurationStore:
                     write,
                     {
                         "Put": {
-                            "TableName": self._name,
+                            "TableName": self._table.name,
                             "Item": item,
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                     {  # finds the version by its id alone (TFE's /configuration-versions/{id})
                         "Put": {
-                            "TableName": self._name,
+                            "TableName": self._table.name,
                             "Item": {
                                 "pk": version.id,
                                 "sk": VERSION_POINTER_SK,

@@ -79,7 +79,6 @@ def _claim_key(name: str) -> dict[str, str]:
 class DynamoRunTaskStore:
     def __init__(self, table_name: str):
         self._table = dynamodb_table(table_name)
-        self._name = table_name
 
     def create(self, record: RunTaskRecord) -> None:
         task = record.task
@@ -128,7 +127,7 @@ class DynamoRunTaskStore:
                 transact_write(
                     [
                         put,
-                        {"Delete": {"TableName": self._name, "Key": _claim_key(old_name)}},
+                        {"Delete": {"TableName": self._table.name, "Key": _claim_key(old_name)}},
                         self._put(_claim_key(new_name) | {"run_task_id": new.task.id}),
                     ]
                 )
@@ -146,13 +145,18 @@ class DynamoRunTaskStore:
                 [
                     {
                         "Delete": {
-                            "TableName": self._name,
+                            "TableName": self._table.name,
                             "Key": {"pk": record.task.id, "sk": RUN_TASK_SK},
                             "ConditionExpression": "attribute_exists(pk) AND revision = :read",
                             "ExpressionAttributeValues": {":read": record.revision},
                         }
                     },
-                    {"Delete": {"TableName": self._name, "Key": _claim_key(record.task.name)}},
+                    {
+                        "Delete": {
+                            "TableName": self._table.name,
+                            "Key": _claim_key(record.task.name),
+                        }
+                    },
                 ]
             )
         except TransactionCanceled:
@@ -210,7 +214,7 @@ class DynamoRunTaskStore:
         values: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         request: dict[str, Any] = {
-            "TableName": self._name,
+            "TableName": self._table.name,
             "Item": item,
             "ConditionExpression": condition,
         }
@@ -221,7 +225,7 @@ class DynamoRunTaskStore:
     def _exists(self, key: dict[str, str]) -> dict[str, Any]:
         return {
             "ConditionCheck": {
-                "TableName": self._name,
+                "TableName": self._table.name,
                 "Key": key,
                 "ConditionExpression": "attribute_exists(pk)",
             }

@@ -89,7 +89,6 @@ def history_sk(serial: int) -> str:
 class DynamoStateStore:
     def __init__(self, table_name: str):
         self._table = dynamodb_table(table_name)
-        self._name = table_name
 
     def add_current(self, version: StateVersion) -> None:
         """Record a run's state as the current one (raises ``WorkspaceMovedOn`` or
@@ -209,15 +208,15 @@ class DynamoStateStore:
             [
                 {
                     "ConditionCheck": {
-                        "TableName": self._name,
+                        "TableName": self._table.name,
                         "Key": {"pk": version.workspace_id, "sk": WORKSPACE_SK},
                         "ConditionExpression": "attribute_exists(pk)",
                     }
                 },
-                {"Put": {"TableName": self._name, "Item": item, "ConditionExpression": new}},
+                {"Put": {"TableName": self._table.name, "Item": item, "ConditionExpression": new}},
                 {
                     "Put": {
-                        "TableName": self._name,
+                        "TableName": self._table.name,
                         "Item": _lookup_item(version),
                         "ConditionExpression": new,
                     }
@@ -283,7 +282,7 @@ class DynamoStateStore:
         lookup = [
             {
                 "Put": {
-                    "TableName": self._name,
+                    "TableName": self._table.name,
                     "Item": _lookup_item(version),
                     "ConditionExpression": new,
                 }
@@ -292,14 +291,14 @@ class DynamoStateStore:
         return [
             {
                 "Put": {
-                    "TableName": self._name,
+                    "TableName": self._table.name,
                     "Item": {"pk": version.workspace_id, "sk": f"sv#{version.id}", **attributes},
                     **own,
                 }
             },
             {
                 "Put": {
-                    "TableName": self._name,
+                    "TableName": self._table.name,
                     "Item": {
                         "pk": version.workspace_id,
                         "sk": history_sk(version.serial),
@@ -311,7 +310,7 @@ class DynamoStateStore:
             *([] if pending else lookup),
             {
                 "Update": {
-                    "TableName": self._name,
+                    "TableName": self._table.name,
                     "Key": {"pk": version.workspace_id, "sk": WORKSPACE_SK},
                     "UpdateExpression": (
                         "SET current_state_version_id = :sv, current_state_serial = :serial"

@@ -65,7 +65,6 @@ def _claim_key(record: VariableRecord) -> dict[str, str]:
 class DynamoVariableStore:
     def __init__(self, table_name: str):
         self._table = dynamodb_table(table_name)
-        self._name = table_name
 
     def create(self, record: VariableRecord) -> None:
         try:
@@ -135,7 +134,7 @@ class DynamoVariableStore:
                 [
                     {
                         "Delete": {
-                            "TableName": self._name,
+                            "TableName": self._table.name,
                             "Key": _variable_key(record.workspace_id, record.id),
                             "ConditionExpression": "attribute_exists(pk)",
                         }
@@ -150,7 +149,7 @@ class DynamoVariableStore:
     def _workspace_exists(self, workspace_id: str) -> dict[str, Any]:
         return {
             "ConditionCheck": {
-                "TableName": self._name,
+                "TableName": self._table.name,
                 "Key": {"pk": workspace_id, "sk": WORKSPACE_SK},
                 "ConditionExpression": "attribute_exists(pk)",
             }
@@ -164,7 +163,7 @@ class DynamoVariableStore:
         values: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         put: dict[str, Any] = {
-            "TableName": self._name,
+            "TableName": self._table.name,
             "Item": _item(record),
             "ConditionExpression": condition,
         }
@@ -177,7 +176,7 @@ class DynamoVariableStore:
     def _delete_claim(self, record: VariableRecord) -> dict[str, Any]:
         return {
             "Delete": {
-                "TableName": self._name,
+                "TableName": self._table.name,
                 "Key": _claim_key(record),
                 "ConditionExpression": "variable_id = :id",
                 "ExpressionAttributeValues": {":id": record.id},
@@ -187,7 +186,7 @@ class DynamoVariableStore:
     def _put_claim(self, record: VariableRecord) -> dict[str, Any]:
         return {
             "Put": {
-                "TableName": self._name,
+                "TableName": self._table.name,
                 "Item": _claim_key(record) | {"variable_id": record.id},
                 "ConditionExpression": "attribute_not_exists(pk)",
             }

@@ -96,7 +96,6 @@ class DynamoWorkspaceStore:
 
     def __init__(self, table_name: str):
         self._table = dynamodb_table(table_name)
-        self._name = table_name
 
     def create(self, workspace: Workspace) -> None:
         try:
@@ -104,14 +103,14 @@ class DynamoWorkspaceStore:
                 [
                     {
                         "Put": {
-                            "TableName": self._name,
+                            "TableName": self._table.name,
                             "Item": _item(workspace),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                     {
                         "Put": {
-                            "TableName": self._name,
+                            "TableName": self._table.name,
                             "Item": _name_claim_key(workspace.name)
                             | {"workspace_id": workspace.id},
                             "ConditionExpression": "attribute_not_exists(pk)",
@@ -197,7 +196,7 @@ class DynamoWorkspaceStore:
                     values[f":was_{other}"] = was
                     condition += f" AND #{other} = :was_{other}"
         update = {
-            "TableName": self._name,
+            "TableName": self._table.name,
             "Key": {"pk": current.id, "sk": WORKSPACE_SK},
             "UpdateExpression": expression,
             "ConditionExpression": condition,
@@ -214,7 +213,7 @@ class DynamoWorkspaceStore:
                     {"Update": update},
                     {
                         "Delete": {
-                            "TableName": self._name,
+                            "TableName": self._table.name,
                             "Key": _name_claim_key(current.name),
                             "ConditionExpression": "workspace_id = :id",
                             "ExpressionAttributeValues": {":id": current.id},
@@ -222,7 +221,7 @@ class DynamoWorkspaceStore:
                     },
                     {
                         "Put": {
-                            "TableName": self._name,
+                            "TableName": self._table.name,
                             "Item": _name_claim_key(new_name) | {"workspace_id": current.id},
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
@@ -243,7 +242,7 @@ class DynamoWorkspaceStore:
                 [
                     {
                         "Delete": {
-                            "TableName": self._name,
+                            "TableName": self._table.name,
                             "Key": {"pk": workspace.id, "sk": WORKSPACE_SK},
                             # The name is part of the condition so that a rename racing
                             # this delete cannot leave the new name's claim behind.
@@ -255,7 +254,12 @@ class DynamoWorkspaceStore:
                             "ExpressionAttributeValues": {":name": workspace.name},
                         }
                     },
-                    {"Delete": {"TableName": self._name, "Key": _name_claim_key(workspace.name)}},
+                    {
+                        "Delete": {
+                            "TableName": self._table.name,
+                            "Key": _name_claim_key(workspace.name),
+                        }
+                    },
                 ]
             )
         except TransactionCanceled:
